@@ -1,0 +1,72 @@
+"""Versioned schema migrations: step N brings a store from PRAGMA user_version N-1 to N.
+
+Never edit a released step; append a new one, so a database made by an older release keeps working.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+
+import sqlite_utils
+
+
+def _v1_initial(db: sqlite_utils.Database) -> None:
+    db.execute("CREATE TABLE IF NOT EXISTS meta (key TEXT PRIMARY KEY, value TEXT)")
+    db.execute(
+        """
+        CREATE TABLE IF NOT EXISTS ingest_runs (
+            id INTEGER PRIMARY KEY,
+            kind TEXT NOT NULL,            -- 'ingest' (feed export) or 'scan' (raw logs through rules)
+            file TEXT NOT NULL,
+            sha256 TEXT NOT NULL,
+            format TEXT,
+            started_at TEXT NOT NULL,      -- UTC, ISO 8601
+            finished_at TEXT,
+            rows_read INTEGER,
+            accepted INTEGER,
+            duplicate INTEGER,
+            rejected INTEGER,
+            status TEXT NOT NULL           -- running, ok, refused (--strict), failed
+        )
+        """
+    )
+    db.execute("CREATE INDEX IF NOT EXISTS ingest_runs_sha256 ON ingest_runs(sha256)")
+    db.execute(
+        """
+        CREATE TABLE IF NOT EXISTS incidents (
+            id TEXT PRIMARY KEY,           -- dedup key, see ingest.incident_id
+            occurred_at TEXT NOT NULL,     -- UTC, 'YYYY-MM-DDTHH:MM:SSZ'
+            day TEXT NOT NULL,             -- local date in the store's reporting zone
+            category TEXT NOT NULL,
+            taxonomy TEXT NOT NULL,        -- RSIT taxonomy
+            type TEXT NOT NULL,            -- RSIT type
+            target TEXT,                   -- attacked domain, URL or IP
+            target_kind TEXT,              -- domain, url or ip
+            source_ip TEXT,                -- where the attack came from, when known
+            sector TEXT,
+            feed TEXT,
+            severity TEXT,
+            status TEXT,
+            description TEXT,
+            run_id INTEGER REFERENCES ingest_runs(id),
+            raw TEXT                       -- the original record, as JSON
+        )
+        """
+    )
+    # Covering index for every monthly and daily count: stats never touch the table itself.
+    db.execute("CREATE INDEX IF NOT EXISTS incidents_day_category ON incidents(day, category)")
+    db.execute(
+        """
+        CREATE TABLE IF NOT EXISTS rejects (
+            id INTEGER PRIMARY KEY,
+            run_id INTEGER NOT NULL REFERENCES ingest_runs(id),
+            line INTEGER,                  -- line (CSV, JSON Lines) or record number (JSON array)
+            raw TEXT,
+            reason TEXT NOT NULL
+        )
+        """
+    )
+    db.execute("CREATE INDEX IF NOT EXISTS rejects_run ON rejects(run_id)")
+
+
+MIGRATIONS: list[Callable[[sqlite_utils.Database], None]] = [_v1_initial]

@@ -1,0 +1,195 @@
+"""Monthly statistics as the bulletin states them: month on month, year on year, year to date.
+
+Months are counted in the store's reporting zone (see store.reporting_zone). Percentages are rounded
+half away from zero to two decimals, like the published figures; a missing or zero baseline gives None
+(printed "n/a"), never infinity.
+"""
+
+from __future__ import annotations
+
+import re
+from dataclasses import asdict, dataclass, field
+from decimal import ROUND_HALF_UP, Decimal
+
+import sqlite_utils
+
+from incidents import store
+from incidents.taxonomy import CATEGORIES
+
+_MONTH = re.compile(r"^(\d{4})-(0[1-9]|1[0-2])$")
+
+
+class StatsError(Exception):
+    """The statistics asked for cannot be computed."""
+
+
+class BadMonth(StatsError):
+    """A month is not written YYYY-MM."""
+
+
+def parse_month(text: str) -> tuple[int, int]:
+    m = _MONTH.match(text.strip())
+    if not m:
+        raise BadMonth(f"month must be YYYY-MM, got {text!r}")
+    return int(m.group(1)), int(m.group(2))
+
+
+def month_name(year: int, month: int) -> str:
+    return f"{year:04d}-{month:02d}"
+
+
+def shift_month(month: str, by: int) -> str:
+    year, mon = parse_month(month)
+    index = year * 12 + (mon - 1) + by
+    return month_name(index // 12, index % 12 + 1)
+
+
+def pct_change(current: int | None, baseline: int | None) -> float | None:
+    """Percent change from baseline to current, rounded like the bulletin; None if it is undefined."""
+    if current is None or not baseline:
+        return None
+    raw = (Decimal(current) - Decimal(baseline)) * 100 / Decimal(baseline)
+    return float(raw.quantize(Decimal("0.01"), rounding=ROUND_HALF_UP))
+
+
+@dataclass
+class Figures:
+    """The bulletin's figures for one scope (all incidents or one category) in one month."""
+
+    count: int
+    previous_month: int | None
+    month_over_month: float | None
+    same_month_last_year: int | None
+    year_over_year: float | None
+    year_to_date: int
+    year_to_date_last_year: int | None
+    year_to_date_change: float | None
+    share: float | None = None  # of the month's total, percent
+
+
+@dataclass
+class MonthReport:
+    """Everything `incidents stats --month` prints, with the periods it compared."""
+
+    month: str
+    zone: str
+    has_data: bool
+    first_month: str | None
+    last_month: str | None
+    total: Figures
+    categories: dict[str, Figures] = field(default_factory=dict)
+    periods: dict[str, str] = field(default_factory=dict)
+    notes: list[str] = field(default_factory=list)
+
+    def as_dict(self) -> dict:
+        return asdict(self)
+
+
+def month_report(db: sqlite_utils.Database, month: str) -> MonthReport:
+    """Figures for `month` ('YYYY-MM'), total and per category, against the months and periods before it."""
+    year, mon = parse_month(month)
+    previous = shift_month(month, -1)
+    last_year = shift_month(month, -12)
+    ytd_start, ly_ytd_start = month_name(year, 1), month_name(year - 1, 1)
+
+    first_day, last_day = store.data_span(db)
+    first_month = first_day[:7] if first_day else None
+    last_month = last_day[:7] if last_day else None
+
+    # One pass over the covering index: from January of last year to the month itself.
+    counts: dict[tuple[str, str], int] = {}
+    for m, category, n in store.month_counts(db, since=f"{ly_ytd_start}-01", until=f"{month}-31"):
+        counts[(m, category)] = n
+
+    def covered(start: str, end: str) -> bool:
+        # A baseline is known only if the store has data from its first month on and up to its last.
+        return first_month is not None and start >= first_month and end <= (last_month or "")
+
+    def total_in(start: str, end: str, category: str | None) -> int:
+        return sum(n for (m, c), n in counts.items() if start <= m <= end and (category is None or c == category))
+
+    def figures(category: str | None) -> Figures:
+        count = total_in(month, month, category)
+        prev = total_in(previous, previous, category) if covered(previous, previous) else None
+        ly = total_in(last_year, last_year, category) if covered(last_year, last_year) else None
+        ytd = total_in(ytd_start, month, category)
+        ly_end = shift_month(month, -12)
+        ly_ytd = total_in(ly_ytd_start, ly_end, category) if covered(ly_ytd_start, ly_end) else None
+        return Figures(
+            count=count,
+            previous_month=prev,
+            month_over_month=pct_change(count, prev),
+            same_month_last_year=ly,
+            year_over_year=pct_change(count, ly),
+            year_to_date=ytd,
+            year_to_date_last_year=ly_ytd,
+            year_to_date_change=pct_change(ytd, ly_ytd),
+        )
+
+    has_data = covered(month, month)
+    total = figures(None)
+    present = {c for (_, c) in counts}
+    categories = {}
+    for name in CATEGORIES:
+        if name in present:
+            f = figures(name)
+            f.share = pct_share(f.count, total.count)
+            categories[name] = f
+    notes = []
+    if first_month is None:
+        notes.append("the store holds no incidents")
+    elif month < first_month:
+        notes.append(f"{month} is before the first data ({first_month})")
+    elif last_month and month > last_month:
+        notes.append(f"{month} is after the last data ({last_month})")
+    if has_data and total.year_to_date_last_year is None:
+        notes.append(f"no data for the same period of {year - 1}: year-on-year changes are n/a")
+    return MonthReport(
+        month=month,
+        zone=store.get_meta(db, "reporting_zone") or store.DEFAULT_ZONE,
+        has_data=has_data,
+        first_month=first_month,
+        last_month=last_month,
+        total=total,
+        categories=categories,
+        periods={
+            "month": month,
+            "previous_month": previous,
+            "same_month_last_year": last_year,
+            "year_to_date": f"{ytd_start}..{month}",
+            "year_to_date_last_year": f"{ly_ytd_start}..{shift_month(month, -12)}",
+        },
+        notes=notes,
+    )
+
+
+def pct_share(part: int, whole: int) -> float | None:
+    if not whole:
+        return None
+    return float((Decimal(part) * 100 / Decimal(whole)).quantize(Decimal("0.01"), rounding=ROUND_HALF_UP))
+
+
+def monthly_counts(db: sqlite_utils.Database, first: str, last: str) -> dict[str, dict[str, int]]:
+    """{month: {category: count}} for every month from `first` to `last` inclusive (zeros filled)."""
+    parse_month(first), parse_month(last)
+    table: dict[str, dict[str, int]] = {}
+    m = first
+    while m <= last:
+        table[m] = {}
+        m = shift_month(m, 1)
+    for m, category, n in store.month_counts(db, since=f"{first}-01", until=f"{last}-31"):
+        table[m][category] = n
+    return table
+
+
+def top_values(db: sqlite_utils.Database, month: str, column: str, limit: int = 5) -> list[tuple[str, int]]:
+    """The most frequent sectors or targets of a month: [(value, count)], most first."""
+    if column not in ("sector", "target", "feed"):
+        raise StatsError(f"cannot rank by {column}")
+    parse_month(month)
+    rows = db.execute(
+        f"SELECT coalesce({column}, 'unknown'), count(*) AS n FROM incidents WHERE day BETWEEN ? AND ? "
+        f"GROUP BY 1 ORDER BY n DESC, 1 LIMIT ?",
+        [f"{month}-01", f"{month}-31", limit],
+    ).fetchall()
+    return [(v, n) for v, n in rows]
