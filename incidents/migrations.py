@@ -69,4 +69,31 @@ def _v1_initial(db: sqlite_utils.Database) -> None:
     db.execute("CREATE INDEX IF NOT EXISTS rejects_run ON rejects(run_id)")
 
 
-MIGRATIONS: list[Callable[[sqlite_utils.Database], None]] = [_v1_initial]
+def _v2_published(db: sqlite_utils.Database) -> None:
+    # Figures as a ministry or press release published them, kept beside what the store computes
+    # (incidents.published); one row per period and source, so a revised figure from a later release
+    # sits next to the first one instead of overwriting it.
+    db.execute(
+        """
+        CREATE TABLE IF NOT EXISTS published (
+            period TEXT NOT NULL,          -- as written: '2020-10', '2019-01..2019-04', '2020'
+            first_month TEXT NOT NULL,     -- 'YYYY-MM', first month the figure covers
+            last_month TEXT NOT NULL,      -- 'YYYY-MM', last month it covers
+            scope TEXT NOT NULL,           -- month, ytd, quarter, half, year
+            total INTEGER,
+            phishing INTEGER,
+            deface INTEGER,
+            malware INTEGER,
+            status TEXT,                   -- published (stands in the release) or derived (arithmetic)
+            published_change TEXT,         -- the % changes as published, e.g. '+11.07% MoM; +0.34% YoY'
+            source TEXT NOT NULL DEFAULT '',
+            note TEXT,
+            file TEXT,                     -- the CSV it was imported from
+            imported_at TEXT,              -- UTC
+            PRIMARY KEY (period, source)
+        )
+        """
+    )
+
+
+MIGRATIONS: list[Callable[[sqlite_utils.Database], None]] = [_v1_initial, _v2_published]
