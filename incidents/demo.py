@@ -1,0 +1,102 @@
+"""`incidents demo`: build a store from the shipped sample data and show what the tool does with it."""
+
+from __future__ import annotations
+
+import sqlite3
+import time
+from pathlib import Path
+
+from rich.console import Console
+
+from incidents import ingest, stats, store
+from incidents.views import ingest_table, month_table, pct
+
+DEFAULT_DEMO_DB = Path("incidents-demo.db")
+# Files in sample_logs/ that are incident exports (raw logs for `scan` live in sample_logs/raw/).
+EXPORT_SUFFIXES = (".csv", ".json", ".jsonl")
+
+
+class DemoError(Exception):
+    """The demo cannot run (no sample data, or the target path holds a store that is not a demo)."""
+
+
+def samples_dir() -> Path:
+    """sample_logs/ of a source checkout, else the copy packed into the wheel."""
+    here = Path(__file__).resolve().parent
+    for candidate in (here.parent / "sample_logs", here / "_data" / "sample_logs"):
+        if candidate.is_dir():
+            return candidate
+    raise DemoError("no sample_logs/ folder found beside the package")
+
+
+def export_files(folder: Path) -> list[Path]:
+    return sorted(p for p in folder.iterdir() if p.is_file() and p.suffix.lower() in EXPORT_SUFFIXES)
+
+
+def fresh_store(path: Path):
+    """A new, empty demo store at `path`; an existing file is replaced only if it is a demo store itself."""
+    if path.exists():
+        try:
+            conn = sqlite3.connect(path)
+            is_demo = conn.execute("SELECT value FROM meta WHERE key = 'demo'").fetchone() is not None
+            conn.close()
+        except sqlite3.DatabaseError:
+            is_demo = False
+        if not is_demo:
+            raise DemoError(f"{path} exists and is not a demo store; choose another --db")
+        for suffix in ("", "-wal", "-shm"):
+            Path(f"{path}{suffix}").unlink(missing_ok=True)
+    db = store.open_db(path)
+    store.set_meta(db, "demo", "1")
+    return db
+
+
+def run_demo(console: Console, db_path: Path | None = None, month: str = "2020-10") -> Path:
+    started = time.perf_counter()
+    stats.parse_month(month)
+    path = Path(db_path or DEFAULT_DEMO_DB)
+    folder = samples_dir()
+    files = export_files(folder)
+    if not files:
+        raise DemoError(f"no incident exports in {folder}")
+    try:
+        db = fresh_store(path)
+    except store.StoreError as e:
+        raise DemoError(str(e)) from None
+
+    console.rule("1. Ingest the feed exports in sample_logs/")
+    results = [ingest.ingest_file(db, f) for f in files]
+    console.print(ingest_table(results))
+
+    console.rule(f"2. Monthly statistics for {month}")
+    report = stats.month_report(db, month)
+    console.print(month_table(report))
+    console.print(summary_sentence(report))
+
+    console.rule("Done")
+    console.print(f"Demo store: {path.resolve()}  (built in {time.perf_counter() - started:.1f} s)")
+    console.print("Explore it next:")
+    for command in next_commands(path, month):
+        console.print(f"  {command}")
+    return path
+
+
+def summary_sentence(report: stats.MonthReport) -> str:
+    """The bulletin's headline figures in one English sentence (the bulletin command words it fully)."""
+    t = report.total
+    p = report.periods
+    parts = [
+        f"{t.count:,} incidents in {report.month}",
+        f"{pct(t.month_over_month)} vs {p['previous_month']}",
+        f"{pct(t.year_over_year)} vs {p['same_month_last_year']}",
+        f"{t.year_to_date:,} year to date, {pct(t.year_to_date_change)} vs the same period a year earlier",
+    ]
+    split = ", ".join(f"{name} {f.count:,}" for name, f in report.categories.items())
+    return "; ".join(parts) + (f" ({split})." if split else ".")
+
+
+def next_commands(path: Path, month: str) -> list[str]:
+    return [
+        f"incidents stats --db {path} --month {month}",
+        f"incidents rejects --db {path}",
+    ]

@@ -1,0 +1,236 @@
+"""Load feed exports into the store: validated, deduplicated, bad rows quarantined, nothing lost.
+
+One file is one transaction: a crash or Ctrl-C leaves the store as it was before that file.
+Every row read is accounted for: read = accepted + duplicate + rejected, and each rejected row is kept
+in `rejects` with its line (or record) number and the reason, like IntelMQ's dump files.
+"""
+
+from __future__ import annotations
+
+import hashlib
+from collections import Counter
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from pathlib import Path
+from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
+
+import sqlite_utils
+
+from incidents import store
+from incidents.ingest.formats import FORMATS, FormatError, detect_format, read_items
+from incidents.ingest.records import BadRecord, Plan, incident_id, latest_allowed, normalise_target, to_row
+
+__all__ = [
+    "FORMATS",
+    "FileResult",
+    "IngestError",
+    "incident_id",
+    "ingest_file",
+    "normalise_target",
+]
+
+BATCH = 5_000
+DEFAULT_INPUT_ZONE = "Asia/Ho_Chi_Minh"
+
+
+class IngestError(Exception):
+    """A file could not be ingested."""
+
+
+class StrictRefusal(IngestError):
+    """--strict: a bad row makes the whole file refused."""
+
+
+@dataclass
+class FileResult:
+    """What ingesting one file did. `status`: ok, skipped (same content already ingested), refused, failed."""
+
+    file: str
+    status: str
+    format: str | None = None
+    run_id: int | None = None
+    read: int = 0
+    accepted: int = 0
+    duplicate: int = 0
+    rejected: int = 0
+    message: str | None = None
+    reasons: Counter = field(default_factory=Counter)
+
+    @property
+    def ok(self) -> bool:
+        return self.status in ("ok", "skipped")
+
+    def as_dict(self) -> dict:
+        return {
+            "file": self.file,
+            "status": self.status,
+            "format": self.format,
+            "run_id": self.run_id,
+            "read": self.read,
+            "accepted": self.accepted,
+            "duplicate": self.duplicate,
+            "rejected": self.rejected,
+            "message": self.message,
+            "reasons": dict(self.reasons),
+        }
+
+
+def sha256_of(path: Path) -> str:
+    digest = hashlib.sha256()
+    with open(path, "rb") as fh:
+        for chunk in iter(lambda: fh.read(1 << 20), b""):
+            digest.update(chunk)
+    return digest.hexdigest()
+
+
+def ingest_file(
+    db: sqlite_utils.Database,
+    path: str | Path,
+    *,
+    fmt: str | None = None,
+    strict: bool = False,
+    input_zone: str | None = None,
+    force: bool = False,
+    on_progress: Callable[[int], None] | None = None,
+) -> FileResult:
+    """Ingest one file; never raises for bad input, the result says what happened."""
+    path = Path(path)
+    result = FileResult(file=str(path), status="failed")
+    try:
+        naive_zone = ZoneInfo(input_zone or DEFAULT_INPUT_ZONE)
+    except (ZoneInfoNotFoundError, ValueError):
+        result.message = f"unknown time zone {input_zone!r}"
+        return result
+    try:
+        if path.is_dir():
+            raise FormatError("is a folder, not a file")
+        sha = sha256_of(path)
+        result.format = fmt or detect_format(path)
+    except FormatError as e:
+        result.message = str(e)
+        return result
+    except OSError as e:
+        result.message = f"cannot read: {e.strerror or e}"
+        return result
+
+    earlier = None if force else store.previous_run(db, sha, "ingest")
+    if earlier:
+        result.status, result.run_id = "skipped", earlier["id"]
+        result.message = f"same content already ingested as run {earlier['id']} ({earlier['file']})"
+        return result
+
+    try:
+        with db.atomic():
+            result.run_id = store.start_run(db, file=str(path), sha256=sha, kind="ingest", fmt=result.format)
+            _load(db, path, result, strict=strict, naive_zone=naive_zone, on_progress=on_progress)
+            usable = result.accepted + result.duplicate
+            if result.read == 0:
+                raise FormatError("no records in the file")
+            result.status = "ok" if usable else "failed"
+            if not usable:
+                # Keep the run and its rejects (nothing is lost), but say the file gave nothing.
+                result.message = f"no usable row: all {result.rejected} rejected (see `incidents rejects --run {result.run_id}`)"
+            store.finish_run(
+                db,
+                result.run_id,
+                read=result.read,
+                accepted=result.accepted,
+                duplicate=result.duplicate,
+                rejected=result.rejected,
+                status=result.status,
+            )
+    except StrictRefusal as e:
+        result.status, result.accepted, result.duplicate = "refused", 0, 0
+        result.message = f"{e}; --strict: nothing ingested from this file"
+        result.run_id = None
+    except FormatError as e:
+        result.status, result.accepted, result.duplicate, result.run_id = "failed", 0, 0, None
+        result.message = str(e)
+    except UnicodeDecodeError as e:
+        result.status, result.run_id = "failed", None
+        result.message = f"cannot decode: {e.reason}"
+    return result
+
+
+def _load(db, path: Path, result: FileResult, *, strict: bool, naive_zone: ZoneInfo, on_progress) -> None:
+    zone = store.reporting_zone(db)
+    latest = latest_allowed()
+    plans: dict[tuple, Plan] = {}
+    batch: list[tuple] = []
+    rejects: list[tuple[int, str, str]] = []
+    default_feed = path.stem
+
+    def flush() -> None:
+        if batch:
+            new = store.add_incidents(db, batch)
+            result.accepted += new
+            result.duplicate += len(batch) - new
+            batch.clear()
+        if rejects:
+            store.add_rejects(db, result.run_id, rejects)
+            rejects.clear()
+        if on_progress:
+            on_progress(result.read)
+
+    def reject(number: int, raw: str, reason: str) -> None:
+        result.rejected += 1
+        # Group reasons without their particulars: "impossible date '2021-02-30'" -> "impossible date".
+        result.reasons[reason.split(":")[0].split(" '")[0].split(" (")[0]] += 1
+        if strict:
+            raise StrictRefusal(f"line {number}: {reason}")
+        rejects.append((number, raw, reason))
+
+    items = read_items(path, result.format)
+    last_number = 0
+    while True:
+        try:
+            item = next(items)
+        except StopIteration:
+            break
+        except FormatError as e:
+            if result.read == 0:
+                raise
+            # The file broke off after good records (a truncated JSON array): keep what was read.
+            result.read += 1
+            reject(last_number + 1, "", str(e))
+            break
+        result.read += 1
+        last_number = item.number
+        if item.error:
+            reject(item.number, item.raw, item.error)
+            continue
+        keys = tuple(item.record)
+        plan = plans.get(keys)
+        if plan is None:
+            plan = Plan.for_names(keys)
+            if len(plans) < 1024:
+                plans[keys] = plan
+        try:
+            batch.append(
+                to_row(
+                    item.record,
+                    plan,
+                    naive_zone=naive_zone,
+                    zone=zone,
+                    default_feed=default_feed,
+                    run_id=result.run_id,
+                    latest=latest,
+                )
+            )
+        except BadRecord as e:
+            reject(item.number, item.raw, str(e))
+            continue
+        if len(batch) >= BATCH:
+            flush()
+    flush()
+
+
+def rejects_of(db: sqlite_utils.Database, run_id: int | None = None, limit: int | None = None) -> list[dict]:
+    """Quarantined rows, newest run first: run, file, line, reason, raw."""
+    sql = (
+        "SELECT r.run_id, i.file, r.line, r.reason, r.raw FROM rejects r JOIN ingest_runs i ON i.id = r.run_id"
+        + (" WHERE r.run_id = ?" if run_id is not None else "")
+        + " ORDER BY r.run_id DESC, r.line"
+        + (f" LIMIT {int(limit)}" if limit else "")
+    )
+    return list(db.query(sql, [run_id] if run_id is not None else []))

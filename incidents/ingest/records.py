@@ -1,0 +1,194 @@
+"""Turn one feed record (the project's own schema or IntelMQ-style) into an incident row, or say why not.
+
+A record is a flat dict of field name -> value. Nested JSON ({"time": {"source": ...}}) is flattened to
+IntelMQ's dotted names before it gets here (see formats.flatten).
+"""
+
+from __future__ import annotations
+
+import hashlib
+import ipaddress
+import json
+import re
+from dataclasses import dataclass
+from datetime import UTC, datetime, timedelta
+from urllib.parse import urlsplit, urlunsplit
+from zoneinfo import ZoneInfo
+
+from incidents.taxonomy import CATEGORIES, category_from_label, category_from_rsit
+
+# Field names each incident field is read from, first match wins. IntelMQ's harmonisation names the
+# affected host `source.*` for phishing and defacement reports (intelmq docs, "Data Format").
+ALIASES: dict[str, tuple[str, ...]] = {
+    "time": ("time", "time.source", "occurred_at", "timestamp", "@timestamp", "datetime", "date"),
+    "category": ("category", "classification", "incident_category"),
+    "taxonomy": ("taxonomy", "classification.taxonomy"),
+    "type": ("type", "classification.type"),
+    "target": ("target", "url", "domain", "fqdn", "ip", "source.url", "source.fqdn", "source.ip"),
+    "source_ip": ("source_ip", "attacker_ip", "src_ip"),
+    "sector": ("sector", "extra.sector", "extra.industry"),
+    "feed": ("feed", "feed.name", "feed_name"),
+    "severity": ("severity", "extra.severity", "priority"),
+    "status": ("status", "extra.status"),
+    "description": ("description", "event_description.text", "comment"),
+}
+
+SEVERITIES = ("low", "medium", "high", "critical")
+
+_DATE_LIKE = re.compile(r"^\d{4}-\d{2}-\d{2}")
+_EPOCH = re.compile(r"^\d{9,13}(\.\d+)?$")
+# Nothing before the first CERTs existed, nothing later than tomorrow: such times are typos.
+_EARLIEST = datetime(1990, 1, 1, tzinfo=UTC)
+
+
+class BadRecord(ValueError):
+    """A record that cannot become an incident; the message is the reason kept in `rejects`."""
+
+
+@dataclass(frozen=True)
+class Plan:
+    """For one set of field names: which name each incident field is read from."""
+
+    fields: dict[str, str | None]
+
+    @classmethod
+    def for_names(cls, names) -> Plan:
+        folded = {n.strip().lower(): n for n in names if isinstance(n, str)}
+        return cls({f: next((folded[a] for a in aliases if a in folded), None) for f, aliases in ALIASES.items()})
+
+
+def latest_allowed() -> datetime:
+    """Times later than tomorrow are typos (or clocks gone wrong), not incidents."""
+    return datetime.now(UTC) + timedelta(days=1)
+
+
+def parse_time(value, naive_zone: ZoneInfo, latest: datetime | None = None) -> datetime:
+    """A UTC datetime from ISO 8601 (with or without offset) or epoch seconds (milliseconds if 13 digits)."""
+    if value is None or (isinstance(value, str) and not value.strip()):
+        raise BadRecord("missing timestamp")
+    if isinstance(value, bool):
+        raise BadRecord(f"unparsable timestamp {value!r}")
+    if isinstance(value, (int, float)) or _EPOCH.match(str(value).strip()):
+        seconds = float(value)
+        if seconds > 1e11:  # 13 digits: milliseconds, as Elasticsearch and many JS feeds write them
+            seconds /= 1000
+        dt = datetime.fromtimestamp(seconds, UTC)
+    else:
+        text = str(value).strip()
+        try:
+            dt = datetime.fromisoformat(text)
+        except ValueError as e:
+            if _DATE_LIKE.match(text) and ("range" in str(e) or "must be in" in str(e)):
+                raise BadRecord(f"impossible date {text!r}") from None
+            raise BadRecord(f"unparsable timestamp {text!r}") from None
+        if dt.tzinfo is None:
+            dt = dt.replace(tzinfo=naive_zone)
+        dt = dt.astimezone(UTC)
+    if dt < _EARLIEST or dt > (latest or latest_allowed()):
+        raise BadRecord(f"timestamp out of range {value!r}")
+    return dt
+
+
+def normalise_target(value) -> tuple[str | None, str | None]:
+    """(target, kind) with kind domain, url or ip; the same host always gives the same string."""
+    if value is None:
+        return None, None
+    text = str(value).strip()
+    if not text:
+        return None, None
+    if "://" in text:
+        parts = urlsplit(text)
+        host = (parts.hostname or "").rstrip(".")
+        netloc = host + (f":{parts.port}" if parts.port else "") if host else parts.netloc.lower()
+        return urlunsplit((parts.scheme.lower(), netloc, parts.path or "/", parts.query, "")), "url"
+    try:
+        return str(ipaddress.ip_address(text)), "ip"
+    except ValueError:
+        pass
+    domain = text.lower().rstrip(".")
+    if domain.startswith("www."):
+        domain = domain[4:]
+    return domain, "domain"
+
+
+def incident_id(category: str, target: str | None, day: str, fallback: str) -> str:
+    """The dedup key: one incident per category, target and local day.
+
+    Feeds that report the same defacement or phishing site the same day describe one incident
+    ("multiple reports of the same incident are one incident"). Without a target, the record's own
+    identity (time, source, description) is the key, so distinct untargeted reports never merge.
+    """
+    key = f"{category}|{target}|{day}" if target else f"{category}||{fallback}"
+    return hashlib.blake2b(key.encode(), digest_size=16).hexdigest()
+
+
+def resolve_category(rec: dict, plan: Plan) -> tuple[str, str, str]:
+    """(category, taxonomy, type) from a category label or an RSIT classification."""
+    get = plan.fields
+    label = rec.get(get["category"]) if get["category"] else None
+    taxonomy = rec.get(get["taxonomy"]) if get["taxonomy"] else None
+    type_ = rec.get(get["type"]) if get["type"] else None
+    category = None
+    if label not in (None, ""):
+        category = category_from_label(str(label))
+        if category is None:
+            raise BadRecord(f"unknown category {label!r}")
+    elif taxonomy or type_:
+        category = category_from_rsit(str(taxonomy or ""), str(type_ or ""))
+        if category is None:
+            raise BadRecord(f"unknown classification {taxonomy!r}/{type_!r}")
+    else:
+        raise BadRecord("missing category")
+    c = CATEGORIES[category]
+    # Keep the feed's own RSIT type when it is one of this category's (malware-distribution, c2 ...).
+    if type_ and category_from_rsit(None, str(type_)) == category:
+        return category, c.taxonomy, str(type_).strip().lower()
+    return category, c.taxonomy, c.type
+
+
+def to_row(
+    rec: dict, plan: Plan, *, naive_zone: ZoneInfo, zone: ZoneInfo, default_feed: str, run_id: int, latest: datetime
+) -> tuple:
+    """The incident tuple (store.INCIDENT_COLUMNS order) for a record, or BadRecord."""
+    f = plan.fields
+    when = parse_time(rec.get(f["time"]) if f["time"] else None, naive_zone, latest)
+    category, taxonomy, type_ = resolve_category(rec, plan)
+    target, kind = normalise_target(rec.get(f["target"]) if f["target"] else None)
+    occurred = when.strftime("%Y-%m-%dT%H:%M:%SZ")
+    day = when.astimezone(zone).date().isoformat()
+    source_ip = _text(rec, f["source_ip"])
+    description = _text(rec, f["description"])
+    severity = _text(rec, f["severity"])
+    if severity is not None:
+        severity = severity.lower()
+        if severity not in SEVERITIES:
+            raise BadRecord(f"unknown severity {severity!r} (expected one of {', '.join(SEVERITIES)})")
+    fallback = f"{occurred}|{source_ip}|{description}"
+    return (
+        incident_id(category, target, day, fallback),
+        occurred,
+        day,
+        category,
+        taxonomy,
+        type_,
+        target,
+        kind,
+        source_ip,
+        _text(rec, f["sector"]),
+        _text(rec, f["feed"]) or default_feed,
+        severity,
+        _text(rec, f["status"]) or "new",
+        description,
+        run_id,
+        json.dumps(rec, ensure_ascii=False, default=str),
+    )
+
+
+def _text(rec: dict, key: str | None) -> str | None:
+    if key is None:
+        return None
+    value = rec.get(key)
+    if value is None:
+        return None
+    text = str(value).strip()
+    return text or None
