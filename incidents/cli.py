@@ -84,6 +84,118 @@ def main_callback(
 # --- store: ingest and statistics -------------------------------------------------------------------
 
 
+@app.command()
+def ingest(
+    files: Annotated[list[Path], typer.Argument(help="Feed exports: CSV, JSON, JSON Lines, IntelMQ-style.")],
+    db: DbOption = None,
+    fmt: Annotated[
+        str | None, typer.Option("--format", help="Force the format: csv, json or jsonl [default: detected].")
+    ] = None,
+    strict: Annotated[bool, typer.Option("--strict", help="Refuse a whole file if any row is bad.")] = False,
+    zone: Annotated[
+        str | None, typer.Option("--zone", help="Zone of timestamps without an offset [default: Asia/Ho_Chi_Minh].")
+    ] = None,
+    force: Annotated[bool, typer.Option("--force", help="Read a file again even if its content was ingested.")] = False,
+    as_json: JsonOption = False,
+) -> None:
+    """Load incident records into the store; bad rows are quarantined in `rejects`.
+
+    Example: incidents ingest sample_logs/ncsc-2020.csv sample_logs/intelmq-2020-h2.jsonl
+
+    Exit code 0 when every file was read (rejected rows are reported, not fatal), 1 when a file was
+    unreadable, in an unknown format, had no usable row, or was refused by --strict.
+    """
+    from incidents import ingest as ingest_lib
+    from incidents.views import ingest_table
+
+    if fmt is not None and fmt not in ingest_lib.FORMATS:
+        raise typer.BadParameter(f"must be one of {', '.join(ingest_lib.FORMATS)}", param_hint="--format")
+    database = open_store(db)
+    results = []
+    for file in files:
+        result = ingest_lib.ingest_file(database, file, fmt=fmt, strict=strict, input_zone=zone, force=force)
+        results.append(result)
+        if not result.ok:
+            print(f"Error: {file}: {result.message}", file=sys.stderr)
+        elif result.message:
+            print(f"Note: {file}: {result.message}", file=sys.stderr)
+    if as_json:
+        print_json([r.as_dict() for r in results])
+    else:
+        console().print(ingest_table(results))
+    if not all(r.ok for r in results):
+        raise typer.Exit(code=EXIT_FAILED)
+
+
+@app.command()
+def rejects(
+    db: DbOption = None,
+    run: Annotated[int | None, typer.Option("--run", help="Only this ingest run.")] = None,
+    limit: Annotated[int, typer.Option("--limit", help="At most this many rows.")] = 50,
+    as_json: JsonOption = False,
+) -> None:
+    """Show quarantined rows: the file, line, reason and raw text of every row ingest could not use.
+
+    Example: incidents rejects --run 3
+    """
+    from incidents.ingest import rejects_of
+    from incidents.views import rejects_table
+
+    rows = rejects_of(open_store(db, create=False), run, limit)
+    if as_json:
+        print_json(rows)
+    else:
+        console().print(rejects_table(rows))
+
+
+@app.command()
+def stats(
+    month: Annotated[str, typer.Option("--month", help="Reporting month, YYYY-MM.")],
+    db: DbOption = None,
+    as_json: JsonOption = False,
+) -> None:
+    """Monthly figures: total and per category, vs last month, last year, year to date.
+
+    Example: incidents stats --month 2020-10 --json
+    """
+    from incidents import stats as stats_lib
+    from incidents.views import month_table
+
+    database = open_store(db, create=False)
+    try:
+        report = stats_lib.month_report(database, month)
+    except stats_lib.StatsError as e:
+        raise fail(str(e)) from None
+    for note in report.notes:
+        print(f"Note: {note}", file=sys.stderr)
+    if as_json:
+        print_json(report.as_dict())
+    else:
+        console().print(month_table(report))
+    if not report.has_data:
+        raise typer.Exit(code=EXIT_FAILED)
+
+
+@app.command()
+def demo(
+    db: Annotated[
+        Path | None,
+        typer.Option("--db", help="Build the demo store here [default: a fresh ./incidents-demo/demo.db]."),
+    ] = None,
+    month: Annotated[str, typer.Option("--month", help="Month to report.")] = "2020-10",
+) -> None:
+    """Build a store from sample_logs/ and print the October 2020 report, the scan and the spikes.
+
+    Example: incidents demo --db /tmp/demo.db && incidents stats --db /tmp/demo.db --month 2020-11
+    """
+    from incidents.demo import DemoError, run_demo
+
+    try:
+        run_demo(console(), db, month)
+    except DemoError as e:
+        raise fail(str(e)) from None
+
+
 # --- spike detection ----------------------------------------------------------------------------------
 
 
