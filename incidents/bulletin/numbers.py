@@ -1,0 +1,232 @@
+"""The bulletin's numbers for one month, each with its provenance (period, filter, zone, SQL) so anyone can recompute it.
+
+Every figure comes from incidents.stats (month_report, monthly_counts, top_values); spikes come from
+incidents.spikes.store_alarms; published figures from incidents.published. This module only gathers
+them and says how each was computed.
+"""
+
+from __future__ import annotations
+
+import calendar
+from dataclasses import dataclass, field
+from typing import Any
+
+import sqlite_utils
+
+from incidents import published, stats, store
+from incidents.taxonomy import BULLETIN_CATEGORIES, CATEGORIES
+
+TOP_LIMIT = 5
+CHART_MONTHS = 13  # the month and the twelve before it: the same month last year is on the chart
+PCT_RULE = "rounded half away from zero to 0.01, as the published figures (incidents.stats.pct_change)"
+FIGURE_FIELDS = (
+    "count", "previous_month", "month_over_month", "same_month_last_year", "year_over_year",
+    "year_to_date", "year_to_date_last_year", "year_to_date_change", "share",
+)  # fmt: skip
+
+
+class BulletinError(Exception):
+    """The bulletin cannot be written."""
+
+
+class NoData(BulletinError):
+    """The store holds no data for the month asked for."""
+
+
+@dataclass
+class Bulletin:
+    """Everything a bulletin template may show for one month, with the provenance of each number."""
+
+    month: str
+    zone: str
+    cutoff: str | None  # UTC time the last ingest or scan finished (store.cutoff)
+    first_day: str | None
+    last_day: str | None
+    report: stats.MonthReport
+    categories: list[str]  # categories shown, bulletin's three first
+    ytd_from: str  # first month the year to date really counts (January unless data starts later)
+    chart_months: list[str]
+    monthly: dict[str, dict[str, int]]  # {month: {category: count}} for the chart months
+    ytd_this_year: list[int]  # cumulative per month, January .. month
+    ytd_last_year: list[int] | None  # cumulative per month of last year, January .. December, if covered
+    spikes: list[Any] | None  # Alarm objects; None when no detector is installed
+    spikes_note: str | None
+    top_sectors: list[tuple[str, int]]
+    top_targets: list[tuple[str, int]]
+    published: list[published.Comparison]
+    notes: list[str] = field(default_factory=list)
+    provenance: dict = field(default_factory=dict)
+
+    @property
+    def year(self) -> int:
+        return int(self.month[:4])
+
+    @property
+    def month_number(self) -> int:
+        return int(self.month[5:7])
+
+    @property
+    def revisions(self) -> list[published.Comparison]:
+        """Published figures the store's numbers now differ from."""
+        return [c for c in self.published if c.verdict == "differs"]
+
+
+def month_days(month: str) -> tuple[str, str]:
+    """First and last local day of a month: ('2020-02-01', '2020-02-29')."""
+    year, mon = stats.parse_month(month)
+    return f"{month}-01", f"{month}-{calendar.monthrange(year, mon)[1]:02d}"
+
+
+def build(db: sqlite_utils.Database, month: str, *, alarms: list[Any] | None = None) -> Bulletin:
+    """Gather the bulletin of `month` ('YYYY-MM'). `alarms` replaces the spike detector's (e.g. already computed)."""
+    report = stats.month_report(db, month)
+    if not report.has_data:
+        why = "; ".join(report.notes) or f"the store holds no data for {month}"
+        raise NoData(f"no bulletin for {month}: {why}")
+    first_day, last_day = store.data_span(db)
+    zone = report.zone
+    year = int(month[:4])
+    ytd_from = max(f"{year}-01", report.first_month)
+
+    # Months before the first data are left off the chart rather than drawn as zeros.
+    chart_first = max(stats.shift_month(month, -(CHART_MONTHS - 1)), report.first_month)
+    monthly = stats.monthly_counts(db, chart_first, month)
+    ytd_this = _cumulative(stats.monthly_counts(db, ytd_from, month))
+    ly_first, ly_last = f"{year - 1}-01", f"{year - 1}-12"
+    ytd_last = None
+    if report.first_month <= ly_first and ly_last <= report.last_month:
+        ytd_last = _cumulative(stats.monthly_counts(db, ly_first, ly_last))
+
+    present = {c for counts in monthly.values() for c in counts} | set(report.categories)
+    ordered = [*BULLETIN_CATEGORIES, *(c for c in CATEGORIES if c not in BULLETIN_CATEGORIES)]
+    categories = [c for c in ordered if c in present]
+
+    first, last = month_days(month)
+    spikes, spikes_note = (alarms, None) if alarms is not None else month_spikes(db, first, last)
+
+    notes = list(report.notes)
+    if ytd_from != f"{year}-01":
+        notes.append(f"the year to date counts from {ytd_from}, the first month with data")
+    if last_day and first <= last_day < last:
+        notes.append(f"the last incident stored is on {last_day}: {month} may be incomplete")
+    bulletin = Bulletin(
+        month=month, zone=zone, cutoff=store.cutoff(db), first_day=first_day, last_day=last_day,
+        report=report, categories=categories, ytd_from=ytd_from,
+        chart_months=list(monthly), monthly=monthly, ytd_this_year=ytd_this, ytd_last_year=ytd_last,
+        spikes=spikes, spikes_note=spikes_note,
+        top_sectors=stats.top_values(db, month, "sector", TOP_LIMIT),
+        top_targets=stats.top_values(db, month, "target", TOP_LIMIT),
+        published=published.for_month(db, month), notes=notes,
+    )  # fmt: skip
+    bulletin.provenance = provenance(bulletin)
+    return bulletin
+
+
+def _cumulative(table: dict[str, dict[str, int]]) -> list[int]:
+    running, out = 0, []
+    for counts in table.values():
+        running += sum(counts.values())
+        out.append(running)
+    return out
+
+
+def month_spikes(db: sqlite_utils.Database, first_day: str, last_day: str) -> tuple[list[Any] | None, str | None]:
+    """Daily alarms of the spike detector within the month, or None and why when there is no detector."""
+    try:
+        # Imported here: the detector pulls in scipy/scikit-learn, and it is a separate stage (issue 3).
+        from incidents.spikes import store_alarms
+    except ModuleNotFoundError as e:
+        if e.name != "incidents.spikes":
+            raise
+        return None, "spike detection is not installed (incidents.spikes)"
+    alarms = store_alarms(db, freq="day", since=first_day, until=last_day)
+    return [a for a in alarms if first_day <= a.date <= last_day], None
+
+
+# --- provenance ------------------------------------------------------------------------------------
+
+
+def _count_sql(first: str, last: str, category: str | None) -> str:
+    where = f"day BETWEEN '{first}' AND '{last}'" + (f" AND category = '{category}'" if category else "")
+    return f"SELECT count(*) FROM incidents WHERE {where}"
+
+
+def _span(first_month: str, last_month: str) -> tuple[str, str]:
+    return month_days(first_month)[0], month_days(last_month)[1]
+
+
+def provenance(b: Bulletin) -> dict:
+    """{'total': {field: {value, provenance}}, 'categories': {...}, 'top_sectors': ..., 'monthly': ...}."""
+    r = b.report
+    zone_note = f"day is the incident's local date in {b.zone} (the store's reporting zone)"
+    year = b.year
+    periods = {
+        "count": (b.month, b.month),
+        "previous_month": (r.periods["previous_month"],) * 2,
+        "same_month_last_year": (r.periods["same_month_last_year"],) * 2,
+        "year_to_date": (b.ytd_from, b.month),
+        "year_to_date_last_year": (f"{year - 1}-01", stats.shift_month(b.month, -12)),
+    }
+    changes = {
+        "month_over_month": ("count", "previous_month"),
+        "year_over_year": ("count", "same_month_last_year"),
+        "year_to_date_change": ("year_to_date", "year_to_date_last_year"),
+    }
+
+    def scope(name: str | None, figures: stats.Figures) -> dict:
+        label = f"category = '{name}'" if name else "all incidents"
+        out = {}
+        for key, (fm, lm) in periods.items():
+            first, last = _span(fm, lm)
+            value = getattr(figures, key)
+            p = {"period": f"{first}..{last}", "filter": label, "zone": b.zone, "sql": _count_sql(first, last, name),
+                 "note": zone_note}  # fmt: skip
+            if value is None:
+                p["why_none"] = _why_none(fm, lm, r)
+            out[key] = {"value": value, "provenance": p}
+        for key, (cur, base) in changes.items():
+            value = getattr(figures, key)
+            p = {"formula": f"({cur} - {base}) * 100 / {base}, {PCT_RULE}", "inputs": [cur, base],
+                 "filter": label, "zone": b.zone}  # fmt: skip
+            if value is None:
+                baseline = getattr(figures, base)
+                p["why_none"] = f"{base} is 0" if baseline == 0 else out[base]["provenance"].get("why_none", "n/a")
+            out[key] = {"value": value, "provenance": p}
+        if name:
+            out["share"] = {"value": figures.share, "provenance": {
+                "formula": f"count * 100 / total count, {PCT_RULE}", "filter": label, "zone": b.zone}}  # fmt: skip
+        return out
+
+    month_first, month_last = month_days(b.month)
+    chart_first, chart_last = _span(b.chart_months[0], b.chart_months[-1])
+    top_sql = (
+        "SELECT coalesce({col}, 'unknown'), count(*) AS n FROM incidents "
+        f"WHERE day BETWEEN '{month_first}' AND '{month_last}' GROUP BY 1 ORDER BY n DESC, 1 LIMIT {TOP_LIMIT}"
+    )
+    return {
+        "total": scope(None, r.total),
+        "categories": {name: scope(name, f) for name, f in r.categories.items()},
+        "monthly": {"period": f"{chart_first}..{chart_last}", "zone": b.zone, "filter": "all incidents",
+                    "sql": "SELECT substr(day, 1, 7) AS month, category, count(*) FROM incidents "
+                           f"WHERE day BETWEEN '{chart_first}' AND '{chart_last}' GROUP BY 1, 2"},
+        "ytd_this_year": {"period": f"{_span(b.ytd_from, b.month)[0]}..{month_last}", "zone": b.zone,
+                          "formula": "running total of the monthly counts from January (or the first data)"},
+        "ytd_last_year": {"period": f"{year - 1}-01-01..{year - 1}-12-31", "zone": b.zone,
+                          "formula": "running total of last year's monthly counts",
+                          **({} if b.ytd_last_year else {"why_none": f"the store does not cover all of {year - 1}"})},
+        "top_sectors": {"period": f"{month_first}..{month_last}", "zone": b.zone, "sql": top_sql.format(col="sector")},
+        "top_targets": {"period": f"{month_first}..{month_last}", "zone": b.zone, "sql": top_sql.format(col="target")},
+        "spikes": {"period": f"{month_first}..{month_last}", "zone": b.zone,
+                   "method": "incidents.spikes.store_alarms(db, freq='day', since, until): prospective daily "
+                             "verdicts, each with its expected count and upper bound"},
+        "cutoff": {"value": b.cutoff, "sql": "SELECT max(finished_at) FROM ingest_runs WHERE status = 'ok'",
+                   "note": "UTC time the last successful ingest or scan finished"},
+    }  # fmt: skip
+
+
+def _why_none(first_month: str, last_month: str, r: stats.MonthReport) -> str:
+    if r.first_month and first_month < r.first_month:
+        return f"the store's data starts in {r.first_month}, after {first_month}"
+    if r.last_month and last_month > r.last_month:
+        return f"the store's data ends in {r.last_month}, before {last_month}"
+    return "the store does not cover this period"

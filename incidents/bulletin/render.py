@@ -1,0 +1,207 @@
+"""Write a bulletin as Markdown (charts beside it), one self-contained HTML file, or JSON with provenance.
+
+The wording lives in Jinja2 templates (incidents/bulletin/templates/); a centre adapts it by copying
+any of them into a folder and passing `templates_dir` (`--templates DIR`): a file there wins over the
+packaged one of the same name.
+"""
+
+from __future__ import annotations
+
+import base64
+import dataclasses
+import json
+import re
+from pathlib import Path
+from typing import Any
+
+from incidents import __version__
+from incidents.bulletin import numfmt
+from incidents.bulletin.numbers import Bulletin, BulletinError
+from incidents.taxonomy import CATEGORIES
+
+FORMATS = ("md", "html", "json")
+
+
+class TemplateProblem(BulletinError):
+    """A bulletin template is missing or does not render."""
+
+
+def environment(lang: str, templates_dir: str | Path | None = None):
+    """A Jinja2 environment for one language: number filters bound to it, user folder before the package."""
+    import jinja2
+
+    numfmt.check_lang(lang)
+    loaders: list[jinja2.BaseLoader] = []
+    if templates_dir is not None:
+        folder = Path(templates_dir)
+        if not folder.is_dir():
+            raise TemplateProblem(f"templates folder {folder} does not exist")
+        loaders.append(jinja2.FileSystemLoader(folder))
+    loaders.append(jinja2.PackageLoader("incidents.bulletin", "templates"))
+    env = jinja2.Environment(
+        loader=jinja2.ChoiceLoader(loaders),
+        # Escape in HTML only; StrictUndefined makes a misspelt name in a centre's template an error, not a gap.
+        autoescape=jinja2.select_autoescape(enabled_extensions=("html.j2",), default_for_string=False),
+        undefined=jinja2.StrictUndefined,
+        trim_blocks=True,
+        lstrip_blocks=True,
+        keep_trailing_newline=True,
+    )
+    env.filters.update(
+        num=lambda n: numfmt.integer(n, lang),
+        pct=lambda x: numfmt.percent(x, lang),
+        signed=lambda x: numfmt.percent(x, lang, signed=True),
+        change=lambda x: numfmt.change(x, lang),
+        month=lambda m: numfmt.month_label(m, lang),
+        short_month=lambda m: numfmt.short_month(m, lang),
+    )
+    env.globals.update(
+        lang=lang,
+        months_of_year=lambda n: numfmt.months_of_year(n, lang),
+        category_label=lambda c: CATEGORIES[c].label_vi if lang == "vi" else CATEGORIES[c].label_en,
+    )
+    return env
+
+
+def _render(env, name: str, **context: Any) -> str:
+    import jinja2
+
+    try:
+        return env.get_template(name).render(**context)
+    except jinja2.TemplateNotFound as e:
+        raise TemplateProblem(f"no template {e.name}") from None
+    except jinja2.TemplateSyntaxError as e:
+        raise TemplateProblem(f"template {e.filename or e.name} line {e.lineno}: {e.message}") from None
+    except jinja2.UndefinedError as e:
+        raise TemplateProblem(f"template {name}: {e.message}") from None
+
+
+def _context(b: Bulletin, env) -> dict:
+    labels = _labels(env, env.globals["lang"])
+    context = {"b": b, "r": b.report, "labels": labels}
+    lead_text = _render(env, f"lead.{env.globals['lang']}.j2", **context)
+    # A paragraph per blank-line-separated block, its whitespace collapsed: templates stay readable.
+    context["lead"] = [" ".join(p.split()) for p in re.split(r"\n\s*\n", lead_text) if p.strip()]
+    return context
+
+
+def _labels(env, lang: str) -> dict:
+    import jinja2
+
+    try:
+        return env.get_template(f"labels.{lang}.j2").module.labels
+    except jinja2.TemplateNotFound as e:
+        raise TemplateProblem(f"no template {e.name}") from None
+    except AttributeError:
+        raise TemplateProblem(f"template labels.{lang}.j2 does not set `labels`") from None
+
+
+def lead(b: Bulletin, lang: str, templates_dir: str | Path | None = None) -> list[str]:
+    """The lead paragraph(s) in the published style."""
+    return _context(b, environment(lang, templates_dir))["lead"]
+
+
+def markdown(b: Bulletin, lang: str, *, templates_dir=None, chart_files: list[dict] | None = None) -> str:
+    """Markdown; `chart_files` ([{title, png, svg}] relative names) when the charts are written beside it."""
+    env = environment(lang, templates_dir)
+    return _render(env, "bulletin.md.j2", **_context(b, env), charts=chart_files)
+
+
+def html(b: Bulletin, lang: str, *, templates_dir=None) -> str:
+    """One self-contained HTML file: inline CSS, table layout (e-mail clients ignore flexbox), charts as data URIs."""
+    from incidents.bulletin import charts
+
+    env = environment(lang, templates_dir)
+    images = [
+        {"title": c.title, "width": c.width, "height": c.height,
+         "src": "data:image/png;base64," + base64.b64encode(c.png).decode("ascii")}
+        for c in charts.all_charts(b, lang)
+    ]  # fmt: skip
+    return _render(env, "bulletin.html.j2", **_context(b, env), charts=images)
+
+
+def as_json(b: Bulletin, lang: str, *, templates_dir=None, chart_files: list[dict] | None = None) -> dict:
+    """Every number of the bulletin with its provenance, the cut-off, and the lead paragraph in `lang`."""
+    p = b.provenance
+    return {
+        "bulletin": "incidents monthly bulletin",
+        "generator": f"incidents {__version__}",
+        "month": b.month,
+        "lang": lang,
+        "zone": b.zone,
+        "cutoff": b.cutoff,
+        "cutoff_provenance": p["cutoff"],
+        "data_span": {"first_day": b.first_day, "last_day": b.last_day},
+        "lead": lead(b, lang, templates_dir),
+        "figures": {"total": p["total"], "categories": p["categories"]},
+        "monthly": {"values": b.monthly, "provenance": p["monthly"]},
+        "year_to_date_series": {
+            "this_year": {"first_month": b.ytd_from, "values": b.ytd_this_year, "provenance": p["ytd_this_year"]},
+            "last_year": {"first_month": f"{b.year - 1}-01", "values": b.ytd_last_year, "provenance": p["ytd_last_year"]},
+        },
+        "top_sectors": {"values": [{"sector": v, "count": n} for v, n in b.top_sectors], "provenance": p["top_sectors"]},
+        "top_targets": {"values": [{"target": v, "count": n} for v, n in b.top_targets], "provenance": p["top_targets"]},
+        "spikes": {
+            "values": None if b.spikes is None else [_alarm_dict(a) for a in b.spikes],
+            "note": b.spikes_note,
+            "provenance": p["spikes"],
+        },
+        "published": [c.as_dict() for c in b.published],
+        "notes": b.notes,
+        "charts": chart_files,
+    }  # fmt: skip
+
+
+def _alarm_dict(alarm: Any) -> dict:
+    return dataclasses.asdict(alarm) if dataclasses.is_dataclass(alarm) else dict(vars(alarm))
+
+
+def render(b: Bulletin, lang: str, fmt: str, *, templates_dir=None) -> str:
+    """The bulletin as one text (for stdout): Markdown without chart files, self-contained HTML, or JSON."""
+    if fmt == "md":
+        return markdown(b, lang, templates_dir=templates_dir)
+    if fmt == "html":
+        return html(b, lang, templates_dir=templates_dir)
+    if fmt == "json":
+        return json.dumps(as_json(b, lang, templates_dir=templates_dir), ensure_ascii=False, indent=2) + "\n"
+    raise BulletinError(f"format must be one of {', '.join(FORMATS)}, got {fmt!r}")
+
+
+def write(b: Bulletin, out_dir: str | Path, lang: str, fmt: str, *, templates_dir=None) -> list[Path]:
+    """Write the bulletin into `out_dir` (created if missing); returns the files written, document first."""
+    from incidents.bulletin import charts
+
+    if fmt not in FORMATS:
+        raise BulletinError(f"format must be one of {', '.join(FORMATS)}, got {fmt!r}")
+    out = Path(out_dir)
+    try:
+        out.mkdir(parents=True, exist_ok=True)
+    except OSError as e:
+        raise BulletinError(f"cannot create {out}: {e.strerror}") from None
+    document = out / f"bulletin-{b.month}.{lang}.{fmt}"
+    written: list[Path] = []
+    chart_files = None
+    if fmt in ("md", "json"):
+        chart_files = []
+        for chart in charts.all_charts(b, lang):
+            png, svg = chart.filename(b.month, lang, "png"), chart.filename(b.month, lang, "svg")
+            _write(out / png, chart.png)
+            _write(out / svg, chart.svg.encode("utf-8"))
+            written += [out / png, out / svg]
+            chart_files.append({"title": chart.title, "png": png, "svg": svg, "width": chart.width, "height": chart.height})
+    if fmt == "md":
+        text = markdown(b, lang, templates_dir=templates_dir, chart_files=chart_files)
+    elif fmt == "html":
+        text = html(b, lang, templates_dir=templates_dir)
+    else:
+        data = as_json(b, lang, templates_dir=templates_dir, chart_files=chart_files)
+        text = json.dumps(data, ensure_ascii=False, indent=2) + "\n"
+    _write(document, text.encode("utf-8"))
+    return [document, *written]
+
+
+def _write(path: Path, data: bytes) -> None:
+    try:
+        path.write_bytes(data)
+    except OSError as e:
+        raise BulletinError(f"cannot write {path}: {e.strerror}") from None
