@@ -34,9 +34,17 @@ class Item:
     """One record as read: its line (or record number), its raw text, and the record or why it failed."""
 
     number: int
-    raw: str
+    text: str | None
     record: dict | None = None
     error: str | None = None
+    fields: list[str] | None = None  # a CSV row, joined into `raw` only when somebody asks
+    delimiter: str = ","
+
+    @property
+    def raw(self) -> str:
+        if self.text is None:
+            self.text = _join(self.fields or [], self.delimiter)
+        return self.text
 
 
 def detect_format(path: Path) -> str:
@@ -115,14 +123,16 @@ def _read_csv(path: Path) -> Iterator[Item]:
             line = reader.line_num + 1
             if not row:
                 continue  # a blank line is no record
-            raw = _join(row, delimiter)
-            if _SURROGATE.search(raw):
-                yield Item(start, raw.encode("utf-8", "surrogateescape").decode("utf-8", "replace"),
-                           error="invalid UTF-8")
-            elif len(row) != width:
-                yield Item(start, raw, error=f"wrong field count: {len(row)} where the header has {width}")
-            else:
-                yield Item(start, raw, dict(zip(header, row)))
+            if len(row) != width:
+                yield Item(start, None, error=f"wrong field count: {len(row)} where the header has {width}",
+                           fields=row, delimiter=delimiter)
+                continue
+            joined = "".join(row)
+            if not joined.isascii() and _SURROGATE.search(joined):
+                raw = _join(row, delimiter).encode("utf-8", "surrogateescape").decode("utf-8", "replace")
+                yield Item(start, raw, error="invalid UTF-8")
+                continue
+            yield Item(start, None, dict(zip(header, row)), fields=row, delimiter=delimiter)
 
 
 def _check_header(header: list[str]) -> None:

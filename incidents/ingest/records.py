@@ -64,29 +64,39 @@ def latest_allowed() -> datetime:
 
 def parse_time(value, naive_zone: ZoneInfo, latest: datetime | None = None) -> datetime:
     """A UTC datetime from ISO 8601 (with or without offset) or epoch seconds (milliseconds if 13 digits)."""
-    if value is None or (isinstance(value, str) and not value.strip()):
-        raise BadRecord("missing timestamp")
-    if isinstance(value, bool):
-        raise BadRecord(f"unparsable timestamp {value!r}")
+    if value.__class__ is str:
+        # Fast path first: nearly every feed writes plain ISO 8601.
+        try:
+            dt = datetime.fromisoformat(value)
+        except ValueError:
+            dt = _parse_slow(value)
+    elif value is None or isinstance(value, bool):
+        raise BadRecord("missing timestamp" if value is None else f"unparsable timestamp {value!r}")
+    else:
+        dt = _parse_slow(value)
+    if dt.tzinfo is None:
+        dt = dt.replace(tzinfo=naive_zone)
+    dt = dt.astimezone(UTC)
+    if dt < _EARLIEST or dt > (latest or latest_allowed()):
+        raise BadRecord(f"timestamp out of range {value!r}")
+    return dt
+
+
+def _parse_slow(value) -> datetime:
     if isinstance(value, (int, float)) or _EPOCH.match(str(value).strip()):
         seconds = float(value)
         if seconds > 1e11:  # 13 digits: milliseconds, as Elasticsearch and many JS feeds write them
             seconds /= 1000
-        dt = datetime.fromtimestamp(seconds, UTC)
-    else:
-        text = str(value).strip()
-        try:
-            dt = datetime.fromisoformat(text)
-        except ValueError as e:
-            if _DATE_LIKE.match(text) and ("range" in str(e) or "must be in" in str(e)):
-                raise BadRecord(f"impossible date {text!r}") from None
-            raise BadRecord(f"unparsable timestamp {text!r}") from None
-        if dt.tzinfo is None:
-            dt = dt.replace(tzinfo=naive_zone)
-        dt = dt.astimezone(UTC)
-    if dt < _EARLIEST or dt > (latest or latest_allowed()):
-        raise BadRecord(f"timestamp out of range {value!r}")
-    return dt
+        return datetime.fromtimestamp(seconds, UTC)
+    text = str(value).strip()
+    if not text:
+        raise BadRecord("missing timestamp")
+    try:
+        return datetime.fromisoformat(text)
+    except ValueError as e:
+        if _DATE_LIKE.match(text) and ("range" in str(e) or "must be in" in str(e)):
+            raise BadRecord(f"impossible date {text!r}") from None
+        raise BadRecord(f"unparsable timestamp {text!r}") from None
 
 
 def normalise_target(value) -> tuple[str | None, str | None]:
@@ -101,10 +111,11 @@ def normalise_target(value) -> tuple[str | None, str | None]:
         host = (parts.hostname or "").rstrip(".")
         netloc = host + (f":{parts.port}" if parts.port else "") if host else parts.netloc.lower()
         return urlunsplit((parts.scheme.lower(), netloc, parts.path or "/", parts.query, "")), "url"
-    try:
-        return str(ipaddress.ip_address(text)), "ip"
-    except ValueError:
-        pass
+    if text[0].isdigit() or ":" in text:
+        try:
+            return str(ipaddress.ip_address(text)), "ip"
+        except ValueError:
+            pass
     domain = text.lower().rstrip(".")
     if domain.startswith("www."):
         domain = domain[4:]
@@ -146,26 +157,38 @@ def resolve_category(rec: dict, plan: Plan) -> tuple[str, str, str]:
     return category, c.taxonomy, c.type
 
 
+_encode_raw = json.JSONEncoder(ensure_ascii=False, default=str).encode
+
+
 def to_row(
     rec: dict, plan: Plan, *, naive_zone: ZoneInfo, zone: ZoneInfo, default_feed: str, run_id: int, latest: datetime
 ) -> tuple:
-    """The incident tuple (store.INCIDENT_COLUMNS order) for a record, or BadRecord."""
+    """The incident tuple (store.INCIDENT_COLUMNS order) for a record, or BadRecord.
+
+    This runs once per row of every feed: it is written for speed (see bench/ingest.py).
+    """
     f = plan.fields
-    when = parse_time(rec.get(f["time"]) if f["time"] else None, naive_zone, latest)
-    category, taxonomy, type_ = resolve_category(rec, plan)
-    target, kind = normalise_target(rec.get(f["target"]) if f["target"] else None)
-    occurred = when.strftime("%Y-%m-%dT%H:%M:%SZ")
-    day = when.astimezone(zone).date().isoformat()
-    source_ip = _text(rec, f["source_ip"])
-    description = _text(rec, f["description"])
-    severity = _text(rec, f["severity"])
+    get = rec.get  # a missing field name is None, and rec.get(None) is None
+    when = parse_time(get(f["time"]), naive_zone, latest)
+    key = (get(f["category"]), get(f["taxonomy"]), get(f["type"]))
+    try:
+        category, taxonomy, type_ = _CLASSIFIED[key]
+    except (KeyError, TypeError):
+        category, taxonomy, type_ = resolve_category(rec, plan)
+        if len(_CLASSIFIED) < 4096:
+            _CLASSIFIED[key] = (category, taxonomy, type_)
+    target, kind = normalise_target(get(f["target"]))
+    occurred = when.isoformat(timespec="seconds")[:19] + "Z"
+    day = when.astimezone(zone).isoformat()[:10]
+    source_ip = _text(get(f["source_ip"]))
+    description = _text(get(f["description"]))
+    severity = _text(get(f["severity"]))
     if severity is not None:
         severity = severity.lower()
         if severity not in SEVERITIES:
             raise BadRecord(f"unknown severity {severity!r} (expected one of {', '.join(SEVERITIES)})")
-    fallback = f"{occurred}|{source_ip}|{description}"
     return (
-        incident_id(category, target, day, fallback),
+        incident_id(category, target, day, f"{occurred}|{source_ip}|{description}"),
         occurred,
         day,
         category,
@@ -174,21 +197,22 @@ def to_row(
         target,
         kind,
         source_ip,
-        _text(rec, f["sector"]),
-        _text(rec, f["feed"]) or default_feed,
+        _text(get(f["sector"])),
+        _text(get(f["feed"])) or default_feed,
         severity,
-        _text(rec, f["status"]) or "new",
+        _text(get(f["status"])) or "new",
         description,
         run_id,
-        json.dumps(rec, ensure_ascii=False, default=str),
+        _encode_raw(rec),
     )
 
 
-def _text(rec: dict, key: str | None) -> str | None:
-    if key is None:
-        return None
-    value = rec.get(key)
+# (label, taxonomy, type) -> (category, taxonomy, type): a feed repeats a handful of labels a million times.
+_CLASSIFIED: dict[tuple, tuple[str, str, str]] = {}
+
+
+def _text(value) -> str | None:
     if value is None:
         return None
-    text = str(value).strip()
+    text = (value if value.__class__ is str else str(value)).strip()
     return text or None
