@@ -298,7 +298,8 @@ def published_check(
         return
     shown = comparisons if show_all else [c for c in comparisons if c.verdict == "differs"]
     if shown:
-        console().print(comparison_table(shown, "Published vs computed" if show_all else "Differences"))
+        out = console()
+        out.print(comparison_table(shown, "Published vs computed" if show_all else "Differences", out.width))
     print(summary(comparisons))
 
 

@@ -134,11 +134,14 @@ def month_spikes(db: sqlite_utils.Database, first_day: str, last_day: str) -> tu
     """Daily alarms of the spike detector within the month, or None and why when there is no detector."""
     try:
         # Imported here: the detector pulls in scipy/scikit-learn, and it is a separate stage (issue 3).
-        from incidents.spikes import store_alarms
+        from incidents import spikes
     except ModuleNotFoundError as e:
         if e.name != "incidents.spikes":
             raise
-        return None, "spike detection is not installed (incidents.spikes)"
+        spikes = None
+    store_alarms = getattr(spikes, "store_alarms", None)
+    if store_alarms is None:
+        return None, "spike detection is not installed (incidents.spikes.store_alarms)"
     alarms = store_alarms(db, freq="day", since=first_day, until=last_day)
     return [a for a in alarms if first_day <= a.date <= last_day], None
 

@@ -4,6 +4,8 @@ from __future__ import annotations
 
 from incidents.published import Comparison, ImportResult
 
+WIDE = 130  # columns from which the status and source columns fit beside the figures
+
 
 def _value(c: Comparison, value) -> str:
     if value is None:
@@ -13,24 +15,26 @@ def _value(c: Comparison, value) -> str:
     return f"{value:,}"
 
 
-def comparison_table(comparisons: list[Comparison], title: str):
+def comparison_table(comparisons: list[Comparison], title: str, width: int = 160):
+    """A rich table; on a terminal narrower than WIDE the source column goes (--json has everything)."""
     from rich.markup import escape
     from rich.table import Table
 
     table = Table(title=title, title_justify="left")
-    for name in ("period", "figure"):
-        table.add_column(name, no_wrap=True)
-    for name in ("published", "computed"):
-        table.add_column(name, justify="right", no_wrap=True)
-    table.add_column("verdict", no_wrap=True)
-    table.add_column("status", no_wrap=True)
-    # The source is a long URL: cut it rather than let it squeeze the figures (--json has it whole).
-    table.add_column("source / detail", no_wrap=True, overflow="ellipsis", min_width=12)
+    for name in ("period", "figure", "published", "computed", "verdict"):
+        table.add_column(name, justify="right" if name in ("published", "computed") else "left")
+    wide = width >= WIDE
+    if wide:
+        table.add_column("status")
+        # The source is often a long URL: cut it with "…" rather than squeeze the figures.
+        table.add_column("source / detail", no_wrap=True, overflow="ellipsis", max_width=width - 100)
     styles = {"differs": "bold red", "same": "green", "no data": "dim", "not checked": "yellow"}
     for c in comparisons:
-        table.add_row(c.period, c.figure, _value(c, c.published), _value(c, c.computed),
-                      f"[{styles.get(c.verdict, '')}]{c.verdict}[/]", c.status,
-                      escape("; ".join(filter(None, (c.source, c.detail)))))  # fmt: skip
+        cells = [escape(c.period), escape(c.figure), _value(c, c.published), _value(c, c.computed),
+                 f"[{styles.get(c.verdict, '')}]{c.verdict}[/]"]  # fmt: skip
+        if wide:
+            cells += [escape(c.status), escape("; ".join(filter(None, (c.source, c.detail))))]
+        table.add_row(*cells)
     return table
 
 
