@@ -1,0 +1,59 @@
+"""Turning the timestamps logs write into Unix seconds, fast (one calendar computation per hour seen)."""
+
+from __future__ import annotations
+
+import calendar
+from datetime import date, datetime, timezone
+from zoneinfo import ZoneInfo
+
+MONTHS = {m: i for i, m in enumerate(calendar.month_abbr) if m}
+
+
+class LocalHours:
+    """Unix seconds of local wall-clock hours in one zone, cached: logs repeat the same hour thousands of times."""
+
+    def __init__(self, zone: ZoneInfo):
+        self.zone = zone
+        self._cache: dict[tuple[int, int, int, int], float] = {}
+
+    def epoch(self, year: int, month: int, day: int, hour: int) -> float:
+        key = (year, month, day, hour)
+        found = self._cache.get(key)
+        if found is None:
+            found = datetime(year, month, day, hour, tzinfo=self.zone).timestamp()
+            self._cache[key] = found
+        return found
+
+
+class SyslogYears:
+    """The year of a BSD-syslog timestamp, which has none (RFC 3164 section 4.1.2).
+
+    With an explicit year it is the year of the first line, and a month that goes backwards (Dec -> Jan)
+    moves to the next year. Without one it comes from the file's modification time: a line whose month
+    and day lie after that date was written the year before (the usual case of a log rotated in January).
+    """
+
+    def __init__(self, *, year: int | None, modified: date):
+        self.explicit = year
+        self.modified = modified
+        self._last_month = 0
+
+    def year(self, month: int, day: int) -> int:
+        if self.explicit is not None:
+            if month < self._last_month:
+                self.explicit += 1
+            self._last_month = month
+            return self.explicit
+        if (month, day) > (self.modified.month, self.modified.day):
+            return self.modified.year - 1
+        return self.modified.year
+
+
+def iso_epoch(text: str, naive_zone: ZoneInfo | timezone) -> float:
+    """Unix seconds of an ISO 8601 timestamp; one without an offset is read in `naive_zone`."""
+    if text.endswith("Z"):
+        text = text[:-1] + "+00:00"
+    moment = datetime.fromisoformat(text)
+    if moment.tzinfo is None:
+        moment = moment.replace(tzinfo=naive_zone)
+    return moment.timestamp()

@@ -1,0 +1,114 @@
+"""DNS query logs: Zeek dns.log (tab-separated, with its #fields header) and the BIND query log."""
+
+from __future__ import annotations
+
+import re
+
+from incidents.scan.readers.clock import MONTHS, LocalHours, SyslogYears, iso_epoch
+
+NAME = "dns"
+COLUMNS = (
+    "line",
+    "epoch",
+    "message",
+    "source_ip",
+    "source_port",
+    "dest_ip",
+    "dns_query",
+    "dns_qtype",
+    "dns_rcode",
+)
+
+# BIND 9 `querylog` (ARM, "The query-errors and queries categories"):
+#   10-Dec-2020 06:55:46.123 queries: info: client @0x7f2c 192.0.2.10#53324 (evil.example): query: evil.example IN A +E(0)K (10.0.0.1)
+# older releases omit the @0x... and "(name)" parts; via syslog the line starts with a syslog header.
+BIND_QUERY = re.compile(
+    r"client (?:@\S+ )?([0-9A-Fa-f.:]+)#(\d+)(?: \([^)]*\))?: (?:view \S+: )?query: (\S+) \S+ (\S+)"
+)
+BIND_TIME = re.compile(r"(\d\d)-(\w{3})-(\d{4}) (\d\d):(\d\d):(\d\d)(?:\.\d+)?")
+SYSLOG_TIME = re.compile(r"([A-Z][a-z]{2}) ([ \d]\d) (\d\d):(\d\d):(\d\d) ")
+ISO_TIME = re.compile(r"(\d{4}-\d\d-\d\dT[\d:.]+(?:Z|[+-]\d\d:?\d\d)?) ")
+
+
+def sniff(line: str) -> bool:
+    return (
+        line.startswith(("#separator", "#fields\tts"))
+        or "query: " in line
+        and BIND_QUERY.search(line) is not None
+    )
+
+
+class Reader:
+    """Zeek TSV when a `#fields` header has been seen, else BIND query log lines."""
+
+    name = NAME
+    columns = COLUMNS
+
+    def __init__(self, *, zone, years: SyslogYears):
+        self.zone = zone
+        self.hours = LocalHours(zone)
+        self.years = years
+        self.fields: dict[str, int] | None = None  # Zeek column positions, from the #fields header
+
+    def parse(self, number: int, text: str):
+        if text.startswith("#"):
+            if text.startswith("#fields\t"):
+                self.fields = {name: i for i, name in enumerate(text.split("\t")[1:])}
+            return ()  # a Zeek header line: read, but no event
+        if self.fields is not None:
+            return self._zeek(number, text)
+        return self._bind(number, text)
+
+    def _zeek(self, number: int, text: str):
+        # Zeek writes "-" for an unset field and "(empty)" for an empty one (Zeek docs, "Zeek Logs").
+        values = text.split("\t")
+        f = self.fields
+        if len(values) != len(f) or "ts" not in f or "query" not in f:
+            return None
+
+        def get(name):
+            i = f.get(name)
+            v = values[i] if i is not None else "-"
+            return None if v in ("-", "(empty)") else v
+
+        try:
+            epoch = float(values[f["ts"]])
+            port = get("id.orig_p")
+            port = int(port) if port else None
+        except ValueError:
+            return None
+        return (
+            number, epoch, text, get("id.orig_h"), port, get("id.resp_h"), get("query"),
+            get("qtype_name"), get("rcode_name"),
+        )  # fmt: skip
+
+    def _bind(self, number: int, text: str):
+        m = BIND_QUERY.search(text)
+        if m is None:
+            return None
+        epoch = self._time(text)
+        if epoch is None:
+            return None
+        client, port, name, qtype = m.groups()
+        return number, epoch, text, client, int(port), None, name.rstrip("."), qtype, None
+
+    def _time(self, text: str) -> float | None:
+        try:
+            if t := BIND_TIME.match(text):
+                dd, mon, yyyy, hh, mi, ss = t.groups()
+                month = MONTHS.get(mon)
+                if month is None:
+                    return None
+                return self.hours.epoch(int(yyyy), month, int(dd), int(hh)) + int(mi) * 60 + int(ss)
+            if t := SYSLOG_TIME.match(text):
+                mon, dd, hh, mi, ss = t.groups()
+                month = MONTHS.get(mon)
+                if month is None:
+                    return None
+                year = self.years.year(month, int(dd))
+                return self.hours.epoch(year, month, int(dd), int(hh)) + int(mi) * 60 + int(ss)
+            if t := ISO_TIME.match(text):
+                return iso_epoch(t.group(1), self.zone)
+        except ValueError:
+            return None
+        return None

@@ -1,0 +1,313 @@
+"""Loading Sigma rules from a folder: pipeline.yml, list placeholders, conversion to SQL, and validation.
+
+A rule file may hold several YAML documents (a base rule and the correlation rules built on it, as in the
+Sigma correlation specification); correlation rules reference rules of their own file by name.
+"""
+
+from __future__ import annotations
+
+import re
+from dataclasses import dataclass, field
+from pathlib import Path
+
+import yaml
+
+from incidents.scan.readers import EVENT_FIELDS
+from incidents.taxonomy import CATEGORIES, category_from_rsit, rsit
+
+PIPELINE_FILE = "pipeline.yml"
+LISTS_DIR = "lists"
+FIXTURES_DIR = "fixtures"
+TABLE = "events"
+# The correlation types whose windows scan evaluates (Sigma correlation specification, "Correlation types").
+CORRELATION_TYPES = ("event_count", "value_count")
+DEFAULT_EPISODE_S = 3600
+_DURATION = re.compile(r"^(\d+)([smhd])$")
+_UNITS = {"s": 1, "m": 60, "h": 3600, "d": 86400}
+
+
+class RuleError(Exception):
+    """A rule file cannot be used: YAML error, invalid Sigma, unknown field, bad classification."""
+
+
+@dataclass(frozen=True)
+class Problem:
+    """One rule file (or rule) that was left out, and why."""
+
+    file: str
+    message: str
+
+    def __str__(self) -> str:
+        return f"{self.file}: {self.message}"
+
+
+@dataclass
+class Fixture:
+    file: Path
+    incidents: int
+    fmt: str | None = None
+    year: int | None = None
+
+
+@dataclass
+class Rule:
+    """A rule that produces incidents: a plain Sigma rule or an event_count / value_count correlation."""
+
+    id: str
+    title: str
+    level: str
+    file: Path
+    kind: str  # 'event', 'event_count' or 'value_count'
+    category: str
+    taxonomy: str
+    type: str
+    readers: tuple[str, ...]  # formats whose events the rule reads
+    # SQL condition over the events table (for correlations: the base rules' conditions, OR-ed).
+    predicate: str
+    description: str = ""
+    falsepositives: tuple[str, ...] = ()
+    group_by: tuple[str, ...] = ("source_ip",)
+    value_field: str | None = None  # the field whose distinct values value_count counts
+    timespan: int = 0  # seconds, correlations only
+    op: str = "gte"
+    count: int = 1
+    # Plain rules: matches from one source further apart than this are separate incidents.
+    episode_gap: int = DEFAULT_EPISODE_S
+    fixtures: list[Fixture] = field(default_factory=list)
+
+    @property
+    def threshold(self) -> str:
+        if self.kind == "event":
+            return ""
+        what = "events" if self.kind == "event_count" else f"distinct {self.value_field}"
+        return f"{_OPS[self.op]} {self.count} {what} per {', '.join(self.group_by)} in {_duration(self.timespan)}"
+
+
+@dataclass
+class RuleSet:
+    folder: Path
+    rules: list[Rule]
+    problems: list[Problem]
+
+
+_OPS = {"gte": ">=", "gt": ">", "lte": "<=", "lt": "<", "eq": "=", "neq": "!="}
+
+
+def _duration(seconds: int) -> str:
+    for unit in ("d", "h", "m"):
+        if seconds % _UNITS[unit] == 0:
+            return f"{seconds // _UNITS[unit]}{unit}"
+    return f"{seconds}s"
+
+
+def parse_duration(text) -> int:
+    m = _DURATION.match(str(text).strip())
+    if m is None:
+        raise RuleError(f"duration {text!r} is not like 30m, 1h or 2d")
+    return int(m.group(1)) * _UNITS[m.group(2)]
+
+
+def rule_files(folder: Path) -> list[Path]:
+    """Every Sigma rule file under `folder`, leaving out the pipeline, lists and fixtures."""
+    found = []
+    for path in sorted(folder.rglob("*.yml")) + sorted(folder.rglob("*.yaml")):
+        parts = path.relative_to(folder).parts
+        if parts[0] in (LISTS_DIR, FIXTURES_DIR) or parts == (PIPELINE_FILE,):
+            continue
+        found.append(path)
+    return found
+
+
+def load_lists(folder: Path) -> dict[str, list[str]]:
+    """Placeholder values: rules/lists/NAME.txt, one value a line, '#' starts a comment, becomes %NAME%."""
+    values = {}
+    for path in sorted((folder / LISTS_DIR).glob("*.txt")):
+        lines = (line.split("#", 1)[0].strip() for line in path.read_text(encoding="utf-8").splitlines())
+        values[path.stem] = [line for line in lines if line]
+    return values
+
+
+def load_pipeline(folder: Path):
+    """rules/pipeline.yml as a pySigma ProcessingPipeline, its vars filled from the list files."""
+    from sigma.exceptions import SigmaError
+    from sigma.processing.pipeline import ProcessingPipeline
+
+    path = folder / PIPELINE_FILE
+    if not path.is_file():
+        raise RuleError(f"{path}: missing (it maps Sigma field names to the fields the log readers fill)")
+    try:
+        pipeline = ProcessingPipeline.from_yaml(path.read_text(encoding="utf-8"))
+    except (SigmaError, yaml.YAMLError, OSError, UnicodeDecodeError) as e:
+        raise RuleError(f"{path}: {e}") from None
+    pipeline.vars.update(load_lists(folder))
+    return pipeline
+
+
+def load_rules(folder: Path) -> RuleSet:
+    """Load and convert every rule under `folder`; a bad file becomes a Problem, the others load."""
+    pipeline = load_pipeline(folder)
+    rules: list[Rule] = []
+    problems: list[Problem] = []
+    seen: dict[str, Path] = {}
+    for path in rule_files(folder):
+        name = str(path.relative_to(folder))
+        try:
+            loaded = load_file(path, pipeline)
+        except RuleError as e:
+            problems.append(Problem(name, str(e)))
+            continue
+        for rule in loaded:
+            if rule.id in seen:
+                problems.append(Problem(name, f"rule id {rule.id} is already used by {seen[rule.id].name}"))
+                continue
+            seen[rule.id] = path
+            rules.append(rule)
+    return RuleSet(folder=folder, rules=rules, problems=problems)
+
+
+def load_file(path: Path, pipeline) -> list[Rule]:
+    """The incident-producing rules of one file, converted to SQL over the events table."""
+    from sigma.backends.sqlite import sqliteBackend
+    from sigma.collection import SigmaCollection
+    from sigma.correlations import SigmaCorrelationRule
+    from sigma.exceptions import SigmaError
+
+    try:
+        text = path.read_text(encoding="utf-8")
+        list(yaml.safe_load_all(text))
+    except UnicodeDecodeError as e:
+        raise RuleError(f"not UTF-8 ({e.reason} at byte {e.start})") from None
+    except yaml.YAMLError as e:
+        mark = getattr(e, "problem_mark", None)
+        where = f"line {mark.line + 1}: " if mark is not None else ""
+        raise RuleError(f"{where}YAML error: {getattr(e, 'problem', None) or e}") from None
+    try:
+        collection = SigmaCollection.from_yaml(text)
+        backend = sqliteBackend(pipeline, table=TABLE, timestamp_field="epoch", timestamp_format="unix")
+        backend.convert(collection)
+    except SigmaError as e:
+        raise RuleError(f"Sigma: {e}") from None
+    except (KeyError, TypeError, ValueError) as e:  # pySigma raises these on some malformed documents
+        raise RuleError(f"Sigma: {type(e).__name__}: {e}") from None
+    rules = []
+    for sigma_rule in collection.rules:
+        title = sigma_rule.title or "(untitled)"
+        if isinstance(sigma_rule, SigmaCorrelationRule):
+            rules.append(_correlation(path, sigma_rule, title, backend))
+        elif sigma_rule._output:
+            rules.append(_plain(path, sigma_rule, title, backend))
+    return rules
+
+
+def _predicate(sigma_rule, title: str) -> str:
+    queries = sigma_rule.get_conversion_result()
+    prefix = f"SELECT * FROM {TABLE} WHERE "
+    parts = [q.removeprefix(prefix) for q in queries]
+    if not parts or not all(isinstance(p, str) for p in parts):
+        raise RuleError(f"rule {title!r}: converted to no SQL condition")
+    return " OR ".join(f"({p})" for p in parts)
+
+
+def _check_fields(title: str, fields) -> None:
+    unknown = sorted(f for f in fields if f not in EVENT_FIELDS)
+    if unknown:
+        raise RuleError(
+            f"rule {title!r}: field {', '.join(map(repr, unknown))} is not a field of any log reader "
+            f"(map it in pipeline.yml to one of: {', '.join(EVENT_FIELDS)})"
+        )
+
+
+def _readers(sigma_rule, title: str) -> tuple[str, ...]:
+    states = sigma_rule.get_conversion_states()
+    reader = states[0].processing_state.get("reader") if states else None
+    if not reader:
+        raise RuleError(
+            f"rule {title!r}: pipeline.yml sends logsource {sigma_rule.logsource} to no log reader"
+        )
+    return tuple(reader) if isinstance(reader, list) else (reader,)
+
+
+def _base(sigma_rule, title: str, backend) -> tuple[str, tuple[str, ...], list[str]]:
+    fields = backend.required_fields(sigma_rule)
+    _check_fields(title, fields)
+    return _predicate(sigma_rule, title), _readers(sigma_rule, title), fields
+
+
+def _common(path: Path, sigma_rule, title: str) -> dict:
+    attributes = sigma_rule.custom_attributes or {}
+    incident = attributes.get("incident")
+    if not isinstance(incident, dict) or "category" not in incident:
+        raise RuleError(f"rule {title!r}: no `incident: {{category: ...}}` field, so no classification")
+    category = str(incident["category"])
+    if category not in CATEGORIES:
+        raise RuleError(f"rule {title!r}: category {category!r} is none of {', '.join(CATEGORIES)}")
+    taxonomy, type_ = rsit(category)
+    taxonomy, type_ = str(incident.get("taxonomy", taxonomy)), str(incident.get("type", type_))
+    if category_from_rsit(taxonomy, type_) != category:
+        raise RuleError(f"rule {title!r}: RSIT {taxonomy}/{type_} does not belong to category {category}")
+    if sigma_rule.level is None:
+        raise RuleError(f"rule {title!r}: no level (informational, low, medium, high or critical)")
+    if sigma_rule.id is None:
+        raise RuleError(f"rule {title!r}: no id (a UUID keeps its incidents stable when the title changes)")
+    fixtures = []
+    for item in attributes.get("fixtures") or []:
+        if not isinstance(item, dict) or "file" not in item or "incidents" not in item:
+            raise RuleError(f"rule {title!r}: each fixture needs `file` and `incidents`")
+        fixtures.append(
+            Fixture(
+                path.parent / str(item["file"]), int(item["incidents"]), item.get("format"), item.get("year")
+            )
+        )
+    return {
+        "id": str(sigma_rule.id),
+        "title": title,
+        "level": sigma_rule.level.name.lower(),
+        "file": path,
+        "category": category,
+        "taxonomy": taxonomy,
+        "type": type_,
+        "description": (sigma_rule.description or "").strip(),
+        "falsepositives": tuple(sigma_rule.falsepositives or ()),
+        "episode_gap": parse_duration(incident.get("episode", f"{DEFAULT_EPISODE_S}s")),
+        "fixtures": fixtures,
+    }
+
+
+def _plain(path: Path, sigma_rule, title: str, backend) -> Rule:
+    predicate, readers, _ = _base(sigma_rule, title, backend)
+    return Rule(kind="event", readers=readers, predicate=predicate, **_common(path, sigma_rule, title))
+
+
+def _correlation(path: Path, sigma_rule, title: str, backend) -> Rule:
+    kind = sigma_rule.type.name.lower()
+    if kind not in CORRELATION_TYPES:
+        raise RuleError(
+            f"rule {title!r}: correlation type {kind} is not supported ({', '.join(CORRELATION_TYPES)})"
+        )
+    if sigma_rule.aliases and sigma_rule.aliases.aliases:
+        raise RuleError(f"rule {title!r}: correlation aliases are not supported")
+    predicates, readers = [], []
+    for ref in sigma_rule.referenced_rules:
+        predicate, base_readers, _ = _base(ref.rule, ref.rule.title or ref.reference, backend)
+        predicates.append(f"({predicate})")
+        readers.extend(r for r in base_readers if r not in readers)
+    group_by = tuple(sigma_rule.group_by or ())
+    value_field = sigma_rule.condition.fieldref
+    if isinstance(value_field, list):
+        if len(value_field) != 1:
+            raise RuleError(f"rule {title!r}: value_count over several fields is not supported")
+        value_field = value_field[0]
+    if kind == "value_count" and not value_field:
+        raise RuleError(f"rule {title!r}: value_count needs `condition: field:`")
+    _check_fields(title, [*group_by, *([value_field] if value_field else [])])
+    return Rule(
+        kind=kind,
+        readers=tuple(readers),
+        predicate=" OR ".join(predicates),
+        group_by=group_by,
+        value_field=value_field,
+        timespan=int(sigma_rule.timespan.seconds),
+        op=sigma_rule.condition.op.name.lower(),
+        count=int(sigma_rule.condition.count),
+        **_common(path, sigma_rule, title),
+    )
