@@ -120,17 +120,19 @@ def main() -> int:
 
     for f in folder.glob("*.db*"):
         f.unlink()
+    # The children run first: Linux keeps ru_maxrss across fork+exec, so a child of a parent that
+    # already holds the reference's rows would report the parent's peak.
+    out = subprocess.run([sys.executable, "-c", CHILD, str(src), str(folder / "store.db")],
+                         capture_output=True, text=True, check=True).stdout.split()
+    ours_s, read, accepted, duplicate, rejected, maxrss_kb = float(out[0]), *map(int, out[1:])
+    base_kb = int(subprocess.run([sys.executable, "-c", BASELINE], capture_output=True, text=True,
+                                 check=True).stdout)
     sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
     ref_s = reference(src, folder / "plain.db")
     ref_rate = args.rows / ref_s
     same_s = reference_same_rows(src, folder / "same.db")
     same_rate = args.rows / same_s
 
-    out = subprocess.run([sys.executable, "-c", CHILD, str(src), str(folder / "store.db")],
-                         capture_output=True, text=True, check=True).stdout.split()
-    ours_s, read, accepted, duplicate, rejected, maxrss_kb = float(out[0]), *map(int, out[1:])
-    base_kb = int(subprocess.run([sys.executable, "-c", BASELINE], capture_output=True, text=True,
-                                 check=True).stdout)
     ours_rate = read / ours_s
 
     print()

@@ -11,7 +11,7 @@ import ipaddress
 import json
 import re
 from dataclasses import dataclass
-from datetime import UTC, datetime, timedelta
+from datetime import UTC, date, datetime, timedelta
 from urllib.parse import urlsplit, urlunsplit
 from zoneinfo import ZoneInfo
 
@@ -178,8 +178,7 @@ def to_row(
         if len(_CLASSIFIED) < 4096:
             _CLASSIFIED[key] = (category, taxonomy, type_)
     target, kind = normalise_target(get(f["target"]))
-    occurred = when.isoformat(timespec="seconds")[:19] + "Z"
-    day = when.astimezone(zone).isoformat()[:10]
+    occurred, day = _stamps(when, zone)
     source_ip = _text(get(f["source_ip"]))
     description = _text(get(f["description"]))
     severity = _text(get(f["severity"]))
@@ -206,6 +205,26 @@ def to_row(
         _encode_raw(rec),
     )
 
+
+def _stamps(when: datetime, zone: ZoneInfo) -> tuple[str, str]:
+    """('YYYY-MM-DDTHH:MM:SSZ' in UTC, 'YYYY-MM-DD' in the reporting zone).
+
+    datetime.isoformat costs more than the rest of the row; dates repeat, so they come from a cache.
+    """
+    utc_date = _DATES.get(ordinal := when.toordinal()) or _date_text(ordinal)
+    local = when.astimezone(zone)
+    local_date = _DATES.get(o := local.toordinal()) or _date_text(o)
+    return f"{utc_date}T{when.hour:02d}:{when.minute:02d}:{when.second:02d}Z", local_date
+
+
+def _date_text(ordinal: int) -> str:
+    text = date.fromordinal(ordinal).isoformat()
+    if len(_DATES) < 100_000:
+        _DATES[ordinal] = text
+    return text
+
+
+_DATES: dict[int, str] = {}
 
 # (label, taxonomy, type) -> (category, taxonomy, type): a feed repeats a handful of labels a million times.
 _CLASSIFIED: dict[tuple, tuple[str, str, str]] = {}
