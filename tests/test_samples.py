@@ -23,17 +23,54 @@ ROOT = Path(__file__).resolve().parent.parent
 SCRIPT = ROOT / "scripts" / "make_samples.py"
 SAMPLES = ROOT / "sample_logs"
 ZONE = ZoneInfo("Asia/Ho_Chi_Minh")
-HEADER = ["id", "time", "category", "target", "sector", "feed", "severity", "status", "source_ip", "description"]
-EXPORTS = ["broken-2020-11.csv", "export-2020-12.json", "intelmq-2020-h2.jsonl", "ncsc-2019.csv", "ncsc-2020.csv",
-           "partner-2020-q3.csv"]
+HEADER = [
+    "id",
+    "time",
+    "category",
+    "target",
+    "sector",
+    "feed",
+    "severity",
+    "status",
+    "source_ip",
+    "description",
+]
+EXPORTS = [
+    "broken-2020-11.csv",
+    "export-2020-12.json",
+    "intelmq-2020-h2.jsonl",
+    "ncsc-2019.csv",
+    "ncsc-2020.csv",
+    "partner-2020-q3.csv",
+]
 
 # Distinct incidents per local month. 2020 and Apr-Jun, Oct-Dec 2019 are the published/derived figures;
 # Jan-Mar 2019 (1535 together) and Jul-Sep 2019 (775 together) are spread at an equal daily rate.
 MONTHLY = {
-    "2019-01": 529, "2019-02": 477, "2019-03": 529, "2019-04": 638, "2019-05": 492, "2019-06": 494,
-    "2019-07": 261, "2019-08": 261, "2019-09": 253, "2019-10": 580, "2019-11": 344, "2019-12": 318,
-    "2020-01": 283, "2020-02": 288, "2020-03": 282, "2020-04": 203, "2020-05": 439, "2020-06": 522,
-    "2020-07": 521, "2020-08": 517, "2020-09": 524, "2020-10": 582, "2020-11": 692, "2020-12": 315,
+    "2019-01": 529,
+    "2019-02": 477,
+    "2019-03": 529,
+    "2019-04": 638,
+    "2019-05": 492,
+    "2019-06": 494,
+    "2019-07": 261,
+    "2019-08": 261,
+    "2019-09": 253,
+    "2019-10": 580,
+    "2019-11": 344,
+    "2019-12": 318,
+    "2020-01": 283,
+    "2020-02": 288,
+    "2020-03": 282,
+    "2020-04": 203,
+    "2020-05": 439,
+    "2020-06": 522,
+    "2020-07": 521,
+    "2020-08": 517,
+    "2020-09": 524,
+    "2020-10": 582,
+    "2020-11": 692,
+    "2020-12": 315,
 }
 # (first month, last month) -> phishing, deface, malware as published (H1 2020 adds 128 `other`).
 SPLITS = {
@@ -46,19 +83,34 @@ SPLITS = {
 # What ingesting the files in alphabetical order reports: read, accepted, duplicate, rejected.
 EXPECTED_INGEST = {
     "broken-2020-11.csv": (51, 45, 0, 6),
-    "export-2020-12.json": (194, 194, 0, 0),
-    "intelmq-2020-h2.jsonl": (1721, 1691, 30, 0),
+    "export-2020-12.json": (183, 183, 0, 0),
+    "intelmq-2020-h2.jsonl": (1703, 1673, 30, 0),
     "ncsc-2019.csv": (5176, 5176, 0, 0),
-    "ncsc-2020.csv": (3336, 3076, 260, 0),
-    "partner-2020-q3.csv": (202, 162, 40, 0),
+    "ncsc-2020.csv": (3363, 3103, 260, 0),
+    "partner-2020-q3.csv": (204, 164, 40, 0),
 }
-BROKEN = {5: "wrong field count", 12: "wrong field count", 20: "missing time", 27: "unparsable time",
-          33: "impossible date", 40: "unknown category"}
+BROKEN = {
+    5: "wrong field count",
+    12: "wrong field count",
+    20: "missing time",
+    27: "unparsable time",
+    33: "impossible date",
+    40: "unknown category",
+}
 
 CATEGORIES = ("phishing", "deface", "malware", "intrusion", "ddos", "scanning", "other")
-LABELS = {c: c for c in CATEGORIES} | {"lừa đảo": "phishing", "thay đổi giao diện": "deface", "mã độc": "malware"}
-RSIT_TYPES = {"phishing": "phishing", "unauthorised-information-modification": "deface",
-              "infected-system": "malware", "malware-distribution": "malware", "scanner": "scanning"}
+LABELS = {c: c for c in CATEGORIES} | {
+    "lừa đảo": "phishing",
+    "thay đổi giao diện": "deface",
+    "mã độc": "malware",
+}
+RSIT_TYPES = {
+    "phishing": "phishing",
+    "unauthorised-information-modification": "deface",
+    "infected-system": "malware",
+    "malware-distribution": "malware",
+    "scanner": "scanning",
+}
 
 
 @dataclass(frozen=True)
@@ -133,20 +185,48 @@ def read_reports(path: Path) -> tuple[list[Report], dict[int, str]]:
                 broken[number] = "wrong field count"
                 continue
             r = dict(zip(HEADER, row))
-            add(number, lambda r=r, n=number: Report(path.name, n, category_of(r["category"]), r["target"],
-                                                     parse_time(r["time"]), r["feed"], r["time"]))
+            add(
+                number,
+                lambda r=r, n=number: Report(
+                    path.name,
+                    n,
+                    category_of(r["category"]),
+                    r["target"],
+                    parse_time(r["time"]),
+                    r["feed"],
+                    r["time"],
+                ),
+            )
     elif path.suffix == ".jsonl":
         for number, line in enumerate(path.read_text(encoding="utf-8").splitlines(), 1):
             r = json.loads(line)
             target = r.get("source.url") or r.get("source.fqdn") or r.get("source.ip")
             assert sum(k in r for k in ("source.url", "source.fqdn", "source.ip")) == 1
-            good.append(Report(path.name, number, RSIT_TYPES[r["classification.type"]], target,
-                               parse_time(r["time.source"]), r["feed.name"], r["time.source"]))
+            good.append(
+                Report(
+                    path.name,
+                    number,
+                    RSIT_TYPES[r["classification.type"]],
+                    target,
+                    parse_time(r["time.source"]),
+                    r["feed.name"],
+                    r["time.source"],
+                )
+            )
     else:
         for number, r in enumerate(json.loads(path.read_text(encoding="utf-8")), 1):
             assert list(r) == HEADER
-            good.append(Report(path.name, number, category_of(r["category"]), r["target"], parse_time(r["time"]),
-                               r["feed"], r["time"]))
+            good.append(
+                Report(
+                    path.name,
+                    number,
+                    category_of(r["category"]),
+                    r["target"],
+                    parse_time(r["time"]),
+                    r["feed"],
+                    r["time"],
+                )
+            )
     return good, broken
 
 
@@ -173,12 +253,16 @@ def test_regenerating_gives_byte_identical_files(tmp_path):
     subprocess.run([sys.executable, str(SCRIPT), "--out", str(tmp_path)], check=True, capture_output=True)
     assert sorted(p.name for p in tmp_path.iterdir()) == EXPORTS
     for name in EXPORTS:
-        assert (tmp_path / name).read_bytes() == (SAMPLES / name).read_bytes(), f"{name} differs from a fresh run"
+        assert (tmp_path / name).read_bytes() == (SAMPLES / name).read_bytes(), (
+            f"{name} differs from a fresh run"
+        )
 
 
 def test_sample_logs_holds_only_these_exports():
     # The demo ingests every *.csv|json|jsonl here: another file would change the calibrated totals.
-    exports = sorted(p.name for p in SAMPLES.iterdir() if p.is_file() and p.suffix in (".csv", ".json", ".jsonl"))
+    exports = sorted(
+        p.name for p in SAMPLES.iterdir() if p.is_file() and p.suffix in (".csv", ".json", ".jsonl")
+    )
     assert exports == EXPORTS
 
 
@@ -201,9 +285,9 @@ def test_published_category_splits(incidents):
     h1_2020 = Counter(r.category for r in incidents.values() if "2020-01" <= month_of(r) <= "2020-06")
     assert h1_2020 == {"phishing": 805, "deface": 788, "malware": 296, "other": 128}
     # Elsewhere the bulletin's three categories dominate every month.
-    for month in MONTHLY:
+    for month, total in MONTHLY.items():
         counts = Counter(r.category for r in incidents.values() if month_of(r) == month)
-        assert counts["phishing"] + counts["deface"] + counts["malware"] >= 0.75 * MONTHLY[month], month
+        assert counts["phishing"] + counts["deface"] + counts["malware"] >= 0.75 * total, month
 
 
 def test_every_published_figure_is_reproduced(shared_dir, incidents):
@@ -220,7 +304,9 @@ def test_every_published_figure_is_reproduced(shared_dir, incidents):
         assert sum(v for m, v in by_month.items() if first <= m <= last) == int(row["total"]), row["period"]
         for category in ("phishing", "deface", "malware"):
             if row[category]:
-                got = sum(v for (m, c), v in by_month_category.items() if c == category and first <= m <= last)
+                got = sum(
+                    v for (m, c), v in by_month_category.items() if c == category and first <= m <= last
+                )
                 assert got == int(row[category]), (row["period"], category)
 
 
@@ -268,7 +354,9 @@ def test_month_boundaries_are_exercised_in_utc(exports, incidents):
     assert len(example) == 1 and month_of(example[0]) == "2020-11"
     assert any(r.raw_time.startswith("2018-12-31T") and month_of(r) == "2019-01" for r in utc_written)
     # Same category and target on the same UTC day but different local days: two incidents, not one.
-    by_utc_day = Counter((r.category, normalise(r.target), r.when.astimezone(UTC).date()) for r in incidents.values())
+    by_utc_day = Counter(
+        (r.category, normalise(r.target), r.when.astimezone(UTC).date()) for r in incidents.values()
+    )
     assert sum(1 for n in by_utc_day.values() if n > 1) >= 3
 
 
@@ -283,7 +371,10 @@ def test_daily_and_weekly_rhythm_and_the_spikes(incidents):
 
     def daily(category: str, first: date, last: date) -> dict[date, int]:
         counts = Counter(r.local.date() for r in values if r.category == category)
-        return {date.fromordinal(o): counts[date.fromordinal(o)] for o in range(first.toordinal(), last.toordinal() + 1)}
+        return {
+            date.fromordinal(o): counts[date.fromordinal(o)]
+            for o in range(first.toordinal(), last.toordinal() + 1)
+        }
 
     phishing = daily("phishing", date(2020, 10, 1), date(2020, 11, 30))
     calm = statistics.median(phishing.values())
