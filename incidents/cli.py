@@ -209,12 +209,18 @@ def demo(
 def bulletin(
     month: Annotated[str, typer.Option("--month", help="Reporting month, YYYY-MM.")],
     lang: Annotated[str, typer.Option("--lang", help="Language: vi (Vietnamese) or en (English).")] = "vi",
-    fmt: Annotated[str, typer.Option("--format", help="md (charts beside it), html (one file) or json.")] = "md",
+    fmt: Annotated[
+        str, typer.Option("--format", help="md (charts beside it), html (one file) or json.")
+    ] = "md",
     out: Annotated[
-        Path | None, typer.Option("--out", help="Write the bulletin and its charts into this folder (default: print to stdout).")
+        Path | None,
+        typer.Option(
+            "--out", help="Write the bulletin and its charts into this folder (default: print to stdout)."
+        ),
     ] = None,
     templates: Annotated[
-        Path | None, typer.Option("--templates", help="Folder of Jinja2 templates that override the packaged ones.")
+        Path | None,
+        typer.Option("--templates", help="Folder of Jinja2 templates that override the packaged ones."),
     ] = None,
     db: DbOption = None,
 ) -> None:
@@ -236,9 +242,13 @@ def bulletin(
     database = open_store(db, create=False)
     try:
         if out is None:
-            sys.stdout.write(bulletin_lib.bulletin_text(database, month, lang=lang, fmt=fmt, templates_dir=templates))
+            sys.stdout.write(
+                bulletin_lib.bulletin_text(database, month, lang=lang, fmt=fmt, templates_dir=templates)
+            )
             return
-        for path in bulletin_lib.write_bulletin(database, month, out, lang=lang, fmt=fmt, templates_dir=templates):
+        for path in bulletin_lib.write_bulletin(
+            database, month, out, lang=lang, fmt=fmt, templates_dir=templates
+        ):
             print(path)
     except (bulletin_lib.BulletinError, StatsError) as e:
         raise fail(str(e)) from None
@@ -280,7 +290,9 @@ def published_import(
 @published_app.command("check")
 def published_check(
     db: DbOption = None,
-    show_all: Annotated[bool, typer.Option("--all", help="Also list the figures that match or cannot be checked.")] = False,
+    show_all: Annotated[
+        bool, typer.Option("--all", help="Also list the figures that match or cannot be checked.")
+    ] = False,
     as_json: JsonOption = False,
 ) -> None:
     """List every difference between stored published figures and what the store computes for the same period.

@@ -17,7 +17,18 @@ import sqlite_utils
 from incidents import stats, store
 
 # The CSV format of ../shared/data/published-vn-2019-2020.csv.
-COLUMNS = ("period", "scope", "total", "phishing", "deface", "malware", "status", "published_change", "source", "note")
+COLUMNS = (
+    "period",
+    "scope",
+    "total",
+    "phishing",
+    "deface",
+    "malware",
+    "status",
+    "published_change",
+    "source",
+    "note",
+)
 SPLITS = ("phishing", "deface", "malware")
 
 _MONTH = r"\d{4}-(?:0[1-9]|1[0-2])"
@@ -106,36 +117,34 @@ def _count(text: str, column: str) -> int | None:
 def read_csv(path: str | Path) -> tuple[list[tuple[int, PublishedFigure]], list[tuple[int, str]]]:
     """The usable rows of a published-figures CSV as (line, figure), and the rejected ones as (line, reason)."""
     try:
-        handle = open(path, encoding="utf-8-sig", newline="")
+        with open(path, encoding="utf-8-sig", newline="") as handle:
+            return _read_rows(csv.reader(handle), path)
     except OSError as e:
         raise PublishedError(f"cannot read {path}: {e.strerror}") from None
-    with handle:
-        reader = csv.reader(handle)
+    except (csv.Error, UnicodeDecodeError) as e:
+        raise PublishedError(f"{path}: {e}") from None
+
+
+def _read_rows(reader, path) -> tuple[list[tuple[int, PublishedFigure]], list[tuple[int, str]]]:
+    try:
+        header = [h.strip() for h in next(reader)]
+    except StopIteration:
+        raise PublishedError(f"{path} is empty") from None
+    missing = [c for c in ("period", "scope", "total") if c not in header]
+    if missing:
+        raise PublishedError(f"{path}: no column {', '.join(missing)} (expected {','.join(COLUMNS)})")
+    good, bad = [], []
+    for values in reader:
+        line = reader.line_num
+        if not any(v.strip() for v in values):
+            continue
+        if len(values) != len(header):
+            bad.append((line, f"{len(values)} fields where the header has {len(header)}"))
+            continue
         try:
-            header = next(reader)
-        except StopIteration:
-            raise PublishedError(f"{path} is empty") from None
-        except (csv.Error, UnicodeDecodeError) as e:
-            raise PublishedError(f"{path}: {e}") from None
-        header = [h.strip() for h in header]
-        missing = [c for c in ("period", "scope", "total") if c not in header]
-        if missing:
-            raise PublishedError(f"{path}: no column {', '.join(missing)} (expected {','.join(COLUMNS)})")
-        good, bad = [], []
-        try:
-            for values in reader:
-                line = reader.line_num
-                if not any(v.strip() for v in values):
-                    continue
-                if len(values) != len(header):
-                    bad.append((line, f"{len(values)} fields where the header has {len(header)}"))
-                    continue
-                try:
-                    good.append((line, _figure(dict(zip(header, values)))))
-                except PublishedError as e:
-                    bad.append((line, str(e)))
-        except (csv.Error, UnicodeDecodeError) as e:
-            raise PublishedError(f"{path}: {e}") from None
+            good.append((line, _figure(dict(zip(header, values)))))
+        except PublishedError as e:
+            bad.append((line, str(e)))
     return good, bad
 
 
@@ -183,10 +192,14 @@ def import_file(db: sqlite_utils.Database, path: str | Path) -> ImportResult:
                 for _, f in good
             ],
         )  # fmt: skip
-    return ImportResult(file=str(path), read=len(good) + len(bad), stored=len(good), rejected=len(bad), rejects=bad)
+    return ImportResult(
+        file=str(path), read=len(good) + len(bad), stored=len(good), rejected=len(bad), rejects=bad
+    )
 
 
-def stored(db: sqlite_utils.Database, *, first_month: str | None = None, last_month: str | None = None) -> list[PublishedFigure]:
+def stored(
+    db: sqlite_utils.Database, *, first_month: str | None = None, last_month: str | None = None
+) -> list[PublishedFigure]:
     """Stored published figures, optionally only those for exactly this period; ordered by period."""
     sql = "SELECT * FROM published"
     args: list[str] = []
@@ -232,7 +245,11 @@ def _baseline(figure: PublishedFigure, basis: str) -> tuple[str, str] | None:
         n = _months_between(first, last)
         return stats.shift_month(first, -n), stats.shift_month(last, -n)
     year = re.search(r"\b(\d{4})\b", words)
-    if "yoy" in words.split() or "same period" in words or (year and int(year.group(1)) == int(first[:4]) - 1):
+    if (
+        "yoy" in words.split()
+        or "same period" in words
+        or (year and int(year.group(1)) == int(first[:4]) - 1)
+    ):
         if year and int(year.group(1)) != int(first[:4]) - 1:
             return None
         return stats.shift_month(first, -12), stats.shift_month(last, -12)
@@ -244,7 +261,7 @@ def compare(db: sqlite_utils.Database, figures: list[PublishedFigure] | None = N
     counts = _Counts(db)
     out: list[Comparison] = []
     for f in stored(db) if figures is None else figures:
-        base = dict(period=f.period, scope=f.scope, status=f.status, source=f.source)
+        base = {"period": f.period, "scope": f.scope, "status": f.status, "source": f.source}
         for name in ("total", *SPLITS):
             published = getattr(f, name)
             if published is None:

@@ -48,7 +48,9 @@ def split(month: str, total: int) -> dict[str, int]:
     return {"phishing": phishing, "deface": deface, "malware": total - phishing - deface}
 
 
-def incident_rows(counts: dict[tuple[str, str], int], run_id: int | None = None, salt: str = "") -> list[tuple]:
+def incident_rows(
+    counts: dict[tuple[str, str], int], run_id: int | None = None, salt: str = ""
+) -> list[tuple]:
     """Incident tuples for {(day 'YYYY-MM-DD', category): n}, with deterministic targets and sectors."""
     rows = []
     for (day, category), n in counts.items():
@@ -107,7 +109,7 @@ def seeded(seeded_path):
 
 # --- numbers and the lead paragraph ----------------------------------------------------------------
 
-from incidents.bulletin import numbers, numfmt, render  # noqa: E402
+from incidents.bulletin import numbers, numfmt, render
 
 LEAD_VI = (
     "582 sự cố",
@@ -168,7 +170,10 @@ def test_lead_paragraph_states_the_published_figures(seeded, lang, phrases):
 def test_vietnamese_lead_is_in_the_published_style(seeded):
     (paragraph,) = render.lead(numbers.build(seeded, "2020-10", alarms=[]), "vi")
     assert paragraph.startswith("Trong tháng 10/2020, ")
-    assert "đã ghi nhận, cảnh báo và hướng dẫn xử lý 582 sự cố tấn công mạng vào các hệ thống thông tin tại Việt Nam (" in paragraph
+    assert (
+        "đã ghi nhận, cảnh báo và hướng dẫn xử lý 582 sự cố tấn công mạng vào các hệ thống thông tin tại Việt Nam ("
+        in paragraph
+    )
     assert "Tính chung 10 tháng đầu năm 2020, đã ghi nhận 4.161 sự cố" in paragraph
     assert paragraph.endswith(".")
 
@@ -204,7 +209,9 @@ def test_first_year_has_no_year_on_year_change(seeded):
 
 
 def test_month_before_the_first_data_is_refused(seeded):
-    with pytest.raises(numbers.NoData, match=r"no bulletin for 2018-12: 2018-12 is before the first data \(2019-01\)"):
+    with pytest.raises(
+        numbers.NoData, match=r"no bulletin for 2018-12: 2018-12 is before the first data \(2019-01\)"
+    ):
         numbers.build(seeded, "2018-12", alarms=[])
 
 
@@ -255,7 +262,13 @@ def test_incomplete_last_month_is_noted(db):
 
 @pytest.mark.parametrize(
     ("value", "vi", "en"),
-    [(4161, "4.161", "4,161"), (582, "582", "582"), (0, "0", "0"), (1234567, "1.234.567", "1,234,567"), (None, "n/a", "n/a")],
+    [
+        (4161, "4.161", "4,161"),
+        (582, "582", "582"),
+        (0, "0", "0"),
+        (1234567, "1.234.567", "1,234,567"),
+        (None, "n/a", "n/a"),
+    ],
 )
 def test_integer_format(value, vi, en):
     assert numfmt.integer(value, "vi") == vi and numfmt.integer(value, "en") == en
@@ -338,11 +351,23 @@ def test_markdown_matches_golden_file(golden_bulletin, lang, tmp_path):
     check_golden(f"bulletin-2020-10.{lang}.md", render.markdown(golden_bulletin, lang, chart_files=charts))
 
 
+@pytest.mark.parametrize(
+    ("lang", "text"),
+    [("vi", "Không phát hiện đột biến nào trong tháng."), ("en", "No spike was detected this month.")],
+)
+def test_a_month_without_spikes_says_so(seeded, lang, text):
+    md = render.markdown(numbers.build(seeded, "2020-08", alarms=[]), lang)
+    assert f"\n{text}\n" in md
+
+
 def test_golden_bulletin_shows_spikes_and_the_revision(golden_bulletin):
     md = render.markdown(golden_bulletin, "en")
     assert "- phishing: 31 incidents on 2020-10-14, expected 8, upper bound 16 (99.9%)" in md
     assert "2020-10, total: Matches the published figure (582) — seed article" in md
-    assert "2020-01..2020-10, total: **Differs from the published figure**: published 4,170, now 4,161 — first release" in md
+    assert (
+        "2020-01..2020-10, total: **Differs from the published figure**: published 4,170, now 4,161 — first release"
+        in md
+    )
     vi = render.markdown(golden_bulletin, "vi")
     assert "**Khác với số liệu đã công bố**: đã công bố 4.170, hiện tại 4.161" in vi
     assert [c.figure for c in golden_bulletin.revisions] == ["total"]

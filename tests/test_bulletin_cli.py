@@ -53,7 +53,9 @@ def test_english_json_to_stdout(store_file):
 )  # fmt: skip
 def test_out_folder_gets_the_document_and_its_charts(store_file, tmp_path, fmt, files):
     out = tmp_path / "out" / "nested"
-    result = invoke("bulletin", "--month", "2020-10", "--lang", "en", "--format", fmt, "--out", out, "--db", store_file)
+    result = invoke(
+        "bulletin", "--month", "2020-10", "--lang", "en", "--format", fmt, "--out", out, "--db", store_file
+    )
     assert result.exit_code == 0, result.output
     assert result.stdout.splitlines() == [str(out / f) for f in files]
     assert sorted(p.name for p in out.iterdir()) == sorted(files)
@@ -63,7 +65,9 @@ def test_out_folder_gets_the_document_and_its_charts(store_file, tmp_path, fmt, 
     if fmt == "md":
         text = (out / files[0]).read_text(encoding="utf-8")
         # The Markdown links to the chart files written beside it.
-        assert "![Incidents by category, 13 months to October 2020](bulletin-2020-10-by-category.en.png)" in text
+        assert (
+            "![Incidents by category, 13 months to October 2020](bulletin-2020-10-by-category.en.png)" in text
+        )
 
 
 def test_month_before_the_data_exits_1_with_one_line(store_file):
@@ -112,12 +116,18 @@ def test_a_centre_can_override_the_lead_and_the_labels(store_file, tmp_path):
         "({{ r.total.month_over_month | change }} on {{ r.periods.previous_month | month }}).\n",
         encoding="utf-8",
     )
-    packaged = (render.Path(render.__file__).parent / "templates" / "labels.en.j2").read_text(encoding="utf-8")
+    packaged = (render.Path(render.__file__).parent / "templates" / "labels.en.j2").read_text(
+        encoding="utf-8"
+    )
     (folder / "labels.en.j2").write_text(packaged.replace("the National Cyber Security Monitoring Center (NCSC)",
                                                           "CERT Example"), encoding="utf-8")  # fmt: skip
-    result = invoke("bulletin", "--month", "2020-10", "--lang", "en", "--templates", folder, "--db", store_file)
+    result = invoke(
+        "bulletin", "--month", "2020-10", "--lang", "en", "--templates", folder, "--db", store_file
+    )
     assert result.exit_code == 0, result.output
-    assert "CERT Example handled 582 incidents in October 2020 (up 11.07% on September 2020)." in result.stdout
+    assert (
+        "CERT Example handled 582 incidents in October 2020 (up 11.07% on September 2020)." in result.stdout
+    )
     # Templates not in the folder still come from the package.
     assert "## Incidents by category" in result.stdout
 
@@ -136,9 +146,14 @@ def test_a_misspelt_name_in_a_template_is_an_error_not_a_gap(store_file, tmp_pat
     folder = tmp_path / "templates"
     folder.mkdir()
     (folder / "lead.en.j2").write_text("{{ r.total.cuont }}\n", encoding="utf-8")
-    result = invoke("bulletin", "--month", "2020-10", "--lang", "en", "--templates", folder, "--db", store_file)
+    result = invoke(
+        "bulletin", "--month", "2020-10", "--lang", "en", "--templates", folder, "--db", store_file
+    )
     assert result.exit_code == 1
-    assert result.stderr == "Error: template lead.en.j2: 'incidents.stats.Figures object' has no attribute 'cuont'\n"
+    assert (
+        result.stderr
+        == "Error: template lead.en.j2: 'incidents.stats.Figures object' has no attribute 'cuont'\n"
+    )
 
 
 def test_missing_templates_folder(store_file, tmp_path):

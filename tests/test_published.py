@@ -32,7 +32,9 @@ def test_parse_period(text, span):
     assert published.parse_period(text) == span
 
 
-@pytest.mark.parametrize("text", ["2020-13", "20-10", "2020-04..2020-01", "2020-1", "2020/10", "", "2019..2020"])
+@pytest.mark.parametrize(
+    "text", ["2020-13", "20-10", "2020-04..2020-01", "2020-1", "2020/10", "", "2019..2020"]
+)
 def test_parse_period_refuses(text):
     with pytest.raises(published.BadPeriod):
         published.parse_period(text)
@@ -45,7 +47,11 @@ def test_import_the_shared_file_twice_stores_it_once(db, shared_dir):
     published.import_file(db, path)
     assert db.execute("SELECT count(*) FROM published").fetchone()[0] == 28
     (oct2020,) = published.stored(db, first_month="2020-10", last_month="2020-10")
-    assert (oct2020.total, oct2020.status, oct2020.published_change) == (582, "published", "+11.07% MoM; +0.34% YoY")
+    assert (oct2020.total, oct2020.status, oct2020.published_change) == (
+        582,
+        "published",
+        "+11.07% MoM; +0.34% YoY",
+    )
     (h1,) = published.stored(db, first_month="2019-01", last_month="2019-06")
     assert (h1.total, h1.phishing, h1.deface, h1.malware) == (3159, 1556, 968, 635)
 
@@ -57,7 +63,10 @@ def test_check_against_the_store(db, shared_dir):
     found = {(c.period, c.figure): c for c in comparisons}
     # Totals the fixture was built from agree, and so do the published % changes at their own precision.
     assert found[("2020-10", "total")].verdict == "same"
-    assert found[("2020-10", "change MoM")].computed == 11.07 and found[("2020-10", "change MoM")].verdict == "same"
+    assert (
+        found[("2020-10", "change MoM")].computed == 11.07
+        and found[("2020-10", "change MoM")].verdict == "same"
+    )
     assert found[("2020-01..2020-10", "change vs same period 2019")].computed == -7.82
     assert found[("2020", "change vs 2019")].verdict == "same"  # 5168 vs 5176 = -0.15%
     assert found[("2020-04", "change MoM")].computed == -28.01  # published "-28%": same at 0 decimals
@@ -103,15 +112,25 @@ def test_cli_import_and_check(tmp_path):
     db = store.open_db(db_path)
     seed(db, {"2020-09": 524, "2020-10": 582})
     db.close()
-    csv_file = write(tmp_path, HEADER + "2020-10,month,590,,,,published,+11.07% MoM,release,\n2020-99,month,1,,,,,,x,\n")
+    csv_file = write(
+        tmp_path, HEADER + "2020-10,month,590,,,,published,+11.07% MoM,release,\n2020-99,month,1,,,,,,x,\n"
+    )
     result = runner.invoke(app, ["published", "import", str(csv_file), "--db", str(db_path)])
     assert result.exit_code == 0, result.output
     assert result.stdout == f"{csv_file}: read 2, stored 1, rejected 1\n"
-    assert result.stderr == f"Rejected: {csv_file}: line 3: period must be YYYY, YYYY-MM or YYYY-MM..YYYY-MM, got '2020-99'\n"
+    assert (
+        result.stderr
+        == f"Rejected: {csv_file}: line 3: period must be YYYY, YYYY-MM or YYYY-MM..YYYY-MM, got '2020-99'\n"
+    )
 
     result = runner.invoke(app, ["published", "check", "--db", str(db_path)])
     assert result.exit_code == 0, result.output
-    assert "2020-10" in result.stdout and "590" in result.stdout and "582" in result.stdout and "differs" in result.stdout
+    assert (
+        "2020-10" in result.stdout
+        and "590" in result.stdout
+        and "582" in result.stdout
+        and "differs" in result.stdout
+    )
     assert result.stdout.splitlines()[-1] == "2 published figures compared: 1 differs, 1 same"
 
     result = runner.invoke(app, ["published", "check", "--json", "--db", str(db_path)])
@@ -128,22 +147,33 @@ def test_cli_import_of_an_unusable_file_exits_1(tmp_path, text, message):
     path = write(tmp_path, text)
     result = runner.invoke(app, ["published", "import", str(path), "--db", str(tmp_path / "s.db")])
     assert result.exit_code == 1
-    assert result.stderr.startswith("Error: ") and message in result.stderr and len(result.stderr.splitlines()) == 1
+    assert (
+        result.stderr.startswith("Error: ")
+        and message in result.stderr
+        and len(result.stderr.splitlines()) == 1
+    )
 
 
 def test_cli_import_of_a_missing_file_exits_1(tmp_path):
-    result = runner.invoke(app, ["published", "import", str(tmp_path / "no.csv"), "--db", str(tmp_path / "s.db")])
+    result = runner.invoke(
+        app, ["published", "import", str(tmp_path / "no.csv"), "--db", str(tmp_path / "s.db")]
+    )
     assert result.exit_code == 1
     assert result.stderr == f"Error: cannot read {tmp_path / 'no.csv'}: No such file or directory\n"
 
 
 def test_bulletin_notes_a_revised_figure(db, tmp_path):
     seed(db, {"2020-09": 524, "2020-10": 582})
-    published.import_file(db, write(tmp_path, HEADER + "2020-10,month,590,,,,published,,release of 2020-11-02,\n"))
+    published.import_file(
+        db, write(tmp_path, HEADER + "2020-10,month,590,,,,published,,release of 2020-11-02,\n")
+    )
     b = numbers.build(db, "2020-10", alarms=[])
     assert [(c.published, c.computed) for c in b.revisions] == [(590, 582)]
     md = render.markdown(b, "vi")
-    assert "- 2020-10, tổng số: **Khác với số liệu đã công bố**: đã công bố 590, hiện tại 582 — release of 2020-11-02" in md
+    assert (
+        "- 2020-10, tổng số: **Khác với số liệu đã công bố**: đã công bố 590, hiện tại 582 — release of 2020-11-02"
+        in md
+    )
     html = render.html(b, "en")
     assert "<strong>Differs from the published figure</strong>: published 590, now 582" in html
 

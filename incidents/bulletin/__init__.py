@@ -21,7 +21,12 @@ __all__ = [
 
 
 def bulletin_text(
-    db: sqlite_utils.Database, month: str, *, lang: str = "vi", fmt: str = "md", templates_dir: str | Path | None = None
+    db: sqlite_utils.Database,
+    month: str,
+    *,
+    lang: str = "vi",
+    fmt: str = "md",
+    templates_dir: str | Path | None = None,
 ) -> str:
     """The bulletin of `month` as one text: Markdown (charts left out), self-contained HTML, or JSON."""
     from incidents.bulletin import render

@@ -20,7 +20,10 @@ OKABE_ITO = ("#E69F00", "#56B4E9", "#009E73", "#F0E442", "#0072B2", "#D55E00", "
 HATCHES = ("//", "..", "xx", "\\\\", "++", "oo", "--")
 
 _TITLES = {
-    "by_category": {"vi": "Sự cố theo loại, {n} tháng đến {month}", "en": "Incidents by category, {n} months to {month}"},
+    "by_category": {
+        "vi": "Sự cố theo loại, {n} tháng đến {month}",
+        "en": "Incidents by category, {n} months to {month}",
+    },
     "ytd": {"vi": "Lũy kế từ đầu năm {year} so với năm {last}", "en": "Year to date {year} vs {last}"},
 }
 _AXIS = {"vi": "Số sự cố", "en": "Incidents"}
@@ -56,7 +59,7 @@ def _figure():
 def _thousands(lang: str):
     from matplotlib.ticker import FuncFormatter, MaxNLocator
 
-    return FuncFormatter(lambda x, _pos: numfmt.integer(int(round(x)), lang)), MaxNLocator(integer=True)
+    return FuncFormatter(lambda x, _pos: numfmt.integer(round(x), lang)), MaxNLocator(integer=True)
 
 
 def _export(fig, name: str, title: str) -> Chart:
@@ -105,7 +108,15 @@ def year_to_date(b: Bulletin, lang: str) -> Chart:
     fig, ax = _figure()
     first = int(b.ytd_from[5:7])
     this_x = list(range(first, first + len(b.ytd_this_year)))
-    ax.plot(this_x, b.ytd_this_year, color=OKABE_ITO[4], marker="o", linestyle="-", linewidth=2.2, label=str(b.year))
+    ax.plot(
+        this_x,
+        b.ytd_this_year,
+        color=OKABE_ITO[4],
+        marker="o",
+        linestyle="-",
+        linewidth=2.2,
+        label=str(b.year),
+    )
     ax.annotate(numfmt.integer(b.ytd_this_year[-1], lang), (this_x[-1], b.ytd_this_year[-1]),
                 xytext=(6, 0), textcoords="offset points", va="center", fontsize=8)  # fmt: skip
     if b.ytd_last_year:
@@ -119,7 +130,9 @@ def year_to_date(b: Bulletin, lang: str) -> Chart:
         no_data = {"vi": f"không có số liệu năm {b.year - 1}", "en": f"no data for {b.year - 1}"}[lang]
         ax.text(0.98, 0.04, no_data, transform=ax.transAxes, ha="right", fontsize=8, style="italic")
     # "T1".."T12" is how Vietnamese tables abbreviate tháng 1..12.
-    ticks = [f"T{m}" if lang == "vi" else numfmt.short_month(f"{b.year}-{m:02d}", lang)[:3] for m in range(1, 13)]
+    ticks = [
+        f"T{m}" if lang == "vi" else numfmt.short_month(f"{b.year}-{m:02d}", lang)[:3] for m in range(1, 13)
+    ]
     ax.set_xticks(range(1, 13), ticks, fontsize=8)
     ax.set_xlim(0.5, 12.5)
     formatter, locator = _thousands(lang)

@@ -130,7 +130,9 @@ def _cumulative(table: dict[str, dict[str, int]]) -> list[int]:
     return out
 
 
-def month_spikes(db: sqlite_utils.Database, first_day: str, last_day: str) -> tuple[list[Any] | None, str | None]:
+def month_spikes(
+    db: sqlite_utils.Database, first_day: str, last_day: str
+) -> tuple[list[Any] | None, str | None]:
     """Daily alarms of the spike detector within the month, or None and why when there is no detector."""
     try:
         # Imported here: the detector pulls in scipy/scikit-learn, and it is a separate stage (issue 3).
@@ -193,7 +195,9 @@ def provenance(b: Bulletin) -> dict:
                  "filter": label, "zone": b.zone}  # fmt: skip
             if value is None:
                 baseline = getattr(figures, base)
-                p["why_none"] = f"{base} is 0" if baseline == 0 else out[base]["provenance"].get("why_none", "n/a")
+                p["why_none"] = (
+                    f"{base} is 0" if baseline == 0 else out[base]["provenance"].get("why_none", "n/a")
+                )
             out[key] = {"value": value, "provenance": p}
         if name:
             out["share"] = {"value": figures.share, "provenance": {

@@ -188,7 +188,9 @@ def write(b: Bulletin, out_dir: str | Path, lang: str, fmt: str, *, templates_di
             _write(out / png, chart.png)
             _write(out / svg, chart.svg.encode("utf-8"))
             written += [out / png, out / svg]
-            chart_files.append({"title": chart.title, "png": png, "svg": svg, "width": chart.width, "height": chart.height})
+            chart_files.append(
+                {"title": chart.title, "png": png, "svg": svg, "width": chart.width, "height": chart.height}
+            )
     if fmt == "md":
         text = markdown(b, lang, templates_dir=templates_dir, chart_files=chart_files)
     elif fmt == "html":

@@ -42,7 +42,9 @@ def summary(comparisons: list[Comparison]) -> str:
     counts: dict[str, int] = {}
     for c in comparisons:
         counts[c.verdict] = counts.get(c.verdict, 0) + 1
-    parts = ", ".join(f"{counts[v]} {v}" for v in ("differs", "same", "no data", "not checked") if v in counts)
+    parts = ", ".join(
+        f"{counts[v]} {v}" for v in ("differs", "same", "no data", "not checked") if v in counts
+    )
     return f"{len(comparisons)} published figures compared: {parts or 'none stored'}"
 
 
