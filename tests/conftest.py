@@ -34,3 +34,17 @@ def shared_dir() -> Path:
     if not SHARED.is_dir():
         pytest.skip(f"{SHARED} is absent: the shared reference data is read in place, not copied")
     return SHARED
+
+
+def add_counts(database, counts: dict[tuple[str, str], int]) -> None:
+    """Store `n` distinct incidents for each (local day 'YYYY-MM-DD', category)."""
+    from incidents.taxonomy import rsit
+
+    rows = []
+    for (day, category), n in counts.items():
+        taxonomy, type_ = rsit(category)
+        for i in range(n):
+            rows.append((f"{day}-{category}-{i}", f"{day}T05:00:00Z", day, category, taxonomy, type_,
+                         f"host{i}.example.vn", "domain", None, "government", "test", None, "new", None, None, "{}"))
+    with database.atomic():
+        store.add_incidents(database, rows)

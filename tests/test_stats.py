@@ -1,0 +1,87 @@
+"""Monthly statistics: the bulletin's arithmetic, its rounding and its n/a cases."""
+
+from __future__ import annotations
+
+import pytest
+from hypothesis import given
+from hypothesis import strategies as st
+
+from incidents import stats
+from tests.conftest import add_counts
+
+
+@pytest.mark.parametrize(
+    "current, baseline, expected",
+    [(582, 524, 11.07), (582, 580, 0.34), (4161, 4514, -7.82), (315, 692, -54.48), (203, 282, -28.01),
+     (1, 0, None), (0, 0, None), (5, None, None), (0, 5, -100.0), (10, 8, 25.0)],
+)
+def test_pct_change_like_the_bulletin(current, baseline, expected):
+    assert stats.pct_change(current, baseline) == expected
+
+
+@given(st.integers(0, 10**6), st.integers(1, 10**6))
+def test_pct_change_is_finite_and_has_two_decimals(current, baseline):
+    value = stats.pct_change(current, baseline)
+    assert value >= -100
+    assert round(value, 2) == value
+    assert abs(value - (current - baseline) * 100 / baseline) <= 0.005 + 1e-9
+
+
+def test_shift_month():
+    assert stats.shift_month("2020-01", -1) == "2019-12"
+    assert stats.shift_month("2020-10", -12) == "2019-10"
+    assert stats.shift_month("2019-12", 1) == "2020-01"
+
+
+@pytest.mark.parametrize("bad", ["2020-13", "2020-1", "20-10", "October", ""])
+def test_bad_month(bad):
+    with pytest.raises(stats.BadMonth):
+        stats.parse_month(bad)
+
+
+def test_month_report(db):
+    add_counts(db, {
+        ("2019-01-15", "phishing"): 10, ("2019-10-02", "phishing"): 4, ("2019-10-03", "deface"): 1,
+        ("2020-01-15", "phishing"): 3, ("2020-09-30", "deface"): 4, ("2020-10-01", "phishing"): 6,
+        ("2020-10-31", "deface"): 2,
+    })
+    r = stats.month_report(db, "2020-10")
+    assert r.has_data
+    t = r.total
+    assert (t.count, t.previous_month, t.month_over_month) == (8, 4, 100.0)
+    assert (t.same_month_last_year, t.year_over_year) == (5, 60.0)
+    assert (t.year_to_date, t.year_to_date_last_year, t.year_to_date_change) == (15, 15, 0.0)
+    p = r.categories["phishing"]
+    assert (p.count, p.previous_month, p.month_over_month, p.share) == (6, 0, None, 75.0)
+    assert r.categories["deface"].year_over_year == 100.0
+    assert r.periods["year_to_date_last_year"] == "2019-01..2019-10"
+
+
+def test_first_year_has_no_year_on_year(db):
+    add_counts(db, {("2020-01-10", "deface"): 3, ("2020-02-10", "deface"): 6})
+    r = stats.month_report(db, "2020-02")
+    assert r.total.month_over_month == 100.0
+    assert r.total.year_over_year is None and r.total.year_to_date_change is None
+    assert any("no data for the same period of 2019" in n for n in r.notes)
+
+
+def test_month_before_the_data_and_empty_store(db):
+    r = stats.month_report(db, "2020-10")
+    assert not r.has_data and r.notes == ["the store holds no incidents"]
+    add_counts(db, {("2020-01-10", "deface"): 3})
+    r = stats.month_report(db, "2019-05")
+    assert not r.has_data and r.total.month_over_month is None
+    assert r.notes == ["2019-05 is before the first data (2020-01)"]
+
+
+def test_monthly_counts_fills_zeros(db):
+    add_counts(db, {("2020-01-10", "deface"): 3, ("2020-03-01", "malware"): 1})
+    table = stats.monthly_counts(db, "2020-01", "2020-03")
+    assert table == {"2020-01": {"deface": 3}, "2020-02": {}, "2020-03": {"malware": 1}}
+
+
+def test_top_values(db):
+    add_counts(db, {("2020-01-10", "deface"): 3})
+    assert stats.top_values(db, "2020-01", "sector") == [("government", 3)]
+    with pytest.raises(stats.StatsError):
+        stats.top_values(db, "2020-01", "raw; DROP TABLE incidents")
