@@ -5,12 +5,12 @@ from __future__ import annotations
 import json
 
 import pytest
-from test_bulletin import ALARMS, LEAD_EN, LEAD_VI, png_size, seed
 from typer.testing import CliRunner
 
 from incidents import store
 from incidents.bulletin import numbers, render
 from incidents.cli import app
+from tests.test_bulletin import ALARMS, LEAD_EN, LEAD_VI, png_size, seed
 
 runner = CliRunner()
 

@@ -5,10 +5,10 @@ from __future__ import annotations
 import json
 
 import pytest
-from test_bulletin import LEAD_EN, LEAD_VI
 
 from incidents import store
 from incidents.bulletin import numbers, render
+from tests.test_bulletin import LEAD_EN, LEAD_VI
 
 
 @pytest.fixture(scope="module")

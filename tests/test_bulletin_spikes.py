@@ -5,10 +5,10 @@ from __future__ import annotations
 import json
 
 import pytest
-from test_bulletin import incident_rows, seed
 
 from incidents import store
 from incidents.bulletin import numbers, render
+from tests.test_bulletin import incident_rows, seed
 
 
 @pytest.fixture(scope="module")

@@ -5,13 +5,13 @@ from __future__ import annotations
 import sqlite3
 
 import pytest
-from test_bulletin import seed
 from typer.testing import CliRunner
 
 from incidents import published, store
 from incidents.bulletin import numbers, render
 from incidents.cli import app
 from incidents.migrations import MIGRATIONS
+from tests.test_bulletin import seed
 
 runner = CliRunner()
 HEADER = "period,scope,total,phishing,deface,malware,status,published_change,source,note\n"
