@@ -65,20 +65,28 @@ def run_demo(console: Console, db_path: Path | None = None, month: str = "2020-1
         raise DemoError(str(e)) from None
 
     console.rule("1. Ingest the feed exports in sample_logs/")
-    results = [ingest.ingest_file(db, f) for f in files]
+    results = [ingest.ingest_file(db, _shown(f)) for f in files]
     console.print(ingest_table(results))
 
     console.rule(f"2. Monthly statistics for {month}")
     report = stats.month_report(db, month)
     console.print(month_table(report))
-    console.print(summary_sentence(report))
+    console.print(summary_sentence(report), soft_wrap=True)
 
     console.rule("Done")
-    console.print(f"Demo store: {path.resolve()}  (built in {time.perf_counter() - started:.1f} s)")
+    console.print(f"Demo store: {path.resolve()}  (built in {time.perf_counter() - started:.1f} s)", soft_wrap=True)
     console.print("Explore it next:")
     for command in next_commands(path, month):
-        console.print(f"  {command}")
+        console.print(f"  {command}", soft_wrap=True)
     return path
+
+
+def _shown(path: Path) -> Path:
+    """The path as a user in the current folder would type it."""
+    try:
+        return path.relative_to(Path.cwd())
+    except ValueError:
+        return path
 
 
 def summary_sentence(report: stats.MonthReport) -> str:
