@@ -87,7 +87,7 @@ class MonthReport:
 
 def month_report(db: sqlite_utils.Database, month: str) -> MonthReport:
     """Figures for `month` ('YYYY-MM'), total and per category, against the months and periods before it."""
-    year, mon = parse_month(month)
+    year, _ = parse_month(month)
     previous = shift_month(month, -1)
     last_year = shift_month(month, -12)
     ytd_start, ly_ytd_start = month_name(year, 1), month_name(year - 1, 1)

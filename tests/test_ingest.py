@@ -10,7 +10,7 @@ from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
 from incidents import store
-from incidents.ingest import ingest_file, incident_id, normalise_target
+from incidents.ingest import incident_id, ingest_file, normalise_target
 
 HEADER = "id,time,category,target,sector,feed,severity,status,source_ip,description"
 
@@ -223,8 +223,7 @@ def test_failed_file_leaves_the_store_as_it_was(db, tmp_path):
     big = tmp_path / "big.csv"
     with open(big, "w") as fh:
         fh.write(HEADER + "\n")
-        for i in range(12_000):
-            fh.write(f"{i},2020-10-05T10:00:00Z,deface,host{i}.vn,,,,,,\n")
+        fh.writelines(f"{i},2020-10-05T10:00:00Z,deface,host{i}.vn,,,,,,\n" for i in range(12_000))
     # A trigger makes SQLite fail part-way through the file, as a full disk or a kill would.
     db.execute("CREATE TRIGGER boom BEFORE INSERT ON incidents WHEN NEW.target = 'host9000.vn' "
                "BEGIN SELECT RAISE(ABORT, 'disk full'); END")

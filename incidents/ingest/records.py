@@ -117,8 +117,7 @@ def normalise_target(value) -> tuple[str | None, str | None]:
         except ValueError:
             pass
     domain = text.lower().rstrip(".")
-    if domain.startswith("www."):
-        domain = domain[4:]
+    domain = domain.removeprefix("www.")
     return domain, "domain"
 
 
