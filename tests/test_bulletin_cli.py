@@ -178,3 +178,13 @@ def test_every_command_of_mine_has_help():
         assert result.exit_code == 0 and "Example: incidents" in result.stdout, args
     result = invoke("published", "--help")
     assert result.exit_code == 0 and "import" in result.stdout and "check" in result.stdout
+
+
+def test_json_to_a_folder_is_one_file(store_file, tmp_path):
+    result = invoke(
+        "bulletin", "--month", "2020-10", "--format", "json", "--out", tmp_path, "--db", store_file
+    )
+    assert result.exit_code == 0, result.output
+    assert result.stdout == f"{tmp_path / 'bulletin-2020-10.vi.json'}\n"
+    data = json.loads((tmp_path / "bulletin-2020-10.vi.json").read_text(encoding="utf-8"))
+    assert data["lang"] == "vi" and data["lead"][0].startswith("Trong tháng 10/2020")

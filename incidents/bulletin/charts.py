@@ -97,7 +97,7 @@ def by_category(b: Bulletin, lang: str) -> Chart:
     ax.margins(y=0.12)
     ax.spines[["top", "right"]].set_visible(False)
     # Below the plot, outside it: a legend inside would cover the tallest bars.
-    fig.legend(loc="outside lower center", fontsize=8, frameon=False, ncols=min(len(b.categories), 7))
+    fig.legend(loc="outside lower center", fontsize=8, frameon=False, ncols=min(len(b.categories), 4))
     title = _TITLES["by_category"][lang].format(n=len(months), month=numfmt.month_label(b.month, lang))
     ax.set_title(title, fontsize=11)
     return _export(fig, "by_category", title)

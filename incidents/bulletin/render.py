@@ -120,7 +120,7 @@ def html(b: Bulletin, lang: str, *, templates_dir=None) -> str:
     return _render(env, "bulletin.html.j2", **_context(b, env), charts=images)
 
 
-def as_json(b: Bulletin, lang: str, *, templates_dir=None, chart_files: list[dict] | None = None) -> dict:
+def as_json(b: Bulletin, lang: str, *, templates_dir=None) -> dict:
     """Every number of the bulletin with its provenance, the cut-off, and the lead paragraph in `lang`."""
     p = b.provenance
     return {
@@ -148,7 +148,6 @@ def as_json(b: Bulletin, lang: str, *, templates_dir=None, chart_files: list[dic
         },
         "published": [c.as_dict() for c in b.published],
         "notes": b.notes,
-        "charts": chart_files,
     }  # fmt: skip
 
 
@@ -181,7 +180,7 @@ def write(b: Bulletin, out_dir: str | Path, lang: str, fmt: str, *, templates_di
     document = out / f"bulletin-{b.month}.{lang}.{fmt}"
     written: list[Path] = []
     chart_files = None
-    if fmt in ("md", "json"):
+    if fmt == "md":  # HTML embeds its charts; JSON carries the charts' data (monthly, year-to-date series)
         chart_files = []
         for chart in charts.all_charts(b, lang):
             png, svg = chart.filename(b.month, lang, "png"), chart.filename(b.month, lang, "svg")
@@ -196,7 +195,7 @@ def write(b: Bulletin, out_dir: str | Path, lang: str, fmt: str, *, templates_di
     elif fmt == "html":
         text = html(b, lang, templates_dir=templates_dir)
     else:
-        data = as_json(b, lang, templates_dir=templates_dir, chart_files=chart_files)
+        data = as_json(b, lang, templates_dir=templates_dir)
         text = json.dumps(data, ensure_ascii=False, indent=2) + "\n"
     _write(document, text.encode("utf-8"))
     return [document, *written]
