@@ -112,7 +112,11 @@ def ingest(
     database = open_store(db)
     results = []
     for file in files:
-        result = ingest_lib.ingest_file(database, file, fmt=fmt, strict=strict, input_zone=zone, force=force)
+        try:
+            result = ingest_lib.ingest_file(database, file, fmt=fmt, strict=strict, input_zone=zone, force=force)
+        except KeyboardInterrupt:
+            # Each file is one transaction: the one being read was rolled back, earlier files stand.
+            raise fail(f"interrupted while reading {file}; it was rolled back, earlier files are stored", 130) from None
         results.append(result)
         if not result.ok:
             print(f"Error: {file}: {result.message}", file=sys.stderr)

@@ -1,0 +1,102 @@
+"""The store: migrations, WAL, a reader beside a writer, and an ingest killed half-way."""
+
+from __future__ import annotations
+
+import os
+import signal
+import sqlite3
+import subprocess
+import sys
+import time
+
+import pytest
+
+from incidents import store
+from incidents.migrations import MIGRATIONS
+
+
+def test_new_store_is_wal_and_current(db, db_path):
+    assert db.execute("PRAGMA journal_mode").fetchone()[0] == "wal"
+    assert store.schema_version(db) == len(MIGRATIONS)
+    assert store.get_meta(db, "reporting_zone") == "Asia/Ho_Chi_Minh"
+
+
+def test_an_older_store_is_migrated_and_keeps_its_data(db_path):
+    # A store as release 1 made it: only the first migration, with one incident in it.
+    conn = sqlite3.connect(db_path)
+    old = store.sqlite_utils.Database(conn)
+    with old.atomic():
+        MIGRATIONS[0](old)
+        old.execute("PRAGMA user_version = 1")
+    old.execute("INSERT INTO incidents(id, occurred_at, day, category, taxonomy, type) "
+                "VALUES ('x', '2020-01-01T00:00:00Z', '2020-01-01', 'deface', 'a', 'b')")
+    conn.commit()
+    conn.close()
+    db = store.open_db(db_path)
+    assert store.schema_version(db) == len(MIGRATIONS)
+    assert store.count_incidents(db) == 1
+
+
+def test_a_newer_store_is_refused(db_path):
+    conn = sqlite3.connect(db_path)
+    conn.execute(f"PRAGMA user_version = {len(MIGRATIONS) + 1}")
+    conn.close()
+    with pytest.raises(store.NewerSchema):
+        store.open_db(db_path)
+
+
+def test_zone_is_fixed_once_incidents_are_stored(db_path):
+    from tests.conftest import add_counts
+
+    db = store.open_db(db_path, zone="Europe/Paris")
+    assert str(store.reporting_zone(db)) == "Europe/Paris"
+    add_counts(db, {("2020-01-01", "deface"): 1})
+    with pytest.raises(store.StoreError, match="cannot change"):
+        store.open_db(db_path, zone="Asia/Ho_Chi_Minh")
+    with pytest.raises(store.StoreError, match="unknown time zone"):
+        store.open_db(db_path.with_name("other.db"), zone="Mars/Olympus")
+
+
+def test_reader_works_while_a_writer_holds_a_transaction(db, db_path):
+    from tests.conftest import add_counts
+
+    add_counts(db, {("2020-01-01", "deface"): 2})
+    writer = store.open_db(db_path)
+    writer.execute("BEGIN IMMEDIATE")
+    writer.execute("DELETE FROM incidents")
+    reader = store.open_db(db_path)
+    # WAL: the reader sees the last committed state, without waiting for the writer.
+    assert store.count_incidents(reader) == 2
+    writer.execute("ROLLBACK")
+
+
+def test_open_missing_store_without_create(tmp_path):
+    with pytest.raises(store.StoreError, match="no database at"):
+        store.open_db(tmp_path / "nope.db", create=False)
+
+
+@pytest.mark.skipif(sys.platform == "win32", reason="SIGINT semantics")
+def test_ctrl_c_in_the_middle_of_a_file_leaves_the_store_as_it_was(tmp_path):
+    db_path = tmp_path / "s.db"
+    first = tmp_path / "first.csv"
+    first.write_text("time,category,target\n2020-01-01T00:00:00Z,deface,a.vn\n")
+    big = tmp_path / "big.csv"
+    with open(big, "w") as fh:
+        fh.write("time,category,target\n")
+        fh.writelines(f"2020-01-01T00:00:00Z,deface,host{i}.vn\n" for i in range(400_000))
+    env = {**os.environ, "INCIDENTS_DB": str(db_path)}
+    cmd = [sys.executable, "-m", "incidents.cli", "ingest"]
+    subprocess.run([*cmd, str(first)], env=env, check=True, capture_output=True)
+    proc = subprocess.Popen([*cmd, str(big)], env=env, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
+    # Wait until the ingest is writing (its WAL grows), then interrupt it as a user's Ctrl-C would.
+    wal = tmp_path / "s.db-wal"
+    deadline = time.monotonic() + 30
+    while time.monotonic() < deadline and (not wal.exists() or wal.stat().st_size < 1_000_000):
+        time.sleep(0.02)
+    proc.send_signal(signal.SIGINT)
+    _, err = proc.communicate(timeout=60)
+    assert proc.returncode == 130, err
+    assert err == f"Error: interrupted while reading {big}; it was rolled back, earlier files are stored\n"
+    db = store.open_db(db_path)
+    assert store.count_incidents(db) == 1
+    assert [r["file"] for r in db.query("SELECT file FROM ingest_runs")] == [str(first)]
