@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import json
 import sys
+from contextlib import contextmanager
 from pathlib import Path
 from typing import Annotated
 
@@ -62,6 +63,18 @@ def open_store(db: Path | None, *, create: bool = True, zone: str | None = None)
         raise fail(str(e)) from None
 
 
+@contextmanager
+def progress(label: str):
+    """A transient rows-read counter on stderr when it is a terminal; a no-op otherwise."""
+    if not sys.stderr.isatty():
+        yield lambda rows: None
+        return
+    from rich.console import Console
+
+    with Console(stderr=True).status(label) as status:
+        yield lambda rows: status.update(f"{label}: {rows:,} rows")
+
+
 def _version(value: bool) -> None:
     if value:
         print(f"incidents {__version__}")
@@ -113,7 +126,10 @@ def ingest(
     results = []
     for file in files:
         try:
-            result = ingest_lib.ingest_file(database, file, fmt=fmt, strict=strict, input_zone=zone, force=force)
+            with progress(f"ingesting {file}") as tick:
+                result = ingest_lib.ingest_file(
+                    database, file, fmt=fmt, strict=strict, input_zone=zone, force=force, on_progress=tick
+                )
         except KeyboardInterrupt:
             # Each file is one transaction: the one being read was rolled back, earlier files stand.
             raise fail(f"interrupted while reading {file}; it was rolled back, earlier files are stored", 130) from None
