@@ -363,7 +363,7 @@ def test_a_month_without_spikes_says_so(seeded, lang, text):
 def test_golden_bulletin_shows_spikes_and_the_revision(golden_bulletin):
     md = render.markdown(golden_bulletin, "en")
     assert "- phishing: 31 incidents on 2020-10-14, expected 8, upper bound 16 (99.9%)" in md
-    assert "2020-10, total: Matches the published figure (582) — seed article" in md
+    assert "\n\nThe 4 other published figures for these periods match the store's.\n" in md
     assert (
         "2020-01..2020-10, total: **Differs from the published figure**: published 4,170, now 4,161 — first release"
         in md

@@ -192,3 +192,14 @@ def test_migration_adds_the_table_to_an_older_store(tmp_path):
     assert store.schema_version(db) == len(MIGRATIONS) >= 2
     assert "published" in db.table_names()
     assert db.execute("SELECT count(*) FROM published").fetchone()[0] == 0
+
+
+def test_bulletin_says_when_every_published_figure_matches(db, tmp_path):
+    seed(db, {"2020-09": 524, "2020-10": 582})
+    published.import_file(
+        db, write(tmp_path, HEADER + "2020-10,month,582,,,,published,+11.07% MoM,release,\n")
+    )
+    b = numbers.build(db, "2020-10", alarms=[])
+    assert b.revisions == []
+    assert "\nAll 2 published figures for these periods match the store's.\n" in render.markdown(b, "en")
+    assert "Cả 2 số liệu đã công bố của các kỳ này đều khớp với số liệu hiện tại." in render.html(b, "vi")
