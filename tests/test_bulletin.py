@@ -226,10 +226,12 @@ def test_empty_store_is_refused(db):
 
 
 def test_a_month_without_incidents_and_a_zero_baseline(db):
-    # Data in August and October, none in September: September's bulletin says 0, October's change is n/a.
+    # Data in August and October, none in September: no September bulletin, October's change is n/a.
     seed(db, {"2020-08": 100, "2020-09": 0, "2020-10": 50})
-    sept = numbers.build(db, "2020-09", alarms=[])
-    assert sept.report.total.count == 0 and sept.report.total.month_over_month == -100.0
+    with pytest.raises(
+        numbers.NoData, match=r"the store holds no incident in 2020-09 \(its data runs from 2020-08 to"
+    ):
+        numbers.build(db, "2020-09", alarms=[])
     octo = numbers.build(db, "2020-10", alarms=[])
     assert octo.report.total.previous_month == 0 and octo.report.total.month_over_month is None
     vi = " ".join(render.lead(octo, "vi"))
@@ -526,3 +528,12 @@ def test_chart_of_a_first_year_says_there_is_no_last_year(seeded):
 
     chart = charts.year_to_date(numbers.build(seeded, "2019-10", alarms=[]), "en")
     assert png_size(chart.png) == (800, 450)
+
+
+def test_cutoff_unknown_without_ingest_runs(db):
+    with db.atomic():
+        store.add_incidents(db, incident_rows(month_day_counts("2020-10", {"phishing": 5})))
+    b = numbers.build(db, "2020-10", alarms=[])
+    assert b.cutoff is None
+    assert "- Data cut-off (UTC): unknown (no ingest run recorded)\n" in render.markdown(b, "en")
+    assert json.loads(render.render(b, "en", "json"))["cutoff"] is None

@@ -83,6 +83,13 @@ def build(db: sqlite_utils.Database, month: str, *, alarms: list[Any] | None = N
     if not report.has_data:
         why = "; ".join(report.notes) or f"the store holds no data for {month}"
         raise NoData(f"no bulletin for {month}: {why}")
+    if report.total.count == 0:
+        # Inside the data's span but empty: far likelier a feed that was not ingested than a quiet month,
+        # and "down 100%" would be printed as news.
+        raise NoData(
+            f"no bulletin for {month}: the store holds no incident in {month} "
+            f"(its data runs from {report.first_month} to {report.last_month}); ingest the month's feeds first"
+        )
     first_day, last_day = store.data_span(db)
     zone = report.zone
     year = int(month[:4])
