@@ -14,6 +14,7 @@ from __future__ import annotations
 import hashlib
 import ipaddress
 import json
+import sqlite3
 from collections import Counter
 from collections.abc import Callable, Iterable
 from dataclasses import dataclass, field
@@ -212,6 +213,10 @@ def scan_file(
                 rejected=read.unparsed, status="ok",
             )  # fmt: skip
         result.run_id = run_id
+    except sqlite3.DatabaseError as e:  # the store, not the log: the transaction rolled back, stop here
+        raise ScanError(
+            f"{path}: the store refused the incidents ({e}); nothing of this file was written"
+        ) from None
     except (OSError, UnknownFormat) as e:
         result.error = str(e)
         result.found = result.new = 0

@@ -12,6 +12,8 @@ from __future__ import annotations
 from dataclasses import dataclass
 from pathlib import Path
 
+import yaml
+
 TARGETS = ("opensearch", "elasticsearch", "splunk")
 
 
@@ -57,7 +59,15 @@ def export_rules(folder: Path, target: str) -> tuple[list[Exported], list[str]]:
         name = str(path.relative_to(folder))
         try:
             collection = SigmaCollection.from_yaml(path.read_text(encoding="utf-8"))
-        except Exception as e:  # YAML or Sigma errors: reported per file, the others still export
+        except (
+            SigmaError,
+            yaml.YAMLError,
+            OSError,
+            UnicodeDecodeError,
+            KeyError,
+            TypeError,
+            ValueError,
+        ) as e:
             problems.append(f"{name}: {e}")
             continue
         titles = [r.title for r in collection.rules if isinstance(r, SigmaCorrelationRule) or r._output]
