@@ -188,3 +188,32 @@ def test_json_to_a_folder_is_one_file(store_file, tmp_path):
     assert result.stdout == f"{tmp_path / 'bulletin-2020-10.vi.json'}\n"
     data = json.loads((tmp_path / "bulletin-2020-10.vi.json").read_text(encoding="utf-8"))
     assert data["lang"] == "vi" and data["lead"][0].startswith("Trong tháng 10/2020")
+
+
+def test_eml_is_an_email_whose_html_shows_its_inline_charts(store_file, tmp_path):
+    import email
+    from email import policy
+
+    result = invoke(
+        "bulletin", "--month", "2020-10", "--format", "eml", "--out", tmp_path, "--db", store_file
+    )
+    assert result.exit_code == 0, result.output
+    path = tmp_path / "bulletin-2020-10.vi.eml"
+    assert result.stdout == f"{path}\n"
+    message = email.message_from_bytes(path.read_bytes(), policy=policy.default)
+    assert message["Subject"] == "Bản tin tình hình sự cố an toàn thông tin mạng — tháng 10/2020"
+    assert message.get_content_type() == "multipart/alternative"
+    plain = message.get_body(("plain",)).get_content()
+    assert all(phrase in plain for phrase in LEAD_VI)
+    html_part = message.get_body(("html",))
+    html = html_part.get_content()
+    assert all(phrase in html for phrase in LEAD_VI)
+    related = [p for p in message.walk() if p.get_content_type() == "multipart/related"]
+    assert len(related) == 1
+    images = [p for p in message.walk() if p.get_content_type() == "image/png"]
+    assert len(images) == 2
+    for image in images:
+        cid = str(image["Content-ID"]).strip().strip("<>")
+        assert f'src="cid:{cid}"' in html  # the HTML references each inline part (RFC 2392)
+        assert png_size(image.get_content()) == (800, 450)
+    assert "data:image" not in html  # Gmail and Outlook do not show data: URIs in mail

@@ -11,6 +11,7 @@ import base64
 import dataclasses
 import json
 import re
+from email.message import EmailMessage
 from pathlib import Path
 from typing import Any
 
@@ -19,7 +20,7 @@ from incidents.bulletin import numfmt
 from incidents.bulletin.numbers import Bulletin, BulletinError
 from incidents.taxonomy import CATEGORIES
 
-FORMATS = ("md", "html", "json")
+FORMATS = ("md", "html", "json", "eml")
 
 
 class TemplateProblem(BulletinError):
@@ -107,17 +108,51 @@ def markdown(b: Bulletin, lang: str, *, templates_dir=None, chart_files: list[di
     return _render(env, "bulletin.md.j2", **_context(b, env), charts=chart_files)
 
 
-def html(b: Bulletin, lang: str, *, templates_dir=None) -> str:
-    """One self-contained HTML file: inline CSS, table layout (e-mail clients ignore flexbox), charts as data URIs."""
+def html(b: Bulletin, lang: str, *, templates_dir=None, images: list[dict] | None = None) -> str:
+    """One self-contained HTML file: inline CSS, table layout (e-mail clients ignore flexbox), charts as data URIs.
+
+    `images` ([{title, width, height, src}]) replaces the data URIs, e.g. with cid: references in an e-mail.
+    """
     from incidents.bulletin import charts
 
     env = environment(lang, templates_dir)
-    images = [
-        {"title": c.title, "width": c.width, "height": c.height,
-         "src": "data:image/png;base64," + base64.b64encode(c.png).decode("ascii")}
-        for c in charts.all_charts(b, lang)
-    ]  # fmt: skip
+    if images is None:
+        images = [
+            {"title": c.title, "width": c.width, "height": c.height,
+             "src": "data:image/png;base64," + base64.b64encode(c.png).decode("ascii")}
+            for c in charts.all_charts(b, lang)
+        ]  # fmt: skip
     return _render(env, "bulletin.html.j2", **_context(b, env), charts=images)
+
+
+def email_message(b: Bulletin, lang: str, *, templates_dir=None) -> EmailMessage:
+    """The bulletin as an e-mail ready to send or open: Markdown and HTML alternatives, charts as inline parts.
+
+    Gmail and Outlook do not show data: URIs in mail; they do show images carried in a multipart/related
+    part and referenced as cid: (RFC 2392), so the e-mail form references its charts that way.
+    """
+    from email.utils import make_msgid
+
+    from incidents.bulletin import charts
+
+    made = charts.all_charts(b, lang)
+    cids = [make_msgid(idstring=c.name, domain="bulletin.incidents.invalid") for c in made]
+    images = [
+        {"title": c.title, "width": c.width, "height": c.height, "src": "cid:" + cid[1:-1]}
+        for c, cid in zip(made, cids)
+    ]
+    env = environment(lang, templates_dir)
+    labels = _labels(env, lang)
+    message = EmailMessage()
+    message["Subject"] = f"{labels['title']} — {numfmt.month_label(b.month, lang)}"
+    message.set_content(markdown(b, lang, templates_dir=templates_dir))
+    message.add_alternative(html(b, lang, templates_dir=templates_dir, images=images), subtype="html")
+    html_part = message.get_payload()[1]
+    for chart, cid in zip(made, cids):
+        html_part.add_related(
+            chart.png, "image", "png", cid=cid, filename=chart.filename(b.month, lang, "png")
+        )
+    return message
 
 
 def as_json(b: Bulletin, lang: str, *, templates_dir=None) -> dict:
@@ -156,13 +191,23 @@ def _alarm_dict(alarm: Any) -> dict:
 
 
 def render(b: Bulletin, lang: str, fmt: str, *, templates_dir=None) -> str:
-    """The bulletin as one text (for stdout): Markdown without chart files, self-contained HTML, or JSON."""
+    """The bulletin as one text (for stdout): Markdown without chart files, HTML, JSON, or an e-mail (eml)."""
+    return document(b, lang, fmt, templates_dir=templates_dir).decode("utf-8")
+
+
+def document(
+    b: Bulletin, lang: str, fmt: str, *, templates_dir=None, chart_files: list[dict] | None = None
+) -> bytes:
+    """The bulletin in one format as bytes (eml is a MIME message, the others UTF-8 text)."""
     if fmt == "md":
-        return markdown(b, lang, templates_dir=templates_dir)
+        return markdown(b, lang, templates_dir=templates_dir, chart_files=chart_files).encode("utf-8")
     if fmt == "html":
-        return html(b, lang, templates_dir=templates_dir)
+        return html(b, lang, templates_dir=templates_dir).encode("utf-8")
     if fmt == "json":
-        return json.dumps(as_json(b, lang, templates_dir=templates_dir), ensure_ascii=False, indent=2) + "\n"
+        data = as_json(b, lang, templates_dir=templates_dir)
+        return (json.dumps(data, ensure_ascii=False, indent=2) + "\n").encode("utf-8")
+    if fmt == "eml":
+        return email_message(b, lang, templates_dir=templates_dir).as_bytes()
     raise BulletinError(f"format must be one of {', '.join(FORMATS)}, got {fmt!r}")
 
 
@@ -177,10 +222,10 @@ def write(b: Bulletin, out_dir: str | Path, lang: str, fmt: str, *, templates_di
         out.mkdir(parents=True, exist_ok=True)
     except OSError as e:
         raise BulletinError(f"cannot create {out}: {e.strerror}") from None
-    document = out / f"bulletin-{b.month}.{lang}.{fmt}"
     written: list[Path] = []
     chart_files = None
-    if fmt == "md":  # HTML embeds its charts; JSON carries the charts' data (monthly, year-to-date series)
+    # Only Markdown needs chart files: HTML and eml embed them, JSON carries their data (the series).
+    if fmt == "md":
         chart_files = []
         for chart in charts.all_charts(b, lang):
             png, svg = chart.filename(b.month, lang, "png"), chart.filename(b.month, lang, "svg")
@@ -190,15 +235,9 @@ def write(b: Bulletin, out_dir: str | Path, lang: str, fmt: str, *, templates_di
             chart_files.append(
                 {"title": chart.title, "png": png, "svg": svg, "width": chart.width, "height": chart.height}
             )
-    if fmt == "md":
-        text = markdown(b, lang, templates_dir=templates_dir, chart_files=chart_files)
-    elif fmt == "html":
-        text = html(b, lang, templates_dir=templates_dir)
-    else:
-        data = as_json(b, lang, templates_dir=templates_dir)
-        text = json.dumps(data, ensure_ascii=False, indent=2) + "\n"
-    _write(document, text.encode("utf-8"))
-    return [document, *written]
+    path = out / f"bulletin-{b.month}.{lang}.{fmt}"
+    _write(path, document(b, lang, fmt, templates_dir=templates_dir, chart_files=chart_files))
+    return [path, *written]
 
 
 def _write(path: Path, data: bytes) -> None:
