@@ -367,7 +367,8 @@ def bulletin(
     month: Annotated[str, typer.Option("--month", help="Reporting month, YYYY-MM.")],
     lang: Annotated[str, typer.Option("--lang", help="Language: vi (Vietnamese) or en (English).")] = "vi",
     fmt: Annotated[
-        str, typer.Option("--format", help="md (charts beside it), html (one file), json, or eml (an e-mail).")
+        str,
+        typer.Option("--format", help="md (charts beside it), html (one file), json, or eml (an e-mail)."),
     ] = "md",
     out: Annotated[
         Path | None,
