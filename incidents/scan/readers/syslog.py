@@ -15,6 +15,8 @@ COLUMNS = ("line", "epoch", "host", "program", "pid", "message", "event", "user"
 BSD = re.compile(
     r"([A-Z][a-z]{2}) ([ \d]\d) (\d\d):(\d\d):(\d\d) (\S+) (?:([^\s\[:(]+(?:\([^)\s]*\))?)(?:\[(\d+)\])?: ?)?(.*)"
 )
+# What follows the 16-character BSD timestamp.
+TAIL = re.compile(r"(\S+) (?:([^\s\[:(]+(?:\([^)\s]*\))?)(?:\[(\d+)\])?: ?)?(.*)")
 # RFC 5424-style timestamps (rsyslog's RSYSLOG_FileFormat): "2020-10-05T06:55:46.123456+07:00 host prog[pid]: msg".
 ISO = re.compile(
     r"(\d{4}-\d\d-\d\dT[\d:.]+(?:Z|[+-]\d\d:?\d\d)?) (\S+) ([^\s\[:(]+(?:\([^)\s]*\))?)(?:\[(\d+)\])?: ?(.*)"
@@ -44,21 +46,23 @@ class Reader:
         self.hours = LocalHours(zone)
         self.zone = zone
         self.years = years
+        self._hours: dict[str, float] = {}  # "Oct  5 07" -> Unix time of that local hour
 
     def parse(self, number: int, text: str):
-        m = BSD.match(text)
-        if m is not None:
-            mon, day, hh, mm, ss, host, program, pid, message = m.groups()
-            month = MONTHS.get(mon)
-            if month is None:
+        # Fast path, BSD timestamps: "Mmm dd hh:mm:ss " has fixed width, so the hour's Unix time is cached
+        # on the first 9 characters and only minutes and seconds are read per line.
+        base = self._hours.get(text[:9])
+        if base is None:
+            base = self._hour_of(text)
+        if base is not None and text[12:13] == ":" and text[15:16] == " ":
+            m = TAIL.match(text, 16)
+            if m is None:
                 return None
-            d = int(day)
             try:
-                epoch = (
-                    self.hours.epoch(self.years.year(month, d), month, d, int(hh)) + int(mm) * 60 + int(ss)
-                )
-            except ValueError:  # Feb 30, hour 25
+                epoch = base + int(text[10:12]) * 60 + int(text[13:15])
+            except ValueError:
                 return None
+            host, program, pid, message = m.groups()
         else:
             m = ISO.match(text)
             if m is None:
@@ -75,6 +79,23 @@ class Reader:
                 repeat, message = min(int(r.group(1)), _MAX_REPEAT), r.group(2)
         row = (number, epoch, host, program, pid, message, *classify(message))
         return [row] * repeat if repeat > 1 else row
+
+    def _hour_of(self, text: str) -> float | None:
+        """Unix time of the local hour a BSD timestamp falls in (None if `text` has no BSD timestamp)."""
+        m = BSD.match(text)
+        if m is None:
+            return None
+        mon, day, hh = m.group(1), m.group(2), m.group(3)
+        month = MONTHS.get(mon)
+        if month is None:
+            return None
+        d = int(day)
+        try:
+            base = self.hours.epoch(self.years.year(month, d), month, d, int(hh))
+        except ValueError:  # Feb 30, hour 25
+            return None
+        self._hours[text[:9]] = base
+        return base
 
 
 def classify(message: str) -> tuple:
