@@ -26,7 +26,18 @@ import tempfile
 import time
 from pathlib import Path
 
-HEADER = ["id", "time", "category", "target", "sector", "feed", "severity", "status", "source_ip", "description"]
+HEADER = [
+    "id",
+    "time",
+    "category",
+    "target",
+    "sector",
+    "feed",
+    "severity",
+    "status",
+    "source_ip",
+    "description",
+]
 CATEGORIES = ["phishing", "deface", "malware", "intrusion", "scanning"]
 SECTORS = ["government", "education", "finance", "healthcare", "energy", "telecom", "commerce"]
 
@@ -41,10 +52,20 @@ def make_csv(path: Path, rows: int, seed: int = 7) -> None:
         for i in range(rows):
             t = start + rng.randrange(span)
             stamp = time.strftime("%Y-%m-%dT%H:%M:%SZ", time.gmtime(t))
-            w.writerow([
-                f"r{i}", stamp, rng.choice(CATEGORIES), f"host{i}.example.vn", rng.choice(SECTORS), "bench-feed",
-                rng.choice(("low", "medium", "high")), "open", f"203.0.113.{i % 250}", "generated for the benchmark",
-            ])
+            w.writerow(
+                [
+                    f"r{i}",
+                    stamp,
+                    rng.choice(CATEGORIES),
+                    f"host{i}.example.vn",
+                    rng.choice(SECTORS),
+                    "bench-feed",
+                    rng.choice(("low", "medium", "high")),
+                    "open",
+                    f"203.0.113.{i % 250}",
+                    "generated for the benchmark",
+                ]
+            )
 
 
 def reference_same_rows(path: Path, db_path: Path) -> float:
@@ -60,8 +81,18 @@ def reference_same_rows(path: Path, db_path: Path) -> float:
         reader = csv.reader(fh)
         header = next(reader)
         plan = Plan.for_names(header)
-        rows = [to_row(dict(zip(header, r)), plan, naive_zone=zone, zone=zone, default_feed="bench", run_id=None,
-                       latest=latest) for r in reader]
+        rows = [
+            to_row(
+                dict(zip(header, r)),
+                plan,
+                naive_zone=zone,
+                zone=zone,
+                default_feed="bench",
+                run_id=None,
+                latest=latest,
+            )
+            for r in reader
+        ]
     db = store.open_db(db_path)
     t0 = time.perf_counter()
     with db.atomic():
@@ -122,11 +153,16 @@ def main() -> int:
         f.unlink()
     # The children run first: Linux keeps ru_maxrss across fork+exec, so a child of a parent that
     # already holds the reference's rows would report the parent's peak.
-    out = subprocess.run([sys.executable, "-c", CHILD, str(src), str(folder / "store.db")],
-                         capture_output=True, text=True, check=True).stdout.split()
+    out = subprocess.run(
+        [sys.executable, "-c", CHILD, str(src), str(folder / "store.db")],
+        capture_output=True,
+        text=True,
+        check=True,
+    ).stdout.split()
     ours_s, read, accepted, duplicate, rejected, maxrss_kb = float(out[0]), *map(int, out[1:])
-    base_kb = int(subprocess.run([sys.executable, "-c", BASELINE], capture_output=True, text=True,
-                                 check=True).stdout)
+    base_kb = int(
+        subprocess.run([sys.executable, "-c", BASELINE], capture_output=True, text=True, check=True).stdout
+    )
     sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
     ref_s = reference(src, folder / "plain.db")
     ref_rate = args.rows / ref_s
@@ -142,9 +178,13 @@ def main() -> int:
     print(f"{'incidents ingest (read .. store)':40}{ours_s:9.2f}{ours_rate:12,.0f}")
     print(f"ratio ingest / same-rows executemany: {ours_rate / same_rate:.2f} (promise: >= 0.50)")
     print(f"ratio ingest / bare executemany:      {ours_rate / ref_rate:.2f}")
-    print(f"accounting: read {read:,} = accepted {accepted:,} + duplicate {duplicate:,} + rejected {rejected:,}")
-    print(f"peak memory of the ingest process: {maxrss_kb / 1024:.0f} MB "
-          f"(imports alone: {base_kb / 1024:.0f} MB; promise: < 300 MB)")
+    print(
+        f"accounting: read {read:,} = accepted {accepted:,} + duplicate {duplicate:,} + rejected {rejected:,}"
+    )
+    print(
+        f"peak memory of the ingest process: {maxrss_kb / 1024:.0f} MB "
+        f"(imports alone: {base_kb / 1024:.0f} MB; promise: < 300 MB)"
+    )
 
     from incidents import stats, store
 
@@ -154,9 +194,11 @@ def main() -> int:
         t0 = time.perf_counter()
         report = stats.month_report(db, "2020-10")
         timings.append(time.perf_counter() - t0)
-    print(f"stats.month_report(2020-10) on {store.count_incidents(db):,} incidents: "
-          f"best {min(timings) * 1000:.0f} ms, first {timings[0] * 1000:.0f} ms (promise: < 500 ms); "
-          f"total {report.total.count:,}")
+    print(
+        f"stats.month_report(2020-10) on {store.count_incidents(db):,} incidents: "
+        f"best {min(timings) * 1000:.0f} ms, first {timings[0] * 1000:.0f} ms (promise: < 500 ms); "
+        f"total {report.total.count:,}"
+    )
 
     t0 = time.perf_counter()
     subprocess.run([sys.executable, "-m", "incidents.cli", "--help"], capture_output=True, check=True)
@@ -164,7 +206,9 @@ def main() -> int:
     t0 = time.perf_counter()
     subprocess.run([sys.executable, "-c", "pass"], check=True)
     bare_s = time.perf_counter() - t0
-    print(f"incidents --help: {help_s * 1000:.0f} ms (bare python start: {bare_s * 1000:.0f} ms; promise: < 500 ms)")
+    print(
+        f"incidents --help: {help_s * 1000:.0f} ms (bare python start: {bare_s * 1000:.0f} ms; promise: < 500 ms)"
+    )
     print(f"reference process peak: {resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024:.0f} MB")
     return 0
 

@@ -73,6 +73,18 @@ def run_demo(console: Console, db_path: Path | None = None, month: str = "2020-1
     console.print(month_table(report))
     console.print(summary_sentence(report), soft_wrap=True)
 
+    raw = folder / "raw"
+    if raw.is_dir():
+        from incidents.scan import ScanError, scan_paths
+        from incidents.scan.tables import scan_table
+
+        console.rule("3. Scan the raw logs of January 2021 in sample_logs/raw/ with rules/")
+        try:
+            scanned = scan_paths(db, [_shown(raw)])
+        except ScanError as e:
+            raise DemoError(f"scan failed: {e}") from None
+        console.print(scan_table(scanned))
+
     console.rule("Done")
     console.print(f"Demo store: {path.resolve()}  (built in {time.perf_counter() - started:.1f} s)", soft_wrap=True)
     console.print("Explore it next:")
@@ -106,5 +118,8 @@ def summary_sentence(report: stats.MonthReport) -> str:
 def next_commands(path: Path, month: str) -> list[str]:
     return [
         f"incidents stats --db {path} --month {month}",
+        f"incidents spikes --db {path} --since 2020-01-01",
+        f"incidents bulletin --db {path} --month {month} --lang vi",
         f"incidents rejects --db {path}",
+        f"incidents rules list",
     ]

@@ -2,7 +2,8 @@
 
     uv run python scripts/make_sample_logs.py [--out sample_logs/raw]
 
-October 2020, the month of the sample incident exports, on the servers of a fictitious provincial
+January 2021, right after the sample incident exports end (so a scan adds to January 2021 and
+leaves the calibrated 2019-2020 figures as published), on the servers of a fictitious provincial
 portal (Asia/Ho_Chi_Minh, UTC+7). Attackers use documentation addresses (RFC 5737) and the malicious
 domains are reserved names (RFC 2606) or long-sinkholed public indicators, as in rules/lists/.
 The same generator makes the million-line auth.log of bench/scan.py (`auth_lines`).
@@ -18,7 +19,7 @@ from datetime import datetime, timedelta, timezone
 from pathlib import Path
 
 ICT = timezone(timedelta(hours=7))
-START = datetime(2020, 10, 1, tzinfo=ICT)
+START = datetime(2021, 1, 4, tzinfo=ICT)
 USERS = [
     "root",
     "admin",
@@ -116,7 +117,7 @@ def web_lines(seed: int = 2) -> Iterator[str]:
                   ["/cgi-bin/../../../../etc/passwd", "/index.php?page=..%2f..%2f..%2fetc%2fpasswd",
                    "/tim-kiem?q=%3Cscript%3Ealert(document.cookie)%3C/script%3E"]),
         (17, 3): ("192.0.2.88", agents[0],
-                  ["POST /uploads/2020/10/anh.php", "/uploads/2020/10/anh.php?cmd=id", "/uploads/2020/10/anh.php?cmd=uname+-a"]),
+                  ["POST /uploads/2021/01/anh.php", "/uploads/2021/01/anh.php?cmd=id", "/uploads/2021/01/anh.php?cmd=uname+-a"]),
         (17, 4): ("192.0.2.88", agents[0], ["PUT /index.html", "/hacked.html"]),
     }  # fmt: skip
     for day in range(1, 32):
