@@ -46,9 +46,10 @@ class Design:
 
     @property
     def Z(self) -> np.ndarray:
-        """Row outer products x_t x_t' flattened: X'WX for many weight vectors is one matrix product."""
-        X = self.X
-        return (X[:, :, None] * X[:, None, :]).reshape(len(X), -1)
+        """Row outer products x_t x_t' (upper triangle, flattened): X'WX for many weight vectors is
+        then one matrix product W @ Z."""
+        r, c = np.triu_indices(self.X.shape[1])
+        return self.X[:, r] * self.X[:, c]
 
 
 def _fourier(cycles: np.ndarray, harmonics: int, prefix: str) -> tuple[list[np.ndarray], list[str]]:
@@ -156,18 +157,22 @@ def fit(
     phi = np.ones(a)
     Minv = np.zeros((a, p, p))
     rw = np.ones_like(y)
+    tri_r, tri_c = np.triu_indices(p0)
     for it in range(int(iterations.max(initial=0))):
         eta = np.clip(beta[:, :p0] @ X.T + beta[:, p0:] * step, *_ETA_RANGE)
         mu = np.exp(eta)
         if it > 0:
             robust = (it >= plain)[:, None]
-            phi = _dispersion(y, mu, obs, np.where(robust, robust_weights(y, mu, phi, DISPERSION_Z), 1.0), p)
-            rw = np.where(robust, robust_weights(y, mu, phi, ROBUST_Z), 1.0)
+            w_disp, w_fit = robust_weights(y, mu, phi)
+            phi = _dispersion(y, mu, obs, np.where(robust, w_disp, 1.0), p)
+            rw = np.where(robust, w_fit, 1.0)
         W = obs * rw * mu
         z = eta + (y - mu) / mu
         Ws = W * step
         M = np.empty((a, p, p))
-        M[:, :p0, :p0] = (W @ Zr).reshape(a, p0, p0)
+        half = W @ Zr
+        M[:, tri_r, tri_c] = half
+        M[:, tri_c, tri_r] = half
         M[:, :p0, p0] = M[:, p0, :p0] = Ws @ X
         M[:, p0, p0] = Ws.sum(1)
         M[:, np.arange(p), np.arange(p)] += ridge
@@ -185,7 +190,7 @@ def fit(
         beta = np.where(live, new, beta)
     eta = np.clip(beta[:, :p0] @ X.T + beta[:, p0:] * step, *_ETA_RANGE)
     mu = np.exp(eta)
-    phi = _dispersion(y, mu, obs, robust_weights(y, mu, phi, DISPERSION_Z), p)
+    phi = _dispersion(y, mu, obs, robust_weights(y, mu, phi)[0], p)
     return Fit(beta, phi[:, None, None] * Minv, phi)
 
 
@@ -230,11 +235,16 @@ def outlier_cap(mu, phi, z: float) -> np.ndarray:
     return mu + (z + (z * z - 1) * skew / 6) * sd
 
 
-def robust_weights(y, mu, phi, z: float) -> np.ndarray:
+def robust_weights(y, mu, phi) -> tuple[np.ndarray, np.ndarray]:
     """Farrington's down-weighting of past outbreaks: weight (c/s)^2 for a standardised residual s
-    beyond the cut-off c (so an outbreak counts as if it sat at the cut-off), 1 otherwise."""
+    beyond the cut-off c (so an outbreak counts as if it sat at the cut-off), 1 otherwise.
+    Returns the weights at the dispersion cut-off and at the fit cut-off."""
     ph = phi[:, None]
     sd = np.sqrt(ph * mu)
-    s = (y - mu) / sd
-    c = (outlier_cap(mu, ph, z) - mu) / sd
-    return np.where(s > c, (c / np.maximum(s, 1e-12)) ** 2, 1.0)
+    s = np.maximum((y - mu) / sd, 1e-12)
+    skew = (2 * ph - 1) / sd
+    out = []
+    for z in (DISPERSION_Z, ROBUST_Z):
+        c = z + (z * z - 1) / 6 * skew
+        out.append(np.where(s > c, (c / s) ** 2, 1.0))
+    return out[0], out[1]

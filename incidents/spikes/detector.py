@@ -9,8 +9,11 @@ Level shifts: a robust baseline treats a lasting jump as an outbreak and would a
 counts since some period c in the last `shift_max` periods have exceeded the baseline for at least
 `shift_min` periods (likelihood-ratio test of one multiplicative level, Bonferroni-corrected over the
 candidate starts, and each half of the span high on its own), the level after c becomes the new
-normal: until the next refit the expectation is scaled by the observed ratio, and the refit adds a step
-term for it. An outbreak that lasts longer than `shift_min` is thereby absorbed once it has alarmed.
+normal: the next refit (at most a week later for daily counts) adds a step term for it. An outbreak
+that lasts longer than `shift_min` is thereby absorbed once it has alarmed.
+
+Besides each period on its own, the totals of the last few periods (`spans`) are judged against the
+same baseline: a burst or campaign whose excess is spread over days shows there first.
 """
 
 from __future__ import annotations
@@ -35,6 +38,7 @@ class Settings:
     alpha: float = 0.001  # one-sided tail probability above the upper bound: a 99.9% bound
     shift_alpha: float = 0.001  # family-wise false-shift rate of one level-shift test
     min_count: int = 3  # low-count guard: fewer incidents than this never alarm
+    spans: tuple[int, ...] = (1,)  # also judge the total of the last n periods, for each n here
 
     @property
     def confidence(self) -> str:
@@ -44,12 +48,12 @@ class Settings:
 SETTINGS = {
     # 8 weeks before the first verdict, as the issue asks; three years of history per fit (Noufaily
     # et al. use b = 5 years of weekly data; three years of daily data hold ~1,100 points).
-    "day": Settings("day", window=3 * 365, min_history=56, shift_min=7, shift_max=28),
-    "week": Settings("week", window=156, min_history=8, shift_min=2, shift_max=8),
+    "day": Settings("day", window=3 * 365, min_history=56, shift_min=7, shift_max=28, spans=(1, 2, 3, 7)),
+    "week": Settings("week", window=156, min_history=8, shift_min=2, shift_max=8, spans=(1, 2)),
     # A monthly baseline needs a year before it can say what is usual.
     "month": Settings("month", window=60, min_history=12, shift_min=2, shift_max=6),
     # Sub-daily counts (bench/nab.py): four weeks of hours, a week before the first verdict.
-    "hour": Settings("hour", window=28 * 24, min_history=7 * 24, shift_min=24, shift_max=72),
+    "hour": Settings("hour", window=28 * 24, min_history=7 * 24, shift_min=24, shift_max=72, spans=(1, 3, 6)),
 }
 
 
@@ -62,6 +66,13 @@ class Verdicts:
     score: np.ndarray
     alarm: np.ndarray
     shifts: list[list[tuple[int, float]]] = field(default_factory=list)  # (period index, ratio)
+    # For an alarm raised by the total of several periods: how many, their total, its expectation
+    # and bound (span 1 = the period alone).
+    span: np.ndarray | None = None
+    span_count: np.ndarray | None = None
+    span_expected: np.ndarray | None = None
+    span_upper: np.ndarray | None = None
+    dispersion: np.ndarray | None = None  # variance / mean of the predictive distribution
 
 
 def refit_periods(starts: np.ndarray, freq: str) -> np.ndarray:
@@ -93,143 +104,190 @@ def _detect(counts: np.ndarray, observed: np.ndarray, starts: np.ndarray, settin
     obs = (observed > 0).astype(float)
     d = baseline.design(starts, s.freq)
     Z = d.Z
-    X = d.X
-    p0 = X.shape[1]
+    p0 = d.X.shape[1]
     first = np.where(obs.any(1), np.argmax(obs > 0, axis=1), T)
-    refit = refit_periods(starts, s.freq)
-    refit_idx = np.flatnonzero(refit)
-    next_refit = np.append(refit_idx[1:], T)
-
-    beta = np.zeros((S, p0 + 1))
-    cov = np.zeros((S, p0 + 1, p0 + 1))
-    phi = np.ones(S)
-    fitted = np.zeros(S, dtype=bool)
-    changed = np.zeros(S, dtype=bool)
-    cp = np.full(S, -1)
-    extra_var = np.zeros(S)
-    cur = np.full((S, T), np.nan)  # the current model's expectation around "now"
+    refit_idx = np.flatnonzero(refit_periods(starts, s.freq))
+    state = _State(S, T, p0)
+    spans = [w for w in s.spans if w > 1]
+    reach = max([s.shift_max, *spans])  # how far back each refit re-expresses the past
     mu_out = np.full((S, T), np.nan)
-    holiday_lift = np.zeros((S, T))  # how much a holiday lowered the expectation (log scale)
     disp_out = np.full((S, T), np.nan)  # variance / mean of the predictive distribution
-    shifts: list[list[tuple[int, float]]] = [[] for _ in range(S)]
-    n_cand = s.shift_max - s.shift_min + 1
-    g_shift = stats.chi2.isf(s.shift_alpha / n_cand, 1)
+    lift_out = np.zeros((S, T))  # how much a holiday lowered the expectation (log scale)
+    span_y = np.zeros((len(spans), S, T))
+    span_m = np.full((len(spans), S, T), np.nan)
+    span_d = np.full((len(spans), S, T), np.nan)
+    g_shift = stats.chi2.isf(s.shift_alpha / (s.shift_max - s.shift_min + 1), 1)
     g_half = stats.chi2.isf(0.01, 1)
-    k = 0
-    for t in range(T):
-        if refit[t]:
-            end = next_refit[k]
-            k += 1
-            due = (t - first >= s.min_history) & (first < T)
-            if due.any():
-                _refit(t, end, due, s, d, Z, y, obs, first, beta, cov, phi, fitted, changed, cp, cur)
-                extra_var[due] = 0.0
-        live = fitted & (obs[:, t] > 0)
-        if live.any():
-            i = np.flatnonzero(live)
-            x = np.empty((len(i), p0 + 1))
-            x[:, :p0] = X[t]
-            x[:, p0] = (cp[i] >= 0) & (cp[i] <= t)
-            # Var(log expected), at most 1: beyond that the bound says nothing anyway
-            v = np.minimum(np.einsum("ap,apq,aq->a", x, cov[i], x) + extra_var[i], 1.0)
-            mu = cur[i, t]
-            mu_out[i, t] = mu
-            # Predictive variance phi*mu + mu^2 Var(eta_hat): the estimate's own uncertainty widens
-            # the bound where the baseline is extrapolated or thin (Farrington 1996, section 3.4).
-            disp_out[i, t] = phi[i] + mu * v
-            if d.holiday and X[t, d.holiday].any():
-                holiday_lift[i, t] = np.maximum(0.0, -(beta[i][:, d.holiday] @ X[t, d.holiday]))
-        if fitted.any() and t >= s.shift_min - 1:
-            _level_shift(t, s, y, obs, first, fitted, phi, cp, cur, beta, changed, extra_var, shifts,
-                         g_shift, g_half, next_refit[k - 1] if k else T, p0)
+    for t0, t1 in zip(refit_idx, np.append(refit_idx[1:], T)):
+        if state.fitted.any() and t0 >= s.shift_min:
+            _level_shift(t0 - 1, s, y, obs, first, state, g_shift, g_half, p0)
+        due = (t0 - first >= s.min_history) & (first < T)
+        if not due.any():
+            continue
+        a = max(0, t0 - reach)
+        _refit(t0, t1, a, due, s, d, Z, y, obs, state)
+        i = np.flatnonzero(state.fitted)
+        seen = obs[i, t0:t1] > 0
+        mu = state.cur[i, t0:t1]
+        x = np.empty((len(i), t1 - t0, p0 + 1))
+        x[:, :, :p0] = d.X[t0:t1]
+        x[:, :, p0] = state.step_on[i, None] & (np.arange(t0, t1)[None, :] >= state.cp[i, None])
+        # Var(log expected), at most 1: beyond that the bound says nothing anyway
+        v = np.minimum(np.einsum("abp,apq,abq->ab", x, state.cov[i], x), 1.0)
+        mu_out[i, t0:t1] = np.where(seen, mu, np.nan)
+        # Predictive variance phi*mu + mu^2 Var(eta_hat): the estimate's own uncertainty widens the
+        # bound where the baseline is extrapolated or thin (Farrington et al. 1996, section 3.4).
+        disp_out[i, t0:t1] = state.phi[i, None] + mu * v
+        lift_out[i, t0:t1] = state.lift[i, t0:t1]
+        if spans:
+            # Totals of the last w periods: bursts and campaigns spread their excess over days.
+            # Past periods count at most up to their outlier cut-off, so yesterday's spike alone
+            # cannot make today's total high, and all are measured against the current baseline,
+            # with a holiday counting as an ordinary day (see the holiday rule below).
+            m = np.nan_to_num(state.cur[i, a:t1] * np.exp(state.lift[i, a:t1])) * obs[i, a:t1]
+            cap = baseline.outlier_cap(np.maximum(m, 1e-9), state.phi[i, None], baseline.DISPERSION_Z)
+            yc = np.minimum(y[i, a:t1], cap) * obs[i, a:t1]
+            cy = np.concatenate([np.zeros((len(i), 1)), np.cumsum(yc, axis=1)], axis=1)
+            cm = np.concatenate([np.zeros((len(i), 1)), np.cumsum(m, axis=1)], axis=1)
+            j = np.arange(t0 - a, t1 - a)
+            for n, w in enumerate(spans):
+                back = np.maximum(j - w + 1, 0)
+                total_m = cm[:, j] - cm[:, back] + m[:, j]
+                span_y[n, i, t0:t1] = cy[:, j] - cy[:, back] + y[i, t0:t1]
+                span_m[n, i, t0:t1] = np.where(seen, total_m, np.nan)
+                # the baseline's error is shared by the w periods: Var = phi M + M^2 v
+                span_d[n, i, t0:t1] = state.phi[i, None] + total_m * v
     upper = _upper_bound(mu_out, disp_out, s.alpha)
     # A holiday may make a day quieter than usual, never more suspicious: reporting on holidays is
     # irregular (a centre closed one year, on duty the next), so on a holiday a count must also exceed
     # the bound of an ordinary day before it alarms.
-    lifted = holiday_lift > 0
+    lifted = lift_out > 0
     if lifted.any():
-        ordinary = np.where(lifted, np.exp(np.log(mu_out) + np.minimum(holiday_lift, 10.0)), np.nan)
+        ordinary = np.where(lifted, np.exp(np.log(mu_out) + np.minimum(lift_out, 10.0)), np.nan)
         upper = np.where(lifted, np.fmax(upper, _upper_bound(ordinary, disp_out, s.alpha)), upper)
     has = ~np.isnan(mu_out)
     alarm = has & (y > upper) & (y >= s.min_count)
     with np.errstate(invalid="ignore"):
         score = np.where(has, (y - mu_out) / np.maximum(upper - mu_out, 1.0), np.nan)
-    return Verdicts(mu_out, upper, score, alarm, shifts)
+    span = np.where(alarm, 1, 0)
+    span_count, span_expected, span_upper = y.copy(), mu_out.copy(), upper.copy()
+    for n, w in enumerate(spans):
+        # a total alarms only when the period itself is above its expectation: the run is going on
+        test = has & ~alarm & (y > mu_out) & (span_y[n] >= s.min_count)
+        hit = np.zeros_like(alarm)
+        hit[test] = _exceeds(span_y[n][test], span_m[n][test], span_d[n][test], s.alpha)
+        up_w = _upper_bound(np.where(hit, span_m[n], np.nan), span_d[n], s.alpha)
+        with np.errstate(invalid="ignore"):
+            sc = (span_y[n] - span_m[n]) / np.maximum(up_w - span_m[n], 1.0)
+        score = np.where(hit, sc, score)
+        span = np.where(hit, w, span)
+        span_count = np.where(hit, span_y[n], span_count)
+        span_expected = np.where(hit, span_m[n], span_expected)
+        span_upper = np.where(hit, up_w, span_upper)
+        alarm = alarm | hit
+    return Verdicts(mu_out, upper, score, alarm, state.shifts, span, span_count, span_expected, span_upper,
+                    disp_out)
 
 
-def _refit(t, end, due, s, d, Z, y, obs, first, beta, cov, phi, fitted, changed, cp, cur) -> None:
-    lo = max(0, t - s.window)
+class _State:
+    """What the detector knows at the start of a refit block, per series."""
+
+    def __init__(self, S: int, T: int, p0: int):
+        self.beta = np.zeros((S, p0 + 1))
+        self.cov = np.zeros((S, p0 + 1, p0 + 1))
+        self.phi = np.ones(S)
+        self.fitted = np.zeros(S, dtype=bool)
+        self.changed = np.zeros(S, dtype=bool)  # a level shift was declared since the last fit
+        self.cp = np.full(S, -1)  # start of the current level step, -1 for none
+        self.step_on = np.zeros(S, dtype=bool)  # the step lies inside the fit window
+        self.cur = np.full((S, T), np.nan)  # expectation under the model in force (recent past, block)
+        self.lift = np.zeros((S, T))
+        self.shifts: list[list[tuple[int, float]]] = [[] for _ in range(S)]
+
+
+def _refit(t0, t1, a, due, s, d, Z, y, obs, st: _State) -> None:
+    """Refit the due series on the periods before t0; express the model over [a, t1)."""
+    lo = max(0, t0 - s.window)
     i = np.flatnonzero(due)
-    rows = np.arange(lo, t)
-    step = ((rows[None, :] >= cp[i, None]) & (cp[i, None] > lo)).astype(float)
-    yw, ow = y[i, lo:t], obs[i, lo:t]
-    beta0 = beta[i].copy()
-    new = ~fitted[i]
+    st.step_on[i] = st.cp[i] > lo
+    rows = np.arange(lo, t0)
+    step = (st.step_on[i, None] & (rows[None, :] >= st.cp[i, None])).astype(float)
+    yw, ow = y[i, lo:t0], obs[i, lo:t0]
+    beta0 = st.beta[i].copy()
+    new = ~st.fitted[i]
     if new.any():
         mean = (yw[new] * ow[new]).sum(1) / np.maximum(ow[new].sum(1), 1)
         beta0[new] = 0.0
         beta0[new, 0] = np.log(np.maximum(mean, 1e-3))  # cold start: the mean, nothing else
-    iterations = np.where(new, 12, np.where(changed[i], 6, 3))
-    plain = np.where(new, 6, np.where(changed[i], 2, 0))
-    f = baseline.fit(d, Z, slice(lo, t), yw, ow, step, beta0, iterations, plain)
-    beta[i], cov[i], phi[i] = f.beta, f.cov, f.phi
-    fitted[i] = True
-    changed[i] = False
-    # expectation under the new model from shift_max periods back to the next refit
-    a = max(0, t - s.shift_max)
-    span = np.arange(a, end)
-    st = ((span[None, :] >= cp[i, None]) & (cp[i, None] > lo)).astype(float)
-    eta = beta[i, :-1] @ d.X[a:end].T + beta[i, -1:] * st
-    cur[i, a:end] = np.exp(np.clip(eta, *baseline._ETA_RANGE))
+    beta0[~st.step_on[i], -1] = 0.0
+    changed = st.changed[i]
+    iterations = np.where(new, 12, np.where(changed, 6, 3))
+    plain = np.where(new, 6, np.where(changed, 2, 0))
+    f = baseline.fit(d, Z, slice(lo, t0), yw, ow, step, beta0, iterations, plain)
+    st.beta[i], st.cov[i], st.phi[i] = f.beta, f.cov, f.phi
+    st.fitted[i] = True
+    st.changed[i] = False
+    span = np.arange(a, t1)
+    on = (st.step_on[i, None] & (span[None, :] >= st.cp[i, None])).astype(float)
+    eta = st.beta[i, :-1] @ d.X[a:t1].T + st.beta[i, -1:] * on
+    st.cur[i, a:t1] = np.exp(np.clip(eta, *baseline._ETA_RANGE))
+    if d.holiday:
+        st.lift[i, a:t1] = np.maximum(0.0, -(st.beta[i][:, d.holiday] @ d.X[a:t1, d.holiday].T))
 
 
-def _level_shift(t, s, y, obs, first, fitted, phi, cp, cur, beta, changed, extra_var, shifts,
-                 g_shift, g_half, end, p0) -> None:
+def _level_shift(t, s, y, obs, first, st: _State, g_shift, g_half, p0) -> None:
+    """Declare a level shift for series whose counts rose to a new level before period t (inclusive)."""
     lo = max(0, t - s.shift_max + 1)
-    i = np.flatnonzero(fitted)
-    mm = np.nan_to_num(cur[i, lo : t + 1]) * obs[i, lo : t + 1]
+    i = np.flatnonzero(st.fitted)
+    mm = np.nan_to_num(st.cur[i, lo : t + 1]) * obs[i, lo : t + 1]
     # A level is what most days show: a day beyond the outlier cut-off (an outbreak) counts only up
     # to the cut-off, so one spike cannot pass for a level shift.
-    cap = baseline.outlier_cap(np.maximum(mm, 1e-9), phi[i, None], baseline.DISPERSION_Z)
+    cap = baseline.outlier_cap(np.maximum(mm, 1e-9), st.phi[i, None], baseline.DISPERSION_Z)
     yy = np.minimum(y[i, lo : t + 1], cap) * obs[i, lo : t + 1]
     A = np.cumsum(yy[:, ::-1], axis=1)[:, ::-1]  # counts from candidate start c to t
     B = np.cumsum(mm[:, ::-1], axis=1)[:, ::-1]
     starts = np.arange(lo, t + 1)
-    ok = (t - starts + 1 >= s.shift_min)[None, :] & (starts[None, :] > cp[i, None]) & (
+    ok = (t - starts + 1 >= s.shift_min)[None, :] & (starts[None, :] > st.cp[i, None]) & (
         starts[None, :] >= first[i, None]) & (B > 0)
-    G = np.where(ok, _lr(A, B) / phi[i, None], 0.0)
-    # ... and a lasting one: each half of the segment must differ on its own, in the same direction,
-    # so a burst at the start of the segment (an outbreak that is over) is not taken for a new level.
-    n_seg = t - starts + 1
-    mid = np.minimum(n_seg // 2, A.shape[1] - 1)
+    phi = st.phi[i, None]
+    G = np.where(ok, _lr(A, B) / phi, 0.0)
+    # ... and a lasting one: each half of the span must be high on its own, so a burst at the start
+    # of the span (an outbreak that is over) is not taken for a new level. Only rises: a level that
+    # falls costs sensitivity, never a false alarm, and the step term follows a fall anyway
+    # (judging falls too was measured no better on seeds 0-299: F1 0.613 against 0.619).
     cols = np.arange(A.shape[1])
-    mid_idx = np.minimum(cols + mid, A.shape[1] - 1)
-    A2, B2 = A[:, mid_idx], B[:, mid_idx]
+    mid = np.minimum(cols + (t - starts + 1) // 2, A.shape[1] - 1)
+    A2, B2 = A[:, mid], B[:, mid]
     A1, B1 = A - A2, B - B2
-    half = _lr(A1, B1) / phi[i, None], _lr(A2, B2) / phi[i, None]
-    # Only rises: a level that falls costs sensitivity, never a false alarm, and the step term of the
-    # next refits follows a fall anyway; judging falls at low counts mostly finds runs of zeros.
-    lasting = (half[0] > g_half) & (half[1] > g_half) & (A1 > B1) & (A2 > B2)
+    lasting = (_lr(A1, B1) / phi > g_half) & (_lr(A2, B2) / phi > g_half) & (A1 > B1) & (A2 > B2)
     G = np.where(lasting, G, 0.0)
     c = np.argmax(G, axis=1)
     best = G[np.arange(len(i)), c]
     for n in np.flatnonzero(best > g_shift):
         series, start = i[n], lo + c[n]
-        a_, b_ = A[n, c[n]], B[n, c[n]]
-        ratio = max(a_, 0.5) / b_
-        cur[series, start:end] *= ratio
-        beta[series, p0] = (beta[series, p0] if cp[series] >= 0 else 0.0) + np.log(ratio)
-        cp[series] = start
-        changed[series] = True
-        # the ratio is an estimate too: Var(log ratio) ~ phi / counts
-        extra_var[series] = phi[series] / max(a_, 1.0)
-        shifts[series].append((int(start), float(ratio)))
+        ratio = max(A[n, c[n]], 0.5) / B[n, c[n]]
+        old = st.beta[series, p0] if st.cp[series] >= 0 else 0.0
+        st.beta[series, p0] = old + np.log(ratio)  # the refit starts from the observed level
+        st.cp[series] = start
+        st.changed[series] = True
+        st.shifts[series].append((int(start), float(ratio)))
 
 
 def _lr(A: np.ndarray, B: np.ndarray) -> np.ndarray:
     """Poisson likelihood-ratio statistic of rate ratio A/B against 1."""
     with np.errstate(divide="ignore", invalid="ignore"):
         return 2.0 * np.where(A > 0, A * np.log(A / B) - (A - B), B)
+
+
+def _exceeds(count: np.ndarray, mu: np.ndarray, disp: np.ndarray, alpha: float) -> np.ndarray:
+    """count > the (1 - alpha) quantile, i.e. P(Y <= count - 1) >= 1 - alpha: one CDF, no search."""
+    m, dsp = np.minimum(mu, 1e9), np.minimum(disp, 1e6)
+    cdf = np.empty(m.shape)
+    pois = dsp < 1 + 1e-6
+    cdf[pois] = stats.poisson.cdf(count[pois] - 1, m[pois])
+    nb = ~pois
+    cdf[nb] = stats.nbinom.cdf(count[nb] - 1, m[nb] / (dsp[nb] - 1), 1 / dsp[nb])
+    return cdf >= 1 - alpha
 
 
 def _upper_bound(mu: np.ndarray, disp: np.ndarray, alpha: float) -> np.ndarray:
