@@ -30,6 +30,11 @@ def test_demo_reproduces_the_october_2020_report(tmp_path):
                       "WHERE kind = 'ingest'").fetchone()
     assert runs[0] == runs[1] + runs[2] + runs[3]
     assert runs[3] == db.execute("SELECT count(*) FROM rejects").fetchone()[0] > 0
+    # The scan of the raw logs (January 2021) stored its incidents without touching the calibrated months.
+    assert "SSH brute force" in r.stdout
+    scanned = db.execute("SELECT count(*), min(i.day) FROM incidents i JOIN ingest_runs r ON r.id = i.run_id "
+                         "WHERE r.kind = 'scan'").fetchone()
+    assert scanned[0] > 0 and scanned[1] >= "2021-01-01"
     # The stats command then explores the same store.
     r = runner.invoke(app, ["stats", "--db", str(db_path), "--month", "2020-08", "--json"])
     assert json.loads(r.stdout)["total"]["month_over_month"] == -0.77
