@@ -7,7 +7,6 @@ incidents is a zero (the store records incidents, not days).
 
 from __future__ import annotations
 
-import csv
 from dataclasses import dataclass
 from datetime import date
 from pathlib import Path
@@ -30,7 +29,7 @@ class CountTable:
     counts: np.ndarray
     observed: np.ndarray
     freq: str
-    labels: dict[tuple[int, int], str] | None = None  # (series, period) -> date as written in the input
+    labels: np.ndarray | None = None  # (series x periods) the date as written in the input
 
 
 def period_start(days: np.ndarray, freq: str) -> np.ndarray:
@@ -54,74 +53,66 @@ def calendar(first: np.datetime64, last: np.datetime64, freq: str) -> np.ndarray
 
 
 def read_counts(path: Path, freq: str = "day") -> CountTable:
-    """Read a `series,date,count` CSV (many series per file, any order)."""
+    """Read a `series,date,count` CSV (many series per file, any order); the first bad row fails it."""
+    import pandas as pd
+
     try:
-        handle = open(path, newline="", encoding="utf-8-sig")
-    except OSError as e:
-        raise CountsError(f"cannot read {path}: {e.strerror}") from None
-    names: dict[str, int] = {}
-    sid, dates, values, written = [], [], [], []
-    with handle:
-        reader = csv.reader(handle)
-        header = next(reader, None)
-        if header is None:
-            raise CountsError(f"{path} is empty (expected a header series,date,count)")
-        cols = [c.strip().lower() for c in header]
-        missing = [c for c in ("series", "date", "count") if c not in cols]
-        if missing:
-            raise CountsError(f"{path}: header lacks {', '.join(missing)} (expected series,date,count)")
-        ci, di, ni = cols.index("series"), cols.index("date"), cols.index("count")
-        for line, row in enumerate(reader, start=2):
-            if not row or all(not c.strip() for c in row):
-                continue
-            try:
-                name, day, value = row[ci].strip(), row[di].strip(), row[ni].strip()
-            except IndexError:
-                raise CountsError(f"{path} line {line}: expected series,date,count, got {len(row)} fields") from None
-            try:
-                parsed = date.fromisoformat(day[:10])
-            except ValueError:
-                raise CountsError(f"{path} line {line}: date {day!r} is not YYYY-MM-DD") from None
-            try:
-                number = float(value)
-            except ValueError:
-                number = float("nan")
-            if not np.isfinite(number) or number < 0 or number != int(number):
-                raise CountsError(f"{path} line {line}: count {value!r} is not a whole number >= 0")
-            sid.append(names.setdefault(name, len(names)))
-            dates.append(parsed)
-            values.append(number)
-            written.append(day)
-    if not sid:
+        frame = pd.read_csv(path, dtype=str, keep_default_na=False, skipinitialspace=True)
+    except FileNotFoundError:
+        raise CountsError(f"no such file: {path}") from None
+    except (OSError, UnicodeDecodeError) as e:
+        raise CountsError(f"cannot read {path}: {e}") from None
+    except pd.errors.EmptyDataError:
+        raise CountsError(f"{path} is empty (expected a header series,date,count)") from None
+    except pd.errors.ParserError as e:
+        raise CountsError(f"{path} is not a readable CSV: {str(e).strip().splitlines()[-1]}") from None
+    frame.columns = [str(c).strip().lower().lstrip("\ufeff") for c in frame.columns]
+    missing = [c for c in ("series", "date", "count") if c not in frame.columns]
+    if missing:
+        raise CountsError(f"{path}: header lacks {', '.join(missing)} (expected series,date,count)")
+    if frame.empty:
         raise CountsError(f"{path} has a header but no rows")
-    sid_a = np.array(sid)
-    periods = period_start(np.array(dates, dtype="datetime64[D]"), freq)
+    line = frame.index.to_numpy() + 2  # header is line 1
+    written = frame["date"].str.strip().to_numpy()
+    days = pd.to_datetime(pd.Series(written).str.slice(0, 10), format="%Y-%m-%d", errors="coerce")
+    bad = days.isna().to_numpy()
+    if bad.any():
+        k = int(np.argmax(bad))
+        raise CountsError(f"{path} line {line[k]}: date {written[k]!r} is not YYYY-MM-DD")
+    values = pd.to_numeric(frame["count"].str.strip(), errors="coerce").to_numpy(dtype=float)
+    bad = ~np.isfinite(values) | (values < 0) | (values != np.floor(values))
+    if bad.any():
+        k = int(np.argmax(bad))
+        raise CountsError(f"{path} line {line[k]}: count {frame['count'].iloc[k]!r} is not a whole number >= 0")
+    codes, names = pd.factorize(frame["series"].str.strip(), sort=False)
+    periods = period_start(days.to_numpy().astype("datetime64[D]"), freq)
     starts = calendar(periods.min(), periods.max(), freq)
     col = np.searchsorted(starts, periods)
+    flat = codes.astype(np.int64) * len(starts) + col
+    order = np.argsort(flat, kind="stable")
+    dup = np.flatnonzero(np.diff(flat[order]) == 0)
+    if dup.size:
+        k = int(order[dup[0] + 1])
+        raise CountsError(
+            f"{path} line {line[k]}: series {names[codes[k]]!r} already has a row for the {freq} of "
+            f"{periods[k]} (one row per series and {freq})"
+        )
     counts = np.zeros((len(names), len(starts)))
     observed = np.zeros((len(names), len(starts)), dtype=bool)
-    taken = observed.copy()
-    np.add.at(taken.view(np.uint8), (sid_a, col), 1) if False else None
-    flat = sid_a * len(starts) + col
-    uniq, first_at, n = np.unique(flat, return_index=True, return_counts=True)
-    if (n > 1).any():
-        dup = first_at[np.argmax(n > 1)]
-        label = list(names)[sid_a[dup]]
-        raise CountsError(
-            f"{path}: series {label!r} has more than one row for the {freq} of {periods[dup]} (one row per {freq})"
-        )
-    counts[sid_a, col] = values
-    observed[sid_a, col] = True
-    labels = {(int(s), int(c)): w for s, c, w in zip(sid_a, col, written)}
-    return CountTable(list(names), starts, counts, observed, freq, labels)
+    counts[codes, col] = values
+    observed[codes, col] = True
+    labels = np.full((len(names), len(starts)), "", dtype=object)
+    labels[codes, col] = written
+    return CountTable([str(n) for n in names], starts, counts, observed, freq, labels)
 
 
 @dataclass
 class SeriesNote:
-    """Something a user must know about one series, e.g. that it is too short to judge."""
+    """Something a user must know about one series: too short to judge, or a new level accepted."""
 
     series: str
     text: str
+    kind: str = "short"  # "short" | "shift"
 
 
 def judge(table: CountTable) -> tuple[Verdicts, list[SeriesNote]]:
@@ -138,35 +129,85 @@ def judge(table: CountTable) -> tuple[Verdicts, list[SeriesNote]]:
                                           f"needed (and a refit) to judge; no alarms"))
         for start, ratio in verdicts.shifts[i]:
             notes.append(SeriesNote(name, f"{name}: level shift from {table.starts[start]} "
-                                          f"(x{ratio:.2f}); that level is the new baseline"))
+                                          f"(x{ratio:.2f}); that level is the new baseline", "shift"))
     return verdicts, notes
 
 
 def write_verdicts(path: Path, table: CountTable, verdicts: Verdicts) -> int:
-    """Write series,date,count,expected,upper,score,alarm for every input row; returns the row count."""
-    rows = 0
+    """Write series,date,count,expected,upper,score,alarm for every observed period; returns the rows.
+
+    Periods without a verdict (the first weeks of a series) have empty expected/upper/score, alarm 0.
+    """
+    import pandas as pd
+
+    si, ci = np.nonzero(table.observed)
+    exp = verdicts.expected[si, ci]
+    has = ~np.isnan(exp)
+    label = table.labels[si, ci] if table.labels is not None else table.starts[ci].astype(str)
+
+    def fmt(values: np.ndarray, spec: str) -> np.ndarray:
+        out = np.full(len(values), "", dtype=object)
+        out[has] = np.char.mod(spec, values[has])
+        return out
+
+    frame = pd.DataFrame({
+        "series": np.asarray(table.names, dtype=object)[si],
+        "date": label,
+        "count": table.counts[si, ci].astype(np.int64),
+        "expected": fmt(exp, "%.3f"),
+        "upper": fmt(verdicts.upper[si, ci], "%d"),
+        "score": fmt(verdicts.score[si, ci], "%.3f"),
+        "alarm": verdicts.alarm[si, ci].astype(int),
+    })
     try:
-        handle = open(path, "w", newline="", encoding="utf-8")
+        frame.to_csv(path, index=False)
     except OSError as e:
-        raise CountsError(f"cannot write {path}: {e.strerror}") from None
-    with handle:
-        out = csv.writer(handle)
-        out.writerow(["series", "date", "count", "expected", "upper", "score", "alarm"])
-        for i, name in enumerate(table.names):
-            exp, up, sc, al = (verdicts.expected[i], verdicts.upper[i], verdicts.score[i], verdicts.alarm[i])
-            for c in np.flatnonzero(table.observed[i]):
-                label = table.labels[(i, int(c))] if table.labels else str(table.starts[c])
-                if np.isnan(exp[c]):
-                    out.writerow([name, label, int(table.counts[i, c]), "", "", "", 0])
-                else:
-                    out.writerow([name, label, int(table.counts[i, c]), f"{exp[c]:.3f}", int(up[c]),
-                                  f"{sc[c]:.3f}", int(al[c])])
-                rows += 1
-    return rows
+        raise CountsError(f"cannot write {path}: {e.strerror or e}") from None
+    return len(frame)
 
 
-def run_counts(source: Path, output: Path, freq: str = "day") -> tuple[int, list[SeriesNote]]:
+@dataclass
+class CountsRun:
+    """What `incidents spikes --counts` did."""
+
+    rows: int
+    series: int
+    alarms: int
+    notes: list[SeriesNote]
+
+
+def run_counts(source: Path, output: Path, freq: str = "day") -> CountsRun:
     """`incidents spikes --counts IN --output OUT`: judge every series of IN, write OUT."""
     table = read_counts(source, freq)
     verdicts, notes = judge(table)
-    return write_verdicts(output, table, verdicts), notes
+    rows = write_verdicts(output, table, verdicts)
+    return CountsRun(rows, len(table.names), int(verdicts.alarm.sum()), notes)
+
+
+def store_table(db, *, freq: str = "day", category: str | None = None, until: str | None = None) -> CountTable:
+    """Total and per-category counts from the store, one period per row of a regular calendar.
+
+    Days without incidents are zeros, from the store's first day to `until` (default: its last day).
+    With `category`, only that category's series.
+    """
+    from incidents import store
+
+    first, last = store.data_span(db)
+    until = until or last
+    if first is None or until < first:
+        return CountTable([], np.array([], dtype="datetime64[D]"), np.zeros((0, 0)), np.zeros((0, 0), bool), freq)
+    rows = store.day_counts(db, until=until, category=category, by_category=True)
+    days = calendar(np.datetime64(first), np.datetime64(until), "day")
+    names = [category] if category else ["total", *sorted({r[1] for r in rows})]
+    daily = np.zeros((len(names), len(days)))
+    index = {n: k for k, n in enumerate(names)}
+    for day, cat, count in rows:
+        col = (np.datetime64(day) - days[0]).astype(int)
+        daily[index[cat], col] += count
+        if not category:
+            daily[0, col] += count
+    starts = calendar(period_start(days[:1], freq)[0], period_start(days[-1:], freq)[0], freq)
+    col = np.searchsorted(starts, period_start(days, freq))
+    counts = np.zeros((len(names), len(starts)))
+    np.add.at(counts.T, col, daily.T)
+    return CountTable(names, starts, counts, np.ones_like(counts, dtype=bool), freq)

@@ -1,0 +1,63 @@
+"""One sentence per alarm, the text alert e-mails and the bulletin quote:
+"phishing: 47 incidents on 2020-11-12, expected 14, upper bound 27 (99.9%), highest since 2020-03-02"."""
+
+from __future__ import annotations
+
+import numpy as np
+
+
+def when(start: np.datetime64, freq: str) -> str:
+    """'on 2020-11-12', 'in the week of 2020-11-09', 'in 2020-11'."""
+    day = str(np.datetime64(start, "D"))
+    if freq == "week":
+        return f"in the week of {day}"
+    if freq == "month":
+        return f"in {day[:7]}"
+    if freq == "hour":
+        return f"at {np.datetime64(start, 'h')}:00"
+    return f"on {day}"
+
+
+def number(x: float) -> str:
+    """Expected counts: whole numbers from 10 up, one decimal below (an expected 0.4 is not 0)."""
+    return f"{x:.0f}" if x >= 10 else f"{x:.1f}".rstrip("0").rstrip(".") if x >= 0.05 else "0"
+
+
+def highest_since(history: np.ndarray, value: float, starts: np.ndarray, freq: str) -> str:
+    """'highest since 2020-03-02' (the last earlier period at least as high), or since records began."""
+    higher = np.flatnonzero(history >= value)
+    if higher.size:
+        return f"highest since {_label(starts[higher[-1]], freq)}"
+    return f"highest since records began ({_label(starts[0], freq)})" if len(starts) else "first on record"
+
+
+def _label(start: np.datetime64, freq: str) -> str:
+    day = str(np.datetime64(start, "D"))
+    return day[:7] if freq == "month" else day
+
+
+def sentence(
+    series: str,
+    start: np.datetime64,
+    freq: str,
+    count: int,
+    expected: float,
+    upper: float,
+    confidence: str,
+    *,
+    span: int = 1,
+    total: float | None = None,
+    history: np.ndarray,
+    starts: np.ndarray,
+) -> str:
+    """The explanation of one alarm. `history` holds the earlier values of the same statistic (the
+    period's count, or the running total over `span` periods) for the "highest since" clause."""
+    noun = "incident" if count == 1 else "incidents"
+    head = f"{series}: {count} {noun} {when(start, freq)}"
+    if span > 1:
+        unit = {"day": "days", "week": "weeks", "month": "months", "hour": "hours"}[freq]
+        head += f", {total:.0f} over the last {span} {unit}"
+        since = highest_since(history, total, starts, freq).replace("highest", f"highest {span}-{unit[:-1]} total")
+    else:
+        since = highest_since(history, count, starts, freq)
+    return f"{head}, expected {number(expected)}, upper bound {upper:.0f} ({confidence}), {since}"
