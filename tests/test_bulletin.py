@@ -537,3 +537,19 @@ def test_cutoff_unknown_without_ingest_runs(db):
     assert b.cutoff is None
     assert "- Data cut-off (UTC): unknown (no ingest run recorded)\n" in render.markdown(b, "en")
     assert json.loads(render.render(b, "en", "json"))["cutoff"] is None
+
+
+def test_a_month_with_many_alarms_lists_the_strongest(seeded):
+    alarms = [
+        FixedAlarm("total", f"2020-10-{d:02d}", "day", 30 + d, 20.0, 28.0, score=float(d % 7),
+                   explanation=f"total: {30 + d} incidents on 2020-10-{d:02d}")
+        for d in range(1, 13)
+    ]  # fmt: skip
+    b = numbers.build(seeded, "2020-10", alarms=alarms)
+    assert len(b.top_spikes) == numbers.SPIKES_SHOWN == 8 and b.more_spikes == 4
+    assert min(a.score for a in b.top_spikes) >= max(a.score for a in alarms if a not in b.top_spikes)
+    assert [a.date for a in b.top_spikes] == sorted(a.date for a in b.top_spikes)
+    md = render.markdown(b, "vi")
+    assert "… và 4 cảnh báo khác (xem: incidents spikes --since 2020-10-01)." in md
+    assert md.count("\n- total: ") == 8
+    assert len(json.loads(render.render(b, "en", "json"))["spikes"]["values"]) == 12

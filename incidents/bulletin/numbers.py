@@ -17,6 +17,7 @@ from incidents import published, stats, store
 from incidents.taxonomy import BULLETIN_CATEGORIES, CATEGORIES
 
 TOP_LIMIT = 5
+SPIKES_SHOWN = 8  # the text lists the strongest alarms; the JSON has them all
 CHART_MONTHS = 13  # the month and the twelve before it: the same month last year is on the chart
 PCT_RULE = "rounded half away from zero to 0.01, as the published figures (incidents.stats.pct_change)"
 FIGURE_FIELDS = (
@@ -64,6 +65,18 @@ class Bulletin:
     @property
     def month_number(self) -> int:
         return int(self.month[5:7])
+
+    @property
+    def top_spikes(self) -> list[Any]:
+        """The SPIKES_SHOWN strongest alarms (by score), in date order: a level shift can raise dozens."""
+        if not self.spikes:
+            return []
+        strongest = sorted(self.spikes, key=lambda a: -a.score)[:SPIKES_SHOWN]
+        return sorted(strongest, key=lambda a: (a.date, a.series != "total", a.series))
+
+    @property
+    def more_spikes(self) -> int:
+        return len(self.spikes or []) - len(self.top_spikes)
 
     @property
     def revisions(self) -> list[published.Comparison]:
