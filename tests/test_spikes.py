@@ -1,0 +1,104 @@
+"""The spike detector: spikes in Poisson and negative-binomial noise are found, flat noise stays under
+the promised false-alert rate, verdicts never change when the series grows, awkward series are handled."""
+
+from __future__ import annotations
+
+from datetime import date
+
+import numpy as np
+import pytest
+
+from incidents.spikes.calendar import holiday_days
+from incidents.spikes.detector import SETTINGS, detect
+
+DAY = SETTINGS["day"]
+START = np.datetime64("2021-01-04")  # a Monday
+
+
+def weekly_mean(n: int, level: float) -> np.ndarray:
+    """A weekday/weekend pattern with a mild annual season, like incident reports."""
+    t = np.arange(n)
+    dow = (t % 7 >= 5) * np.log(0.6)
+    season = 0.2 * np.sin(2 * np.pi * t / 365.25)
+    return level * np.exp(dow + season)
+
+
+def noise(rng: np.random.Generator, mu: np.ndarray, phi: float) -> np.ndarray:
+    if phi == 1:
+        return rng.poisson(mu)
+    return rng.negative_binomial(mu / (phi - 1), 1 / phi)
+
+
+def run(counts: np.ndarray):
+    counts = np.atleast_2d(counts).astype(float)
+    starts = START + np.arange(counts.shape[1])
+    return detect(counts, np.ones_like(counts), starts, DAY)
+
+
+def episodes(alarm: np.ndarray) -> int:
+    """Alert e-mails: consecutive alarm days (gaps of one day bridged) are one."""
+    idx = np.flatnonzero(alarm)
+    return int(idx.size and 1 + (np.diff(idx) > 2).sum())
+
+
+@pytest.mark.parametrize("phi", [1.0, 3.0])
+def test_spikes_in_poisson_and_negative_binomial_noise_are_found(phi):
+    rng = np.random.default_rng(7)
+    mu = weekly_mean(3 * 365, 30.0)
+    y = noise(rng, mu, phi)
+    days = [800, 870, 940, 1010, 1080]
+    for d in days:
+        y[d] += int(8 * np.sqrt(phi * mu[d]))  # an 8 sd spike
+    v = run(y)
+    assert v.alarm[0, days].all()
+    assert v.expected[0, days] == pytest.approx(mu[days], rel=0.25)
+
+
+def test_flat_noise_stays_under_half_a_false_alert_per_series_year():
+    rng = np.random.default_rng(11)
+    n, years = 3 * 365, 40 * 2  # 40 series, judged on their last two years
+    y = np.stack([noise(rng, weekly_mean(n, level), phi) for level in np.geomspace(0.5, 200, 20)
+                  for phi in (1.0, 2.5)])
+    v = run(y)
+    false_alerts = sum(episodes(a[365:]) for a in v.alarm)
+    assert false_alerts / years <= 0.5
+
+
+def test_verdicts_do_not_change_when_the_series_grows():
+    rng = np.random.default_rng(3)
+    mu = weekly_mean(900, 12.0)
+    y = noise(rng, mu, 2.0)
+    y[400:] = noise(rng, mu[400:] * 1.8, 2.0)  # a level shift, so the shift logic is exercised too
+    y[600] += 60
+    full = run(y)
+    for cut in (130, 455, 601, 777):
+        part = run(y[:cut])
+        for name in ("expected", "upper", "score"):
+            np.testing.assert_array_equal(getattr(part, name)[0], getattr(full, name)[0, :cut], err_msg=name)
+        np.testing.assert_array_equal(part.alarm[0], full.alarm[0, :cut])
+
+
+def test_a_lasting_rise_becomes_the_new_level():
+    rng = np.random.default_rng(5)
+    mu = weekly_mean(700, 40.0)
+    y = noise(rng, mu, 1.0)
+    y[500:] = noise(rng, mu[500:] * 2.0, 1.0)
+    v = run(y)
+    assert v.shifts[0] and 500 <= v.shifts[0][-1][0] <= 510
+    assert not v.alarm[0, 514:].any()  # a week for the rise to last, a week at most to refit
+
+
+def test_zeros_constant_and_too_short_series_are_judged_without_alarms():
+    y = np.zeros((3, 400))
+    y[1] = 5.0
+    v = run(y)
+    assert not v.alarm[:2].any()
+    assert np.isnan(v.expected[0, :56]).all() and not np.isnan(v.expected[0, 63:]).any()
+    short = run(np.array([[3.0] * 30]))
+    assert np.isnan(short.expected).all() and not short.alarm.any()
+
+
+def test_tet_moves_with_the_lunar_calendar():
+    tet = holiday_days(date(2020, 1, 1), date(2024, 12, 31))["tet"]
+    assert date(2020, 1, 25) in tet and date(2024, 2, 10) in tet
+    assert date(2021, 1, 25) not in tet
