@@ -7,6 +7,7 @@ half away from zero to two decimals, like the published figures; a missing or ze
 
 from __future__ import annotations
 
+import calendar
 import re
 from dataclasses import asdict, dataclass, field
 from decimal import ROUND_HALF_UP, Decimal
@@ -144,6 +145,10 @@ def month_report(db: sqlite_utils.Database, month: str) -> MonthReport:
         notes.append(f"{month} is after the last data ({last_month})")
     if has_data and total.year_to_date_last_year is None:
         notes.append(f"no data for the same period of {year - 1}: year-on-year changes are n/a")
+    if has_data and first_month > ytd_start:
+        notes.append(f"the year to date counts from {first_month}, the first month with data")
+    if has_data and month == last_month and last_day < _last_day_of(month):
+        notes.append(f"the data runs to {last_day}: {month} may be incomplete")
     return MonthReport(
         month=month,
         zone=store.get_meta(db, "reporting_zone") or store.DEFAULT_ZONE,
@@ -161,6 +166,11 @@ def month_report(db: sqlite_utils.Database, month: str) -> MonthReport:
         },
         notes=notes,
     )
+
+
+def _last_day_of(month: str) -> str:
+    year, mon = parse_month(month)
+    return f"{month}-{calendar.monthrange(year, mon)[1]:02d}"
 
 
 def pct_share(part: int, whole: int) -> float | None:

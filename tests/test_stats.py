@@ -85,3 +85,11 @@ def test_top_values(db):
     assert stats.top_values(db, "2020-01", "sector") == [("government", 3)]
     with pytest.raises(stats.StatsError):
         stats.top_values(db, "2020-01", "raw; DROP TABLE incidents")
+
+
+def test_notes_for_a_partial_year_and_an_unfinished_month(db):
+    add_counts(db, {("2020-03-10", "deface"): 3, ("2020-04-10", "deface"): 6})
+    r = stats.month_report(db, "2020-04")
+    assert "the year to date counts from 2020-03, the first month with data" in r.notes
+    assert "the data runs to 2020-04-10: 2020-04 may be incomplete" in r.notes
+    assert r.total.year_to_date == 9
