@@ -32,7 +32,7 @@ EXIT_TEMPFAIL = 75
 
 DbOption = Annotated[
     Path | None,
-    typer.Option("--db", help="SQLite file of the store [default: $INCIDENTS_DB or ./incidents.db]", show_default=False),
+    typer.Option("--db", help="SQLite file of the store (default: $INCIDENTS_DB or ./incidents.db)", show_default=False),
 ]
 JsonOption = Annotated[bool, typer.Option("--json", help="Print JSON for machines instead of a table.")]
 
@@ -101,11 +101,11 @@ def ingest(
     files: Annotated[list[Path], typer.Argument(help="Feed exports: CSV, JSON, JSON Lines, IntelMQ-style.")],
     db: DbOption = None,
     fmt: Annotated[
-        str | None, typer.Option("--format", help="Force the format: csv, json or jsonl [default: detected].")
+        str | None, typer.Option("--format", help="Force the format: csv, json or jsonl (default: detected).")
     ] = None,
     strict: Annotated[bool, typer.Option("--strict", help="Refuse a whole file if any row is bad.")] = False,
     zone: Annotated[
-        str | None, typer.Option("--zone", help="Zone of timestamps without an offset [default: Asia/Ho_Chi_Minh].")
+        str | None, typer.Option("--zone", help="Zone of timestamps without an offset (default: Asia/Ho_Chi_Minh).")
     ] = None,
     force: Annotated[bool, typer.Option("--force", help="Read a file again even if its content was ingested.")] = False,
     as_json: JsonOption = False,
@@ -199,7 +199,7 @@ def stats(
 def demo(
     db: Annotated[
         Path | None,
-        typer.Option("--db", help="Build the demo store here [default: a fresh ./incidents-demo/demo.db]."),
+        typer.Option("--db", help="Build the demo store here (default: a fresh ./incidents-demo.db)."),
     ] = None,
     month: Annotated[str, typer.Option("--month", help="Month to report.")] = "2020-10",
 ) -> None:
@@ -327,7 +327,7 @@ def _print_spikes(alarms, mix, notes, since, last, confidence) -> None:
 
 RulesOption = Annotated[
     Path | None,
-    typer.Option("--rules", help="Folder of Sigma rules [default: the shipped rules/].", show_default=False),
+    typer.Option("--rules", help="Folder of Sigma rules (default: the shipped rules/).", show_default=False),
 ]
 rules_app = typer.Typer(help="List, test and export the Sigma detection rules.", no_args_is_help=True)
 app.add_typer(rules_app, name="rules")
@@ -338,10 +338,10 @@ def scan(
     paths: Annotated[list[Path], typer.Argument(help="Log files, or folders of them.")],
     rules: RulesOption = None,
     fmt: Annotated[
-        str | None, typer.Option("--format", help="Force the format: auth, web, suricata or dns [default: detected].")
+        str | None, typer.Option("--format", help="Force the format: auth, web, suricata or dns (default: detected).")
     ] = None,
     year: Annotated[
-        int | None, typer.Option("--year", help="Year of the first syslog line [default: from the file's mtime].")
+        int | None, typer.Option("--year", help="Year of the first syslog line (default: from the file's mtime).")
     ] = None,
     db: DbOption = None,
     as_json: JsonOption = False,
