@@ -148,7 +148,7 @@ def fit(
     """
     X = d.X[rows]
     Zr = Z[rows]
-    a, n = y.shape
+    a = y.shape[0]
     p0 = X.shape[1]
     p = p0 + 1
     y = np.where(obs > 0, y, 0.0)

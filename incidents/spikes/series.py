@@ -8,7 +8,6 @@ incidents is a zero (the store records incidents, not days).
 from __future__ import annotations
 
 from dataclasses import dataclass
-from datetime import date
 from pathlib import Path
 
 import numpy as np
