@@ -57,8 +57,13 @@ def test_spikes_in_poisson_and_negative_binomial_noise_are_found(phi):
 def test_flat_noise_stays_under_half_a_false_alert_per_series_year():
     rng = np.random.default_rng(11)
     n, years = 3 * 365, 90 * 2  # 90 series, judged on their last two years (one would be too noisy)
-    y = np.stack([noise(rng, weekly_mean(n, level), phi) for level in np.geomspace(0.5, 200, 30)
-                  for phi in (1.0, 2.5, 5.0)])
+    y = np.stack(
+        [
+            noise(rng, weekly_mean(n, level), phi)
+            for level in np.geomspace(0.5, 200, 30)
+            for phi in (1.0, 2.5, 5.0)
+        ]
+    )
     v = run(y)
     false_alerts = sum(episodes(a[365:]) for a in v.alarm)
     assert false_alerts / years <= 0.5

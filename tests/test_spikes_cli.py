@@ -22,15 +22,35 @@ runner = CliRunner()
 FIRST = date(2019, 1, 7)
 
 
-def rows(day: date, category: str, n: int, *, salt: str = "", sources: int | None = None, fresh: bool = False):
+def rows(
+    day: date, category: str, n: int, *, salt: str = "", sources: int | None = None, fresh: bool = False
+):
     """n incidents of one category on one day; targets repeat from a small pool unless fresh."""
     taxonomy, kind = rsit(category)
     out = []
     for k in range(n):
         target = f"new-{salt}{day}-{k}.vn" if fresh else f"site{k % 40}.{category}.vn"
         source = f"10.0.{k % (sources or 50)}.1"
-        out.append((f"{salt}{category}{day}{k}", f"{day}T03:00:00Z", str(day), category, taxonomy, kind, target,
-                    "domain", source, None, "test", None, None, None, None, "{}"))
+        out.append(
+            (
+                f"{salt}{category}{day}{k}",
+                f"{day}T03:00:00Z",
+                str(day),
+                category,
+                taxonomy,
+                kind,
+                target,
+                "domain",
+                source,
+                None,
+                "test",
+                None,
+                None,
+                None,
+                None,
+                "{}",
+            )
+        )
     return out
 
 
@@ -60,23 +80,32 @@ def test_store_alarms_finds_the_spike_and_explains_it(spiked):
     assert {"phishing", "total"} <= set(on_the_day)
     a = on_the_day["phishing"]
     assert isinstance(a, Alarm) and a.freq == "day" and a.count >= 60 and a.score > 1 and a.upper < a.count
-    assert re.fullmatch(r"phishing: \d+ incidents on 2020-10-14, expected \d+, upper bound \d+ \(99\.9%\), "
-                        r"highest since records began \(2019-01-07\)", a.explanation), a.explanation
+    assert re.fullmatch(
+        r"phishing: \d+ incidents on 2020-10-14, expected \d+, upper bound \d+ \(99\.9%\), "
+        r"highest since records began \(2019-01-07\)",
+        a.explanation,
+    ), a.explanation
     assert all(x.date >= "2020-10-01" for x in alarms)
     weekly = store_alarms(db, freq="week", category="phishing", since="2020-10-01")
     assert any(w.date == "2020-10-12" and "in the week of 2020-10-12" in w.explanation for w in weekly)
 
 
 def test_cli_table_and_json(spiked):
-    result = runner.invoke(app, ["spikes", "--db", str(spiked), "--since", "2020-10-01", "--until", "2020-10-31"],
-                           env={"COLUMNS": "250"})
+    result = runner.invoke(
+        app,
+        ["spikes", "--db", str(spiked), "--since", "2020-10-01", "--until", "2020-10-31"],
+        env={"COLUMNS": "250"},
+    )
     assert result.exit_code == 0, result.output
     assert "phishing: " in result.stdout and "on 2020-10-14" in result.stdout
-    result = runner.invoke(app, ["spikes", "--db", str(spiked), "--category", "phishing", "--since", "2020-10-01",
-                                 "--json"])
+    result = runner.invoke(
+        app, ["spikes", "--db", str(spiked), "--category", "phishing", "--since", "2020-10-01", "--json"]
+    )
     assert result.exit_code == 0
     data = json.loads(result.stdout)
-    assert "2020-10-14" in {a["date"] for a in data["alarms"]} and {a["series"] for a in data["alarms"]} == {"phishing"}
+    assert "2020-10-14" in {a["date"] for a in data["alarms"]} and {a["series"] for a in data["alarms"]} == {
+        "phishing"
+    }
 
 
 def test_the_unusual_mix_is_flagged_with_its_features(spiked):
@@ -138,7 +167,10 @@ def test_counts_csv_with_many_awkward_series(tmp_path):
     "lines, message",
     [
         (["series,day,count", "a,2021-01-01,3"], "header lacks date (expected series,date,count)"),
-        (["series,date,count", "a,2021-01-01,3", "a,01/02/2021,4"], "line 3: date '01/02/2021' is not YYYY-MM-DD"),
+        (
+            ["series,date,count", "a,2021-01-01,3", "a,01/02/2021,4"],
+            "line 3: date '01/02/2021' is not YYYY-MM-DD",
+        ),
         (["series,date,count", "a,2021-01-01,-3"], "line 2: count '-3' is not a whole number >= 0"),
         (["series,date,count", "a,2021-01-01,2.5"], "line 2: count '2.5' is not a whole number >= 0"),
         (["series,date,count", "a,2021-01-01,1", "a,2021-01-01,2"], "line 3: series 'a' already has a row"),

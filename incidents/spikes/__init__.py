@@ -33,8 +33,9 @@ class Alarm:
         return asdict(self)
 
 
-def store_alarms(db, *, freq: str = "day", category: str | None = None, since: str | None = None,
-                 until: str | None = None) -> list[Alarm]:
+def store_alarms(
+    db, *, freq: str = "day", category: str | None = None, since: str | None = None, until: str | None = None
+) -> list[Alarm]:
     """Alarms on the stored incidents (total and per category, or one category), oldest first.
 
     The detector runs over the whole stored history up to `until` (it is prospective, so an alarm
@@ -43,8 +44,9 @@ def store_alarms(db, *, freq: str = "day", category: str | None = None, since: s
     return store_spikes(db, freq=freq, category=category, since=since, until=until)[0]
 
 
-def store_spikes(db, *, freq: str = "day", category: str | None = None, since: str | None = None,
-                 until: str | None = None) -> tuple[list[Alarm], list[SeriesNote]]:
+def store_spikes(
+    db, *, freq: str = "day", category: str | None = None, since: str | None = None, until: str | None = None
+) -> tuple[list[Alarm], list[SeriesNote]]:
     """`store_alarms` and the notes on series too short to judge or whose level shifted."""
     if freq not in ("day", "week", "month"):
         raise ValueError(f"freq must be day, week or month, not {freq!r}")
@@ -68,11 +70,30 @@ def store_spikes(db, *, freq: str = "day", category: str | None = None, since: s
             else:
                 history, total = counts[:c], None
             text = explain.sentence(
-                name, start, freq, int(counts[c]), float(verdicts.span_expected[i, c]),
-                float(verdicts.span_upper[i, c]), confidence, span=w, total=total, history=history,
-                starts=table.starts[:c] if c else table.starts[:1])
-            alarms.append(Alarm(name, str(np.datetime64(start, "D")), freq,
-                                int(total if w > 1 else counts[c]), round(float(verdicts.span_expected[i, c]), 3),
-                                float(verdicts.span_upper[i, c]), round(float(verdicts.score[i, c]), 3), text, w))
+                name,
+                start,
+                freq,
+                int(counts[c]),
+                float(verdicts.span_expected[i, c]),
+                float(verdicts.span_upper[i, c]),
+                confidence,
+                span=w,
+                total=total,
+                history=history,
+                starts=table.starts[:c] if c else table.starts[:1],
+            )
+            alarms.append(
+                Alarm(
+                    name,
+                    str(np.datetime64(start, "D")),
+                    freq,
+                    int(total if w > 1 else counts[c]),
+                    round(float(verdicts.span_expected[i, c]), 3),
+                    float(verdicts.span_upper[i, c]),
+                    round(float(verdicts.score[i, c]), 3),
+                    text,
+                    w,
+                )
+            )
     alarms.sort(key=lambda a: (a.date, a.series != "total", a.series))
     return alarms, notes

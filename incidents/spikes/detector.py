@@ -51,14 +51,28 @@ SETTINGS = {
     # et al. use b = 5 years of weekly data; three years of daily data hold ~1,100 points).
     # Totals of 2, 3 and 7 days catch bursts and campaigns; the three share one 0.1% budget
     # (Bonferroni), so flat noise stays under half a false alert a year (tests/test_spikes.py).
-    "day": Settings("day", window=3 * 365, min_history=56, shift_min=7, shift_max=28, spans=(1, 2, 3, 7),
-                    span_alpha=0.001 / 3),
+    "day": Settings(
+        "day",
+        window=3 * 365,
+        min_history=56,
+        shift_min=7,
+        shift_max=28,
+        spans=(1, 2, 3, 7),
+        span_alpha=0.001 / 3,
+    ),
     "week": Settings("week", window=156, min_history=8, shift_min=2, shift_max=8, spans=(1, 2)),
     # A monthly baseline needs a year before it can say what is usual.
     "month": Settings("month", window=60, min_history=12, shift_min=2, shift_max=6),
     # Sub-daily counts (bench/nab.py): four weeks of hours, a week before the first verdict.
-    "hour": Settings("hour", window=28 * 24, min_history=7 * 24, shift_min=24, shift_max=72, spans=(1, 3, 6),
-                     span_alpha=0.001 / 2),
+    "hour": Settings(
+        "hour",
+        window=28 * 24,
+        min_history=7 * 24,
+        shift_min=24,
+        shift_max=72,
+        spans=(1, 3, 6),
+        span_alpha=0.001 / 2,
+    ),
 }
 
 
@@ -190,8 +204,9 @@ def _detect(counts: np.ndarray, observed: np.ndarray, starts: np.ndarray, settin
         span_expected = np.where(hit, span_m[n], span_expected)
         span_upper = np.where(hit, up_w, span_upper)
         alarm = alarm | hit
-    return Verdicts(mu_out, upper, score, alarm, state.shifts, span, span_count, span_expected, span_upper,
-                    disp_out)
+    return Verdicts(
+        mu_out, upper, score, alarm, state.shifts, span, span_count, span_expected, span_upper, disp_out
+    )
 
 
 class _State:
@@ -252,8 +267,12 @@ def _level_shift(t, s, y, obs, first, st: _State, g_shift, g_half, p0) -> None:
     A = np.cumsum(yy[:, ::-1], axis=1)[:, ::-1]  # counts from candidate start c to t
     B = np.cumsum(mm[:, ::-1], axis=1)[:, ::-1]
     starts = np.arange(lo, t + 1)
-    ok = (t - starts + 1 >= s.shift_min)[None, :] & (starts[None, :] > st.cp[i, None]) & (
-        starts[None, :] >= first[i, None]) & (B > 0)
+    ok = (
+        (t - starts + 1 >= s.shift_min)[None, :]
+        & (starts[None, :] > st.cp[i, None])
+        & (starts[None, :] >= first[i, None])
+        & (B > 0)
+    )
     phi = st.phi[i, None]
     G = np.where(ok, _lr(A, B) / phi, 0.0)
     # ... and a lasting one: each half of the span must be high on its own, so a burst at the start

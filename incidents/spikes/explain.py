@@ -57,7 +57,9 @@ def sentence(
     if span > 1:
         unit = {"day": "days", "week": "weeks", "month": "months", "hour": "hours"}[freq]
         head += f", {total:.0f} over the last {span} {unit}"
-        since = highest_since(history, total, starts, freq).replace("highest", f"highest {span}-{unit[:-1]} total")
+        since = highest_since(history, total, starts, freq).replace(
+            "highest", f"highest {span}-{unit[:-1]} total"
+        )
     else:
         since = highest_since(history, count, starts, freq)
     return f"{head}, expected {number(expected)}, upper bound {upper:.0f} ({confidence}), {since}"

@@ -50,7 +50,11 @@ def day_features(db, *, until: str | None = None) -> tuple[np.ndarray, list[str]
         return np.array([], dtype="datetime64[D]"), [], np.zeros((0, 0))
     days = calendar(np.datetime64(first), np.datetime64(until), "day")
     cats = list(CATEGORIES)
-    names = [f"{c} incidents" for c in cats] + ["distinct targets", "distinct sources", "share of new targets"]
+    names = [f"{c} incidents" for c in cats] + [
+        "distinct targets",
+        "distinct sources",
+        "share of new targets",
+    ]
     values = np.zeros((len(days), len(names)))
     for day, cat, count in store.day_counts(db, until=until, by_category=True):
         if cat in cats:
@@ -75,7 +79,9 @@ def day_features(db, *, until: str | None = None) -> tuple[np.ndarray, list[str]
     return days, names, values
 
 
-def unusual_days(days: np.ndarray, names: list[str], values: np.ndarray, *, since: str | None = None) -> list[MixFlag]:
+def unusual_days(
+    days: np.ndarray, names: list[str], values: np.ndarray, *, since: str | None = None
+) -> list[MixFlag]:
     """Flag days from `since` on whose feature vector the forest isolates more easily than any
     training day; each flag names the features furthest from their usual range."""
     from sklearn.ensemble import IsolationForest
@@ -100,8 +106,9 @@ def unusual_days(days: np.ndarray, names: list[str], values: np.ndarray, *, sinc
         # trained on looks less unusual to it), and the new days get the mean of the two scores.
         halves = [train[0::2], train[1::2]]
         forests = [IsolationForest(n_estimators=100, random_state=SEED).fit(h) for h in halves]
-        calibration = np.sort(np.concatenate([forests[1].score_samples(halves[0]),
-                                              forests[0].score_samples(halves[1])]))
+        calibration = np.sort(
+            np.concatenate([forests[1].score_samples(halves[0]), forests[0].score_samples(halves[1])])
+        )
         scores = (forests[0].score_samples(x[t:end]) + forests[1].score_samples(x[t:end])) / 2
         # p = (1 + #calibration scores <= s) / (n + 1) <= MIX_ALPHA
         allowed = int(np.floor(MIX_ALPHA * (len(calibration) + 1))) - 1
@@ -119,8 +126,15 @@ def unusual_days(days: np.ndarray, names: list[str], values: np.ndarray, *, sinc
             z = np.abs(x[t + j] - med) / spread
             top = [k for k in np.argsort(-z)[:3] if z[k] >= 2]
             feats = [(names[k], float(values[t + j, k]), float(lo[k]), float(hi[k])) for k in top]
-            flags.append(MixFlag(str(days[t + j]), round(float(scores[j]), 4), round(threshold, 4), feats,
-                                 _sentence(str(days[t + j]), feats)))
+            flags.append(
+                MixFlag(
+                    str(days[t + j]),
+                    round(float(scores[j]), 4),
+                    round(threshold, 4),
+                    feats,
+                    _sentence(str(days[t + j]), feats),
+                )
+            )
         t = end
     return flags
 

@@ -44,7 +44,9 @@ def period_start(days: np.ndarray, freq: str) -> np.ndarray:
 def calendar(first: np.datetime64, last: np.datetime64, freq: str) -> np.ndarray:
     """Every period start from `first` to `last` inclusive."""
     if freq == "month":
-        return np.arange(first.astype("datetime64[M]"), last.astype("datetime64[M]") + 1).astype("datetime64[D]")
+        return np.arange(first.astype("datetime64[M]"), last.astype("datetime64[M]") + 1).astype(
+            "datetime64[D]"
+        )
     if freq == "hour":
         return np.arange(first, last + 1, dtype="datetime64[h]")
     step = 7 if freq == "week" else 1
@@ -82,7 +84,9 @@ def read_counts(path: Path, freq: str = "day") -> CountTable:
     bad = ~np.isfinite(values) | (values < 0) | (values != np.floor(values))
     if bad.any():
         k = int(np.argmax(bad))
-        raise CountsError(f"{path} line {line[k]}: count {frame['count'].iloc[k]!r} is not a whole number >= 0")
+        raise CountsError(
+            f"{path} line {line[k]}: count {frame['count'].iloc[k]!r} is not a whole number >= 0"
+        )
     codes, names = pd.factorize(frame["series"].str.strip(), sort=False)
     periods = period_start(days.to_numpy().astype("datetime64[D]"), freq)
     starts = calendar(periods.min(), periods.max(), freq)
@@ -124,11 +128,22 @@ def judge(table: CountTable) -> tuple[Verdicts, list[SeriesNote]]:
         seen = np.flatnonzero(table.observed[i])
         if np.isnan(verdicts.expected[i]).all():
             span = seen[-1] - seen[0] + 1 if seen.size else 0
-            notes.append(SeriesNote(name, f"{name}: {span} {unit} of history, under the {settings.min_history} "
-                                          f"needed (and a refit) to judge; no alarms"))
+            notes.append(
+                SeriesNote(
+                    name,
+                    f"{name}: {span} {unit} of history, under the {settings.min_history} "
+                    f"needed (and a refit) to judge; no alarms",
+                )
+            )
         for start, ratio in verdicts.shifts[i]:
-            notes.append(SeriesNote(name, f"{name}: level shift from {table.starts[start]} "
-                                          f"(x{ratio:.2f}); that level is the new baseline", "shift"))
+            notes.append(
+                SeriesNote(
+                    name,
+                    f"{name}: level shift from {table.starts[start]} "
+                    f"(x{ratio:.2f}); that level is the new baseline",
+                    "shift",
+                )
+            )
     return verdicts, notes
 
 
@@ -149,15 +164,17 @@ def write_verdicts(path: Path, table: CountTable, verdicts: Verdicts) -> int:
         out[has] = np.char.mod(spec, values[has])
         return out
 
-    frame = pd.DataFrame({
-        "series": np.asarray(table.names, dtype=object)[si],
-        "date": label,
-        "count": table.counts[si, ci].astype(np.int64),
-        "expected": fmt(exp, "%.3f"),
-        "upper": fmt(verdicts.upper[si, ci], "%d"),
-        "score": fmt(verdicts.score[si, ci], "%.3f"),
-        "alarm": verdicts.alarm[si, ci].astype(int),
-    })
+    frame = pd.DataFrame(
+        {
+            "series": np.asarray(table.names, dtype=object)[si],
+            "date": label,
+            "count": table.counts[si, ci].astype(np.int64),
+            "expected": fmt(exp, "%.3f"),
+            "upper": fmt(verdicts.upper[si, ci], "%d"),
+            "score": fmt(verdicts.score[si, ci], "%.3f"),
+            "alarm": verdicts.alarm[si, ci].astype(int),
+        }
+    )
     try:
         frame.to_csv(path, index=False)
     except OSError as e:
@@ -183,7 +200,9 @@ def run_counts(source: Path, output: Path, freq: str = "day") -> CountsRun:
     return CountsRun(rows, len(table.names), int(verdicts.alarm.sum()), notes)
 
 
-def store_table(db, *, freq: str = "day", category: str | None = None, until: str | None = None) -> CountTable:
+def store_table(
+    db, *, freq: str = "day", category: str | None = None, until: str | None = None
+) -> CountTable:
     """Total and per-category counts from the store, one period per row of a regular calendar.
 
     Days without incidents are zeros, from the store's first day to `until` (default: its last day).
@@ -194,7 +213,9 @@ def store_table(db, *, freq: str = "day", category: str | None = None, until: st
     first, last = store.data_span(db)
     until = until or last
     if first is None or until < first:
-        return CountTable([], np.array([], dtype="datetime64[D]"), np.zeros((0, 0)), np.zeros((0, 0), bool), freq)
+        return CountTable(
+            [], np.array([], dtype="datetime64[D]"), np.zeros((0, 0)), np.zeros((0, 0), bool), freq
+        )
     rows = store.day_counts(db, until=until, category=category, by_category=True)
     days = calendar(np.datetime64(first), np.datetime64(until), "day")
     names = [category] if category else ["total", *sorted({r[1] for r in rows})]
