@@ -1,0 +1,132 @@
+"""NAB scoring of the spike detector on the 12 count series of the Numenta Anomaly Benchmark.
+
+    uv run python bench/nab.py
+
+Settings are fixed before scoring and are the library's own (incidents.spikes.detector.SETTINGS["hour"]):
+the 5- and 30-minute counts are summed per clock hour, the hourly detector (daily cycle, weekday,
+trend, level shifts, 99.9% bound, totals over 3 and 6 hours) judges each hour, and an alarm is reported
+on the last row of its hour - the first moment the hour's count is known, so nothing looks ahead.
+Scoring follows NAB's sweeper (numenta/NAB nab/sweeper.py, summarised in ../shared/bench/nab-counts/
+README.md): probation of min(15%, 750) rows, scaled-sigmoid rewards, every false positive counted,
+normalised 100 * (raw - null) / (perfect - null) over the corpus, for each profile.
+"""
+
+from __future__ import annotations
+
+import json
+import math
+import sys
+import time
+from pathlib import Path
+
+import numpy as np
+import pandas as pd
+
+ROOT = Path(__file__).resolve().parent.parent
+sys.path.insert(0, str(ROOT))
+NAB = ROOT.parent / "shared" / "bench" / "nab-counts"
+
+from incidents.spikes.detector import SETTINGS, detect  # noqa: E402
+
+PUBLISHED = {  # standard profile on these 12 series, from ../shared/bench/nab-counts/README.md
+    "ARTime": 82.7, "CAD OSE": 70.7, "Numenta HTM": 69.9, "KNN CAD": 64.4, "Relative Entropy": 62.7,
+    "earthgecko Skyline": 61.4, "Twitter ADVec": 53.6, "Random Cut Forest": 46.5, "Windowed Gaussian": 44.7,
+    "Etsy Skyline": 28.7, "random": 17.9, "null": 0.0,
+}
+
+
+def scaled_sigmoid(x: float) -> float:
+    """NAB's S(x) = 2 / (1 + e^(5x)) - 1, and -1 beyond three window widths."""
+    return -1.0 if x >= 3.0 else 2.0 / (1.0 + math.exp(5.0 * x)) - 1.0
+
+
+def score_file(detected: np.ndarray, windows: list[tuple[int, int]], costs: dict) -> tuple[float, int]:
+    """Raw NAB score of one file and the number of its scored windows (windows are row-index pairs)."""
+    n = len(detected)
+    probation = min(math.floor(0.15 * n), 0.15 * 5000)
+    tp_w, fp_w, fn_w = costs["tpWeight"], costs["fpWeight"], costs["fnWeight"]
+    max_tp = scaled_sigmoid(-1.0)
+    window_of = np.full(n, -1)
+    for k, (a, b) in enumerate(windows):
+        window_of[a : b + 1] = k
+    best = {k: -fn_w for k, (a, b) in enumerate(windows) if b >= probation}
+    fp = 0.0
+    prev_right = prev_width = None
+    for i in range(n):
+        k = window_of[i]
+        if k >= 0:
+            a, b = windows[k]
+            width = b - a + 1
+            weighted = scaled_sigmoid(-(b - i + 1) / width) * tp_w / max_tp
+        else:
+            pos = 3.0 if prev_right is None else abs(prev_right - i) / (prev_width - 1)
+            weighted = scaled_sigmoid(pos) * fp_w
+        if detected[i] and i >= probation:
+            if k >= 0:
+                best[k] = max(best[k], weighted)
+            else:
+                fp += weighted
+        if k >= 0 and i == windows[k][1]:
+            prev_right, prev_width = i, windows[k][1] - windows[k][0] + 1
+    return sum(best.values()) + fp, len(best)
+
+
+def hourly_alarms(frames: dict[str, pd.DataFrame]) -> dict[str, np.ndarray]:
+    """Run the hourly detector on every file at once; return a per-row detection array per file."""
+    hours = {name: f["timestamp"].dt.floor("h").to_numpy().astype("datetime64[h]") for name, f in frames.items()}
+    first = min(h.min() for h in hours.values())
+    last = max(h.max() for h in hours.values())
+    starts = np.arange(first, last + 1, dtype="datetime64[h]")
+    counts = np.zeros((len(frames), len(starts)))
+    observed = np.zeros_like(counts, dtype=bool)
+    for k, (name, f) in enumerate(frames.items()):
+        col = (hours[name] - first).astype(int)
+        np.add.at(counts[k], col, f["value"].to_numpy(dtype=float))
+        observed[k, col] = True
+    verdicts = detect(counts, observed, starts, SETTINGS["hour"])
+    out = {}
+    for k, (name, f) in enumerate(frames.items()):
+        col = (hours[name] - first).astype(int)
+        last_row_of_hour = np.r_[col[1:] != col[:-1], True]
+        out[name] = verdicts.alarm[k, col] & last_row_of_hour
+    return out
+
+
+def main() -> int:
+    if not NAB.is_dir():
+        print(f"Error: {NAB} is absent (the shared benchmark is read in place)", file=sys.stderr)
+        return 1
+    windows = json.loads((NAB / "windows.json").read_text())
+    profiles = json.loads((NAB / "profiles.json").read_text())
+    frames = {name: pd.read_csv(NAB / "data" / name, parse_dates=["timestamp"]) for name in sorted(windows)}
+    t0 = time.perf_counter()
+    detected = hourly_alarms(frames)
+    seconds = time.perf_counter() - t0
+    rows = {}
+    for profile, spec in profiles.items():
+        costs = spec["CostMatrix"]
+        raw = null = perfect = 0.0
+        for name, f in frames.items():
+            ts = f["timestamp"].to_numpy()
+            idx = [(int(np.searchsorted(ts, np.datetime64(pd.Timestamp(a)))),
+                    int(np.searchsorted(ts, np.datetime64(pd.Timestamp(b))))) for a, b in windows[name]]
+            got, n_windows = score_file(detected[name], idx, costs)
+            raw += got
+            null -= costs["fnWeight"] * n_windows
+            perfect += costs["tpWeight"] * n_windows
+        rows[profile] = 100 * (raw - null) / (perfect - null)
+    n_alarms = sum(int(d.sum()) for d in detected.values())
+    print(f"incidents spikes, hourly, on the 12 NAB count series ({sum(len(f) for f in frames.values())} rows, "
+          f"{n_alarms} alarm rows, detector {seconds:.1f} s); settings fixed before scoring\n")
+    print("profile              score")
+    for profile, value in rows.items():
+        print(f"{profile:<20} {value:6.1f}")
+    print("\nPublished, standard profile, NAB's shipped thresholds (README there):")
+    for name, value in sorted({**PUBLISHED, "incidents spikes (this run)": rows["standard"]}.items(),
+                              key=lambda kv: -kv[1]):
+        print(f"  {name:<28} {value:5.1f}")
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())
