@@ -26,12 +26,21 @@ ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
 NAB = ROOT.parent / "shared" / "bench" / "nab-counts"
 
-from incidents.spikes.detector import SETTINGS, detect  # noqa: E402
+from incidents.spikes.detector import SETTINGS, detect
 
 PUBLISHED = {  # standard profile on these 12 series, from ../shared/bench/nab-counts/README.md
-    "ARTime": 82.7, "CAD OSE": 70.7, "Numenta HTM": 69.9, "KNN CAD": 64.4, "Relative Entropy": 62.7,
-    "earthgecko Skyline": 61.4, "Twitter ADVec": 53.6, "Random Cut Forest": 46.5, "Windowed Gaussian": 44.7,
-    "Etsy Skyline": 28.7, "random": 17.9, "null": 0.0,
+    "ARTime": 82.7,
+    "CAD OSE": 70.7,
+    "Numenta HTM": 69.9,
+    "KNN CAD": 64.4,
+    "Relative Entropy": 62.7,
+    "earthgecko Skyline": 61.4,
+    "Twitter ADVec": 53.6,
+    "Random Cut Forest": 46.5,
+    "Windowed Gaussian": 44.7,
+    "Etsy Skyline": 28.7,
+    "random": 17.9,
+    "null": 0.0,
 }
 
 
@@ -73,7 +82,9 @@ def score_file(detected: np.ndarray, windows: list[tuple[int, int]], costs: dict
 
 def hourly_alarms(frames: dict[str, pd.DataFrame]) -> dict[str, np.ndarray]:
     """Run the hourly detector on every file at once; return a per-row detection array per file."""
-    hours = {name: f["timestamp"].dt.floor("h").to_numpy().astype("datetime64[h]") for name, f in frames.items()}
+    hours = {
+        name: f["timestamp"].dt.floor("h").to_numpy().astype("datetime64[h]") for name, f in frames.items()
+    }
     first = min(h.min() for h in hours.values())
     last = max(h.max() for h in hours.values())
     starts = np.arange(first, last + 1, dtype="datetime64[h]")
@@ -108,22 +119,30 @@ def main() -> int:
         raw = null = perfect = 0.0
         for name, f in frames.items():
             ts = f["timestamp"].to_numpy()
-            idx = [(int(np.searchsorted(ts, np.datetime64(pd.Timestamp(a)))),
-                    int(np.searchsorted(ts, np.datetime64(pd.Timestamp(b))))) for a, b in windows[name]]
+            idx = [
+                (
+                    int(np.searchsorted(ts, np.datetime64(pd.Timestamp(a)))),
+                    int(np.searchsorted(ts, np.datetime64(pd.Timestamp(b)))),
+                )
+                for a, b in windows[name]
+            ]
             got, n_windows = score_file(detected[name], idx, costs)
             raw += got
             null -= costs["fnWeight"] * n_windows
             perfect += costs["tpWeight"] * n_windows
         rows[profile] = 100 * (raw - null) / (perfect - null)
     n_alarms = sum(int(d.sum()) for d in detected.values())
-    print(f"incidents spikes, hourly, on the 12 NAB count series ({sum(len(f) for f in frames.values())} rows, "
-          f"{n_alarms} alarm rows, detector {seconds:.1f} s); settings fixed before scoring\n")
+    print(
+        f"incidents spikes, hourly, on the 12 NAB count series ({sum(len(f) for f in frames.values())} rows, "
+        f"{n_alarms} alarm rows, detector {seconds:.1f} s); settings fixed before scoring\n"
+    )
     print("profile              score")
     for profile, value in rows.items():
         print(f"{profile:<20} {value:6.1f}")
     print("\nPublished, standard profile, NAB's shipped thresholds (README there):")
-    for name, value in sorted({**PUBLISHED, "incidents spikes (this run)": rows["standard"]}.items(),
-                              key=lambda kv: -kv[1]):
+    for name, value in sorted(
+        {**PUBLISHED, "incidents spikes (this run)": rows["standard"]}.items(), key=lambda kv: -kv[1]
+    ):
         print(f"  {name:<28} {value:5.1f}")
     return 0
 
