@@ -26,18 +26,9 @@ import tempfile
 import time
 from pathlib import Path
 
-HEADER = [
-    "id",
-    "time",
-    "category",
-    "target",
-    "sector",
-    "feed",
-    "severity",
-    "status",
-    "source_ip",
-    "description",
-]
+from incidents.ingest.records import OWN_COLUMNS
+
+HEADER = list(OWN_COLUMNS)
 CATEGORIES = ["phishing", "deface", "malware", "intrusion", "scanning"]
 SECTORS = ["government", "education", "finance", "healthcare", "energy", "telecom", "commerce"]
 

@@ -378,15 +378,11 @@ def scan(
 
 
 def _load_rules(rules: Path | None):
-    from incidents.scan import resolve_rules_dir
-    from incidents.scan.rules import RuleError, load_rules
+    from incidents.scan import ScanError, load_ruleset
 
-    folder = resolve_rules_dir(rules)
-    if not folder.is_dir():
-        raise fail(f"rules folder {folder} does not exist")
     try:
-        ruleset = load_rules(folder)
-    except RuleError as e:
+        _, ruleset = load_ruleset(rules)
+    except ScanError as e:
         raise fail(str(e)) from None
     for problem in ruleset.problems:
         print(f"Error: rule {problem}", file=sys.stderr)

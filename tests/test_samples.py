@@ -19,22 +19,13 @@ from zoneinfo import ZoneInfo
 
 import pytest
 
+from incidents.ingest.records import OWN_COLUMNS
+
 ROOT = Path(__file__).resolve().parent.parent
 SCRIPT = ROOT / "scripts" / "make_samples.py"
 SAMPLES = ROOT / "sample_logs"
 ZONE = ZoneInfo("Asia/Ho_Chi_Minh")
-HEADER = [
-    "id",
-    "time",
-    "category",
-    "target",
-    "sector",
-    "feed",
-    "severity",
-    "status",
-    "source_ip",
-    "description",
-]
+HEADER = list(OWN_COLUMNS)
 EXPORTS = [
     "broken-2020-11.csv",
     "export-2020-12.json",

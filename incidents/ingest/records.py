@@ -17,6 +17,9 @@ from zoneinfo import ZoneInfo
 
 from incidents.taxonomy import CATEGORIES, category_from_label, category_from_rsit
 
+# The project's own export schema (sample_logs/, bench/): the columns a feed export writes.
+OWN_COLUMNS = ("id", "time", "category", "target", "sector", "feed", "severity", "status", "source_ip", "description")
+
 # Field names each incident field is read from, first match wins. IntelMQ's harmonisation names the
 # affected host `source.*` for phishing and defacement reports (intelmq docs, "Data Format").
 ALIASES: dict[str, tuple[str, ...]] = {

@@ -116,6 +116,20 @@ def resolve_rules_dir(rules_dir: str | Path | None = None) -> Path:
     return package / "_data" / "rules"
 
 
+def load_ruleset(rules_dir: str | Path | None = None):
+    """(folder, RuleSet) of the rules in `rules_dir` (default: the shipped ones); ScanError if unusable.
+
+    A rule with an error does not stop the others: it is listed in RuleSet.problems.
+    """
+    folder = resolve_rules_dir(rules_dir)
+    if not folder.is_dir():
+        raise ScanError(f"rules folder {folder} does not exist")
+    try:
+        return folder, load_rules(folder)
+    except RuleError as e:
+        raise ScanError(str(e)) from None
+
+
 def expand_paths(paths: Iterable[str | Path]) -> list[Path]:
     """Files as given; a folder stands for the files in it (recursively, hidden ones left out)."""
     found = []
@@ -143,13 +157,7 @@ def scan_paths(
     """Scan log files (or folders of them) with the rules in `rules_dir` and store the incidents."""
     if fmt is not None and fmt not in FORMATS:
         raise ScanError(f"unknown format {fmt!r}; scan reads {', '.join(FORMATS)}")
-    folder = resolve_rules_dir(rules_dir)
-    if not folder.is_dir():
-        raise ScanError(f"rules folder {folder} does not exist")
-    try:
-        ruleset = load_rules(folder)
-    except RuleError as e:
-        raise ScanError(str(e)) from None
+    folder, ruleset = load_ruleset(rules_dir)
     report = ScanReport(str(folder), ruleset.rules, [str(p) for p in ruleset.problems])
     zone = store.reporting_zone(db)
     for path in expand_paths(paths):
