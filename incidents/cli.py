@@ -167,6 +167,42 @@ def rejects(
         console().print(rejects_table(rows))
 
 
+@app.command("list")
+def list_incidents(
+    db: DbOption = None,
+    month: Annotated[str | None, typer.Option("--month", help="Only this reporting month, YYYY-MM.")] = None,
+    category: Annotated[str | None, typer.Option("--category", help="Only this category.")] = None,
+    sector: Annotated[str | None, typer.Option("--sector", help="Only this sector.")] = None,
+    target: Annotated[str | None, typer.Option("--target", help="Targets containing this text.")] = None,
+    limit: Annotated[int, typer.Option("--limit", min=1, help="At most this many incidents.")] = 50,
+    as_json: JsonOption = False,
+) -> None:
+    """List stored incidents, newest first.
+
+    Example: incidents list --month 2020-10 --category deface --limit 20
+    """
+    from incidents import stats as stats_lib
+    from incidents import store
+    from incidents.taxonomy import CATEGORIES
+    from incidents.views import incidents_table
+
+    if category is not None and category not in CATEGORIES:
+        raise typer.BadParameter(f"must be one of {', '.join(CATEGORIES)}", param_hint="--category")
+    since = until = None
+    if month:
+        try:
+            stats_lib.parse_month(month)
+        except stats_lib.StatsError as e:
+            raise fail(str(e)) from None
+        since, until = f"{month}-01", f"{month}-31"
+    rows = store.find_incidents(open_store(db, create=False), since=since, until=until, category=category,
+                                sector=sector, target=target, limit=limit)
+    if as_json:
+        print_json(rows)
+    else:
+        console().print(incidents_table(rows))
+
+
 @app.command()
 def stats(
     month: Annotated[str, typer.Option("--month", help="Reporting month, YYYY-MM.")],

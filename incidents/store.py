@@ -240,6 +240,46 @@ def _day_filter(since: str | None, until: str | None, category: str | None) -> t
     return ("WHERE " + " AND ".join(clauses)) if clauses else "", args
 
 
+LISTED_COLUMNS = ("id", "occurred_at", "day", "category", "target", "sector", "feed", "severity", "status",
+                  "source_ip", "description")
+
+
+def find_incidents(
+    db: sqlite_utils.Database,
+    *,
+    since: str | None = None,
+    until: str | None = None,
+    category: str | None = None,
+    sector: str | None = None,
+    target: str | None = None,
+    limit: int = 50,
+    offset: int = 0,
+) -> list[dict]:
+    """Incidents, newest first, filtered by local day range, category, sector and target substring.
+
+    The browsing query of the CLI and the TUI: it pages with limit/offset and never loads the raw record.
+    """
+    where, args = _day_filter(since, until, category)
+    extra = []
+    if sector:
+        extra.append("sector = ?")
+        args.append(sector)
+    if target:
+        extra.append("target LIKE ?")
+        args.append(f"%{target}%")
+    if extra:
+        where = (where + " AND " if where else "WHERE ") + " AND ".join(extra)
+    sql = (f"SELECT {', '.join(LISTED_COLUMNS)} FROM incidents {where} "
+           "ORDER BY day DESC, occurred_at DESC, id LIMIT ? OFFSET ?")
+    return list(db.query(sql, [*args, int(limit), int(offset)]))
+
+
+def get_incident(db: sqlite_utils.Database, incident_id: str) -> dict | None:
+    """One incident with everything stored about it, the original record included."""
+    rows = list(db.query("SELECT * FROM incidents WHERE id = ?", [incident_id]))
+    return rows[0] if rows else None
+
+
 def data_span(db: sqlite_utils.Database) -> tuple[str | None, str | None]:
     """First and last local day with an incident."""
     return tuple(db.execute("SELECT min(day), max(day) FROM incidents").fetchone())

@@ -88,3 +88,17 @@ def month_table(report: MonthReport) -> Table:
     table.add_section()
     row("Total", report.total, "bold")
     return table
+
+
+def incidents_table(rows: list[dict]) -> Table:
+    table = Table(title="Incidents", title_justify="left")
+    for name in ("day", "category", "sector", "severity"):
+        table.add_column(name, no_wrap=True)
+    table.add_column("target", overflow="fold", ratio=2)
+    table.add_column("description", overflow="fold", ratio=3)
+    for r in rows:
+        table.add_row(r["day"], r["category"], r["sector"] or "-", r["severity"] or "-", r["target"] or "-",
+                      (r["description"] or "")[:80])
+    if not rows:
+        table.caption = "no incidents match"
+    return table

@@ -110,3 +110,13 @@ def test_db_from_environment(tmp_path, monkeypatch, db, db_path):
     monkeypatch.setenv("INCIDENTS_DB", str(db_path))
     r = runner.invoke(app, ["stats", "--month", "2020-01", "--json"])
     assert r.exit_code == 0 and json.loads(r.stdout)["total"]["count"] == 3
+
+
+def test_list(db, db_path):
+    add_counts(db, {("2020-10-01", "deface"): 3, ("2020-11-01", "phishing"): 1})
+    r = runner.invoke(app, ["list", "--db", str(db_path), "--month", "2020-10", "--json"])
+    assert r.exit_code == 0 and [x["category"] for x in json.loads(r.stdout)] == ["deface"] * 3
+    r = runner.invoke(app, ["list", "--db", str(db_path), "--category", "gardening"])
+    assert r.exit_code == 2
+    r = runner.invoke(app, ["list", "--db", str(db_path), "--month", "2020-13"])
+    assert r.exit_code == 1 and r.stderr == "Error: month must be YYYY-MM, got '2020-13'\n"

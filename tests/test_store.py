@@ -100,3 +100,17 @@ def test_ctrl_c_in_the_middle_of_a_file_leaves_the_store_as_it_was(tmp_path):
     db = store.open_db(db_path)
     assert store.count_incidents(db) == 1
     assert [r["file"] for r in db.query("SELECT file FROM ingest_runs")] == [str(first)]
+
+
+def test_find_incidents_filters_and_pages(db):
+    from tests.conftest import add_counts
+
+    add_counts(db, {("2020-10-01", "deface"): 3, ("2020-10-02", "phishing"): 2, ("2020-11-01", "deface"): 1})
+    rows = store.find_incidents(db, since="2020-10-01", until="2020-10-31")
+    assert [r["day"] for r in rows] == ["2020-10-02"] * 2 + ["2020-10-01"] * 3
+    assert len(store.find_incidents(db, category="deface")) == 4
+    assert len(store.find_incidents(db, target="host1.", limit=10)) == 2
+    page = store.find_incidents(db, limit=2, offset=4)
+    assert len(page) == 2 and "raw" not in page[0]
+    assert store.get_incident(db, rows[0]["id"])["raw"] == "{}"
+    assert store.get_incident(db, "nope") is None
