@@ -118,6 +118,7 @@ def summary_sentence(report: stats.MonthReport) -> str:
 def next_commands(path: Path, month: str) -> list[str]:
     return [
         f"incidents stats --db {path} --month {month}",
+        f"incidents list --db {path} --month {month} --category deface",
         f"incidents spikes --db {path} --since 2020-01-01",
         f"incidents bulletin --db {path} --month {month} --lang vi",
         f"incidents rejects --db {path}",
