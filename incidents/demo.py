@@ -85,6 +85,12 @@ def run_demo(console: Console, db_path: Path | None = None, month: str = "2020-1
             raise DemoError(f"scan failed: {e}") from None
         console.print(scan_table(scanned))
 
+    from incidents.spikes import store_alarms
+
+    console.rule("4. Spikes in November 2020, each day judged on the days before it")
+    for alarm in store_alarms(db, freq="day", since="2020-11-01", until="2020-11-30"):
+        console.print(f"  {alarm.explanation}", soft_wrap=True)
+
     console.rule("Done")
     console.print(f"Demo store: {path.resolve()}  (built in {time.perf_counter() - started:.1f} s)", soft_wrap=True)
     console.print("Explore it next:")
