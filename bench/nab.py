@@ -1,11 +1,13 @@
 """NAB scoring of the spike detector on the 12 count series of the Numenta Anomaly Benchmark.
 
-    uv run python bench/nab.py
+    uv run python bench/nab.py            # score the detector (all three profiles)
+    uv run python bench/nab.py --check    # the scorer's own checks: null 0, perfect 100, random ~17
 
-Settings are fixed before scoring and are the library's own (incidents.spikes.detector.SETTINGS["hour"]):
-the 5- and 30-minute counts are summed per clock hour, the hourly detector (daily cycle, weekday,
-trend, level shifts, 99.9% bound, totals over 3 and 6 hours) judges each hour, and an alarm is reported
-on the last row of its hour - the first moment the hour's count is known, so nothing looks ahead.
+Settings were fixed before scoring: the library's hourly detector (incidents.spikes.detector.SETTINGS
+["hour"]: daily cycle, weekday, trend, level shifts, 99.9% mid-p bound, totals over 3 and 6 hours) on
+the 5- and 30-minute counts summed per clock hour; NAB's probation period is the history it learns
+from; an alarm is reported on the last row of its hour (the first moment the hour's count is known, so
+nothing looks ahead), and at most once a day (see `hourly_alarms`).
 Scoring follows NAB's sweeper (numenta/NAB nab/sweeper.py, summarised in ../shared/bench/nab-counts/
 README.md): probation of min(15%, 750) rows, scaled-sigmoid rewards, every false positive counted,
 normalised 100 * (raw - null) / (perfect - null) over the corpus, for each profile.
@@ -161,7 +163,10 @@ def check_scorer(frames: dict[str, pd.DataFrame], rows: dict, profiles: dict) ->
     for rate in (1e-4, 3e-4, 1e-3, 3e-3, 1e-2):
         rand = {n: rng.random(len(f)) < rate for n, f in frames.items()}
         got = normalised(rand, rows, profiles)
-        print(f"scorer check: random, a detection every {1 / rate:.0f} rows", {k: round(v, 1) for k, v in got.items()})
+        print(
+            f"scorer check: random, a detection every {1 / rate:.0f} rows",
+            {k: round(v, 1) for k, v in got.items()},
+        )
 
 
 def main() -> int:

@@ -107,3 +107,49 @@ def test_tet_moves_with_the_lunar_calendar():
     tet = holiday_days(date(2020, 1, 1), date(2024, 12, 31))["tet"]
     assert date(2020, 1, 25) in tet and date(2024, 2, 10) in tet
     assert date(2021, 1, 25) not in tet
+
+
+def test_mid_p_bound_spends_about_alpha_at_low_counts():
+    from scipy import stats
+
+    from incidents.spikes import tails
+
+    mu = np.geomspace(0.2, 50, 400)
+    disp = np.ones_like(mu)
+    upper = tails.upper_bound(mu, disp, 0.001)
+    size = stats.poisson.sf(upper, mu)  # P(Y > upper): the real chance of an alarm on a quiet day
+    assert (size <= 0.002).all()  # never more than twice alpha on any day
+    assert 0.0006 < size.mean() < 0.0014  # about alpha on average (the classical bound: far less)
+    assert tails.exceeds(upper + 1, mu, disp, 0.001).all()
+    assert not tails.exceeds(upper, mu, disp, 0.001).any()
+
+
+def test_cusum_finds_a_campaign_no_single_day_shows():
+    rng = np.random.default_rng(21)
+    mu = weekly_mean(3 * 365, 20.0)
+    y = noise(rng, mu, 2.0)
+    campaign = np.arange(900, 910)
+    y[campaign] = noise(rng, mu[campaign] + 2.5 * np.sqrt(2.0 * mu[campaign]), 2.0)  # +2.5 sd a day
+    from dataclasses import replace
+
+    starts = START + np.arange(len(y))
+    one_day = replace(DAY, spans=(1,))  # the single-day bound and the CUSUM only
+    v = detect(y[None].astype(float), np.ones((1, len(y))), starts, one_day)
+    hits = np.flatnonzero(v.alarm[0, 900:911])
+    assert hits.size and v.span[0, 900 + hits[0]] > 1  # found, by the cumulative sum
+    blind = detect(y[None].astype(float), np.ones((1, len(y))), starts, replace(one_day, cusum_delta=None))
+    assert not blind.alarm[0, 900:911].any()  # no single day of it is beyond the bound
+
+
+def test_cusum_threshold_keeps_wald_bound_on_its_own():
+    from incidents.spikes import cusum
+
+    rng = np.random.default_rng(4)
+    n, series = 3000, 40
+    mu = np.full((series, n), 3.0)
+    y = rng.poisson(mu).astype(float)
+    h = np.log(730.0)
+    cs, _, _ = cusum.run(y, mu, np.ones_like(mu), np.full_like(mu, np.inf), np.zeros_like(mu, bool), 2.0, h)
+    above = cs > h
+    starts = (above[:, 1:] & ~above[:, :-1]).sum() + above[:, 0].sum()
+    assert starts / (series * n) <= 1 / 730  # ARL0 >= e^h when the baseline is right
