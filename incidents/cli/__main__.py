@@ -1,0 +1,5 @@
+"""`python -m incidents.cli`."""
+
+from incidents.cli import main
+
+main()
