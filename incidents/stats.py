@@ -69,6 +69,18 @@ class Figures:
 
 
 @dataclass
+class Note:
+    """A caveat on a month's figures: `code` and `params` let a bulletin word it in its own language."""
+
+    code: str
+    text: str
+    params: dict = field(default_factory=dict)
+
+    def __str__(self) -> str:
+        return self.text
+
+
+@dataclass
 class MonthReport:
     """Everything `incidents stats --month` prints, with the periods it compared."""
 
@@ -80,7 +92,7 @@ class MonthReport:
     total: Figures
     categories: dict[str, Figures] = field(default_factory=dict)
     periods: dict[str, str] = field(default_factory=dict)
-    notes: list[str] = field(default_factory=list)
+    notes: list[Note] = field(default_factory=list)
 
     def as_dict(self) -> dict:
         return asdict(self)
@@ -138,17 +150,22 @@ def month_report(db: sqlite_utils.Database, month: str) -> MonthReport:
             categories[name] = f
     notes = []
     if first_month is None:
-        notes.append("the store holds no incidents")
+        notes.append(Note("empty_store", "the store holds no incidents"))
     elif month < first_month:
-        notes.append(f"{month} is before the first data ({first_month})")
+        notes.append(Note("before_data", f"{month} is before the first data ({first_month})",
+                          {"month": month, "first": first_month}))
     elif last_month and month > last_month:
-        notes.append(f"{month} is after the last data ({last_month})")
+        notes.append(Note("after_data", f"{month} is after the last data ({last_month})",
+                          {"month": month, "last": last_month}))
     if has_data and total.year_to_date_last_year is None:
-        notes.append(f"no data for the same period of {year - 1}: year-on-year changes are n/a")
+        notes.append(Note("no_last_year", f"no data for the same period of {year - 1}: year-on-year changes are n/a",
+                          {"year": year - 1}))
     if has_data and first_month > ytd_start:
-        notes.append(f"the year to date counts from {first_month}, the first month with data")
+        notes.append(Note("ytd_from", f"the year to date counts from {first_month}, the first month with data",
+                          {"first": first_month}))
     if has_data and month == last_month and last_day < _last_day_of(month):
-        notes.append(f"the data runs to {last_day}: {month} may be incomplete")
+        notes.append(Note("incomplete", f"the data runs to {last_day}: {month} may be incomplete",
+                          {"month": month, "last_day": last_day}))
     return MonthReport(
         month=month,
         zone=store.get_meta(db, "reporting_zone") or store.DEFAULT_ZONE,

@@ -243,7 +243,9 @@ def test_data_starting_mid_year(db):
     seed(db, {"2020-03": 10, "2020-04": 20})
     b = numbers.build(db, "2020-04", alarms=[])
     assert b.ytd_from == "2020-03"
-    assert "the year to date counts from 2020-03, the first month with data" in b.notes
+    assert "the year to date counts from 2020-03, the first month with data" in [n.text for n in b.notes]
+    assert "- Lũy kế tính từ tháng 3/2020, tháng đầu tiên có số liệu." in render.render(b, "vi", "md")
+    assert "- The year to date counts from March 2020, the first month with data." in render.render(b, "en", "md")
     vi = " ".join(render.lead(b, "vi"))
     assert "Tính từ tháng 3/2020 (tháng đầu tiên có số liệu) đến hết tháng 4/2020, đã ghi nhận 30 sự cố" in vi
     assert "4 tháng đầu năm" not in vi
@@ -256,7 +258,8 @@ def test_incomplete_last_month_is_noted(db):
     db.execute("DELETE FROM incidents WHERE day > '2020-09-20'")
     db.conn.commit()
     b = numbers.build(db, "2020-09", alarms=[])
-    assert "the last incident stored is on 2020-09-20: 2020-09 may be incomplete" in b.notes
+    assert "incomplete" in [n.code for n in b.notes]
+    assert "Số liệu mới có đến ngày 2020-09-20: tháng 9/2020 có thể chưa đầy đủ." in render.render(b, "vi", "html")
 
 
 # --- number formats --------------------------------------------------------------------------------

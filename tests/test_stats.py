@@ -62,16 +62,18 @@ def test_first_year_has_no_year_on_year(db):
     r = stats.month_report(db, "2020-02")
     assert r.total.month_over_month == 100.0
     assert r.total.year_over_year is None and r.total.year_to_date_change is None
-    assert any("no data for the same period of 2019" in n for n in r.notes)
+    assert any("no data for the same period of 2019" in n.text for n in r.notes)
+    assert [n.code for n in r.notes] == ["no_last_year", "incomplete"]
 
 
 def test_month_before_the_data_and_empty_store(db):
     r = stats.month_report(db, "2020-10")
-    assert not r.has_data and r.notes == ["the store holds no incidents"]
+    assert not r.has_data and [n.text for n in r.notes] == ["the store holds no incidents"]
     add_counts(db, {("2020-01-10", "deface"): 3})
     r = stats.month_report(db, "2019-05")
     assert not r.has_data and r.total.month_over_month is None
-    assert r.notes == ["2019-05 is before the first data (2020-01)"]
+    assert [n.text for n in r.notes] == ["2019-05 is before the first data (2020-01)"]
+    assert r.notes[0].params == {"month": "2019-05", "first": "2020-01"}
 
 
 def test_monthly_counts_fills_zeros(db):
@@ -90,6 +92,7 @@ def test_top_values(db):
 def test_notes_for_a_partial_year_and_an_unfinished_month(db):
     add_counts(db, {("2020-03-10", "deface"): 3, ("2020-04-10", "deface"): 6})
     r = stats.month_report(db, "2020-04")
-    assert "the year to date counts from 2020-03, the first month with data" in r.notes
-    assert "the data runs to 2020-04-10: 2020-04 may be incomplete" in r.notes
+    texts = [n.text for n in r.notes]
+    assert "the year to date counts from 2020-03, the first month with data" in texts
+    assert "the data runs to 2020-04-10: 2020-04 may be incomplete" in texts
     assert r.total.year_to_date == 9

@@ -55,7 +55,7 @@ class Bulletin:
     top_sectors: list[tuple[str, int]]
     top_targets: list[tuple[str, int]]
     published: list[published.Comparison]
-    notes: list[str] = field(default_factory=list)
+    notes: list[stats.Note] = field(default_factory=list)
     provenance: dict = field(default_factory=dict)
 
     @property
@@ -94,7 +94,7 @@ def build(db: sqlite_utils.Database, month: str, *, alarms: list[Any] | None = N
     """Gather the bulletin of `month` ('YYYY-MM'). `alarms` replaces the spike detector's (e.g. already computed)."""
     report = stats.month_report(db, month)
     if not report.has_data:
-        why = "; ".join(report.notes) or f"the store holds no data for {month}"
+        why = "; ".join(n.text for n in report.notes) or f"the store holds no data for {month}"
         raise NoData(f"no bulletin for {month}: {why}")
     if report.total.count == 0:
         # Inside the data's span but empty: far likelier a feed that was not ingested than a quiet month,
@@ -124,11 +124,9 @@ def build(db: sqlite_utils.Database, month: str, *, alarms: list[Any] | None = N
     first, last = month_days(month)
     spikes, spikes_note = (alarms, None) if alarms is not None else month_spikes(db, first, last)
 
+    # stats' notes say when the year to date starts late or the month may be incomplete; the
+    # templates word them in the bulletin's language (labels.note_texts).
     notes = list(report.notes)
-    if ytd_from != f"{year}-01":
-        notes.append(f"the year to date counts from {ytd_from}, the first month with data")
-    if last_day and first <= last_day < last:
-        notes.append(f"the last incident stored is on {last_day}: {month} may be incomplete")
     bulletin = Bulletin(
         month=month, zone=zone, cutoff=store.cutoff(db), first_day=first_day, last_day=last_day,
         report=report, categories=categories, ytd_from=ytd_from,

@@ -55,6 +55,7 @@ def environment(lang: str, templates_dir: str | Path | None = None):
         change=lambda x: numfmt.change(x, lang),
         month=lambda m: numfmt.month_label(m, lang),
         short_month=lambda m: numfmt.short_month(m, lang),
+        note=lambda n, labels: note_text(n, labels, lang),
     )
     env.globals.update(
         lang=lang,
@@ -62,6 +63,22 @@ def environment(lang: str, templates_dir: str | Path | None = None):
         category_label=lambda c: CATEGORIES[c].label_vi if lang == "vi" else CATEGORIES[c].label_en,
     )
     return env
+
+
+_MONTH = re.compile(r"^\d{4}-\d{2}$")
+
+
+def note_text(note, labels: dict, lang: str) -> str:
+    """A stats note (code, params) in the bulletin's words: labels.note_texts[code], months localised.
+
+    A code the labels do not know (a centre's older labels file) falls back to the English text.
+    """
+    wording = labels.get("note_texts", {}).get(note.code)
+    if not wording:
+        return note.text
+    params = {k: numfmt.month_label(v, lang) if isinstance(v, str) and _MONTH.match(v) else v
+              for k, v in note.params.items()}
+    return wording.format(**params)
 
 
 def _render(env, name: str, **context: Any) -> str:
@@ -182,7 +199,7 @@ def as_json(b: Bulletin, lang: str, *, templates_dir=None) -> dict:
             "provenance": p["spikes"],
         },
         "published": [c.as_dict() for c in b.published],
-        "notes": b.notes,
+        "notes": [dataclasses.asdict(n) for n in b.notes],
     }  # fmt: skip
 
 
