@@ -92,7 +92,9 @@ def run_demo(console: Console, db_path: Path | None = None, month: str = "2020-1
         console.print(f"  {alarm.explanation}", soft_wrap=True)
 
     console.rule("Done")
-    console.print(f"Demo store: {path.resolve()}  (built in {time.perf_counter() - started:.1f} s)", soft_wrap=True)
+    console.print(
+        f"Demo store: {path.resolve()}  (built in {time.perf_counter() - started:.1f} s)", soft_wrap=True
+    )
     console.print("Explore it next:")
     for command in next_commands(path, month):
         console.print(f"  {command}", soft_wrap=True)
@@ -128,5 +130,5 @@ def next_commands(path: Path, month: str) -> list[str]:
         f"incidents spikes --db {path} --since 2020-01-01",
         f"incidents bulletin --db {path} --month {month} --lang vi",
         f"incidents rejects --db {path}",
-        f"incidents rules list",
+        "incidents rules list",
     ]

@@ -119,7 +119,9 @@ def month_report(db: sqlite_utils.Database, month: str) -> MonthReport:
         return first_month is not None and start >= first_month and end <= (last_month or "")
 
     def total_in(start: str, end: str, category: str | None) -> int:
-        return sum(n for (m, c), n in counts.items() if start <= m <= end and (category is None or c == category))
+        return sum(
+            n for (m, c), n in counts.items() if start <= m <= end and (category is None or c == category)
+        )
 
     def figures(category: str | None) -> Figures:
         count = total_in(month, month, category)
@@ -152,20 +154,45 @@ def month_report(db: sqlite_utils.Database, month: str) -> MonthReport:
     if first_month is None:
         notes.append(Note("empty_store", "the store holds no incidents"))
     elif month < first_month:
-        notes.append(Note("before_data", f"{month} is before the first data ({first_month})",
-                          {"month": month, "first": first_month}))
+        notes.append(
+            Note(
+                "before_data",
+                f"{month} is before the first data ({first_month})",
+                {"month": month, "first": first_month},
+            )
+        )
     elif last_month and month > last_month:
-        notes.append(Note("after_data", f"{month} is after the last data ({last_month})",
-                          {"month": month, "last": last_month}))
+        notes.append(
+            Note(
+                "after_data",
+                f"{month} is after the last data ({last_month})",
+                {"month": month, "last": last_month},
+            )
+        )
     if has_data and total.year_to_date_last_year is None:
-        notes.append(Note("no_last_year", f"no data for the same period of {year - 1}: year-on-year changes are n/a",
-                          {"year": year - 1}))
+        notes.append(
+            Note(
+                "no_last_year",
+                f"no data for the same period of {year - 1}: year-on-year changes are n/a",
+                {"year": year - 1},
+            )
+        )
     if has_data and first_month > ytd_start:
-        notes.append(Note("ytd_from", f"the year to date counts from {first_month}, the first month with data",
-                          {"first": first_month}))
+        notes.append(
+            Note(
+                "ytd_from",
+                f"the year to date counts from {first_month}, the first month with data",
+                {"first": first_month},
+            )
+        )
     if has_data and month == last_month and last_day < _last_day_of(month):
-        notes.append(Note("incomplete", f"the data runs to {last_day}: {month} may be incomplete",
-                          {"month": month, "last_day": last_day}))
+        notes.append(
+            Note(
+                "incomplete",
+                f"the data runs to {last_day}: {month} may be incomplete",
+                {"month": month, "last_day": last_day},
+            )
+        )
     return MonthReport(
         month=month,
         zone=store.get_meta(db, "reporting_zone") or store.DEFAULT_ZONE,

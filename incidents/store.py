@@ -56,7 +56,9 @@ def resolve_path(path: str | Path | None = None) -> Path:
     return Path(path or os.environ.get("INCIDENTS_DB") or DEFAULT_PATH)
 
 
-def open_db(path: str | Path | None = None, *, zone: str | None = None, create: bool = True) -> sqlite_utils.Database:
+def open_db(
+    path: str | Path | None = None, *, zone: str | None = None, create: bool = True
+) -> sqlite_utils.Database:
     """Open (and migrate) the store. `zone` is the reporting zone, fixed when the store is created."""
     file = resolve_path(path)
     if not create and not file.exists():
@@ -114,8 +116,10 @@ def get_meta(db: sqlite_utils.Database, key: str) -> str | None:
 
 
 def set_meta(db: sqlite_utils.Database, key: str, value: str) -> None:
-    db.execute("INSERT INTO meta(key, value) VALUES (?, ?) ON CONFLICT(key) DO UPDATE SET value = excluded.value",
-               [key, value])
+    db.execute(
+        "INSERT INTO meta(key, value) VALUES (?, ?) ON CONFLICT(key) DO UPDATE SET value = excluded.value",
+        [key, value],
+    )
     if not db.conn.in_transaction:
         db.conn.commit()
 
@@ -142,7 +146,14 @@ def start_run(db: sqlite_utils.Database, *, file: str, sha256: str, kind: str, f
 
 
 def finish_run(
-    db: sqlite_utils.Database, run_id: int, *, read: int, accepted: int, duplicate: int, rejected: int, status: str
+    db: sqlite_utils.Database,
+    run_id: int,
+    *,
+    read: int,
+    accepted: int,
+    duplicate: int,
+    rejected: int,
+    status: str,
 ) -> None:
     db.execute(
         "UPDATE ingest_runs SET finished_at = ?, rows_read = ?, accepted = ?, duplicate = ?, rejected = ?, status = ? "
@@ -240,8 +251,19 @@ def _day_filter(since: str | None, until: str | None, category: str | None) -> t
     return ("WHERE " + " AND ".join(clauses)) if clauses else "", args
 
 
-LISTED_COLUMNS = ("id", "occurred_at", "day", "category", "target", "sector", "feed", "severity", "status",
-                  "source_ip", "description")
+LISTED_COLUMNS = (
+    "id",
+    "occurred_at",
+    "day",
+    "category",
+    "target",
+    "sector",
+    "feed",
+    "severity",
+    "status",
+    "source_ip",
+    "description",
+)
 
 
 def find_incidents(
@@ -269,8 +291,10 @@ def find_incidents(
         args.append(f"%{target}%")
     if extra:
         where = (where + " AND " if where else "WHERE ") + " AND ".join(extra)
-    sql = (f"SELECT {', '.join(LISTED_COLUMNS)} FROM incidents {where} "
-           "ORDER BY day DESC, occurred_at DESC, id LIMIT ? OFFSET ?")
+    sql = (
+        f"SELECT {', '.join(LISTED_COLUMNS)} FROM incidents {where} "
+        "ORDER BY day DESC, occurred_at DESC, id LIMIT ? OFFSET ?"
+    )
     return list(db.query(sql, [*args, int(limit), int(offset)]))
 
 

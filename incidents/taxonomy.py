@@ -33,7 +33,9 @@ CATEGORIES: dict[str, Category] = {
             "Thay đổi giao diện",
         ),
         Category("malware", "malicious-code", "infected-system", "Malware", "Mã độc"),
-        Category("intrusion", "intrusion-attempts", "brute-force", "Intrusion attempt", "Tấn công dò mật khẩu"),
+        Category(
+            "intrusion", "intrusion-attempts", "brute-force", "Intrusion attempt", "Tấn công dò mật khẩu"
+        ),
         Category("ddos", "availability", "ddos", "DDoS", "Tấn công từ chối dịch vụ"),
         Category("scanning", "information-gathering", "scanner", "Scanning", "Dò quét"),
         Category("other", "other", "other", "Other", "Khác"),
@@ -115,9 +117,11 @@ def _fold(text: str) -> str:
     return " ".join(unicodedata.normalize("NFC", text).strip().casefold().split())
 
 
-_FOLDED_LABELS = {_fold(k): v for k, v in _LABELS.items()} | {
-    _fold(c.label_en): c.name for c in CATEGORIES.values()
-} | {_fold(c.label_vi): c.name for c in CATEGORIES.values()}
+_FOLDED_LABELS = (
+    {_fold(k): v for k, v in _LABELS.items()}
+    | {_fold(c.label_en): c.name for c in CATEGORIES.values()}
+    | {_fold(c.label_vi): c.name for c in CATEGORIES.values()}
+)
 
 
 def category_from_label(label: str | None) -> str | None:

@@ -21,12 +21,17 @@ def num(value: int | None) -> str:
 def ingest_table(results) -> Table:
     table = Table(title="Ingest", title_justify="left")
     for name in ("file", "format", "status", "read", "accepted", "duplicate", "rejected"):
-        table.add_column(name, justify="right" if name in ("read", "accepted", "duplicate", "rejected") else "left")
+        table.add_column(
+            name, justify="right" if name in ("read", "accepted", "duplicate", "rejected") else "left"
+        )
     totals = [0, 0, 0, 0]
     for r in results:
         style = {"ok": "", "skipped": "dim", "refused": "red", "failed": "red"}[r.status]
         table.add_row(
-            r.file, r.format or "?", Text(r.status, style=style), *(f"{n:,}" for n in (r.read, r.accepted, r.duplicate, r.rejected))
+            r.file,
+            r.format or "?",
+            Text(r.status, style=style),
+            *(f"{n:,}" for n in (r.read, r.accepted, r.duplicate, r.rejected)),
         )
         for i, n in enumerate((r.read, r.accepted, r.duplicate, r.rejected)):
             totals[i] += n
@@ -38,7 +43,9 @@ def ingest_table(results) -> Table:
         for reason, n in r.reasons.items():
             reasons[reason] = reasons.get(reason, 0) + n
     if reasons:
-        table.caption = "rejected: " + "; ".join(f"{n} {reason}" for reason, n in sorted(reasons.items(), key=lambda x: -x[1]))
+        table.caption = "rejected: " + "; ".join(
+            f"{n} {reason}" for reason, n in sorted(reasons.items(), key=lambda x: -x[1])
+        )
         table.caption += " (see `incidents rejects`)"
         table.caption_justify = "left"
     return table
@@ -50,7 +57,13 @@ def rejects_table(rows: list[dict]) -> Table:
         table.add_column(name, overflow="fold")
     for r in rows:
         raw = r["raw"] or ""
-        table.add_row(str(r["run_id"]), r["file"], str(r["line"]), r["reason"], raw[:120] + ("…" if len(raw) > 120 else ""))
+        table.add_row(
+            str(r["run_id"]),
+            r["file"],
+            str(r["line"]),
+            r["reason"],
+            raw[:120] + ("…" if len(raw) > 120 else ""),
+        )
     if not rows:
         table.caption = "no quarantined rows"
     return table
@@ -79,8 +92,14 @@ def month_table(report: MonthReport) -> Table:
     def row(label: str, f: Figures, style: str = "") -> None:
         share = "" if f.share is None else f"{f.share:.2f}%"
         table.add_row(
-            label, f"{f.count:,}", share, pct(f.month_over_month), pct(f.year_over_year), f"{f.year_to_date:,}",
-            pct(f.year_to_date_change), style=style,
+            label,
+            f"{f.count:,}",
+            share,
+            pct(f.month_over_month),
+            pct(f.year_over_year),
+            f"{f.year_to_date:,}",
+            pct(f.year_to_date_change),
+            style=style,
         )
 
     for name, f in report.categories.items():
@@ -97,8 +116,14 @@ def incidents_table(rows: list[dict]) -> Table:
     table.add_column("target", overflow="fold", ratio=2)
     table.add_column("description", overflow="fold", ratio=3)
     for r in rows:
-        table.add_row(r["day"], r["category"], r["sector"] or "-", r["severity"] or "-", r["target"] or "-",
-                      (r["description"] or "")[:80])
+        table.add_row(
+            r["day"],
+            r["category"],
+            r["sector"] or "-",
+            r["severity"] or "-",
+            r["target"] or "-",
+            (r["description"] or "")[:80],
+        )
     if not rows:
         table.caption = "no incidents match"
     return table

@@ -44,7 +44,25 @@ def add_counts(database, counts: dict[tuple[str, str], int]) -> None:
     for (day, category), n in counts.items():
         taxonomy, type_ = rsit(category)
         for i in range(n):
-            rows.append((f"{day}-{category}-{i}", f"{day}T05:00:00Z", day, category, taxonomy, type_,
-                         f"host{i}.example.vn", "domain", None, "government", "test", None, "new", None, None, "{}"))
+            rows.append(
+                (
+                    f"{day}-{category}-{i}",
+                    f"{day}T05:00:00Z",
+                    day,
+                    category,
+                    taxonomy,
+                    type_,
+                    f"host{i}.example.vn",
+                    "domain",
+                    None,
+                    "government",
+                    "test",
+                    None,
+                    "new",
+                    None,
+                    None,
+                    "{}",
+                )
+            )
     with database.atomic():
         store.add_incidents(database, rows)

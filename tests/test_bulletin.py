@@ -245,7 +245,9 @@ def test_data_starting_mid_year(db):
     assert b.ytd_from == "2020-03"
     assert "the year to date counts from 2020-03, the first month with data" in [n.text for n in b.notes]
     assert "- Lũy kế tính từ tháng 3/2020, tháng đầu tiên có số liệu." in render.render(b, "vi", "md")
-    assert "- The year to date counts from March 2020, the first month with data." in render.render(b, "en", "md")
+    assert "- The year to date counts from March 2020, the first month with data." in render.render(
+        b, "en", "md"
+    )
     vi = " ".join(render.lead(b, "vi"))
     assert "Tính từ tháng 3/2020 (tháng đầu tiên có số liệu) đến hết tháng 4/2020, đã ghi nhận 30 sự cố" in vi
     assert "4 tháng đầu năm" not in vi
@@ -259,7 +261,9 @@ def test_incomplete_last_month_is_noted(db):
     db.conn.commit()
     b = numbers.build(db, "2020-09", alarms=[])
     assert "incomplete" in [n.code for n in b.notes]
-    assert "Số liệu mới có đến ngày 2020-09-20: tháng 9/2020 có thể chưa đầy đủ." in render.render(b, "vi", "html")
+    assert "Số liệu mới có đến ngày 2020-09-20: tháng 9/2020 có thể chưa đầy đủ." in render.render(
+        b, "vi", "html"
+    )
 
 
 # --- number formats --------------------------------------------------------------------------------

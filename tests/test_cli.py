@@ -73,11 +73,15 @@ def test_ingest_missing_file_goes_on_with_the_others(tmp_path):
 
 def test_ingest_strict_exit_code(tmp_path):
     f = tmp_path / "a.csv"
-    f.write_text(f"{HEADER}\n1,2020-10-05T10:00:00Z,deface,a.gov.vn,,,,,,\n2,2021-02-30T00:00:00,deface,b,,,,,,\n")
+    f.write_text(
+        f"{HEADER}\n1,2020-10-05T10:00:00Z,deface,a.gov.vn,,,,,,\n2,2021-02-30T00:00:00,deface,b,,,,,,\n"
+    )
     r = runner.invoke(app, ["ingest", "--strict", str(f), "--db", str(tmp_path / "x.db")])
     assert r.exit_code == 1
-    assert r.stderr == (f"Error: {f}: line 3: impossible date '2021-02-30T00:00:00'; "
-                        "--strict: nothing ingested from this file\n")
+    assert r.stderr == (
+        f"Error: {f}: line 3: impossible date '2021-02-30T00:00:00'; "
+        "--strict: nothing ingested from this file\n"
+    )
 
 
 def test_ingest_bad_format_option_is_a_usage_error(tmp_path):

@@ -16,7 +16,10 @@ def test_demo_reproduces_the_october_2020_report(tmp_path):
     db_path = tmp_path / "demo.db"
     r = runner.invoke(app, ["demo", "--db", str(db_path)])
     assert r.exit_code == 0, r.output
-    assert "582 incidents in 2020-10; +11.07% vs 2020-09; +0.34% vs 2019-10; 4,161 year to date, -7.82%" in r.stdout
+    assert (
+        "582 incidents in 2020-10; +11.07% vs 2020-09; +0.34% vs 2019-10; 4,161 year to date, -7.82%"
+        in r.stdout
+    )
     assert f"Demo store: {db_path.resolve()}" in r.stdout
     db = store.open_db(db_path, create=False)
     t = stats.month_report(db, "2020-10").total
@@ -24,16 +27,25 @@ def test_demo_reproduces_the_october_2020_report(tmp_path):
     assert (t.year_to_date, t.year_to_date_change) == (4161, -7.82)
     # The other published months hold too: the 2020 year and December's -54.48% vs November.
     dec = stats.month_report(db, "2020-12").total
-    assert (dec.count, dec.month_over_month, dec.year_over_year, dec.year_to_date) == (315, -54.48, -0.94, 5168)
+    assert (dec.count, dec.month_over_month, dec.year_over_year, dec.year_to_date) == (
+        315,
+        -54.48,
+        -0.94,
+        5168,
+    )
     # Nothing is lost: every row read is accepted, a duplicate, or quarantined.
-    runs = db.execute("SELECT sum(rows_read), sum(accepted), sum(duplicate), sum(rejected) FROM ingest_runs "
-                      "WHERE kind = 'ingest'").fetchone()
+    runs = db.execute(
+        "SELECT sum(rows_read), sum(accepted), sum(duplicate), sum(rejected) FROM ingest_runs "
+        "WHERE kind = 'ingest'"
+    ).fetchone()
     assert runs[0] == runs[1] + runs[2] + runs[3]
     assert runs[3] == db.execute("SELECT count(*) FROM rejects").fetchone()[0] > 0
     # The scan of the raw logs (January 2021) stored its incidents without touching the calibrated months.
     assert "SSH brute force" in r.stdout
-    scanned = db.execute("SELECT count(*), min(i.day) FROM incidents i JOIN ingest_runs r ON r.id = i.run_id "
-                         "WHERE r.kind = 'scan'").fetchone()
+    scanned = db.execute(
+        "SELECT count(*), min(i.day) FROM incidents i JOIN ingest_runs r ON r.id = i.run_id "
+        "WHERE r.kind = 'scan'"
+    ).fetchone()
     assert scanned[0] > 0 and scanned[1] >= "2021-01-01"
     # The detector finds the November 2020 phishing campaign the sample data carries (10-13 November).
     assert "phishing: 69 incidents on 2020-11-11" in r.stdout

@@ -73,16 +73,23 @@ def test_intelmq_jsonl(db, tmp_path):
             "extra.sector": "finance",
         },
         # Nested IntelMQ JSON is read the same way.
-        {"time": {"source": "2020-08-01T03:00:00Z"}, "classification": {"taxonomy": "malicious-code",
-                                                                         "type": "malware-distribution"},
-         "source": {"ip": "203.0.113.5"}, "feed": {"name": "shadowserver"}},
+        {
+            "time": {"source": "2020-08-01T03:00:00Z"},
+            "classification": {"taxonomy": "malicious-code", "type": "malware-distribution"},
+            "source": {"ip": "203.0.113.5"},
+            "feed": {"name": "shadowserver"},
+        },
     ]
     f = write(tmp_path / "feed.jsonl", "\n".join(json.dumps(x) for x in lines) + "\n\n")
     r = ingest_file(db, f)
     assert (r.format, r.read, r.accepted) == ("jsonl", 2, 2)
     rows = incidents(db)
     assert rows[0]["feed"] == "phishtank-vn" and rows[0]["sector"] == "finance"
-    assert (rows[1]["category"], rows[1]["type"], rows[1]["target"]) == ("malware", "malware-distribution", "203.0.113.5")
+    assert (rows[1]["category"], rows[1]["type"], rows[1]["target"]) == (
+        "malware",
+        "malware-distribution",
+        "203.0.113.5",
+    )
 
 
 def test_json_array_with_epoch_seconds(db, tmp_path):
@@ -99,15 +106,26 @@ def test_json_array_with_epoch_seconds(db, tmp_path):
 
 
 def test_search_engine_hits_export(db, tmp_path):
-    doc = {"hits": {"hits": [{"_source": {"@timestamp": "2020-05-01T00:00:00Z", "category": "scanning",
-                                          "source_ip": "198.51.100.7"}}]}}
+    doc = {
+        "hits": {
+            "hits": [
+                {
+                    "_source": {
+                        "@timestamp": "2020-05-01T00:00:00Z",
+                        "category": "scanning",
+                        "source_ip": "198.51.100.7",
+                    }
+                }
+            ]
+        }
+    }
     r = ingest_file(db, write(tmp_path / "hits.json", json.dumps(doc)))
     assert (r.read, r.accepted) == (1, 1)
 
 
 def test_truncated_json_array_keeps_the_good_part(db, tmp_path):
     good = json.dumps({"time": "2020-01-01T00:00:00Z", "category": "deface", "target": "a.vn"})
-    f = write(tmp_path / "cut.json", f"[{good}, {good.replace('a.vn', 'b.vn')}, {{\"time\": \"2020")
+    f = write(tmp_path / "cut.json", f'[{good}, {good.replace("a.vn", "b.vn")}, {{"time": "2020')
     r = ingest_file(db, f)
     assert (r.status, r.read, r.accepted, r.rejected) == ("ok", 3, 2, 1)
     line, reason = db.execute("SELECT line, reason FROM rejects").fetchone()
@@ -115,8 +133,11 @@ def test_truncated_json_array_keeps_the_good_part(db, tmp_path):
 
 
 def test_month_boundary_is_local(db, tmp_path):
-    f = write(tmp_path / "b.csv", f"{HEADER}\n1,2020-10-31T20:00:00Z,deface,a.gov.vn,,,,,,\n"
-                                  "2,2020-10-31T16:59:59Z,deface,b.gov.vn,,,,,,\n")
+    f = write(
+        tmp_path / "b.csv",
+        f"{HEADER}\n1,2020-10-31T20:00:00Z,deface,a.gov.vn,,,,,,\n"
+        "2,2020-10-31T16:59:59Z,deface,b.gov.vn,,,,,,\n",
+    )
     ingest_file(db, f)
     days = [r["day"] for r in incidents(db)]
     # 16:59:59Z is 23:59:59 local on the 31st; 20:00Z is 03:00 on 1 November in Ho Chi Minh City.
@@ -135,10 +156,19 @@ def test_reingest_adds_nothing(db, tmp_path):
 
 def test_two_feeds_one_incident(db, tmp_path):
     a = write(tmp_path / "a.csv", f"{HEADER}\n1,2020-10-05T08:00:00+07:00,deface,www.A.gov.vn,,feed-a,,,,\n")
-    b = write(tmp_path / "b.jsonl", json.dumps({
-        "time.source": "2020-10-05T05:30:00+00:00", "classification.taxonomy": "information-content-security",
-        "classification.type": "unauthorised-information-modification", "source.fqdn": "a.gov.vn.",
-        "feed.name": "feed-b"}) + "\n")
+    b = write(
+        tmp_path / "b.jsonl",
+        json.dumps(
+            {
+                "time.source": "2020-10-05T05:30:00+00:00",
+                "classification.taxonomy": "information-content-security",
+                "classification.type": "unauthorised-information-modification",
+                "source.fqdn": "a.gov.vn.",
+                "feed.name": "feed-b",
+            }
+        )
+        + "\n",
+    )
     assert ingest_file(db, a).accepted == 1
     r = ingest_file(db, b)
     assert (r.accepted, r.duplicate) == (0, 1)
@@ -173,7 +203,9 @@ def test_reject_reasons_and_lines(db, tmp_path):
 
 
 def test_strict_refuses_the_whole_file(db, tmp_path):
-    f = write(tmp_path / "bad.csv", f"{HEADER}\n1,2020-10-05T10:00:00Z,deface,ok.gov.vn,,,,,,\n2,,deface,x,,,,,,\n")
+    f = write(
+        tmp_path / "bad.csv", f"{HEADER}\n1,2020-10-05T10:00:00Z,deface,ok.gov.vn,,,,,,\n2,,deface,x,,,,,,\n"
+    )
     r = ingest_file(db, f, strict=True)
     assert r.status == "refused" and r.message.startswith("line 3: missing timestamp")
     assert store.count_incidents(db) == 0
@@ -186,7 +218,7 @@ def test_strict_refuses_the_whole_file(db, tmp_path):
         (b"", "empty file"),
         (b"\x00\x01\x02binary", "binary file"),
         (b"name,colour\nx,red\n", "CSV header has no time and category columns"),
-        (b"[{\"time\": ", "invalid JSON in record 1"),
+        (b'[{"time": ', "invalid JSON in record 1"),
         (b"[1, 2]", "no usable row: all 2 rejected"),
     ],
 )
@@ -225,8 +257,10 @@ def test_failed_file_leaves_the_store_as_it_was(db, tmp_path):
         fh.write(HEADER + "\n")
         fh.writelines(f"{i},2020-10-05T10:00:00Z,deface,host{i}.vn,,,,,,\n" for i in range(12_000))
     # A trigger makes SQLite fail part-way through the file, as a full disk or a kill would.
-    db.execute("CREATE TRIGGER boom BEFORE INSERT ON incidents WHEN NEW.target = 'host9000.vn' "
-               "BEGIN SELECT RAISE(ABORT, 'disk full'); END")
+    db.execute(
+        "CREATE TRIGGER boom BEFORE INSERT ON incidents WHEN NEW.target = 'host9000.vn' "
+        "BEGIN SELECT RAISE(ABORT, 'disk full'); END"
+    )
     with pytest.raises(Exception, match="disk full"):
         ingest_file(db, big)
     assert store.count_incidents(db) == 1
@@ -241,8 +275,12 @@ def test_normalise_target():
 
 
 def test_incident_id_is_the_documented_key():
-    assert incident_id("deface", "a.vn", "2020-10-05", "x") == incident_id("deface", "a.vn", "2020-10-05", "y")
-    assert incident_id("deface", "a.vn", "2020-10-05", "x") != incident_id("phishing", "a.vn", "2020-10-05", "x")
+    assert incident_id("deface", "a.vn", "2020-10-05", "x") == incident_id(
+        "deface", "a.vn", "2020-10-05", "y"
+    )
+    assert incident_id("deface", "a.vn", "2020-10-05", "x") != incident_id(
+        "phishing", "a.vn", "2020-10-05", "x"
+    )
     assert incident_id("deface", None, "2020-10-05", "x") != incident_id("deface", None, "2020-10-05", "y")
 
 

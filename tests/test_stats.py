@@ -12,8 +12,18 @@ from tests.conftest import add_counts
 
 @pytest.mark.parametrize(
     "current, baseline, expected",
-    [(582, 524, 11.07), (582, 580, 0.34), (4161, 4514, -7.82), (315, 692, -54.48), (203, 282, -28.01),
-     (1, 0, None), (0, 0, None), (5, None, None), (0, 5, -100.0), (10, 8, 25.0)],
+    [
+        (582, 524, 11.07),
+        (582, 580, 0.34),
+        (4161, 4514, -7.82),
+        (315, 692, -54.48),
+        (203, 282, -28.01),
+        (1, 0, None),
+        (0, 0, None),
+        (5, None, None),
+        (0, 5, -100.0),
+        (10, 8, 25.0),
+    ],
 )
 def test_pct_change_like_the_bulletin(current, baseline, expected):
     assert stats.pct_change(current, baseline) == expected
@@ -40,11 +50,18 @@ def test_bad_month(bad):
 
 
 def test_month_report(db):
-    add_counts(db, {
-        ("2019-01-15", "phishing"): 10, ("2019-10-02", "phishing"): 4, ("2019-10-03", "deface"): 1,
-        ("2020-01-15", "phishing"): 3, ("2020-09-30", "deface"): 4, ("2020-10-01", "phishing"): 6,
-        ("2020-10-31", "deface"): 2,
-    })
+    add_counts(
+        db,
+        {
+            ("2019-01-15", "phishing"): 10,
+            ("2019-10-02", "phishing"): 4,
+            ("2019-10-03", "deface"): 1,
+            ("2020-01-15", "phishing"): 3,
+            ("2020-09-30", "deface"): 4,
+            ("2020-10-01", "phishing"): 6,
+            ("2020-10-31", "deface"): 2,
+        },
+    )
     r = stats.month_report(db, "2020-10")
     assert r.has_data
     t = r.total

@@ -28,8 +28,10 @@ def test_an_older_store_is_migrated_and_keeps_its_data(db_path):
     with old.atomic():
         MIGRATIONS[0](old)
         old.execute("PRAGMA user_version = 1")
-    old.execute("INSERT INTO incidents(id, occurred_at, day, category, taxonomy, type) "
-                "VALUES ('x', '2020-01-01T00:00:00Z', '2020-01-01', 'deface', 'a', 'b')")
+    old.execute(
+        "INSERT INTO incidents(id, occurred_at, day, category, taxonomy, type) "
+        "VALUES ('x', '2020-01-01T00:00:00Z', '2020-01-01', 'deface', 'a', 'b')"
+    )
     conn.commit()
     conn.close()
     db = store.open_db(db_path)
@@ -87,7 +89,9 @@ def test_ctrl_c_in_the_middle_of_a_file_leaves_the_store_as_it_was(tmp_path):
     env = {**os.environ, "INCIDENTS_DB": str(db_path)}
     cmd = [sys.executable, "-m", "incidents.cli", "ingest"]
     subprocess.run([*cmd, str(first)], env=env, check=True, capture_output=True)
-    proc = subprocess.Popen([*cmd, str(big)], env=env, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
+    proc = subprocess.Popen(
+        [*cmd, str(big)], env=env, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True
+    )
     # Wait until the ingest is writing (its WAL grows), then interrupt it as a user's Ctrl-C would.
     wal = tmp_path / "s.db-wal"
     deadline = time.monotonic() + 30

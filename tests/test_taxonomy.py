@@ -11,10 +11,23 @@ from incidents.taxonomy import CATEGORIES, category_from_label, category_from_rs
 
 @pytest.mark.parametrize(
     "label, category",
-    [("Phishing", "phishing"), ("Lừa đảo", "phishing"), ("LỪA ĐẢO", "phishing"), ("Thay đổi giao diện", "deface"),
-     ("Mã độc", "malware"), ("defacement", "deface"), ("fraud/phishing", "phishing"),
-     ("malicious-code/c2-server", "malware"), ("brute-force", "intrusion"), ("DDoS", "ddos"), ("scanner", "scanning"),
-     ("  deface ", "deface"), ("gardening", None), ("", None), (None, None)],
+    [
+        ("Phishing", "phishing"),
+        ("Lừa đảo", "phishing"),
+        ("LỪA ĐẢO", "phishing"),
+        ("Thay đổi giao diện", "deface"),
+        ("Mã độc", "malware"),
+        ("defacement", "deface"),
+        ("fraud/phishing", "phishing"),
+        ("malicious-code/c2-server", "malware"),
+        ("brute-force", "intrusion"),
+        ("DDoS", "ddos"),
+        ("scanner", "scanning"),
+        ("  deface ", "deface"),
+        ("gardening", None),
+        ("", None),
+        (None, None),
+    ],
 )
 def test_labels(label, category):
     assert category_from_label(label) == category

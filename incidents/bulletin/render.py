@@ -76,8 +76,10 @@ def note_text(note, labels: dict, lang: str) -> str:
     wording = labels.get("note_texts", {}).get(note.code)
     if not wording:
         return note.text
-    params = {k: numfmt.month_label(v, lang) if isinstance(v, str) and _MONTH.match(v) else v
-              for k, v in note.params.items()}
+    params = {
+        k: numfmt.month_label(v, lang) if isinstance(v, str) and _MONTH.match(v) else v
+        for k, v in note.params.items()
+    }
     return wording.format(**params)
 
 

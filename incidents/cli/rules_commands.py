@@ -23,10 +23,12 @@ def scan(
     paths: Annotated[list[Path], typer.Argument(help="Log files, or folders of them.")],
     rules: RulesOption = None,
     fmt: Annotated[
-        str | None, typer.Option("--format", help="Force the format: auth, web, suricata or dns (default: detected).")
+        str | None,
+        typer.Option("--format", help="Force the format: auth, web, suricata or dns (default: detected)."),
     ] = None,
     year: Annotated[
-        int | None, typer.Option("--year", help="Year of the first syslog line (default: from the file's mtime).")
+        int | None,
+        typer.Option("--year", help="Year of the first syslog line (default: from the file's mtime)."),
     ] = None,
     db: DbOption = None,
     as_json: JsonOption = False,
@@ -84,7 +86,12 @@ def rules_list(rules: RulesOption = None, as_json: JsonOption = False) -> None:
 
     ruleset = _load_rules(rules)
     if as_json:
-        print_json([{k: v for k, v in r.__dict__.items() if k not in ("predicate", "fixtures")} for r in ruleset.rules])
+        print_json(
+            [
+                {k: v for k, v in r.__dict__.items() if k not in ("predicate", "fixtures")}
+                for r in ruleset.rules
+            ]
+        )
     else:
         console().print(rules_table(ruleset.rules))
     if ruleset.problems:

@@ -14,11 +14,37 @@ from incidents.cli.common import DbOption, JsonOption, app, console, fail, open_
 @app.command()
 def spikes(
     freq: Annotated[str, typer.Option("--freq", help="Periods to judge: day, week or month.")] = "day",
-    category: Annotated[str | None, typer.Option("--category", help="Only this category (default: total and each category).")] = None,
-    since: Annotated[str | None, typer.Option("--since", help="Show alarms from this day, YYYY-MM-DD (default: a year before the last day).", show_default=False)] = None,
-    until: Annotated[str | None, typer.Option("--until", help="Judge up to this day, YYYY-MM-DD (default: the last day with data).", show_default=False)] = None,
-    counts: Annotated[Path | None, typer.Option("--counts", help="Judge count series from a CSV (series,date,count) instead of the store.")] = None,
-    output: Annotated[Path | None, typer.Option("--output", help="With --counts: write series,date,count,expected,upper,score,alarm here.")] = None,
+    category: Annotated[
+        str | None, typer.Option("--category", help="Only this category (default: total and each category).")
+    ] = None,
+    since: Annotated[
+        str | None,
+        typer.Option(
+            "--since",
+            help="Show alarms from this day, YYYY-MM-DD (default: a year before the last day).",
+            show_default=False,
+        ),
+    ] = None,
+    until: Annotated[
+        str | None,
+        typer.Option(
+            "--until",
+            help="Judge up to this day, YYYY-MM-DD (default: the last day with data).",
+            show_default=False,
+        ),
+    ] = None,
+    counts: Annotated[
+        Path | None,
+        typer.Option(
+            "--counts", help="Judge count series from a CSV (series,date,count) instead of the store."
+        ),
+    ] = None,
+    output: Annotated[
+        Path | None,
+        typer.Option(
+            "--output", help="With --counts: write series,date,count,expected,upper,score,alarm here."
+        ),
+    ] = None,
     json_out: JsonOption = False,
     db: DbOption = None,
 ) -> None:
@@ -47,7 +73,9 @@ def spikes(
     from incidents.taxonomy import CATEGORIES
 
     if category is not None and category not in CATEGORIES:
-        raise typer.BadParameter(f"{category!r} is not one of {', '.join(CATEGORIES)}", param_hint="--category")
+        raise typer.BadParameter(
+            f"{category!r} is not one of {', '.join(CATEGORIES)}", param_hint="--category"
+        )
     database = open_store(db, create=False)
     last = until or store.data_span(database)[1]
     if since is None and last is not None:
@@ -57,8 +85,16 @@ def spikes(
     alarms, notes = store_spikes(database, freq=freq, category=category, since=since, until=until)
     mix = store_mix(database, since=since, until=until) if freq == "day" and category is None else []
     if json_out:
-        print_json({"since": since, "until": last, "freq": freq, "alarms": [a.as_dict() for a in alarms],
-                    "unusual_days": [m.as_dict() for m in mix], "notes": [n.text for n in notes]})
+        print_json(
+            {
+                "since": since,
+                "until": last,
+                "freq": freq,
+                "alarms": [a.as_dict() for a in alarms],
+                "unusual_days": [m.as_dict() for m in mix],
+                "notes": [n.text for n in notes],
+            }
+        )
         return
     _print_spikes(alarms, mix, notes, since, last, SETTINGS[freq].confidence)
 
@@ -97,8 +133,11 @@ def _print_spikes(alarms, mix, notes, since, last, confidence) -> None:
     if last is None:
         out.print("No incidents stored yet.")
         return
-    out.print(alarms_table(alarms, since, last, confidence, out.width) if alarms else
-              f"No alarms from {since} to {last}.")
+    out.print(
+        alarms_table(alarms, since, last, confidence, out.width)
+        if alarms
+        else f"No alarms from {since} to {last}."
+    )
     if mix:
         out.print(mix_table(mix))
     for note in notes:

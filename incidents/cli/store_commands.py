@@ -30,9 +30,12 @@ def ingest(
     ] = None,
     strict: Annotated[bool, typer.Option("--strict", help="Refuse a whole file if any row is bad.")] = False,
     zone: Annotated[
-        str | None, typer.Option("--zone", help="Zone of timestamps without an offset (default: Asia/Ho_Chi_Minh).")
+        str | None,
+        typer.Option("--zone", help="Zone of timestamps without an offset (default: Asia/Ho_Chi_Minh)."),
     ] = None,
-    force: Annotated[bool, typer.Option("--force", help="Read a file again even if its content was ingested.")] = False,
+    force: Annotated[
+        bool, typer.Option("--force", help="Read a file again even if its content was ingested.")
+    ] = False,
     as_json: JsonOption = False,
 ) -> None:
     """Load incident records into the store; bad rows are quarantined in `rejects`.
@@ -57,7 +60,9 @@ def ingest(
                 )
         except KeyboardInterrupt:
             # Each file is one transaction: the one being read was rolled back, earlier files stand.
-            raise fail(f"interrupted while reading {file}; it was rolled back, earlier files are stored", 130) from None
+            raise fail(
+                f"interrupted while reading {file}; it was rolled back, earlier files are stored", 130
+            ) from None
         results.append(result)
         if not result.ok:
             print(f"Error: {file}: {result.message}", file=sys.stderr)
@@ -120,8 +125,15 @@ def list_incidents(
         except stats_lib.StatsError as e:
             raise fail(str(e)) from None
         since, until = f"{month}-01", f"{month}-31"
-    rows = store.find_incidents(open_store(db, create=False), since=since, until=until, category=category,
-                                sector=sector, target=target, limit=limit)
+    rows = store.find_incidents(
+        open_store(db, create=False),
+        since=since,
+        until=until,
+        category=category,
+        sector=sector,
+        target=target,
+        limit=limit,
+    )
     if as_json:
         print_json(rows)
     else:

@@ -124,8 +124,13 @@ def _read_csv(path: Path) -> Iterator[Item]:
             if not row:
                 continue  # a blank line is no record
             if len(row) != width:
-                yield Item(start, None, error=f"wrong field count: {len(row)} where the header has {width}",
-                           fields=row, delimiter=delimiter)
+                yield Item(
+                    start,
+                    None,
+                    error=f"wrong field count: {len(row)} where the header has {width}",
+                    fields=row,
+                    delimiter=delimiter,
+                )
                 continue
             joined = "".join(row)
             if not joined.isascii() and _SURROGATE.search(joined):
@@ -164,7 +169,9 @@ def _read_jsonl(path: Path) -> Iterator[Item]:
 
 def _json_item(number: int, text: str) -> Item:
     if _SURROGATE.search(text):
-        return Item(number, text.encode("utf-8", "surrogateescape").decode("utf-8", "replace"), error="invalid UTF-8")
+        return Item(
+            number, text.encode("utf-8", "surrogateescape").decode("utf-8", "replace"), error="invalid UTF-8"
+        )
     try:
         value = json.loads(text)
     except ValueError as e:
@@ -194,7 +201,9 @@ def _read_json(path: Path) -> Iterator[Item]:
         raise FormatError(f"invalid JSON at line {e.lineno}: {e.msg}") from None
     records = _records_in(doc)
     if records is None:
-        raise FormatError("a JSON object without a list of records (expected an array, hits.hits or incidents)")
+        raise FormatError(
+            "a JSON object without a list of records (expected an array, hits.hits or incidents)"
+        )
     for number, value in enumerate(records, start=1):
         yield _value_item(number, value)
 
@@ -249,8 +258,10 @@ def _stream_array(fh) -> Iterator[Item]:
                 # An element larger than any real record means the text is not JSON: stop reading.
                 if not more or len(buf) - pos > _MAX_RECORD:
                     eof = True
-                    tail = buf[pos:pos + 200]
-                    raise FormatError(f"invalid JSON in record {number + 1}: {e.msg} near {tail[:60]!r}") from None
+                    tail = buf[pos : pos + 200]
+                    raise FormatError(
+                        f"invalid JSON in record {number + 1}: {e.msg} near {tail[:60]!r}"
+                    ) from None
                 buf, pos = buf[pos:] + more, 0
         number += 1
         yield _value_item(number, value)

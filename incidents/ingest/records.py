@@ -18,7 +18,18 @@ from zoneinfo import ZoneInfo
 from incidents.taxonomy import CATEGORIES, category_from_label, category_from_rsit
 
 # The project's own export schema (sample_logs/, bench/): the columns a feed export writes.
-OWN_COLUMNS = ("id", "time", "category", "target", "sector", "feed", "severity", "status", "source_ip", "description")
+OWN_COLUMNS = (
+    "id",
+    "time",
+    "category",
+    "target",
+    "sector",
+    "feed",
+    "severity",
+    "status",
+    "source_ip",
+    "description",
+)
 
 # Field names each incident field is read from, first match wins. IntelMQ's harmonisation names the
 # affected host `source.*` for phishing and defacement reports (intelmq docs, "Data Format").
@@ -57,7 +68,9 @@ class Plan:
     @classmethod
     def for_names(cls, names) -> Plan:
         folded = {n.strip().lower(): n for n in names if isinstance(n, str)}
-        return cls({f: next((folded[a] for a in aliases if a in folded), None) for f, aliases in ALIASES.items()})
+        return cls(
+            {f: next((folded[a] for a in aliases if a in folded), None) for f, aliases in ALIASES.items()}
+        )
 
 
 def latest_allowed() -> datetime:
@@ -163,7 +176,14 @@ _encode_raw = json.JSONEncoder(ensure_ascii=False, default=str).encode
 
 
 def to_row(
-    rec: dict, plan: Plan, *, naive_zone: ZoneInfo, zone: ZoneInfo, default_feed: str, run_id: int, latest: datetime
+    rec: dict,
+    plan: Plan,
+    *,
+    naive_zone: ZoneInfo,
+    zone: ZoneInfo,
+    default_feed: str,
+    run_id: int,
+    latest: datetime,
 ) -> tuple:
     """The incident tuple (store.INCIDENT_COLUMNS order) for a record, or BadRecord.
 

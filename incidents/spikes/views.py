@@ -17,8 +17,12 @@ def alarms_table(alarms, since: str, last: str, confidence: str, width: int) -> 
         table.add_column(col, justify="right", no_wrap=True)
     table.add_column("why", overflow="fold")
     for a in alarms:
-        values = {"count": str(a.count), "expected": f"{a.expected:.1f}", "upper": f"{a.upper:.0f}",
-                  "score": f"{a.score:.2f}"}
+        values = {
+            "count": str(a.count),
+            "expected": f"{a.expected:.1f}",
+            "upper": f"{a.upper:.0f}",
+            "score": f"{a.score:.2f}",
+        }
         table.add_row(a.date, a.series, *(values[c] for c in numbers), a.explanation)
     return table
 
