@@ -111,7 +111,9 @@ def month_report(db: sqlite_utils.Database, month: str) -> MonthReport:
 
     # One pass over the covering index: from January of last year to the month itself.
     counts: dict[tuple[str, str], int] = {}
-    for m, category, n in store.month_counts(db, since=f"{ly_ytd_start}-01", until=f"{month}-31"):
+    for m, category, n in store.month_counts(
+        db, since=month_days(ly_ytd_start)[0], until=month_days(month)[1]
+    ):
         counts[(m, category)] = n
 
     def covered(start: str, end: str) -> bool:
@@ -185,7 +187,7 @@ def month_report(db: sqlite_utils.Database, month: str) -> MonthReport:
                 {"first": first_month},
             )
         )
-    if has_data and month == last_month and last_day < _last_day_of(month):
+    if has_data and month == last_month and last_day < month_days(month)[1]:
         notes.append(
             Note(
                 "incomplete",
@@ -212,9 +214,10 @@ def month_report(db: sqlite_utils.Database, month: str) -> MonthReport:
     )
 
 
-def _last_day_of(month: str) -> str:
+def month_days(month: str) -> tuple[str, str]:
+    """First and last local day of a month: ('2020-02-01', '2020-02-29')."""
     year, mon = parse_month(month)
-    return f"{month}-{calendar.monthrange(year, mon)[1]:02d}"
+    return f"{month}-01", f"{month}-{calendar.monthrange(year, mon)[1]:02d}"
 
 
 def pct_share(part: int, whole: int) -> float | None:
@@ -231,7 +234,7 @@ def monthly_counts(db: sqlite_utils.Database, first: str, last: str) -> dict[str
     while m <= last:
         table[m] = {}
         m = shift_month(m, 1)
-    for m, category, n in store.month_counts(db, since=f"{first}-01", until=f"{last}-31"):
+    for m, category, n in store.month_counts(db, since=month_days(first)[0], until=month_days(last)[1]):
         table[m][category] = n
     return table
 
@@ -244,6 +247,6 @@ def top_values(db: sqlite_utils.Database, month: str, column: str, limit: int = 
     rows = db.execute(
         f"SELECT coalesce({column}, 'unknown'), count(*) AS n FROM incidents WHERE day BETWEEN ? AND ? "
         f"GROUP BY 1 ORDER BY n DESC, 1 LIMIT ?",
-        [f"{month}-01", f"{month}-31", limit],
+        [*month_days(month), limit],
     ).fetchall()
     return [(v, n) for v, n in rows]

@@ -304,6 +304,24 @@ def get_incident(db: sqlite_utils.Database, incident_id: str) -> dict | None:
     return rows[0] if rows else None
 
 
+def day_spread(db: sqlite_utils.Database, *, until: str | None = None) -> list[tuple[str, int, int]]:
+    """Per local day: (day, distinct targets, distinct source IPs), ordered; days without incidents absent."""
+    where, args = _day_filter(None, until, None)
+    sql = f"SELECT day, count(DISTINCT target), count(DISTINCT source_ip) FROM incidents {where} GROUP BY day ORDER BY day"
+    return db.execute(sql, args).fetchall()
+
+
+def new_targets(db: sqlite_utils.Database, *, until: str | None = None) -> list[tuple[str, int]]:
+    """Per local day: (day, targets seen that day for the first time in the store), ordered."""
+    sql = (
+        "SELECT first, count(*) FROM (SELECT min(day) AS first FROM incidents WHERE target IS NOT NULL "
+        "AND target != '' GROUP BY target) "
+        + ("WHERE first <= ? " if until else "")
+        + "GROUP BY first ORDER BY first"
+    )
+    return db.execute(sql, [until] if until else []).fetchall()
+
+
 def data_span(db: sqlite_utils.Database) -> tuple[str | None, str | None]:
     """First and last local day with an incident."""
     return tuple(db.execute("SELECT min(day), max(day) FROM incidents").fetchone())

@@ -7,7 +7,6 @@ them and says how each was computed.
 
 from __future__ import annotations
 
-import calendar
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -84,12 +83,6 @@ class Bulletin:
         return [c for c in self.published if c.verdict == "differs"]
 
 
-def month_days(month: str) -> tuple[str, str]:
-    """First and last local day of a month: ('2020-02-01', '2020-02-29')."""
-    year, mon = stats.parse_month(month)
-    return f"{month}-01", f"{month}-{calendar.monthrange(year, mon)[1]:02d}"
-
-
 def build(db: sqlite_utils.Database, month: str, *, alarms: list[Any] | None = None) -> Bulletin:
     """Gather the bulletin of `month` ('YYYY-MM'). `alarms` replaces the spike detector's (e.g. already computed)."""
     report = stats.month_report(db, month)
@@ -121,7 +114,7 @@ def build(db: sqlite_utils.Database, month: str, *, alarms: list[Any] | None = N
     ordered = [*BULLETIN_CATEGORIES, *(c for c in CATEGORIES if c not in BULLETIN_CATEGORIES)]
     categories = [c for c in ordered if c in present]
 
-    first, last = month_days(month)
+    first, last = stats.month_days(month)
     spikes, spikes_note = (alarms, None) if alarms is not None else month_spikes(db, first, last)
 
     # stats' notes say when the year to date starts late or the month may be incomplete; the
@@ -175,7 +168,7 @@ def _count_sql(first: str, last: str, category: str | None) -> str:
 
 
 def _span(first_month: str, last_month: str) -> tuple[str, str]:
-    return month_days(first_month)[0], month_days(last_month)[1]
+    return stats.month_days(first_month)[0], stats.month_days(last_month)[1]
 
 
 def provenance(b: Bulletin) -> dict:
@@ -222,7 +215,7 @@ def provenance(b: Bulletin) -> dict:
                 "formula": f"count * 100 / total count, {PCT_RULE}", "filter": label, "zone": b.zone}}  # fmt: skip
         return out
 
-    month_first, month_last = month_days(b.month)
+    month_first, month_last = stats.month_days(b.month)
     chart_first, chart_last = _span(b.chart_months[0], b.chart_months[-1])
     top_sql = (
         "SELECT coalesce({col}, 'unknown'), count(*) AS n FROM incidents "

@@ -121,10 +121,9 @@ def list_incidents(
     since = until = None
     if month:
         try:
-            stats_lib.parse_month(month)
+            since, until = stats_lib.month_days(month)
         except stats_lib.StatsError as e:
             raise fail(str(e)) from None
-        since, until = f"{month}-01", f"{month}-31"
     rows = store.find_incidents(
         open_store(db, create=False),
         since=since,

@@ -59,20 +59,11 @@ def day_features(db, *, until: str | None = None) -> tuple[np.ndarray, list[str]
     for day, cat, count in store.day_counts(db, until=until, by_category=True):
         if cat in cats:
             values[(np.datetime64(day) - days[0]).astype(int), cats.index(cat)] = count
-    # The store has no function for these three yet (store.py belongs to the store's owner): read-only
-    # queries on the agreed incidents table.
     n = len(cats)
-    for day, targets, sources in db.execute(
-        "SELECT day, count(DISTINCT target), count(DISTINCT source_ip) FROM incidents WHERE day <= ? GROUP BY day",
-        [until],
-    ).fetchall():
+    for day, targets, sources in store.day_spread(db, until=until):
         values[(np.datetime64(day) - days[0]).astype(int), n : n + 2] = (targets, sources)
     fresh = np.zeros(len(days))
-    for day, count in db.execute(
-        "SELECT first, count(*) FROM (SELECT min(day) AS first FROM incidents WHERE target IS NOT NULL "
-        "AND target != '' GROUP BY target) WHERE first <= ? GROUP BY first",
-        [until],
-    ).fetchall():
+    for day, count in store.new_targets(db, until=until):
         fresh[(np.datetime64(day) - days[0]).astype(int)] = count
     with np.errstate(invalid="ignore", divide="ignore"):
         values[:, n + 2] = np.where(values[:, n] > 0, fresh / values[:, n], 0.0)
