@@ -22,14 +22,6 @@ from incidents.spikes import tails
 BENCH = Path(__file__).resolve().parent.parent.parent / "shared" / "bench" / "spikes"
 
 
-def parse_seeds(text: str) -> list[int]:
-    seeds: list[int] = []
-    for part in text.split(","):
-        lo, _, hi = part.partition("-")
-        seeds.extend(range(int(lo), int(hi or lo) + 1))
-    return seeds
-
-
 def oracle_alarms(
     y: np.ndarray, mu: np.ndarray, phi: float, day_alpha: float, total_alpha: float
 ) -> np.ndarray:
@@ -53,6 +45,7 @@ def main() -> int:
         return 1
     sys.path.insert(0, str(BENCH))
     from gen import generate
+    from run import parse_seeds  # the benchmark's own seed syntax (0-299,1000-1010)
     from score import aggregate, score_series
 
     data = [generate(seed) for seed in parse_seeds(args.seeds)]
