@@ -173,23 +173,62 @@ def _detect(counts: np.ndarray, observed: np.ndarray, starts: np.ndarray, settin
         disp_out[i, t0:t1] = state.phi[i, None] + mu * v
         lift_out[i, t0:t1] = state.lift[i, t0:t1]
         if spans:
-            # Totals of the last w periods: bursts and campaigns spread their excess over days.
-            # Past periods count at most up to their outlier cut-off, so yesterday's spike alone
-            # cannot make today's total high, and all are measured against the current baseline,
-            # with a holiday counting as an ordinary day (see the holiday rule below).
+            # Past periods measured against the current baseline, with a holiday counting as an
+            # ordinary day (see the holiday rule in `decide`).
             m = np.nan_to_num(state.cur[i, a:t1] * np.exp(state.lift[i, a:t1])) * obs[i, a:t1]
-            cap = baseline.outlier_cap(np.maximum(m, 1e-9), state.phi[i, None], baseline.DISPERSION_Z)
-            yc = np.minimum(y[i, a:t1], cap) * obs[i, a:t1]
-            cy = np.concatenate([np.zeros((len(i), 1)), np.cumsum(yc, axis=1)], axis=1)
-            cm = np.concatenate([np.zeros((len(i), 1)), np.cumsum(m, axis=1)], axis=1)
-            j = np.arange(t0 - a, t1 - a)
-            for n, w in enumerate(spans):
-                back = np.maximum(j - w + 1, 0)
-                total_m = cm[:, j] - cm[:, back] + m[:, j]
-                span_y[n, i, t0:t1] = cy[:, j] - cy[:, back] + y[i, t0:t1]
+            got = span_totals(y[i, a:t1], obs[i, a:t1], m, state.phi[i, None], v, spans, t0 - a)
+            for n, (total_y, total_m, total_d) in enumerate(got):
+                span_y[n, i, t0:t1] = total_y
                 span_m[n, i, t0:t1] = np.where(seen, total_m, np.nan)
-                # the baseline's error is shared by the w periods: Var = phi M + M^2 v
-                span_d[n, i, t0:t1] = state.phi[i, None] + total_m * v
+                span_d[n, i, t0:t1] = total_d
+    forecast = Forecast(mu_out, disp_out, lift_out, restart, span_y, span_m, span_d)
+    return decide(y, forecast, s, state.shifts)
+
+
+def span_totals(
+    y: np.ndarray, obs: np.ndarray, m: np.ndarray, phi: np.ndarray, v: np.ndarray, spans: list[int], j0: int
+) -> list[tuple[np.ndarray, np.ndarray, np.ndarray]]:
+    """Totals of the last w periods ending at each period from column j0 on: (count, expected, dispersion).
+
+    Bursts and campaigns spread their excess over days. Past periods count at most up to their
+    outlier cut-off, so yesterday's spike alone cannot make today's total high; the period itself
+    counts in full. `v` is Var(log expected) of the periods judged (columns j0 on): the baseline's
+    error is shared by the w periods, so Var(total) = phi M + M^2 v.
+    """
+    cap = baseline.outlier_cap(np.maximum(m, 1e-9), phi, baseline.DISPERSION_Z)
+    yc = np.minimum(y, cap) * obs
+    zero = np.zeros((len(y), 1))
+    cy = np.concatenate([zero, np.cumsum(yc, axis=1)], axis=1)
+    cm = np.concatenate([zero, np.cumsum(m, axis=1)], axis=1)
+    j = np.arange(j0, y.shape[1])
+    out = []
+    for w in spans:
+        back = np.maximum(j - w + 1, 0)
+        total_m = cm[:, j] - cm[:, back] + m[:, j]
+        out.append((cy[:, j] - cy[:, back] + y[:, j0:], total_m, phi + total_m * v))
+    return out
+
+
+@dataclass
+class Forecast:
+    """What the baseline expects of every period (series x periods; NaN where there is no verdict)."""
+
+    expected: np.ndarray
+    dispersion: np.ndarray  # variance / mean of the predictive distribution
+    lift: np.ndarray  # how much a holiday lowered the expectation (log scale, >= 0)
+    restart: np.ndarray  # the CUSUM starts afresh here (a new level is in force)
+    span_count: np.ndarray  # (spans > 1) x series x periods: totals of the last w periods
+    span_expected: np.ndarray
+    span_dispersion: np.ndarray
+
+
+def decide(y: np.ndarray, f: Forecast, s: Settings, shifts: list | None = None) -> Verdicts:
+    """The verdicts on counts `y` given what the baseline expects: the single-period bound, the totals
+    of the last few periods, and the CUSUM. bench/spikes_oracle.py feeds it the true baseline."""
+    S, T = y.shape
+    spans = [w for w in s.spans if w > 1]
+    mu_out, disp_out, lift_out, restart = f.expected, f.dispersion, f.lift, f.restart
+    span_y, span_m, span_d = f.span_count, f.span_expected, f.span_dispersion
     upper = tails.upper_bound(mu_out, disp_out, s.alpha)
     # A holiday may make a day quieter than usual, never more suspicious: reporting on holidays is
     # irregular (a centre closed one year, on duty the next), so on a holiday a count must also exceed
@@ -238,7 +277,16 @@ def _detect(counts: np.ndarray, observed: np.ndarray, starts: np.ndarray, settin
         span_upper = np.where(hit, np.floor(up_c), span_upper)
         alarm = alarm | hit
     return Verdicts(
-        mu_out, upper, score, alarm, state.shifts, span, span_count, span_expected, span_upper, disp_out
+        mu_out,
+        upper,
+        score,
+        alarm,
+        shifts or [[] for _ in range(S)],
+        span,
+        span_count,
+        span_expected,
+        span_upper,
+        disp_out,
     )
 
 
