@@ -93,6 +93,22 @@ def test_a_lasting_rise_becomes_the_new_level():
     assert not v.alarm[0, 514:].any()  # a week for the rise to last, a week at most to refit
 
 
+def test_a_lasting_fall_becomes_the_new_level_and_the_next_outbreak_is_seen():
+    # A feed loses half its coverage; a month later an outbreak reaches only what used to be normal.
+    rng = np.random.default_rng(6)
+    mu = weekly_mean(700, 40.0)
+    y = noise(rng, mu, 1.0)
+    y[500:] = noise(rng, mu[500:] * 0.5, 1.0)
+    day = 604  # a Wednesday
+    y[day] = int(mu[day] * 0.5 + 7 * np.sqrt(mu[day] * 0.5))  # 7 sd above the new level
+    v = run(y)
+    start, ratio = v.shifts[0][-1]
+    assert 490 <= start <= 510 and ratio < 0.75
+    assert v.alarm[0, day]
+    assert y[day] < mu[day] + 3 * np.sqrt(mu[day])  # not even 3 sd above the old level
+    np.testing.assert_array_equal(run(y[: day + 1]).alarm[0], v.alarm[0, : day + 1])
+
+
 def test_zeros_constant_and_too_short_series_are_judged_without_alarms():
     y = np.zeros((3, 400))
     y[1] = 5.0
