@@ -7,6 +7,8 @@ from datetime import date
 
 import numpy as np
 import pytest
+from hypothesis import HealthCheck, given, settings
+from hypothesis import strategies as st
 
 from incidents.spikes.calendar import holiday_days
 from incidents.spikes.detector import SETTINGS, detect
@@ -81,6 +83,32 @@ def test_verdicts_do_not_change_when_the_series_grows():
         for name in ("expected", "upper", "score"):
             np.testing.assert_array_equal(getattr(part, name)[0], getattr(full, name)[0, :cut], err_msg=name)
         np.testing.assert_array_equal(part.alarm[0], full.alarm[0, :cut])
+
+
+@settings(max_examples=12, deadline=None, suppress_health_check=[HealthCheck.too_slow])
+@given(
+    seed=st.integers(0, 2**32 - 1),
+    n=st.integers(60, 520),
+    level=st.floats(0.2, 80.0),
+    phi=st.sampled_from([1.0, 2.0, 5.0]),
+    cut=st.floats(0.1, 0.95),
+    shift=st.sampled_from([0.4, 1.0, 2.5]),
+)
+def test_no_verdict_changes_when_more_days_arrive(seed, n, level, phi, cut, shift):
+    # Any series (gaps, outbreaks, a level that rises or falls): judging it cut short gives the
+    # same verdicts on the days both runs see. Prospective, as the issue asks.
+    rng = np.random.default_rng(seed)
+    mu = weekly_mean(n, level)
+    mu[n // 2 :] *= shift
+    y = noise(rng, mu, phi).astype(float)
+    y[rng.integers(0, n, 3)] += rng.integers(5, 60, 3)
+    observed = rng.random(n) > 0.05
+    starts = START + np.arange(n)
+    full = detect(y[None], observed[None].astype(float), starts, DAY)
+    k = max(1, int(cut * n))
+    part = detect(y[None, :k], observed[None, :k].astype(float), starts[:k], DAY)
+    for name in ("expected", "upper", "score", "alarm", "span"):
+        np.testing.assert_array_equal(getattr(part, name)[0], getattr(full, name)[0, :k], err_msg=name)
 
 
 def test_a_lasting_rise_becomes_the_new_level():
