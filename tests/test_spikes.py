@@ -85,7 +85,7 @@ def test_verdicts_do_not_change_when_the_series_grows():
         np.testing.assert_array_equal(part.alarm[0], full.alarm[0, :cut])
 
 
-@settings(max_examples=12, deadline=None, suppress_health_check=[HealthCheck.too_slow])
+@settings(max_examples=25, deadline=None, suppress_health_check=[HealthCheck.too_slow])
 @given(
     seed=st.integers(0, 2**32 - 1),
     n=st.integers(60, 520),

@@ -335,10 +335,17 @@ def _refit(t0, t1, a, due, s, d, Z, y, obs, st: _State) -> None:
     st.changed[i] = False
     span = np.arange(a, t1)
     on = (st.step_on[i, None] & (span[None, :] >= st.cp[i, None])).astype(float)
-    eta = st.beta[i, :-1] @ d.X[a:t1].T + st.beta[i, -1:] * on
+    # Products summed term by term, not a matrix product: BLAS may add in another order when the block
+    # is shorter (the series ends mid-week), and a verdict must not move by a rounding when it grows.
+    eta = _dot(st.beta[i, :-1], d.X[a:t1]) + st.beta[i, -1:] * on
     st.cur[i, a:t1] = np.exp(np.clip(eta, *baseline._ETA_RANGE))
     if d.holiday:
-        st.lift[i, a:t1] = np.maximum(0.0, -(st.beta[i][:, d.holiday] @ d.X[a:t1, d.holiday].T))
+        st.lift[i, a:t1] = np.maximum(0.0, -_dot(st.beta[i][:, d.holiday], d.X[a:t1, d.holiday]))
+
+
+def _dot(beta: np.ndarray, X: np.ndarray) -> np.ndarray:
+    """beta @ X.T (series x periods), each element summed in the same order whatever the shapes."""
+    return (beta[:, None, :] * X[None, :, :]).sum(axis=2)
 
 
 def _level_shift(t, s, y, obs, first, st: _State, g_shift, g_half, p0) -> None:
