@@ -81,10 +81,12 @@ def test_store_alarms_finds_the_spike_and_explains_it(spiked):
     a = on_the_day["phishing"]
     assert isinstance(a, Alarm) and a.freq == "day" and a.count >= 60 and a.score > 1 and a.upper < a.count
     assert re.fullmatch(
-        r"phishing: \d+ incidents on 2020-10-14, expected \d+, upper bound \d+ \(99\.9%\), "
+        r"phishing: \d+ incidents on 2020-10-14, expected \d+, upper bound \d+ \((99\.9\d*)%\), "
         r"highest since records began \(2019-01-07\)",
         a.explanation,
     ), a.explanation
+    # the sentence names the level of the bound this day was judged by
+    assert f"({100 * (1 - a.level):.3f}".rstrip("0") in a.explanation
     assert all(x.date >= "2020-10-01" for x in alarms)
     weekly = store_alarms(db, freq="week", category="phishing", since="2020-10-01")
     assert any(w.date == "2020-10-12" and "in the week of 2020-10-12" in w.explanation for w in weekly)

@@ -52,12 +52,12 @@ def spikes(
 
     Baseline: trend, weekday, annual season, holidays (Tết too) and level shifts, fitted on past data only.
 
-    Alarm: above the 99.9% negative-binomial upper bound. Daily runs also flag days with an unusual mix.
+    Alarm: above the negative-binomial upper bound (99.9%, or for daily counts a level set where a false
+    alert buys most detection; each explanation names it). Daily runs also flag days with an unusual mix.
 
     Example: incidents spikes --category phishing --since 2020-10-01
     Example: incidents spikes --counts counts.csv --output flags.csv
     """
-    from incidents.spikes.detector import SETTINGS
 
     if freq not in ("day", "week", "month"):
         raise typer.BadParameter(f"{freq!r} is not day, week or month", param_hint="--freq")
@@ -96,7 +96,7 @@ def spikes(
             }
         )
         return
-    _print_spikes(alarms, mix, notes, since, last, SETTINGS[freq].confidence)
+    _print_spikes(alarms, mix, notes, since, last)
 
 
 def _is_day(text: str) -> bool:
@@ -126,7 +126,7 @@ def _spikes_counts(counts: Path | None, output: Path | None, freq: str) -> None:
     print(f"Judged {run.series} series ({run.rows} rows): {run.alarms} alarms, written to {output}{extra}")
 
 
-def _print_spikes(alarms, mix, notes, since, last, confidence) -> None:
+def _print_spikes(alarms, mix, notes, since, last) -> None:
     from incidents.spikes.views import alarms_table, mix_table
 
     out = console()
@@ -134,9 +134,7 @@ def _print_spikes(alarms, mix, notes, since, last, confidence) -> None:
         out.print("No incidents stored yet.")
         return
     out.print(
-        alarms_table(alarms, since, last, confidence, out.width)
-        if alarms
-        else f"No alarms from {since} to {last}."
+        alarms_table(alarms, since, last, out.width) if alarms else f"No alarms from {since} to {last}."
     )
     if mix:
         out.print(mix_table(mix))

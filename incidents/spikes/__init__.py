@@ -9,7 +9,6 @@ from dataclasses import asdict, dataclass
 import numpy as np
 
 from incidents.spikes import explain
-from incidents.spikes.detector import SETTINGS
 from incidents.spikes.series import SeriesNote, judge, store_table
 
 __all__ = ["Alarm", "store_alarms", "store_spikes"]
@@ -28,6 +27,7 @@ class Alarm:
     score: float  # (count - expected) / (upper - expected): above 1 is an alarm (Farrington 1996)
     explanation: str
     span: int = 1  # periods `count` covers: 1, or the n of an "over the last n days" total
+    level: float = 0.001  # tail probability of the bound: 0.001 is a 99.9% upper bound
 
     def as_dict(self) -> dict:
         return asdict(self)
@@ -54,7 +54,6 @@ def store_spikes(
     if not table.names:
         return [], []
     verdicts, notes = judge(table)
-    confidence = SETTINGS[freq].confidence
     first = np.datetime64(since) if since else None
     alarms = []
     for i, name in enumerate(table.names):
@@ -76,7 +75,7 @@ def store_spikes(
                 int(counts[c]),
                 float(verdicts.span_expected[i, c]),
                 float(verdicts.span_upper[i, c]),
-                confidence,
+                explain.level_text(float(verdicts.level[i, c])),
                 span=w,
                 total=total,
                 history=history,
@@ -93,6 +92,7 @@ def store_spikes(
                     round(float(verdicts.score[i, c]), 3),
                     text,
                     w,
+                    float(f"{verdicts.level[i, c]:.3g}"),
                 )
             )
     alarms.sort(key=lambda a: (a.date, a.series != "total", a.series))

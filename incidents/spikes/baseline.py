@@ -4,8 +4,9 @@ holidays and a level step, fitted by robustly reweighted IRLS for many series at
 The model is the one of Farrington et al. (1996, JRSS A 159:547) as improved by Noufaily et al. (2013,
 Stat Med 32:1206): log E[y_t] = trend + season + holidays (+ a level step after a detected shift),
 Var[y_t] = phi * E[y_t], and past outbreaks down-weighted by their Anscombe residuals (weight s^-2 when
-the standardised residual s exceeds 2.58, Noufaily's choice instead of Farrington's 1). Daily data get a
-day-of-week factor. statsmodels would fit one series per call; here every series of a batch is fitted in
+the standardised residual s exceeds 2.58, Noufaily's choice instead of Farrington's 1). The dispersion
+leaves outbreaks out altogether and is made consistent for what that cuts from the negative binomial's
+own tail (`trimmed_dispersion`). Daily data get a day-of-week factor. statsmodels would fit one series per call; here every series of a batch is fitted in
 the same numpy operations, which is what keeps 300 three-year series well under the 30 s budget.
 """
 
@@ -24,9 +25,9 @@ FREQS = ("hour", "day", "week", "month")
 _EPOCH = np.datetime64("2020-01-01T00", "h")
 _HOURS_PER_YEAR = 365.25 * 24
 # Noufaily et al. 2013: only residuals beyond the 99% normal quantile are down-weighted in the fit of
-# the mean. The dispersion is estimated with the 99.9% cut-off: at low counts with phi up to 5, the
-# 99% cut-off mistakes the negative binomial's own long tail for outbreaks and underestimates phi by a
-# fifth (simulated: 4.0 instead of 5 at a mean of 0.3), which is a false alarm every few weeks.
+# the mean. The dispersion leaves out periods beyond the 99.9% cut-off: at low counts with phi up to 5
+# the 99% one would cut a fifth of the negative binomial's own tail variance, so the estimate would
+# lean on the consistency correction far more.
 ROBUST_Z = 2.58
 DISPERSION_Z = 3.09
 _ETA_RANGE = (-9.0, 20.0)  # exp(-9) ~ 1e-4: "nothing expected"; keeps IRLS finite on all-zero windows
@@ -138,12 +139,14 @@ def fit(
     beta0: np.ndarray,
     iterations: np.ndarray,
     plain: np.ndarray,
+    phi0: np.ndarray | None = None,
 ) -> Fit:
     """Fit a batch of `a` series on the calendar rows `rows`.
 
     y, obs, step: (a, n) counts (any value where not observed), 0/1 observed, 0/1 after the level step.
     beta0: (a, p0 + 1) starting values. iterations: (a,) IRLS steps for each series; the first
     `plain` of them are unweighted (a cold start must find the seasonal shape before judging outliers).
+    phi0: (a,) the dispersion of the series' last fit, where there was one.
     Each series' result depends on its own data only.
     """
     X = d.X[rows]
@@ -154,7 +157,9 @@ def fit(
     y = np.where(obs > 0, y, 0.0)
     ridge = _ridge(d, X, obs, step, rows)
     beta = beta0.copy()
-    phi = np.ones(a)
+    # Start from the last fit's dispersion: the outlier cut-off depends on phi, and phi 1 would cut a
+    # phi-5 series' ordinary tail days and understate phi for the few iterations a refit gets.
+    phi = np.ones(a) if phi0 is None else np.maximum(phi0, 1.0)
     Minv = np.zeros((a, p, p))
     rw = np.ones_like(y)
     tri_r, tri_c = np.triu_indices(p0)
@@ -162,10 +167,9 @@ def fit(
         eta = np.clip(beta[:, :p0] @ X.T + beta[:, p0:] * step, *_ETA_RANGE)
         mu = np.exp(eta)
         if it > 0:
-            robust = (it >= plain)[:, None]
-            w_disp, w_fit = robust_weights(y, mu, phi)
-            phi = _dispersion(y, mu, obs, np.where(robust, w_disp, 1.0), p)
-            rw = np.where(robust, w_fit, 1.0)
+            robust = it >= plain
+            phi = np.where(robust, trimmed_dispersion(y, mu, obs, phi, p), _dispersion(y, mu, obs, p))
+            rw = np.where(robust[:, None], robust_weights(y, mu, phi), 1.0)
         W = obs * rw * mu
         z = eta + (y - mu) / mu
         Ws = W * step
@@ -190,7 +194,7 @@ def fit(
         beta = np.where(live, new, beta)
     eta = np.clip(beta[:, :p0] @ X.T + beta[:, p0:] * step, *_ETA_RANGE)
     mu = np.exp(eta)
-    phi = _dispersion(y, mu, obs, robust_weights(y, mu, phi)[0], p)
+    phi = trimmed_dispersion(y, mu, obs, phi, p)
     return Fit(beta, phi[:, None, None] * Minv, phi)
 
 
@@ -215,12 +219,69 @@ def _ridge(d: Design, X: np.ndarray, obs: np.ndarray, step: np.ndarray, rows: sl
     return ridge
 
 
-def _dispersion(y, mu, obs, rw, p) -> np.ndarray:
-    """Farrington's dispersion: weighted Pearson statistic with the weights rescaled to sum to n; >= 1."""
+def _dispersion(y, mu, obs, p) -> np.ndarray:
+    """The Pearson dispersion of every observed period (a cold start, before outliers are judged); >= 1."""
     n = obs.sum(1)
-    w = obs * rw
-    pearson = (w * (y - mu) ** 2 / mu).sum(1) / np.maximum(w.sum(1), 1e-12) * n
+    pearson = (obs * (y - mu) ** 2 / mu).sum(1)
     return np.maximum(1.0, pearson / np.maximum(n - p, 1.0))
+
+
+def trimmed_dispersion(y, mu, obs, phi, p) -> np.ndarray:
+    """The dispersion from the periods at or under the outlier cut-off, made consistent; >= 1.
+
+    Farrington's weights let an outbreak period still add c^2 (about 9.5) to the Pearson sum where an
+    ordinary period adds about 1, so a fortnight's campaign in the history inflates phi by a tenth or
+    more, and the bound stays wide for as long as the campaign is in the fit window. Here outliers are
+    left out, and the kept periods' squared residuals are divided by what they would be on average
+    below the cut-off if the negative binomial held (`_kept_variance`), so phi is unbiased on clean
+    counts and unmoved by past outbreaks (tests/test_spikes.py).
+    `phi` is the current estimate, which places the cut-off; the IRLS iterations bring both together.
+    """
+    n = obs.sum(1)
+    kept = obs * (y <= outlier_cap(mu, phi[:, None], DISPERSION_Z))
+    ratio = (kept * (y - mu) ** 2 / mu).sum(1) / np.maximum((kept * _kept_variance(mu, phi)).sum(1), 1e-12)
+    return np.maximum(1.0, ratio * n / np.maximum(n - p, 1.0))
+
+
+_LOG_MU = np.arange(np.log(1e-3), np.log(1e5) + 0.02, 0.02)  # nearest neighbour: within 1% of mu
+_LOG_PHI = np.log(np.concatenate([[1.0], np.geomspace(1.01, 100.0, 47)]))
+_KEPT: list[np.ndarray] = []
+
+
+def _kept_variance(mu: np.ndarray, phi: np.ndarray) -> np.ndarray:
+    """E[(Y - mu)^2 / mu | Y <= cut-off] / phi for Y negative binomial with mean mu and variance phi mu;
+    mu is series x periods, phi one per series. Read from a table on a fine grid of log mu and log phi
+    (built once, in about 0.1 s): the exact sums at every period of every refit would take minutes."""
+    if not _KEPT:
+        _KEPT.append(_kept_variance_table())
+    table = _KEPT[0]
+    lp = np.clip(np.log(np.maximum(phi, 1.0)), _LOG_PHI[0], _LOG_PHI[-1])
+    j = np.clip(np.searchsorted(_LOG_PHI, lp) - 1, 0, len(_LOG_PHI) - 2)
+    f = ((lp - _LOG_PHI[j]) / (_LOG_PHI[j + 1] - _LOG_PHI[j]))[:, None]
+    rows = (1 - f) * table[:, j].T + f * table[:, j + 1].T  # series x grid of mu
+    k = np.rint((np.log(np.maximum(mu, 1e-300)) - _LOG_MU[0]) / 0.02)
+    return np.take_along_axis(rows, np.clip(k, 0, len(_LOG_MU) - 1).astype(np.int64), axis=1)
+
+
+def _kept_variance_table() -> np.ndarray:
+    from scipy import stats
+
+    m, ph = np.broadcast_arrays(np.exp(_LOG_MU)[:, None], np.exp(_LOG_PHI)[None, :])
+    cap = np.floor(outlier_cap(m, ph, DISPERSION_Z))
+    pois = ph < 1 + 1e-9
+    r = m / np.where(pois, 1.0, ph - 1)
+    q = 1 / ph
+
+    def cdf(c, extra):  # P(Y' <= c) for Y' the size-biased variable: NB(r + extra, q), or Y for Poisson
+        return np.where(pois, stats.poisson.cdf(c, m), stats.nbinom.cdf(c, r + extra, q))
+
+    # Partial moments by size-biasing: E[Y 1(Y <= c)] = mu P(Y' <= c - 1) with Y' ~ NB(r + 1, q), and
+    # E[Y(Y - 1) 1(Y <= c)] = E[Y(Y - 1)] P(Y'' <= c - 2) with Y'' ~ NB(r + 2, q).
+    below = cdf(cap, 0)
+    m1 = m * cdf(cap - 1, 1)
+    m2 = np.where(pois, m**2, r * (r + 1) * (1 - q) ** 2 / q**2) * cdf(cap - 2, 2)
+    central = m2 + m1 - 2 * m * m1 + m**2 * below
+    return central / np.maximum(below, 1e-12) / (ph * m)
 
 
 def outlier_cap(mu, phi, z: float) -> np.ndarray:
@@ -235,16 +296,12 @@ def outlier_cap(mu, phi, z: float) -> np.ndarray:
     return mu + (z + (z * z - 1) * skew / 6) * sd
 
 
-def robust_weights(y, mu, phi) -> tuple[np.ndarray, np.ndarray]:
-    """Farrington's down-weighting of past outbreaks: weight (c/s)^2 for a standardised residual s
-    beyond the cut-off c (so an outbreak counts as if it sat at the cut-off), 1 otherwise.
-    Returns the weights at the dispersion cut-off and at the fit cut-off."""
+def robust_weights(y, mu, phi) -> np.ndarray:
+    """Farrington's down-weighting of past outbreaks in the fit of the mean: weight (c/s)^2 for a
+    standardised residual s beyond the cut-off c (so an outbreak counts as if it sat at the cut-off),
+    1 otherwise; c is ROBUST_Z moved out for the skewness, as in `outlier_cap`."""
     ph = phi[:, None]
     sd = np.sqrt(ph * mu)
     s = np.maximum((y - mu) / sd, 1e-12)
-    skew = (2 * ph - 1) / sd
-    out = []
-    for z in (DISPERSION_Z, ROBUST_Z):
-        c = z + (z * z - 1) / 6 * skew
-        out.append(np.where(s > c, (c / s) ** 2, 1.0))
-    return out[0], out[1]
+    c = ROBUST_Z + (ROBUST_Z * ROBUST_Z - 1) / 6 * (2 * ph - 1) / sd
+    return np.where(s > c, (c / s) ** 2, 1.0)

@@ -23,6 +23,12 @@ def number(x: float) -> str:
     return f"{x:.0f}" if x >= 10 else f"{x:.1f}".rstrip("0").rstrip(".") if x >= 0.05 else "0"
 
 
+def level_text(alpha: float) -> str:
+    """'99.9%', '99.96%', '99.995%': the bound's confidence, to the first digit that is not a 9."""
+    digits = int(np.clip(np.ceil(-np.log10(max(alpha, 1e-12))) - 1, 1, 6))
+    return f"{100 * (1 - alpha):.{digits}f}".rstrip("0").rstrip(".") + "%"
+
+
 def highest_since(history: np.ndarray, value: float, starts: np.ndarray, freq: str) -> str:
     """'highest since 2020-03-02' (the last earlier period at least as high), or since records began."""
     higher = np.flatnonzero(history >= value)

@@ -37,13 +37,14 @@ def mid_p(y: np.ndarray, mu: np.ndarray, disp: np.ndarray) -> np.ndarray:
     return 0.5 * (sf(y, mu, disp) + sf(y - 1, mu, disp))
 
 
-def exceeds(y: np.ndarray, mu: np.ndarray, disp: np.ndarray, alpha: float) -> np.ndarray:
+def exceeds(y: np.ndarray, mu: np.ndarray, disp: np.ndarray, alpha) -> np.ndarray:
     """The count is beyond the bound: its mid-p value is at most alpha."""
     return mid_p(y, mu, disp) <= alpha
 
 
-def upper_bound(mu: np.ndarray, disp: np.ndarray, alpha: float) -> np.ndarray:
+def upper_bound(mu: np.ndarray, disp: np.ndarray, alpha) -> np.ndarray:
     """The highest count that does not exceed (NaN where mu is NaN): y exceeds iff y > upper.
+    `alpha` is one tail probability or one per period.
 
     With q the (1 - alpha) quantile, P(Y > q) <= alpha < P(Y > q - 1), so the mid-p value of q + 1 is
     at most alpha and that of q - 1 is above it: the first exceeding count is q or q + 1.
@@ -51,10 +52,11 @@ def upper_bound(mu: np.ndarray, disp: np.ndarray, alpha: float) -> np.ndarray:
     out = np.full(np.shape(mu), np.nan)
     has = ~np.isnan(mu)
     m, dsp = _dist(mu[has], disp[has])
+    a = np.broadcast_to(alpha, np.shape(mu))[has]
     q = np.empty(m.shape)
     pois = dsp < 1 + 1e-6
-    q[pois] = stats.poisson.ppf(1 - alpha, m[pois])
+    q[pois] = stats.poisson.ppf(1 - a[pois], m[pois])
     nb = ~pois
-    q[nb] = stats.nbinom.ppf(1 - alpha, m[nb] / (dsp[nb] - 1), 1 / dsp[nb])
-    out[has] = np.where(mid_p(q, m, dsp) <= alpha, q - 1, q)
+    q[nb] = stats.nbinom.ppf(1 - a[nb], m[nb] / (dsp[nb] - 1), 1 / dsp[nb])
+    out[has] = np.where(mid_p(q, m, dsp) <= a, q - 1, q)
     return out

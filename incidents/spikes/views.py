@@ -8,8 +8,8 @@ from rich.table import Table
 _WIDE = 120
 
 
-def alarms_table(alarms, since: str, last: str, confidence: str, width: int) -> Table:
-    table = Table(title=f"Spikes from {since} to {last} (upper bound {confidence})", title_justify="left")
+def alarms_table(alarms, since: str, last: str, width: int) -> Table:
+    table = Table(title=f"Spikes from {since} to {last}", title_justify="left")
     numbers = ("count", "expected", "upper", "score") if width >= _WIDE else ("score",)
     table.add_column("date", no_wrap=True)
     table.add_column("series", no_wrap=True)
