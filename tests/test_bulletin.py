@@ -139,11 +139,17 @@ class FixedAlarm:
     upper: float
     score: float
     explanation: str
+    span: int = 1
+    level: float = 0.001
+    period_count: int | None = None
+    since: str | None = None
+    records_from: str | None = None
 
 
 ALARMS = [
     FixedAlarm("phishing", "2020-10-14", "day", 31, 7.8, 16.0, 5.2,
-               "phishing: 31 incidents on 2020-10-14, expected 8, upper bound 16 (99.9%), highest since 2020-06-02"),
+               "phishing: 31 incidents on 2020-10-14, expected 8, upper bound 16 (99.9%), highest since 2020-06-02",
+               1, 0.001, 31, "2020-06-02", "2019-01-01"),
 ]  # fmt: skip
 
 
@@ -560,3 +566,24 @@ def test_a_month_with_many_alarms_lists_the_strongest(seeded):
     assert "… và 4 cảnh báo khác (xem: incidents spikes --since 2020-10-01)." in md
     assert md.count("\n- total: ") == 8
     assert len(json.loads(render.render(b, "en", "json"))["spikes"]["values"]) == 12
+
+
+def test_spike_sentences_in_vietnamese_from_the_alarms_parts():
+    from incidents.bulletin.render import _labels, environment, spike_text
+    from incidents.spikes import Alarm
+
+    vi = _labels(environment("vi"), "vi")
+    en = _labels(environment("en"), "en")
+    burst = Alarm("total", "2020-11-13", "day", 110, 45.2, 81.0, 1.9, "total: 42 incidents on 2020-11-13, ...",
+                  2, 0.000222, 42, "2020-11-12", "2019-01-01")  # fmt: skip
+    assert spike_text(burst, vi, "vi") == (
+        "Tổng: 42 sự cố ngày 13/11/2020, 110 sự cố trong 2 ngày gần nhất, dự kiến 45, ngưỡng trên 81 "
+        "(99,978%), tổng 2 ngày cao nhất kể từ 12/11/2020"
+    )
+    first = Alarm("phishing", "2020-11-01", "month", 1250, 412.0, 520.0, 7.1, "phishing: 1250 incidents in 2020-11, ...",
+                  1, 0.001, 1250, None, "2019-01")  # fmt: skip
+    assert spike_text(first, vi, "vi") == (
+        "Lừa đảo: 1.250 sự cố trong tháng 11/2020, dự kiến 412, ngưỡng trên 520 (99,9%), "
+        "cao nhất từ khi có số liệu (tháng 1/2019)"
+    )
+    assert spike_text(first, en, "en") == first.explanation  # the detector's own sentence is English

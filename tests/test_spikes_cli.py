@@ -14,7 +14,7 @@ from typer.testing import CliRunner
 
 from incidents import store
 from incidents.cli import app
-from incidents.spikes import Alarm, store_alarms
+from incidents.spikes import Alarm, explain, store_alarms
 from incidents.spikes.mix import store_mix
 from incidents.taxonomy import rsit
 
@@ -90,6 +90,27 @@ def test_store_alarms_finds_the_spike_and_explains_it(spiked):
     assert all(x.date >= "2020-10-01" for x in alarms)
     weekly = store_alarms(db, freq="week", category="phishing", since="2020-10-01")
     assert any(w.date == "2020-10-12" and "in the week of 2020-10-12" in w.explanation for w in weekly)
+
+
+def test_an_alarm_carries_the_parts_of_its_sentence(spiked, tmp_path):
+    # The bulletin words alarms in Vietnamese from these parts; they must say what the English says.
+    db = store.open_db(tmp_path / "burst.db")
+    rng = np.random.default_rng(4)
+    batch = []
+    for k in range(420):
+        day = FIRST + timedelta(days=k)
+        burst = 8 if 400 <= k < 405 else 0  # five days of about +2.5 sd: only totals show it
+        batch += rows(day, "malware", int(rng.poisson(10)) + burst, salt="b")
+    with db.atomic():
+        store.add_incidents(db, batch)
+    alarms = store_alarms(db, since="2020-01-01") + store_alarms(store.open_db(spiked), since="2020-06-01")
+    assert len(alarms) > 3 and any(a.span > 1 for a in alarms)
+    for a in alarms:
+        assert a.explanation.startswith(f"{a.series}: {a.period_count} incident")
+        assert (f"since {a.since}" if a.since else f"records began ({a.records_from})") in a.explanation
+        assert f"({explain.level_text(a.level)})" in a.explanation
+        if a.span > 1:
+            assert f", {a.count} over the last {a.span} days" in a.explanation
 
 
 def test_cli_table_and_json(spiked):

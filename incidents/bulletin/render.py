@@ -56,6 +56,7 @@ def environment(lang: str, templates_dir: str | Path | None = None):
         month=lambda m: numfmt.month_label(m, lang),
         short_month=lambda m: numfmt.short_month(m, lang),
         note=lambda n, labels: note_text(n, labels, lang),
+        spike=lambda a, labels: spike_text(a, labels, lang),
     )
     env.globals.update(
         lang=lang,
@@ -81,6 +82,53 @@ def note_text(note, labels: dict, lang: str) -> str:
         for k, v in note.params.items()
     }
     return wording.format(**params)
+
+
+def spike_text(alarm, labels: dict, lang: str) -> str:
+    """An alarm's sentence in the bulletin's words: labels.spike_texts, numbers and dates localised.
+
+    The detector's own sentence (English) where the labels have no spike_texts (English, or a centre's
+    older labels file) or the alarm does not carry its parts (an alarm from elsewhere).
+    """
+    words = labels.get("spike_texts")
+    if not words or getattr(alarm, "period_count", None) is None:
+        return alarm.explanation
+    from incidents.spikes.explain import level_text
+
+    def day(label: str) -> str:  # '2020-10-14' -> '14/10/2020', '2020-10' -> 'tháng 10/2020'
+        return numfmt.month_label(label, lang) if len(label) == 7 else "/".join(reversed(label.split("-")))
+
+    def expected(x: float) -> str:  # as the English sentence: whole from 10 up, one decimal below
+        return (
+            numfmt.integer(round(x), lang) if x >= 10 else numfmt.decimal(x, lang, 1).rstrip("0").rstrip(",.")
+        )
+
+    series = (
+        labels.get("total", alarm.series) if alarm.series == "total" else _category_label(alarm.series, lang)
+    )
+    unit = words["units"][alarm.freq]
+    span = alarm.span or 1
+    since_key = ("since" if alarm.since else "since_start") + ("_span" if span > 1 else "")
+    level = level_text(alarm.level).rstrip("%")
+    return words["span" if span > 1 else "one"].format(
+        series=series,
+        count=numfmt.integer(alarm.period_count, lang),
+        total=numfmt.integer(alarm.count, lang),
+        when=words[alarm.freq].format(date=day(alarm.date[:7] if alarm.freq == "month" else alarm.date)),
+        span=span,
+        unit=unit,
+        expected=expected(alarm.expected),
+        upper=numfmt.integer(int(alarm.upper), lang),
+        level=level.replace(".", ",") if lang == "vi" else level,
+        since=words[since_key].format(date=day(alarm.since or alarm.records_from), span=span, unit=unit),
+    )
+
+
+def _category_label(name: str, lang: str) -> str:
+    category = CATEGORIES.get(name)
+    if category is None:
+        return name
+    return category.label_vi if lang == "vi" else category.label_en
 
 
 def _render(env, name: str, **context: Any) -> str:

@@ -28,6 +28,10 @@ class Alarm:
     explanation: str
     span: int = 1  # periods `count` covers: 1, or the n of an "over the last n days" total
     level: float = 0.001  # tail probability of the bound: 0.001 is a 99.9% upper bound
+    # What the sentence says, as data (the bulletin words it in its own language):
+    period_count: int | None = None  # the period's own count (== count unless span > 1)
+    since: str | None = None  # the last earlier period whose value was as high; None: none on record
+    records_from: str | None = None  # the first period on record
 
     def as_dict(self) -> dict:
         return asdict(self)
@@ -68,6 +72,8 @@ def store_spikes(
                 history, total = totals[:c], float(totals[c])
             else:
                 history, total = counts[:c], None
+            earlier = table.starts[:c] if c else table.starts[:1]
+            level = float(f"{verdicts.level[i, c]:.3g}")  # the sentence and the field say the same
             text = explain.sentence(
                 name,
                 start,
@@ -75,11 +81,11 @@ def store_spikes(
                 int(counts[c]),
                 float(verdicts.span_expected[i, c]),
                 float(verdicts.span_upper[i, c]),
-                explain.level_text(float(verdicts.level[i, c])),
+                explain.level_text(level),
                 span=w,
                 total=total,
                 history=history,
-                starts=table.starts[:c] if c else table.starts[:1],
+                starts=earlier,
             )
             alarms.append(
                 Alarm(
@@ -92,7 +98,10 @@ def store_spikes(
                     round(float(verdicts.score[i, c]), 3),
                     text,
                     w,
-                    float(f"{verdicts.level[i, c]:.3g}"),
+                    level,
+                    int(counts[c]),
+                    explain.since_label(history, total if w > 1 else counts[c], earlier, freq),
+                    explain.period_label(table.starts[0], freq),
                 )
             )
     alarms.sort(key=lambda a: (a.date, a.series != "total", a.series))

@@ -29,15 +29,24 @@ def level_text(alpha: float) -> str:
     return f"{100 * (1 - alpha):.{digits}f}".rstrip("0").rstrip(".") + "%"
 
 
+def since_label(history: np.ndarray, value: float, starts: np.ndarray, freq: str) -> str | None:
+    """The last earlier period at least as high ('2020-03-02', '2020-03' for months), or None."""
+    higher = np.flatnonzero(history >= value)
+    return period_label(starts[higher[-1]], freq) if higher.size else None
+
+
 def highest_since(history: np.ndarray, value: float, starts: np.ndarray, freq: str) -> str:
     """'highest since 2020-03-02' (the last earlier period at least as high), or since records began."""
-    higher = np.flatnonzero(history >= value)
-    if higher.size:
-        return f"highest since {_label(starts[higher[-1]], freq)}"
-    return f"highest since records began ({_label(starts[0], freq)})" if len(starts) else "first on record"
+    since = since_label(history, value, starts, freq)
+    if since:
+        return f"highest since {since}"
+    return (
+        f"highest since records began ({period_label(starts[0], freq)})" if len(starts) else "first on record"
+    )
 
 
-def _label(start: np.datetime64, freq: str) -> str:
+def period_label(start: np.datetime64, freq: str) -> str:
+    """'2020-11-12' (the period's first day), or '2020-11' for a month."""
     day = str(np.datetime64(start, "D"))
     return day[:7] if freq == "month" else day
 
