@@ -52,8 +52,9 @@ def spikes(
 
     Baseline: trend, weekday, annual season, holidays (Tết too) and level shifts, fitted on past data only.
 
-    Alarm: above the negative-binomial upper bound (99.9%, or for daily counts a level set where a false
-    alert buys most detection; each explanation names it). Daily runs also flag days with an unusual mix.
+    Alarm: above the negative-binomial upper bound, at the level each explanation names.
+
+    Daily runs also flag days with an unusual mix (IsolationForest).
 
     Example: incidents spikes --category phishing --since 2020-10-01
     Example: incidents spikes --counts counts.csv --output flags.csv
