@@ -93,15 +93,16 @@ def spike_text(alarm, labels: dict, lang: str) -> str:
     words = labels.get("spike_texts")
     if not words or getattr(alarm, "period_count", None) is None:
         return alarm.explanation
-    from incidents.spikes.explain import level_text
+    from incidents.spikes.explain import level_text, number
 
     def day(label: str) -> str:  # '2020-10-14' -> '14/10/2020', '2020-10' -> 'tháng 10/2020'
         return numfmt.month_label(label, lang) if len(label) == 7 else "/".join(reversed(label.split("-")))
 
-    def expected(x: float) -> str:  # as the English sentence: whole from 10 up, one decimal below
-        return (
-            numfmt.integer(round(x), lang) if x >= 10 else numfmt.decimal(x, lang, 1).rstrip("0").rstrip(",.")
-        )
+    point = "," if lang == "vi" else "."
+
+    def expected(x: float) -> str:  # the English sentence's figure (explain.number), localised
+        text = number(x)
+        return numfmt.integer(int(text), lang) if x >= 10 else text.replace(".", point)
 
     series = (
         labels.get("total", alarm.series) if alarm.series == "total" else _category_label(alarm.series, lang)
@@ -119,7 +120,7 @@ def spike_text(alarm, labels: dict, lang: str) -> str:
         unit=unit,
         expected=expected(alarm.expected),
         upper=numfmt.integer(int(alarm.upper), lang),
-        level=level.replace(".", ",") if lang == "vi" else level,
+        level=level.replace(".", point),
         since=words[since_key].format(date=day(alarm.since or alarm.records_from), span=span, unit=unit),
     )
 

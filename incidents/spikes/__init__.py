@@ -72,7 +72,8 @@ def store_spikes(
                 history, total = totals[:c], float(totals[c])
             else:
                 history, total = counts[:c], None
-            earlier = table.starts[:c] if c else table.starts[:1]
+            since = explain.since_label(history, total if w > 1 else counts[c], table.starts[:c], freq)
+            records_from = explain.period_label(table.starts[0], freq)
             level = float(f"{verdicts.level[i, c]:.3g}")  # the sentence and the field say the same
             text = explain.sentence(
                 name,
@@ -84,8 +85,8 @@ def store_spikes(
                 explain.level_text(level),
                 span=w,
                 total=total,
-                history=history,
-                starts=earlier,
+                since=since,
+                records_from=records_from,
             )
             alarms.append(
                 Alarm(
@@ -100,8 +101,8 @@ def store_spikes(
                     w,
                     level,
                     int(counts[c]),
-                    explain.since_label(history, total if w > 1 else counts[c], earlier, freq),
-                    explain.period_label(table.starts[0], freq),
+                    since,
+                    records_from,
                 )
             )
     alarms.sort(key=lambda a: (a.date, a.series != "total", a.series))

@@ -35,16 +35,6 @@ def since_label(history: np.ndarray, value: float, starts: np.ndarray, freq: str
     return period_label(starts[higher[-1]], freq) if higher.size else None
 
 
-def highest_since(history: np.ndarray, value: float, starts: np.ndarray, freq: str) -> str:
-    """'highest since 2020-03-02' (the last earlier period at least as high), or since records began."""
-    since = since_label(history, value, starts, freq)
-    if since:
-        return f"highest since {since}"
-    return (
-        f"highest since records began ({period_label(starts[0], freq)})" if len(starts) else "first on record"
-    )
-
-
 def period_label(start: np.datetime64, freq: str) -> str:
     """'2020-11-12' (the period's first day), or '2020-11' for a month."""
     day = str(np.datetime64(start, "D"))
@@ -62,19 +52,17 @@ def sentence(
     *,
     span: int = 1,
     total: float | None = None,
-    history: np.ndarray,
-    starts: np.ndarray,
+    since: str | None,
+    records_from: str,
 ) -> str:
-    """The explanation of one alarm. `history` holds the earlier values of the same statistic (the
-    period's count, or the running total over `span` periods) for the "highest since" clause."""
+    """The explanation of one alarm. `since` is the last earlier period whose value (the period's count,
+    or the running total over `span` periods) was as high (`since_label`), None if none was."""
     noun = "incident" if count == 1 else "incidents"
     head = f"{series}: {count} {noun} {when(start, freq)}"
+    highest = "highest"
     if span > 1:
         unit = {"day": "days", "week": "weeks", "month": "months", "hour": "hours"}[freq]
         head += f", {total:.0f} over the last {span} {unit}"
-        since = highest_since(history, total, starts, freq).replace(
-            "highest", f"highest {span}-{unit[:-1]} total"
-        )
-    else:
-        since = highest_since(history, count, starts, freq)
-    return f"{head}, expected {number(expected)}, upper bound {upper:.0f} ({confidence}), {since}"
+        highest = f"highest {span}-{unit[:-1]} total"
+    tail = f"{highest} since {since}" if since else f"{highest} since records began ({records_from})"
+    return f"{head}, expected {number(expected)}, upper bound {upper:.0f} ({confidence}), {tail}"
