@@ -299,9 +299,7 @@ def outlier_cap(mu, phi, z: float) -> np.ndarray:
 def robust_weights(y, mu, phi) -> np.ndarray:
     """Farrington's down-weighting of past outbreaks in the fit of the mean: weight (c/s)^2 for a
     standardised residual s beyond the cut-off c (so an outbreak counts as if it sat at the cut-off),
-    1 otherwise; c is ROBUST_Z moved out for the skewness, as in `outlier_cap`."""
-    ph = phi[:, None]
-    sd = np.sqrt(ph * mu)
-    s = np.maximum((y - mu) / sd, 1e-12)
-    c = ROBUST_Z + (ROBUST_Z * ROBUST_Z - 1) / 6 * (2 * ph - 1) / sd
-    return np.where(s > c, (c / s) ** 2, 1.0)
+    1 otherwise; the cut-off is `outlier_cap` at ROBUST_Z."""
+    cap = outlier_cap(mu, phi[:, None], ROBUST_Z)
+    with np.errstate(divide="ignore", invalid="ignore"):
+        return np.where(y > cap, ((cap - mu) / (y - mu)) ** 2, 1.0)
