@@ -373,3 +373,74 @@ def test_a_missing_config_is_one_line_exit_1(tmp_path, db):
         result.stderr.strip()
         == f"Error: no configuration at {tmp_path / 'no.toml'} (write one with 'incidents config init')"
     )
+
+
+def test_daily_summary_once_a_day_after_digest_at(tmp_path, smtp):
+    e = Env(
+        tmp_path,
+        smtp,
+        '[[recipients]]\nemail = "chief@example.vn"\ncategories = ["phishing", "malware"]\ndigest_at = "08:00"\n',
+    )
+    add(
+        e.db,
+        [{"id": f"y{k}", "category": "phishing", "day": "2020-11-11"} for k in range(4)]
+        + [
+            {"id": "ym", "category": "malware", "day": "2020-11-11"},
+            {"id": "yd", "category": "deface", "day": "2020-11-11"},
+        ],
+    )
+    before = datetime(2020, 11, 12, 0, 50, tzinfo=UTC)  # 07:50 local
+    assert e.run(now=before).output == "" and smtp.received == []
+    assert e.run(now=before + timedelta(minutes=15)).exit_code == 0
+    (daily,) = smtp.received
+    assert (
+        daily.subject == "[incidents] daily summary 2020-11-11: 5 incidents on 2020-11-11 in your categories"
+    )
+    assert "phishing: 4" in daily.text and "malware: 1" in daily.text and "deface" not in daily.text
+    assert e.run(now=before + timedelta(hours=5)).output == ""
+    assert e.run(now=before + timedelta(hours=24, minutes=15)).exit_code == 0
+    assert len(smtp.received) == 2
+    e.db.close()
+
+
+@pytest.mark.slow
+def test_a_kill_between_acceptance_and_the_mark_repeats_the_mail_with_the_same_message_id(env):
+    import os
+    import signal
+    import subprocess
+    import sys
+
+    add(env.db, [{"id": "p1", "category": "phishing"}])
+    proc = None
+
+    def kill_client():
+        os.kill(proc.pid, signal.SIGKILL)
+
+    env.smtp.handler.on_data = kill_client
+    cmd = [
+        sys.executable,
+        "-m",
+        "incidents.cli",
+        "alert",
+        "--db",
+        str(env.db_path),
+        "--config",
+        str(env.config),
+    ]
+    proc = subprocess.Popen([*cmd, "--now", NOW.isoformat()], stdout=subprocess.PIPE, stderr=subprocess.PIPE)
+    proc.wait(timeout=60)
+    assert proc.returncode == -signal.SIGKILL
+    assert len(env.smtp.received) == 1 and alert_counts(env.conn())["pending"] == 1
+    assert last_alert_run(env.conn()).outcome == "interrupted"
+    env.smtp.handler.on_data = None
+    again = subprocess.run(
+        [*cmd, "--now", (NOW + timedelta(minutes=15)).isoformat()], capture_output=True, timeout=60
+    )
+    assert again.returncode == 0, again.stderr
+    first, repeat = env.smtp.received
+    assert first.message_id == repeat.message_id and first.raw == repeat.raw
+    assert alert_counts(env.conn()) == {"pending": 0, "sent": 1, "failed": 0, "held": 0}
+    third = subprocess.run(
+        [*cmd, "--now", (NOW + timedelta(minutes=30)).isoformat()], capture_output=True, timeout=60
+    )
+    assert third.returncode == 0 and third.stdout == b"" and len(env.smtp.received) == 2

@@ -18,6 +18,7 @@ same Message-ID. Only a kill between the server's acceptance and the mark can re
 from __future__ import annotations
 
 import os
+import sqlite3
 from dataclasses import dataclass, field
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
@@ -124,6 +125,12 @@ def run_alerts(
             return _run(db, config, now=now or datetime.now(UTC), dry_run=dry_run, db_hint=db_hint)
         except outbox.StoreBusy as e:
             raise TempFailed(f"{e}; pending alerts go out on the next run") from None
+        except sqlite3.OperationalError as e:
+            if "locked" in str(e) or "busy" in str(e):
+                raise TempFailed(f"the store is busy ({e}); pending alerts go out on the next run") from None
+            raise JobError(f"{path}: {e}") from None
+        except sqlite3.DatabaseError as e:
+            raise JobError(f"{path}: {e}") from None
         finally:
             db.close()
 
