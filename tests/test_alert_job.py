@@ -434,13 +434,19 @@ def test_a_kill_between_acceptance_and_the_mark_repeats_the_mail_with_the_same_m
     assert last_alert_run(env.conn()).outcome == "interrupted"
     env.smtp.handler.on_data = None
     again = subprocess.run(
-        [*cmd, "--now", (NOW + timedelta(minutes=15)).isoformat()], capture_output=True, timeout=60
+        [*cmd, "--now", (NOW + timedelta(minutes=15)).isoformat()],
+        capture_output=True,
+        timeout=60,
+        check=False,
     )
     assert again.returncode == 0, again.stderr
     first, repeat = env.smtp.received
     assert first.message_id == repeat.message_id and first.raw == repeat.raw
     assert alert_counts(env.conn()) == {"pending": 0, "sent": 1, "failed": 0, "held": 0}
     third = subprocess.run(
-        [*cmd, "--now", (NOW + timedelta(minutes=30)).isoformat()], capture_output=True, timeout=60
+        [*cmd, "--now", (NOW + timedelta(minutes=30)).isoformat()],
+        capture_output=True,
+        timeout=60,
+        check=False,
     )
     assert third.returncode == 0 and third.stdout == b"" and len(env.smtp.received) == 2
