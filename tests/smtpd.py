@@ -75,13 +75,14 @@ def free_port() -> int:
 class SmtpServer:
     """Start/stop a recording server on a fixed free port (stop, then start again: 'down, then up')."""
 
-    def __init__(self):
+    def __init__(self, **smtp_kwargs):
         self.port = free_port()
         self.handler = Recorder()
         self.controller: Controller | None = None
+        self.smtp_kwargs = smtp_kwargs  # passed to aiosmtpd's SMTP: tls_context, authenticator, ...
 
     def start(self) -> SmtpServer:
-        self.controller = Controller(self.handler, hostname="127.0.0.1", port=self.port)
+        self.controller = Controller(self.handler, hostname="127.0.0.1", port=self.port, **self.smtp_kwargs)
         self.controller.start()
         return self
 
