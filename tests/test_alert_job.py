@@ -450,3 +450,32 @@ def test_a_kill_between_acceptance_and_the_mark_repeats_the_mail_with_the_same_m
         check=False,
     )
     assert third.returncode == 0 and third.stdout == b"" and len(env.smtp.received) == 2
+
+
+def test_the_job_waits_for_a_writer_holding_the_store_and_misses_nothing(env):
+    import threading
+    import time
+
+    add(env.db, [{"id": "p1", "category": "phishing"}])
+    writer = sqlite3.connect(env.db_path, timeout=30, check_same_thread=False)
+    writer.execute("BEGIN IMMEDIATE")  # an ingest in the middle of a file
+    taxonomy, type_ = rsit("phishing")
+    writer.execute(
+        "INSERT INTO incidents (id, occurred_at, day, category, taxonomy, type, severity, raw) "
+        "VALUES ('p2', '2020-11-12T02:30:00Z', '2020-11-12', 'phishing', ?, ?, 'critical', '{}')",
+        [taxonomy, type_],
+    )
+
+    def commit_later():
+        time.sleep(2)
+        writer.commit()
+
+    thread = threading.Thread(target=commit_later)
+    thread.start()
+    result = env.run()
+    thread.join()
+    assert result.exit_code == 0, result.output
+    assert env.run(now=NOW + timedelta(minutes=15)).exit_code == 0
+    got = sorted(m for r in env.smtp.received for m in re.findall(r"incidents show (\S+)", r.text))
+    assert got == ["p1", "p2"]
+    writer.close()
