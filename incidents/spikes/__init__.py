@@ -1,6 +1,10 @@
 """Spike detection on incident counts: a prospective improved-Farrington detector (detector.py), the
 alarms and their one-sentence explanations for stored incidents (this module), and an IsolationForest
-over the daily mix of incidents (mix.py)."""
+over the daily mix of incidents (mix.py).
+
+Daily verdicts are kept in the store once judged (kept.py: `judge_new_days` writes, `kept_alarms`,
+`kept_episodes`, `series_window`, `kept_status`, `feed_silences` read), and alarms are grouped into
+episodes told in one sentence (episodes.py: `Episode`, `group_episodes`, `sentence`)."""
 
 from __future__ import annotations
 
@@ -32,6 +36,7 @@ class Alarm:
     period_count: int | None = None  # the period's own count (== count unless span > 1)
     since: str | None = None  # the last earlier period whose value was as high; None: none on record
     records_from: str | None = None  # the first period on record
+    final: bool = True  # False for today's provisional verdict (its count may still grow)
 
     def as_dict(self) -> dict:
         return asdict(self)
