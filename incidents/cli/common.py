@@ -52,13 +52,17 @@ def print_json(data) -> None:
     sys.stdout.write(json.dumps(data, ensure_ascii=False, indent=2, default=str) + "\n")
 
 
-def open_store(db: Path | None, *, create: bool = True, zone: str | None = None):
+def open_store(db: Path | None, *, create: bool = True, zone: str | None = None, read_only: bool = False):
+    """The store for a command: `read_only` -> store.open_read (never creates, migrates or switches the
+    journal), else store.open_db. A StoreError becomes one `Error:` line, exit 75 when busy, else 1."""
     from incidents import store
 
     try:
+        if read_only:
+            return store.open_read(db)
         return store.open_db(db, create=create, zone=zone)
     except store.StoreError as e:
-        raise fail(str(e)) from None
+        raise fail(str(e), EXIT_TEMPFAIL if isinstance(e, store.StoreBusy) else EXIT_FAILED) from None
 
 
 @contextmanager
@@ -92,4 +96,28 @@ def main_callback(
 
 
 def main() -> None:
-    app()
+    """The console script: the app, with a last line of defence so that a store or disk fault met in
+    any command (busy past the timeout, disk full, read-only) is one `Error:` line, never a traceback."""
+    import sqlite3
+
+    try:
+        app()
+    except (sqlite3.Error, OSError) as e:
+        if isinstance(e, OSError) and e.errno not in (28, 30, 122):  # ENOSPC, EROFS, EDQUOT
+            raise
+        from incidents import store
+
+        problem = store.explain(e, store.resolve_path(_db_argument()))
+        print(f"Error: {problem}", file=sys.stderr)
+        sys.exit(EXIT_TEMPFAIL if isinstance(problem, store.StoreBusy) else EXIT_FAILED)
+
+
+def _db_argument() -> str | None:
+    """The --db value on the command line, for naming the store in a last-resort message."""
+    args = sys.argv[1:]
+    for i, arg in enumerate(args):
+        if arg == "--db" and i + 1 < len(args):
+            return args[i + 1]
+        if arg.startswith("--db="):
+            return arg[5:]
+    return None
