@@ -9,11 +9,14 @@ episodes told in one sentence (episodes.py: `Episode`, `group_episodes`, `senten
 from __future__ import annotations
 
 from dataclasses import asdict, dataclass
+from typing import TYPE_CHECKING
 
 import numpy as np
 
 from incidents.spikes import explain
-from incidents.spikes.series import SeriesNote, judge, store_table
+
+if TYPE_CHECKING:
+    from incidents.spikes.series import SeriesNote
 
 __all__ = ["Alarm", "store_alarms", "store_spikes"]
 
@@ -57,6 +60,8 @@ def store_spikes(
     db, *, freq: str = "day", category: str | None = None, since: str | None = None, until: str | None = None
 ) -> tuple[list[Alarm], list[SeriesNote]]:
     """`store_alarms` and the notes on series too short to judge or whose level shifted."""
+    from incidents.spikes.series import judge, store_table
+
     if freq not in ("day", "week", "month"):
         raise ValueError(f"freq must be day, week or month, not {freq!r}")
     table = store_table(db, freq=freq, category=category, until=until)

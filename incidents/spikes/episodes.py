@@ -200,6 +200,28 @@ def _fold(episodes: list[Episode], table: dict) -> list[Episode]:
     return [replace(e, folded=tuple(folded[e.key])) if e.key in folded else e for e in shown]
 
 
+def annotate(alarms: list, episodes: list[Episode]) -> list:
+    """The alarms, each raised by a total of several days (not by its own day's count: a day with
+    few incidents after a campaign, or a CUSUM run) or lying outside its episode's run, with its
+    explanation naming that run: "..., in the run of 2020-11-10 to 2020-11-13"."""
+    from dataclasses import replace
+
+    where: dict[tuple[str, str], Episode] = {}
+    for e in episodes:
+        for inner in (e, *e.folded):
+            for day in inner.days:
+                where[(inner.series, day)] = inner
+    out = []
+    for a in alarms:
+        e = where.get((a.series, a.date))
+        outside = e is not None and not e.first_day <= a.date <= e.last_day
+        if e is not None and ((a.span or 1) > 1 or outside):
+            run = e.first_day if e.first_day == e.last_day else f"{e.first_day} to {e.last_day}"
+            a = replace(a, explanation=f"{a.explanation}, in the run of {run}")
+        out.append(a)
+    return out
+
+
 # --- the sentence --------------------------------------------------------------------------------
 
 _EN_MONTHS = (

@@ -10,12 +10,23 @@ from __future__ import annotations
 import json
 from dataclasses import dataclass
 from datetime import UTC, datetime
+from typing import TYPE_CHECKING
 
 from incidents.spikes import Alarm, explain
 from incidents.spikes.episodes import Episode, group_episodes
-from incidents.spikes.judging import VERSION, KeptRun, connection, has_tables, judge_new_days, read_state
+from incidents.spikes.judging import (
+    VERSION,
+    KeptRun,
+    connection,
+    has_tables,
+    judge_new_days,
+    local_day,
+    read_state,
+)
 from incidents.spikes.mix import MixFlag
-from incidents.spikes.series import SeriesNote
+
+if TYPE_CHECKING:
+    from incidents.spikes.series import SeriesNote
 
 __all__ = [
     "DayVerdict",
@@ -157,9 +168,12 @@ def kept_alarms(
     until: str | None = None,
     category: str | None = None,
     include_provisional: bool = True,
+    annotate: bool = True,
 ) -> list[Alarm]:
     """Kept daily alarms from `since` to `until` (inclusive), total and every category or one;
-    oldest first, the total before categories on a day. The same alarms `store_alarms` computes."""
+    oldest first, the total before categories on a day. The alarms `store_alarms` computes; with
+    `annotate`, an alarm that its day's own count did not raise (a total of several days, on a day
+    with few incidents) also names the run of days it belongs to (episodes.annotate)."""
     conn = connection(conn)
     if not _ready(conn):
         return []
@@ -168,6 +182,10 @@ def kept_alarms(
     rows = conn.execute(f"SELECT {_ALARM_COLUMNS} FROM spike_days{where}", args).fetchall()
     alarms = [_alarm(r) for r in rows]
     alarms.sort(key=lambda a: (a.date, a.series != "total", a.series))
+    if annotate and alarms:
+        from incidents.spikes.episodes import annotate as name_runs
+
+        return name_runs(alarms, _episodes_of(conn, alarms, category, fold=False))
     return alarms
 
 
@@ -215,14 +233,20 @@ def kept_episodes(
         return []
     # An episode that began before `since` and goes on into it is shown whole.
     early = str(np.datetime64(since) - 60) if since else None
-    alarms = kept_alarms(conn, since=early, until=until, category=category)
+    alarms = kept_alarms(conn, since=early, until=until, category=category, annotate=False)
+    episodes = _episodes_of(conn, alarms, category, fold=fold and category is None)
+    return [e for e in episodes if since is None or max(e.last_day, e.days[-1]) >= since]
+
+
+def _episodes_of(conn, alarms: list[Alarm], category: str | None, *, fold: bool) -> list[Episode]:
+    import numpy as np
+
     if not alarms:
         return []
     first = min(str(np.datetime64(a.date) - (a.span - 1)) for a in alarms)
     last = max(a.date for a in alarms)
     days = day_verdicts(conn, first, last, sorted({a.series for a in alarms} | _categories(conn, category)))
-    episodes = group_episodes(alarms, days, fold=fold and category is None)
-    return [e for e in episodes if since is None or e.last_day >= since]
+    return group_episodes(alarms, days, fold=fold)
 
 
 def _categories(conn, category: str | None) -> set[str]:
@@ -245,24 +269,34 @@ def kept_mix(conn, *, since: str | None = None, until: str | None = None) -> lis
 
 def kept_notes(conn) -> list[SeriesNote]:
     """The detector's notes of the last run: series too short to judge, levels accepted as new."""
+    from incidents.spikes.series import SeriesNote
+
     conn = connection(conn)
     if not has_tables(conn, "spike_notes"):
         return []
     return [SeriesNote(s, t, k) for s, k, t in conn.execute("SELECT series, kind, text FROM spike_notes")]
 
 
-def kept_status(conn) -> KeptStatus | None:
-    """The last kept day and when it was judged; `fresh` when nothing was stored since. None if none kept."""
+def kept_status(conn, *, now: datetime | None = None) -> KeptStatus | None:
+    """The last kept day and when it was judged; None if nothing was kept.
+
+    `fresh`: no incident stored since (by row id and count) and verdicts of this detector version;
+    with `now`, also no provisional verdict of a day before today, and today's verdict provisional
+    if today was judged."""
     conn = connection(conn)
     state = read_state(conn)
     if not state.get("judged_at"):
         return None
-    rowid, count = conn.execute("SELECT max(rowid), count(*) FROM incidents").fetchone()
-    fresh = (
-        state.get("version") == VERSION
-        and str(rowid or 0) == state.get("last_rowid")
-        and str(count) == state.get("count")
-    )
+    rowid = conn.execute("SELECT max(rowid) FROM incidents").fetchone()[0]
+    fresh = state.get("version") == VERSION and str(rowid or 0) == state.get("last_rowid")
+    if fresh:
+        fresh = str(conn.execute("SELECT count(*) FROM incidents").fetchone()[0]) == state.get("count")
+    if fresh and now is not None:
+        today = local_day(conn, now)
+        stale = conn.execute(
+            "SELECT 1 FROM spike_days WHERE final = 0 AND day < ? LIMIT 1", [today]
+        ).fetchone()
+        fresh = stale is None and (state.get("last_day", "") < today or state.get("today") == today)
     return KeptStatus(state.get("last_day") or None, state["judged_at"], fresh)
 
 
