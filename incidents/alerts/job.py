@@ -119,18 +119,19 @@ def run_alerts(
     with RunLock(lock_path(path)):
         try:
             db = store.open_db(path, create=False)
+        except store.StoreBusy as e:
+            raise TempFailed(f"{e}; pending alerts go out on the next run") from None
         except store.StoreError as e:
             raise JobError(str(e)) from None
         try:
             return _run(db, config, now=now or datetime.now(UTC), dry_run=dry_run, db_hint=db_hint)
         except outbox.StoreBusy as e:
             raise TempFailed(f"{e}; pending alerts go out on the next run") from None
-        except sqlite3.OperationalError as e:
-            if "locked" in str(e) or "busy" in str(e):
-                raise TempFailed(f"the store is busy ({e}); pending alerts go out on the next run") from None
-            raise JobError(f"{path}: {e}") from None
-        except sqlite3.DatabaseError as e:
-            raise JobError(f"{path}: {e}") from None
+        except sqlite3.Error as e:
+            problem = store.explain(e, path)
+            if isinstance(problem, store.StoreBusy):
+                raise TempFailed(f"{problem}; pending alerts go out on the next run") from None
+            raise JobError(str(problem)) from None
         finally:
             db.close()
 

@@ -151,15 +151,14 @@ def _store_zone(db: Path | None):
 
     from incidents import store
 
-    path = store.resolve_path(db)
     try:
-        conn = sqlite3.connect(f"{path.absolute().as_uri()}?mode=ro", uri=True)
+        conn = store.open_read(db)
         try:
             row = conn.execute("SELECT value FROM meta WHERE key = 'reporting_zone'").fetchone()
         finally:
             conn.close()
-    except sqlite3.Error:
-        row = None
+    except (store.StoreError, sqlite3.Error):
+        row = None  # the job itself reports a missing or unusable store
     return ZoneInfo(row[0] if row else store.DEFAULT_ZONE)
 
 
@@ -190,18 +189,17 @@ def _status(db: Path | None, json_out: bool) -> None:
     from incidents import store
     from incidents.alerts import alert_counts, last_alert_run, list_alerts
 
-    path = store.resolve_path(db)
-    if not path.exists():
-        raise fail(f"no database at {path}")
     try:
-        conn = sqlite3.connect(f"{path.absolute().as_uri()}?mode=ro", uri=True)
+        conn = store.open_read(db)
         counts = alert_counts(conn)
         run = last_alert_run(conn)
         waiting = [a for s in ("pending", "held", "failed") for a in list_alerts(conn, status=s, limit=200)]
         recent = list_alerts(conn, status="sent", limit=20)
         conn.close()
+    except store.StoreError as e:
+        raise fail(str(e)) from None
     except sqlite3.Error as e:
-        raise fail(f"{path}: {e}") from None
+        raise fail(str(store.explain(e, store.resolve_path(db)))) from None
     if json_out:
         print_json(
             {
