@@ -136,7 +136,9 @@ def test_filters_show_the_rows_they_select(tui_store):
             await pilot.press("escape", "x")
             await settle(app, pilot)
             await type_into(app, pilot, "#f-feed", "partner")
-            assert screen.total == sql(tui_store, "SELECT count(*) FROM incidents WHERE feed = 'partner'")[0][0]
+            assert (
+                screen.total == sql(tui_store, "SELECT count(*) FROM incidents WHERE feed = 'partner'")[0][0]
+            )
             # a day that is not a day says so and keeps the rows
             await pilot.press("escape", "x")
             await settle(app, pilot)
@@ -151,7 +153,10 @@ def test_paging_and_sorting_query_one_page_at_a_time(tui_store):
         app = make_app(tui_store)
         async with app.run_test(size=(80, 24)) as pilot:
             screen = await open_incidents(app, pilot)
-            everything = [r[0] for r in sql(tui_store, "SELECT id FROM incidents ORDER BY day DESC, occurred_at DESC, id")]
+            everything = [
+                r[0]
+                for r in sql(tui_store, "SELECT id FROM incidents ORDER BY day DESC, occurred_at DESC, id")
+            ]
             assert [r["id"] for r in screen.rows] == everything[:50]
             await pilot.press("n")
             await settle(app, pilot)
@@ -170,7 +175,7 @@ def test_paging_and_sorting_query_one_page_at_a_time(tui_store):
             assert cats == sorted(cats, reverse=True)
             await pilot.press("r")
             await settle(app, pilot)
-            assert [r["category"] for r in screen.rows][0] == "deface"
+            assert screen.rows[0]["category"] == "deface"
 
     run(go())
 
@@ -237,7 +242,11 @@ def test_quarantine_shows_runs_and_their_rejected_rows(tui_store):
             assert "Rejected rows of run 2" in text
             rejects = app.screen.query_one("#rejects", DataTable)
             assert [str(c) for c in rejects.get_row_at(0)][:2] == ["7", "wrong field count"]
-            assert [str(c) for c in rejects.get_row_at(1)] == ["9", "impossible date", "2021-02-30,phishing,[red]a[/red]"]
+            assert [str(c) for c in rejects.get_row_at(1)] == [
+                "9",
+                "impossible date",
+                "2021-02-30,phishing,[red]a[/red]",
+            ]
             await pilot.press("down")
             await pilot.pause(0.2)
             await settle(app, pilot)

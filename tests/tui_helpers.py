@@ -34,8 +34,10 @@ def build_store(path) -> None:
         for category, n in plan.items():
             taxonomy, type_ = rsit(category)
             for i in range(n):
-                target = HOSTILE_TARGET if (d == "2020-10-15" and category == "deface" and i == 0) else (
-                    f"{category}-{k}-{i}.example.vn"
+                target = (
+                    HOSTILE_TARGET
+                    if (d == "2020-10-15" and category == "deface" and i == 0)
+                    else (f"{category}-{k}-{i}.example.vn")
                 )
                 raw = {"time": f"{d}T03:00:00Z", "category": category, "target": target, "note": "[bold]x[/]"}
                 rows.append(

@@ -4,6 +4,7 @@ the spike alarms shared by the overview and the spikes screen."""
 from __future__ import annotations
 
 from collections.abc import Iterable
+from typing import ClassVar
 
 from textual import work
 from textual.app import App, SystemCommand
@@ -32,7 +33,7 @@ class IncidentsApp(App):
 
     CSS_PATH = "app.tcss"
     TITLE = "incidents"
-    MODES = {
+    MODES: ClassVar[dict] = {
         "overview": OverviewScreen,
         "incidents": IncidentsScreen,
         "spikes": SpikesScreen,
@@ -40,7 +41,7 @@ class IncidentsApp(App):
         "alerts": AlertsScreen,
     }
     DEFAULT_MODE = "overview"
-    BINDINGS = [
+    BINDINGS: ClassVar[list[Binding]] = [
         Binding("1", "go('overview')", "overview", group=_SCREENS),
         Binding("2", "go('incidents')", "incidents", group=_SCREENS),
         Binding("3", "go('spikes')", "spikes", group=_SCREENS),
@@ -52,7 +53,9 @@ class IncidentsApp(App):
         Binding("q", "quit", "quit", show=False),
     ]
 
-    def __init__(self, store: StoreReader, *, month: str | None = None, lang: str = "en", poll: float = POLL_SECONDS):
+    def __init__(
+        self, store: StoreReader, *, month: str | None = None, lang: str = "en", poll: float = POLL_SECONDS
+    ):
         self.store = store
         self.words = Words(lang)
         self.month = month or store.default_month() or stats.month_name(*_today())
@@ -93,7 +96,9 @@ class IncidentsApp(App):
     def get_system_commands(self, screen: Screen) -> Iterable[SystemCommand]:
         w = self.words
         for mode in SCREENS:
-            yield SystemCommand(w(mode), f"{w(mode)} ({SCREENS.index(mode) + 1})", lambda m=mode: self.switch_mode(m))
+            yield SystemCommand(
+                w(mode), f"{w(mode)} ({SCREENS.index(mode) + 1})", lambda m=mode: self.switch_mode(m)
+            )
         yield SystemCommand(w("prev_month"), "[", lambda: self.action_month(-1))
         yield SystemCommand(w("next_month"), "]", lambda: self.action_month(1))
         yield SystemCommand(w("refresh"), "ctrl+r", self.refresh_all)

@@ -176,7 +176,7 @@ class Spikes:
 def _alarm_from(a) -> SpikeAlarm:
     return SpikeAlarm(
         series=a.series,
-        day=getattr(a, "date", None) or getattr(a, "day"),
+        day=getattr(a, "date", None) or a.day,
         count=int(a.count),
         expected=float(a.expected),
         upper=float(a.upper),
@@ -232,7 +232,13 @@ class StoreReader:
 
     # incidents
     def find_incidents(
-        self, flt: IncidentFilter, *, order: str = "day", descending: bool = True, limit: int = PAGE, offset: int = 0
+        self,
+        flt: IncidentFilter,
+        *,
+        order: str = "day",
+        descending: bool = True,
+        limit: int = PAGE,
+        offset: int = 0,
     ) -> list[dict]:
         return [_as_dict(r) for r in self._run(_find, flt, order, descending, limit, offset)]
 
@@ -287,7 +293,9 @@ class StoreReader:
 
     def fingerprint(self) -> tuple:
         """What identifies the stored incidents' content: (largest rowid, count, last day)."""
-        return self._run(lambda c: c.execute("SELECT max(rowid), count(*), max(day) FROM incidents").fetchone())
+        return self._run(
+            lambda c: c.execute("SELECT max(rowid), count(*), max(day) FROM incidents").fetchone()
+        )
 
     def computed_spikes(self, since: str | None, until: str | None) -> Spikes:
         """Alarms judged now over the stored daily counts (seconds on a large store: call from a worker).

@@ -62,7 +62,9 @@ class AlertsScreen(StoreScreen):
         for status in ("sent", "pending", "held", "failed"):
             text.append(f"{status} {w.num(counts.get(status, 0))}   ", style=STATUS_STYLE[status])
         if last is not None:
-            text.append(f"{w('run_alert')}: {getattr(last, 'finished_at', None) or getattr(last, 'started_at', '')} ")
+            text.append(
+                f"{w('run_alert')}: {getattr(last, 'finished_at', None) or getattr(last, 'started_at', '')} "
+            )
             text.append_text(literal(getattr(last, "outcome", "")))
         summary.update(text)
         for i, r in enumerate(rows):

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from dataclasses import replace
+from typing import ClassVar
 
 from textual.binding import Binding
 from textual.screen import Screen
@@ -24,13 +25,15 @@ def localise_bindings(node, words) -> None:
         return b
 
     bindings = node._bindings
-    bindings.key_to_bindings = {key: [local(b) for b in group] for key, group in bindings.key_to_bindings.items()}
+    bindings.key_to_bindings = {
+        key: [local(b) for b in group] for key, group in bindings.key_to_bindings.items()
+    }
 
 
 class StoreScreen(Screen):
     """A screen that shows store data: `reload()` fetches it (in a worker), again when the store changes."""
 
-    BINDINGS = [Binding("ctrl+r", "reload", "refresh", show=False)]
+    BINDINGS: ClassVar[list[Binding]] = [Binding("ctrl+r", "reload", "refresh", show=False)]
 
     def __init__(self, *args, **kwargs) -> None:
         super().__init__(*args, **kwargs)

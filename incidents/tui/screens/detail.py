@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+from typing import ClassVar
 
 from rich.table import Table
 from rich.text import Text
@@ -34,7 +35,7 @@ FIELDS = (
 
 
 class DetailScreen(StoreScreen):
-    BINDINGS = [Binding("escape", "app.pop_screen", "back")]
+    BINDINGS: ClassVar[list[Binding]] = [Binding("escape", "app.pop_screen", "back")]
 
     def __init__(self, incident_id: str) -> None:
         super().__init__()
@@ -67,7 +68,9 @@ class DetailScreen(StoreScreen):
     def show(self, row: dict | None) -> None:
         w = self.words
         if row is None:
-            self.query_one("#fields", Static).update(Text(w("not_found", id=escape_controls(self.incident_id)), style="red"))
+            self.query_one("#fields", Static).update(
+                Text(w("not_found", id=escape_controls(self.incident_id)), style="red")
+            )
             return
         table = Table.grid(padding=(0, 2))
         table.add_column(style="bold", no_wrap=True)
@@ -82,7 +85,9 @@ class DetailScreen(StoreScreen):
         if history:
             text = Text(w("history") + "\n", style="bold")
             for entry in history:
-                text.append_text(literal(entry if isinstance(entry, str) else json.dumps(entry, ensure_ascii=False)))
+                text.append_text(
+                    literal(entry if isinstance(entry, str) else json.dumps(entry, ensure_ascii=False))
+                )
                 text.append("\n")
             self.query_one("#history", Static).update(text)
 

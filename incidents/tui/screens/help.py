@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from typing import ClassVar
+
 from rich.table import Table
 from textual.binding import Binding
 from textual.containers import VerticalScroll
@@ -29,7 +31,7 @@ EXTRA = {
 
 
 class HelpScreen(ModalScreen):
-    BINDINGS = [
+    BINDINGS: ClassVar[list[Binding]] = [
         Binding("escape", "app.pop_screen", "Close"),
         Binding("question_mark", "app.pop_screen", "Close"),
         Binding("q", "app.pop_screen", "Close"),

@@ -4,6 +4,7 @@ with filters on category, days, sector, feed, severity and target, and a sort or
 from __future__ import annotations
 
 import re
+from typing import ClassVar
 
 from rich.text import Text
 from textual import work
@@ -25,7 +26,7 @@ _SORT = Binding.Group("sort", compact=True)
 
 
 class IncidentsScreen(StoreScreen):
-    BINDINGS = [
+    BINDINGS: ClassVar[list[Binding]] = [
         Binding("n", "page(1)", "next_page", group=_PAGE),
         Binding("p", "page(-1)", "prev_page", group=_PAGE),
         Binding("s", "sort", "sort", group=_SORT),

@@ -4,6 +4,7 @@ latest spike alarms and the last runs. Enter on any count opens the incidents be
 from __future__ import annotations
 
 from datetime import date, timedelta
+from typing import ClassVar
 
 from rich.text import Text
 from textual import work
@@ -24,7 +25,7 @@ COLUMNS = ("category", "count", "share", "mom", "yoy", "ytd", "ytd_change")
 
 
 class OverviewScreen(StoreScreen):
-    BINDINGS = [Binding("enter", "open_count", "open", show=True)]
+    BINDINGS: ClassVar[list[Binding]] = [Binding("enter", "open_count", "open", show=True)]
 
     def compose(self):
         yield Header()
@@ -122,7 +123,9 @@ class OverviewScreen(StoreScreen):
             else:
                 text.append(f"{r.finished_at or r.started_at}  ")
                 text.append(r.status, style="green" if r.status == "ok" else "red")
-                text.append(f"  {w('read').lower()} {w.num(r.read)}, {w('accepted').lower()} {w.num(r.accepted)}, ")
+                text.append(
+                    f"  {w('read').lower()} {w.num(r.read)}, {w('accepted').lower()} {w.num(r.accepted)}, "
+                )
                 text.append(f"{w('rejected').lower()} {w.num(r.rejected)}  ")
                 text.append_text(literal(r.file, "dim"))
             text.append("\n")

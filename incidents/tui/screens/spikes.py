@@ -4,6 +4,7 @@ series around its day against the bound; Enter opens that series' incidents of t
 from __future__ import annotations
 
 from datetime import date, timedelta
+from typing import ClassVar
 
 from rich.text import Text
 from textual import work
@@ -19,7 +20,7 @@ COLUMNS = ("day", "series", "count", "expected", "upper", "level", "explanation"
 
 
 class SpikesScreen(StoreScreen):
-    BINDINGS = [Binding("escape", "back", "back", show=False)]
+    BINDINGS: ClassVar[list[Binding]] = [Binding("escape", "back", "back", show=False)]
 
     def __init__(self) -> None:
         super().__init__()
@@ -66,9 +67,14 @@ class SpikesScreen(StoreScreen):
             return
         spikes = app.spikes
         source.update(
-            Text(w("kept_verdicts", when=spikes.judged_at) if spikes.kept else w("computed_verdicts"), style="dim")
+            Text(
+                w("kept_verdicts", when=spikes.judged_at) if spikes.kept else w("computed_verdicts"),
+                style="dim",
+            )
         )
-        self.alarms = sorted(spikes.alarms, key=lambda a: (a.day, a.series != "total", a.series), reverse=True)
+        self.alarms = sorted(
+            spikes.alarms, key=lambda a: (a.day, a.series != "total", a.series), reverse=True
+        )
         table = self.query_one("#alarms", DataTable)
         table.clear()
         for i, a in enumerate(self.alarms):

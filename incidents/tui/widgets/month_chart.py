@@ -44,5 +44,7 @@ class MonthChart(Static):
 
     DEFAULT_CSS = "MonthChart { height: auto; }"
 
-    def show(self, months: list[str], table: dict[str, dict[str, int]], series: list[str], words: Words) -> None:
+    def show(
+        self, months: list[str], table: dict[str, dict[str, int]], series: list[str], words: Words
+    ) -> None:
         self.update(chart_text(months, table, series, words))
