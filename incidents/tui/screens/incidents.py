@@ -13,7 +13,7 @@ from textual.containers import Horizontal
 from textual.widgets import DataTable, Footer, Header, Input, Select, Static
 
 from incidents.taxonomy import CATEGORIES
-from incidents.tui.data import ORDERS, PAGE, IncidentFilter
+from incidents.tui.data import ORDERS, PAGE, IncidentFilter, Superseded, TuiDataError
 from incidents.tui.fmt import literal
 from incidents.tui.screens.base import StoreScreen
 
@@ -173,13 +173,27 @@ class IncidentsScreen(StoreScreen):
 
     @work(thread=True, exclusive=True, group="page")
     def load_page(self, flt: IncidentFilter, order: str, descending: bool, offset: int) -> None:
-        rows = self.store.find_incidents(flt, order=order, descending=descending, limit=PAGE, offset=offset)
+        try:
+            rows = self.store.find_incidents(
+                flt, order=order, descending=descending, limit=PAGE, offset=offset
+            )
+        except Superseded:
+            return
+        except TuiDataError as e:
+            self.app.call_from_thread(self.show_error, str(e))
+            return
         self.app.call_from_thread(self.show_page, flt, offset, rows)
 
     @work(thread=True, exclusive=True, group="count")
     def load_count(self, flt: IncidentFilter) -> None:
-        total = self.store.count_incidents(flt)
+        try:
+            total = self.store.count_incidents(flt)
+        except TuiDataError:  # superseded by a newer filter, or unreadable: the page says what it can
+            return
         self.app.call_from_thread(self.show_count, flt, total)
+
+    def show_error(self, message: str) -> None:
+        self.query_one("#status", Static).update(Text(self.words("store_error", error=message), style="red"))
 
     def show_page(self, flt: IncidentFilter, offset: int, rows: list[dict]) -> None:
         if flt != self.flt or offset != self.page_offset:

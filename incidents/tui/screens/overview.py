@@ -53,7 +53,6 @@ class OverviewScreen(StoreScreen):
         self.query_one("#runs-title", Static).update(self.words("last_runs"))
         super().on_mount()
         self.spikes_ready()
-        self.app.want_spikes()
         table.focus()
 
     def month_changed(self) -> None:
@@ -65,15 +64,14 @@ class OverviewScreen(StoreScreen):
 
     @work(thread=True, exclusive=True, group="overview")
     def load(self, month: str) -> None:
+        # The figures first, then the chart and the runs: the month's numbers are what the eye looks for.
         store = self.store
-        report = store.month_report(month)
-        first = stats.shift_month(month, -12)
-        months = store.monthly_counts(first, month)
+        self.app.call_from_thread(self.show, month, store.month_report(month))
+        months = store.monthly_counts(stats.shift_month(month, -12), month)
         runs = {"ingest": store.last_run("ingest"), "scan": store.last_run("scan")}
-        alert_run = store.last_alert_run()
-        self.app.call_from_thread(self.show, month, report, months, runs, alert_run)
+        self.app.call_from_thread(self.show_rest, month, months, runs, store.last_alert_run())
 
-    def show(self, month, report: stats.MonthReport, months, runs, alert_run) -> None:
+    def show(self, month, report: stats.MonthReport) -> None:
         if month != self.app.month:
             return
         w = self.words
@@ -104,6 +102,11 @@ class OverviewScreen(StoreScreen):
         notes = self.query_one("#notes", Static)
         notes.update(Text("\n".join(str(n) for n in report.notes), style="dim"))
         notes.display = bool(report.notes)
+
+    def show_rest(self, month, months, runs, alert_run) -> None:
+        if month != self.app.month:
+            return
+        w = self.words
         names = sorted({c for m in months.values() for c in m}, key=_category_order)
         order = list(months)
         self.query_one("#chart-title", Static).update(
@@ -111,6 +114,8 @@ class OverviewScreen(StoreScreen):
         )
         self.query_one("#chart", MonthChart).show(order, months, ["total", *names], w)
         self.query_one("#runs", Static).update(self._runs_text(runs, alert_run))
+        # Spikes only once the figures are on screen: judging them must not delay the first view.
+        self.app.want_spikes()
 
     def _runs_text(self, runs, alert_run) -> Text:
         w = self.words
