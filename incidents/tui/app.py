@@ -3,13 +3,16 @@ the spike alarms shared by the overview and the spikes screen."""
 
 from __future__ import annotations
 
+import threading
 from collections.abc import Iterable
+from concurrent.futures import Future
 from typing import ClassVar
 
 from textual import work
 from textual.app import App, SystemCommand
 from textual.binding import Binding
 from textual.screen import Screen
+from textual.worker import Worker, WorkerState
 
 from incidents import stats
 from incidents.tui.data import Spikes, StoreReader, TuiDataError
@@ -65,6 +68,8 @@ class IncidentsApp(App):
         self._spikes_version = -1
         self._store_version = store.data_version()
         self._poll_seconds = poll
+        # The month's figures are read while Textual starts (SQLite leaves the GIL while it reads).
+        self.first_report = (self.month, self.data_version, _prefetch(store.month_report, self.month))
         super().__init__()
         localise_bindings(self, self.words)
         self.title = "incidents"
@@ -107,7 +112,7 @@ class IncidentsApp(App):
 
     # --- live data ---------------------------------------------------------------------------------------
 
-    @work(thread=True, exclusive=True, group="poll")
+    @work(thread=True, exclusive=True, group="poll", exit_on_error=False)
     def poll_store(self) -> None:
         """Ask the store (PRAGMA data_version) whether another connection committed since the last look."""
         try:
@@ -143,7 +148,7 @@ class IncidentsApp(App):
             return
         self._load_spikes(self.data_version)
 
-    @work(thread=True, exclusive=True, group="spikes")
+    @work(thread=True, exclusive=True, group="spikes", exit_on_error=False)
     def _load_spikes(self, version: int) -> None:
         try:
             spikes = self.store.kept_spikes(None, None)
@@ -163,8 +168,25 @@ class IncidentsApp(App):
             if hasattr(screen, "spikes_ready"):
                 screen.spikes_ready()
 
+    def on_worker_state_changed(self, event: Worker.StateChanged) -> None:
+        if event.state == WorkerState.ERROR:
+            self.notify(self.words("store_error", error=str(event.worker.error)), severity="error", timeout=8)
+
     def on_unmount(self) -> None:
         self.store.close()
+
+
+def _prefetch(fn, *args) -> Future:
+    future: Future = Future()
+
+    def run() -> None:
+        try:
+            future.set_result(fn(*args))
+        except Exception as e:  # noqa: BLE001 - handed to whoever waits for it
+            future.set_exception(e)
+
+    threading.Thread(target=run, daemon=True).start()
+    return future
 
 
 def _today() -> tuple[int, int]:

@@ -34,7 +34,7 @@ class AlertsScreen(StoreScreen):
     def reload(self) -> None:
         self.load()
 
-    @work(thread=True, exclusive=True, group="alerts")
+    @work(thread=True, exclusive=True, group="alerts", exit_on_error=False)
     def load(self) -> None:
         try:
             result = self.store.alerts()

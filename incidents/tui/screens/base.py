@@ -7,6 +7,7 @@ from typing import ClassVar
 
 from textual.binding import Binding
 from textual.screen import Screen
+from textual.worker import Worker, WorkerState
 
 from incidents.tui.labels import EN
 
@@ -63,6 +64,11 @@ class StoreScreen(Screen):
     def action_reload(self) -> None:
         self._loaded_version = self.app.data_version
         self.reload()
+
+    def on_worker_state_changed(self, event: Worker.StateChanged) -> None:
+        # A store that cannot be read (deleted, not a store any more, disk error) is said, never a crash.
+        if event.state == WorkerState.ERROR:
+            self.notify(self.words("store_error", error=str(event.worker.error)), severity="error", timeout=8)
 
     def screen_title(self) -> str:
         return ""

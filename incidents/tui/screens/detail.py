@@ -60,7 +60,7 @@ class DetailScreen(StoreScreen):
     def reload(self) -> None:
         self.load(self.incident_id)
 
-    @work(thread=True, exclusive=True, group="detail")
+    @work(thread=True, exclusive=True, group="detail", exit_on_error=False)
     def load(self, incident_id: str) -> None:
         row = self.store.get_incident(incident_id)
         self.app.call_from_thread(self.show, row)

@@ -171,7 +171,7 @@ class IncidentsScreen(StoreScreen):
         if count:
             self.load_count(self.flt)
 
-    @work(thread=True, exclusive=True, group="page")
+    @work(thread=True, exclusive=True, group="page", exit_on_error=False)
     def load_page(self, flt: IncidentFilter, order: str, descending: bool, offset: int) -> None:
         try:
             rows = self.store.find_incidents(
@@ -184,7 +184,7 @@ class IncidentsScreen(StoreScreen):
             return
         self.app.call_from_thread(self.show_page, flt, offset, rows)
 
-    @work(thread=True, exclusive=True, group="count")
+    @work(thread=True, exclusive=True, group="count", exit_on_error=False)
     def load_count(self, flt: IncidentFilter) -> None:
         try:
             total = self.store.count_incidents(flt)

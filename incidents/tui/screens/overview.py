@@ -62,11 +62,16 @@ class OverviewScreen(StoreScreen):
     def reload(self) -> None:
         self.load(self.app.month)
 
-    @work(thread=True, exclusive=True, group="overview")
+    @work(thread=True, exclusive=True, group="overview", exit_on_error=False)
     def load(self, month: str) -> None:
         # The figures first, then the chart and the runs: the month's numbers are what the eye looks for.
-        store = self.store
-        self.app.call_from_thread(self.show, month, store.month_report(month))
+        store, first = self.store, self.app.first_report
+        if first is not None and first[:2] == (month, self.app.data_version):
+            self.app.first_report = None
+            report = first[2].result()
+        else:
+            report = store.month_report(month)
+        self.app.call_from_thread(self.show, month, report)
         months = store.monthly_counts(stats.shift_month(month, -12), month)
         runs = {"ingest": store.last_run("ingest"), "scan": store.last_run("scan")}
         self.app.call_from_thread(self.show_rest, month, months, runs, store.last_alert_run())

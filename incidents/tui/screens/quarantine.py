@@ -45,7 +45,7 @@ class QuarantineScreen(StoreScreen):
     def reload(self) -> None:
         self.load_runs()
 
-    @work(thread=True, exclusive=True, group="runs")
+    @work(thread=True, exclusive=True, group="runs", exit_on_error=False)
     def load_runs(self) -> None:
         runs = self.store.runs()
         self.app.call_from_thread(self.show_runs, runs)
@@ -88,7 +88,7 @@ class QuarantineScreen(StoreScreen):
         run_id = self.runs[index].id
         self._timer = self.set_timer(0.1, lambda: self.load_rejects(run_id))
 
-    @work(thread=True, exclusive=True, group="rejects")
+    @work(thread=True, exclusive=True, group="rejects", exit_on_error=False)
     def load_rejects(self, run_id: int) -> None:
         rows = self.store.rejects(run_id, limit=REJECTS_SHOWN)
         self.app.call_from_thread(self.show_rejects, run_id, rows)

@@ -105,7 +105,7 @@ class SpikesScreen(StoreScreen):
         # The window is read (or judged) when the cursor rests, not on every row it passes.
         self._timer = self.set_timer(0.2, lambda: self.load_window(a.series, a.day))
 
-    @work(thread=True, exclusive=True, group="window")
+    @work(thread=True, exclusive=True, group="window", exit_on_error=False)
     def load_window(self, series: str, day: str) -> None:
         try:
             points = self.store.series_window(series, day)
