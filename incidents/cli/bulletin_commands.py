@@ -46,7 +46,7 @@ def bulletin(
         raise typer.BadParameter(f"must be one of {', '.join(bulletin_lib.LANGS)}", param_hint="--lang")
     if fmt not in bulletin_lib.FORMATS:
         raise typer.BadParameter(f"must be one of {', '.join(bulletin_lib.FORMATS)}", param_hint="--format")
-    database = open_store(db, create=False)
+    database = open_store(db, read_only=True)
     try:
         if out is None:
             sys.stdout.write(
@@ -111,7 +111,7 @@ def published_check(
     from incidents import published as published_lib
     from incidents.bulletin.views import comparison_table, summary
 
-    comparisons = published_lib.check(open_store(db, create=False))
+    comparisons = published_lib.check(open_store(db, read_only=True))
     if as_json:
         print_json([c.as_dict() for c in comparisons])
         return

@@ -90,7 +90,7 @@ def rejects(
     from incidents.ingest import rejects_of
     from incidents.views import rejects_table
 
-    rows = rejects_of(open_store(db, create=False), run, limit)
+    rows = rejects_of(open_store(db, read_only=True), run, limit)
     if as_json:
         print_json(rows)
     else:
@@ -125,7 +125,7 @@ def list_incidents(
         except stats_lib.StatsError as e:
             raise fail(str(e)) from None
     rows = store.find_incidents(
-        open_store(db, create=False),
+        open_store(db, read_only=True),
         since=since,
         until=until,
         category=category,
@@ -152,7 +152,7 @@ def stats(
     from incidents import stats as stats_lib
     from incidents.views import month_table
 
-    database = open_store(db, create=False)
+    database = open_store(db, read_only=True)
     try:
         report = stats_lib.month_report(database, month)
     except stats_lib.StatsError as e:
