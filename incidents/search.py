@@ -228,3 +228,37 @@ def get_incident(conn, incident_id: str) -> IncidentRow | None:
         # A history table of another shape (an older or newer release): the incident still shows.
         history = ()
     return IncidentRow(*row, history=history)
+
+
+MIN_PREFIX = 6
+
+
+def resolve_id(conn, text: str) -> str:
+    """The full id of the one incident whose id is `text` or starts with it (at least MIN_PREFIX
+    characters). Raises SearchError naming the problem: no such incident, or several share the prefix."""
+    c = _connection(conn)
+    if c.execute("SELECT 1 FROM incidents WHERE id = ?", [text]).fetchone():
+        return text
+    if len(text) < MIN_PREFIX:
+        raise SearchError(f"no incident with id {text!r} (a prefix needs at least {MIN_PREFIX} characters)")
+    # A range on the primary key, not LIKE: the prefix may hold % or _, and the range uses the index.
+    found = [r[0] for r in c.execute("SELECT id FROM incidents WHERE id >= ? AND id < ? ORDER BY id LIMIT 3",
+                                      [text, text + "\U0010ffff"])]  # fmt: skip
+    if not found:
+        raise SearchError(f"no incident with id {text!r}")
+    if len(found) > 1:
+        raise SearchError(f"{len(found) if len(found) < 3 else 'several'} incidents have ids starting {text!r}: "
+                          + ", ".join(found[:2]) + "; give more characters")  # fmt: skip
+    return found[0]
+
+
+def original_record(row: IncidentRow):
+    """The original record of an incident as the feed sent it: parsed JSON, or the raw text if not JSON."""
+    import json
+
+    if row.raw is None:
+        return None
+    try:
+        return json.loads(row.raw)
+    except ValueError:
+        return row.raw

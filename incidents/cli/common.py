@@ -13,7 +13,6 @@ is a usage error (exit 2) naming the option, and `--help` shows the form or the 
 
 from __future__ import annotations
 
-import json
 import re
 import sys
 from contextlib import contextmanager
@@ -36,8 +35,9 @@ app = typer.Typer(
 )
 
 # Exit codes (documented in the README): 0 success, 1 the command failed for a reason it explains,
-# 2 usage error (Typer's own), 75 temporary failure worth retrying (EX_TEMPFAIL, e.g. mail server down).
+# 2 usage error (Typer's own), 3 --check found something, 75 temporary failure worth retrying (EX_TEMPFAIL, e.g. mail server down).
 EXIT_FAILED = 1
+EXIT_FOUND = 3  # --check found something (a difference, an alarm)
 EXIT_TEMPFAIL = 75
 
 DbOption = Annotated[
@@ -222,15 +222,33 @@ def fail(message: str, code: int = EXIT_FAILED) -> typer.Exit:
     return typer.Exit(code=code)
 
 
-def console():
+def console(plain: bool = False):
     from rich.console import Console
 
-    # rich honours NO_COLOR and drops colour when stdout is not a terminal.
-    return Console(highlight=False, soft_wrap=False)
+    # rich honours NO_COLOR and drops colour when stdout is not a terminal; --plain drops it always.
+    # Markup and emoji codes are never read from what a command prints: values are data (views.literal).
+    return Console(highlight=False, soft_wrap=False, markup=False, emoji=False, no_color=plain or None)
+
+
+def emit(text: str) -> None:
+    """Write text to stdout as UTF-8 whatever PYTHONIOENCODING says (unpaired surrogates as U+FFFD)."""
+    from incidents.delimited import clean_text
+
+    data = clean_text(text).encode("utf-8")
+    buffer = getattr(sys.stdout, "buffer", None)
+    if buffer is None:
+        sys.stdout.write(data.decode("utf-8"))
+        return
+    sys.stdout.flush()
+    buffer.write(data)
+    buffer.flush()
 
 
 def print_json(data) -> None:
-    sys.stdout.write(json.dumps(data, ensure_ascii=False, indent=2, default=str) + "\n")
+    """JSON on stdout, always valid UTF-8 (incidents.delimited.to_json)."""
+    from incidents.delimited import to_json
+
+    emit(to_json(data) + "\n")
 
 
 def open_store(db: Path | None, *, create: bool = True, zone: str | None = None, read_only: bool = False):
@@ -244,6 +262,18 @@ def open_store(db: Path | None, *, create: bool = True, zone: str | None = None,
         return store.open_db(db, create=create, zone=zone)
     except store.StoreError as e:
         raise fail(str(e), EXIT_TEMPFAIL if isinstance(e, store.StoreBusy) else EXIT_FAILED) from None
+
+
+def open_reader(db: Path | None):
+    """`open_store(db, read_only=True)` for commands that print record fields: a text column holding bytes
+    that are not UTF-8 (written by another tool) reads with U+FFFD instead of failing the whole page."""
+    conn = open_store(db, read_only=True)
+    conn.text_factory = _decode_text
+    return conn
+
+
+def _decode_text(data: bytes) -> str:
+    return data.decode("utf-8", "replace")
 
 
 @contextmanager
