@@ -266,6 +266,9 @@ def open_db(
         db.execute("PRAGMA synchronous=NORMAL")
         # 64 MB of page cache: the dedup index of a million incidents stays in memory during ingest.
         db.execute("PRAGMA cache_size=-65536")
+        # An INSERT OR REPLACE deletes the row it replaces: with recursive triggers the delete triggers
+        # (the target search index's) see that deletion too.
+        db.execute("PRAGMA recursive_triggers=ON")
         migrate(db)
         if zone is not None or get_meta(db, "reporting_zone") is None:
             _set_zone(db, zone or DEFAULT_ZONE)
@@ -408,9 +411,9 @@ def add_incidents(db: sqlite_utils.Database, rows: Sequence[tuple]) -> int:
 
     An incident whose id is already stored is a duplicate report and is ignored (see ingest.incident_id).
     """
-    before = db.conn.total_changes
-    db.conn.executemany(_INSERT, rows)
-    return db.conn.total_changes - before
+    # rowcount sums sqlite3_changes() over the rows: unlike total_changes it leaves out what triggers
+    # write (the target search index), and an ignored duplicate counts 0.
+    return db.conn.executemany(_INSERT, rows).rowcount
 
 
 def count_incidents(db: sqlite_utils.Database) -> int:
@@ -501,8 +504,9 @@ def find_incidents(
         extra.append("sector = ?")
         args.append(sector)
     if target:
-        extra.append("target LIKE ?")
-        args.append(f"%{target}%")
+        clause, target_args = target_match(db, target)
+        extra.append(clause)
+        args.extend(target_args)
     if extra:
         where = (where + " AND " if where else "WHERE ") + " AND ".join(extra)
     sql = (
@@ -510,6 +514,37 @@ def find_incidents(
         "ORDER BY day DESC, occurred_at DESC, id LIMIT ? OFFSET ?"
     )
     return list(db.query(sql, [*args, int(limit), int(offset)]))
+
+
+TARGET_INDEX = "incidents_target"
+# The trigram tokenizer indexes runs of three characters: shorter text cannot use the index.
+TRIGRAM = 3
+
+
+def like_pattern(text: str) -> str:
+    """`%text%` for `LIKE ... ESCAPE '\\'`, with %, _ and the escape itself taken literally."""
+    return "%" + text.replace("\\", "\\\\").replace("%", "\\%").replace("_", "\\_") + "%"
+
+
+def has_table(db, name: str) -> bool:
+    return db.execute("SELECT 1 FROM sqlite_master WHERE name = ?", [name]).fetchone() is not None
+
+
+def target_match(db, text: str) -> tuple[str, list]:
+    """The WHERE clause (and its arguments) for incidents whose target contains `text`, ignoring case.
+
+    Served by the FTS5 trigram index `incidents_target` (migration _v6_target_search): the phrase
+    query finds the rowids whose target holds the text's trigrams in a row, and `LIKE` re-checks those
+    few rows, so the result is exactly the substring match (ASCII case folded, as LIKE does) and
+    `%`, `_` are taken literally. Text shorter than 3 characters, or a store without the index, falls
+    back to LIKE over the table (a scan).
+    """
+    pattern = like_pattern(text)
+    if len(text) < TRIGRAM or not has_table(db, TARGET_INDEX):
+        return "target LIKE ? ESCAPE '\\'", [pattern]
+    phrase = '"' + text.replace('"', '""') + '"'
+    clause = f"rowid IN (SELECT rowid FROM {TARGET_INDEX} WHERE {TARGET_INDEX} MATCH ?) AND target LIKE ? ESCAPE '\\'"
+    return clause, [phrase, pattern]
 
 
 def get_incident(db: sqlite_utils.Database, incident_id: str) -> dict | None:
