@@ -19,12 +19,22 @@ import sqlite_utils
 
 from incidents import store
 from incidents.ingest.formats import FORMATS, FormatError, detect_format, read_items
-from incidents.ingest.records import BadRecord, Plan, incident_id, latest_allowed, normalise_target, to_row
+from incidents.ingest.records import (
+    BadRecord,
+    Plan,
+    expand_extra,
+    incident_id,
+    latest_allowed,
+    normalise_target,
+    to_row,
+)
+from incidents.ingest.writer import history_of, write_batch
 
 __all__ = [
     "FORMATS",
     "FileResult",
     "IngestError",
+    "history_of",
     "incident_id",
     "ingest_file",
     "normalise_target",
@@ -54,6 +64,7 @@ class FileResult:
     accepted: int = 0
     duplicate: int = 0
     rejected: int = 0
+    corrected: int = 0  # of `accepted`: records that replaced their stored earlier version
     message: str | None = None
     reasons: Counter = field(default_factory=Counter)
 
@@ -71,6 +82,7 @@ class FileResult:
             "accepted": self.accepted,
             "duplicate": self.duplicate,
             "rejected": self.rejected,
+            "corrected": self.corrected,
             "message": self.message,
             "reasons": dict(self.reasons),
         }
@@ -105,6 +117,8 @@ def ingest_file(
     try:
         if path.is_dir():
             raise FormatError("is a folder, not a file")
+        if path.exists() and not path.is_file():
+            raise FormatError("not a regular file (a FIFO, socket or device)")
         sha = sha256_of(path)
         result.format = fmt or detect_format(path)
     except FormatError as e:
@@ -170,9 +184,10 @@ def _load(db, path: Path, result: FileResult, *, strict: bool, naive_zone: ZoneI
 
     def flush() -> None:
         if batch:
-            new = store.add_incidents(db, batch)
-            result.accepted += new
-            result.duplicate += len(batch) - new
+            accepted, corrected = write_batch(db.conn, batch, result.run_id)
+            result.accepted += accepted
+            result.corrected += corrected
+            result.duplicate += len(batch) - accepted
             batch.clear()
         if rejects:
             store.add_rejects(db, result.run_id, rejects)
@@ -207,7 +222,10 @@ def _load(db, path: Path, result: FileResult, *, strict: bool, naive_zone: ZoneI
         if item.error:
             reject(item.number, item.raw, item.error)
             continue
-        keys = tuple(item.record)
+        record = item.record
+        if "extra" in record:
+            record = expand_extra(record)
+        keys = tuple(record)
         plan = plans.get(keys)
         if plan is None:
             plan = Plan.for_names(keys)
@@ -216,7 +234,7 @@ def _load(db, path: Path, result: FileResult, *, strict: bool, naive_zone: ZoneI
         try:
             batch.append(
                 to_row(
-                    item.record,
+                    record,
                     plan,
                     naive_zone=naive_zone,
                     zone=zone,
