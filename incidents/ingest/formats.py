@@ -408,6 +408,8 @@ def _stream_array(fh) -> Iterator[Item]:
                         f"invalid JSON in record {number + 1}: {e.msg} near {tail[:60]!r}"
                     ) from None
                 buf, pos = buf[pos:] + more, 0
+        if number == 0 and (unsupported := unsupported_layout(value)):
+            raise FormatError(unsupported)
         number += 1
         yield _value_item(number, value)
         pos = end
