@@ -50,8 +50,15 @@ def test_spellings_of_one_domain(spelling):
 
 @pytest.mark.parametrize(
     "spelling",
-    ["203.0.113.7", "203.000.113.007", "::ffff:203.0.113.7", "::FFFF:cb00:7107", "http://203.0.113.7/",
-     "http://[::ffff:203.0.113.7]/", "203.0.113[.]7"],
+    [
+        "203.0.113.7",
+        "203.000.113.007",
+        "::ffff:203.0.113.7",
+        "::FFFF:cb00:7107",
+        "http://203.0.113.7/",
+        "http://[::ffff:203.0.113.7]/",
+        "203.0.113[.]7",
+    ],
 )
 def test_spellings_of_one_ipv4(spelling):
     assert normalise_target(spelling) == ("203.0.113.7", "ip")
@@ -64,18 +71,32 @@ def test_ipv6_is_canonical():
 
 def test_idn_forms_are_one_target():
     nfc = "ngânhàng-việt.example.vn"
-    forms = [nfc, unicodedata.normalize("NFD", nfc), nfc.upper(), "xn--ngnhng-vit-k4av1160h.example.vn", nfc + "."]
+    forms = [
+        nfc,
+        unicodedata.normalize("NFD", nfc),
+        nfc.upper(),
+        "xn--ngnhng-vit-k4av1160h.example.vn",
+        nfc + ".",
+    ]
     assert {normalise_target(f) for f in forms} == {(nfc, "domain")}
-    assert normalise_target("https://XN--NGNHNG-VIT-K4AV1160H.example.vn/Login") == (f"https://{nfc}/Login", "url")
+    assert normalise_target("https://XN--NGNHNG-VIT-K4AV1160H.example.vn/Login") == (
+        f"https://{nfc}/Login",
+        "url",
+    )
 
 
 def test_urls_keep_scheme_path_and_query_but_not_fragment_or_default_port():
-    assert normalise_target("HTTPS://WWW.Example.VN:443/Login?a=1#top") == ("https://www.example.vn/Login?a=1", "url")
+    assert normalise_target("HTTPS://WWW.Example.VN:443/Login?a=1#top") == (
+        "https://www.example.vn/Login?a=1",
+        "url",
+    )
     assert normalise_target("example.vn/login") == ("http://example.vn/login", "url")
     assert normalise_target("http://example.vn/login") != normalise_target("https://example.vn/login")
 
 
-@pytest.mark.parametrize("broken", ["http://[::1", "http://a.example.vn:99999/x", "https://a.example.vn:port/"])
+@pytest.mark.parametrize(
+    "broken", ["http://[::1", "http://a.example.vn:99999/x", "https://a.example.vn:port/"]
+)
 def test_broken_urls_raise_bad_target(broken):
     with pytest.raises(BadTarget):
         normalise_target(broken)

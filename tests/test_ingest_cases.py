@@ -109,7 +109,9 @@ def test_intelmq2_legacy_names(db, shared_dir):
     ]
 
 
-@pytest.mark.parametrize("name, fmt", [("es-hits-one-line.json", "json"), ("elasticdump-hits.jsonl", "jsonl")])
+@pytest.mark.parametrize(
+    "name, fmt", [("es-hits-one-line.json", "json"), ("elasticdump-hits.jsonl", "jsonl")]
+)
 def test_search_hits(db, shared_dir, name, fmt):
     r = ingest_file(db, case(shared_dir, name))
     assert r.format == fmt and counts(r) == (2, 2, 0, 0)
@@ -161,7 +163,8 @@ def test_hostile_value_is_quarantined_and_good_rows_go_in(db, shared_dir, name, 
 def test_hostile_files_on_one_command_line_each_reported(shared_dir, tmp_path):
     names = ["02-csv-year-0001.csv", "16-csv-random-header.csv", "03-jsonl-time-nan.jsonl"]
     result = CliRunner().invoke(
-        app, ["ingest", "--db", str(tmp_path / "t.db"), "--json", *(str(hostile(shared_dir, n)) for n in names)]
+        app,
+        ["ingest", "--db", str(tmp_path / "t.db"), "--json", *(str(hostile(shared_dir, n)) for n in names)],
     )
     assert result.exit_code == 1
     assert "Traceback" not in result.output + result.stderr
@@ -215,7 +218,12 @@ def test_two_exports_and_an_overlap_count_once(shared_dir, tmp_path):
     overlap = tmp_path / "next-day.csv"
     lines = sql.read_text(encoding="utf-8").splitlines()
     overlap.write_text(
-        "\n".join([*lines[:3], "106,2020-11-02 01:00:00+00,,fraud,phishing,phishing,,,http://new.example.vn/,OpenPhish,"])
+        "\n".join(
+            [
+                *lines[:3],
+                "106,2020-11-02 01:00:00+00,,fraud,phishing,phishing,,,http://new.example.vn/,OpenPhish,",
+            ]
+        )
         + "\n",
         encoding="utf-8",
     )
@@ -229,12 +237,19 @@ def test_two_exports_and_an_overlap_count_once(shared_dir, tmp_path):
     by_category = {name: c["count"] for name, c in month["categories"].items()}
     # 2020-10 (local days): phishing 102 (once, though in all three files), malware 103, other 104,
     # intrusion 105; the defacement is on local day 2020-11-01.
-    assert (by_category["phishing"], by_category["malware"], by_category["other"], by_category["intrusion"]) == (
+    assert (
+        by_category["phishing"],
+        by_category["malware"],
+        by_category["other"],
+        by_category["intrusion"],
+    ) == (
         1,
         1,
         1,
         1,
     )
-    nov = json.loads(CliRunner().invoke(app, ["stats", "--db", str(db_path), "--month", "2020-11", "--json"]).stdout)
+    nov = json.loads(
+        CliRunner().invoke(app, ["stats", "--db", str(db_path), "--month", "2020-11", "--json"]).stdout
+    )
     by_category = {name: c["count"] for name, c in nov["categories"].items()}
     assert (by_category["deface"], by_category["phishing"]) == (1, 1)

@@ -18,14 +18,27 @@ def hit(record, i):
 
 
 SHAPES = {
-    "es-one-line": json.dumps({"took": 1, "hits": {"total": {"value": 2}, "hits": [hit(RECORD, 1), hit(RECORD2, 2)]}}),
+    "es-one-line": json.dumps(
+        {"took": 1, "hits": {"total": {"value": 2}, "hits": [hit(RECORD, 1), hit(RECORD2, 2)]}}
+    ),
     "es-pretty": json.dumps({"hits": {"hits": [hit(RECORD, 1), hit(RECORD2, 2)]}}, indent=2),
-    "msearch": json.dumps({"responses": [{"hits": {"hits": [hit(RECORD, 1)]}}, {"hits": {"hits": [hit(RECORD2, 2)]}}]}),
+    "msearch": json.dumps(
+        {"responses": [{"hits": {"hits": [hit(RECORD, 1)]}}, {"hits": {"hits": [hit(RECORD2, 2)]}}]}
+    ),
     "hits-array": json.dumps([hit(RECORD, 1), hit(RECORD2, 2)]),
     "hits-lines": json.dumps(hit(RECORD, 1)) + "\n" + json.dumps(hit(RECORD2, 2)) + "\n",
-    "es-lines": "\n".join(json.dumps({"hits": {"hits": [hit(r, i)]}}) for i, r in enumerate([RECORD, RECORD2])),
+    "es-lines": "\n".join(
+        json.dumps({"hits": {"hits": [hit(r, i)]}}) for i, r in enumerate([RECORD, RECORD2])
+    ),
     "fields-hits": json.dumps(
-        {"hits": {"hits": [{"_id": f"f{i}", "fields": {k: [v] for k, v in r.items()}} for i, r in enumerate([RECORD, RECORD2])]}}
+        {
+            "hits": {
+                "hits": [
+                    {"_id": f"f{i}", "fields": {k: [v] for k, v in r.items()}}
+                    for i, r in enumerate([RECORD, RECORD2])
+                ]
+            }
+        }
     ),
 }
 
@@ -39,13 +52,28 @@ def test_every_hit_wrapper_is_unwrapped(db, tmp_path, shape):
     assert sorted(x[0] for x in db.execute("SELECT category FROM incidents")) == ["deface", "phishing"]
 
 
-MISP = {"Event": {"info": "Phishing campaign", "Attribute": [{"type": "url", "value": "http://x.example.vn"}]}}
-THEHIVE = {"title": "Phishing", "type": "external", "source": "partner", "sourceRef": "42",
-           "artifacts": [{"dataType": "url", "data": "http://x.example.vn"}], "date": 1601870400000}
+MISP = {
+    "Event": {"info": "Phishing campaign", "Attribute": [{"type": "url", "value": "http://x.example.vn"}]}
+}
+THEHIVE = {
+    "title": "Phishing",
+    "type": "external",
+    "source": "partner",
+    "sourceRef": "42",
+    "artifacts": [{"dataType": "url", "data": "http://x.example.vn"}],
+    "date": 1601870400000,
+}
 
 
-@pytest.mark.parametrize("doc, name", [(MISP, "MISP event"), (THEHIVE, "TheHive alert"),
-                                       ({"response": [MISP]}, "MISP event"), ([MISP], "MISP event")])
+@pytest.mark.parametrize(
+    "doc, name",
+    [
+        (MISP, "MISP event"),
+        (THEHIVE, "TheHive alert"),
+        ({"response": [MISP]}, "MISP event"),
+        ([MISP], "MISP event"),
+    ],
+)
 @pytest.mark.parametrize("indent", [None, 2, "\t"])
 def test_misp_and_thehive_are_named(tmp_path, doc, name, indent):
     f = tmp_path / "export.json"
@@ -67,16 +95,22 @@ def test_excel_unicode_text_utf16(db, tmp_path):
 
 def test_sep_line(db, tmp_path):
     f = tmp_path / "excel.csv"
-    f.write_text("sep=;\nid;time;category;target\n1;2020-10-05T10:00:00+07:00;deface;a.example.vn\n", encoding="utf-8")
+    f.write_text(
+        "sep=;\nid;time;category;target\n1;2020-10-05T10:00:00+07:00;deface;a.example.vn\n", encoding="utf-8"
+    )
     r = ingest_file(db, f)
     assert (r.status, r.accepted, r.rejected) == ("ok", 1, 0), r.message
     bad = tmp_path / "bad.csv"
-    bad.write_text("sep=;\nid;time;category;target\n1;2020-10-05T10:00:00+07:00;nosuch;a.example.vn\n", encoding="utf-8")
+    bad.write_text(
+        "sep=;\nid;time;category;target\n1;2020-10-05T10:00:00+07:00;nosuch;a.example.vn\n", encoding="utf-8"
+    )
     r = ingest_file(db, bad)
     assert db.execute("SELECT line FROM rejects").fetchone()[0] == 3
 
 
-@pytest.mark.parametrize("codec, named", [("cp1258", "Windows-1258 (Vietnamese)"), ("cp1252", "Windows-1252")])
+@pytest.mark.parametrize(
+    "codec, named", [("cp1258", "Windows-1258 (Vietnamese)"), ("cp1252", "Windows-1252")]
+)
 def test_legacy_encodings_are_named_with_the_conversion(db, tmp_path, codec, named):
     f = tmp_path / "legacy.csv"
     # Windows-1258 writes Vietnamese as a base letter and a combining tone mark.

@@ -22,15 +22,34 @@ hostile_text = st.one_of(
     st.text(max_size=40),
     st.sampled_from(
         [
-            "hxxp://a.example[.]vn/x", "http://[::1", "http://a.vn:99999/", "0001-01-01T00:00:00", "NaN",
-            "1555051200008", "20201031", "::ffff:203.0.113.7", "203.000.113.007", "{\"sector\": 1}",
-            "fraud/phishing", "malicious code", "c2server", "Lừa đảo", "nghiêm trọng", "9" * 40, "\x00",
+            "hxxp://a.example[.]vn/x",
+            "http://[::1",
+            "http://a.vn:99999/",
+            "0001-01-01T00:00:00",
+            "NaN",
+            "1555051200008",
+            "20201031",
+            "::ffff:203.0.113.7",
+            "203.000.113.007",
+            '{"sector": 1}',
+            "fraud/phishing",
+            "malicious code",
+            "c2server",
+            "Lừa đảo",
+            "nghiêm trọng",
+            "9" * 40,
+            "\x00",
         ]
     ),
 )
 value = st.one_of(
-    st.none(), st.booleans(), st.integers(), st.floats(), hostile_text,
-    st.lists(st.integers(), max_size=3), st.dictionaries(st.text(max_size=5), st.integers(), max_size=3),
+    st.none(),
+    st.booleans(),
+    st.integers(),
+    st.floats(),
+    hostile_text,
+    st.lists(st.integers(), max_size=3),
+    st.dictionaries(st.text(max_size=5), st.integers(), max_size=3),
 )
 
 
@@ -39,14 +58,20 @@ value = st.one_of(
 def test_no_value_raises_past_the_row(record):
     record = expand_extra(record)
     try:
-        row = to_row(record, Plan.for_names(record), naive_zone=ZONE, zone=ZONE, default_feed="f", run_id=1, latest=FAR)
+        row = to_row(
+            record, Plan.for_names(record), naive_zone=ZONE, zone=ZONE, default_feed="f", run_id=1, latest=FAR
+        )
     except BadRecord as e:
         assert str(e)
         return
     assert row[3] in CATEGORIES
 
 
-@settings(max_examples=25, deadline=None, suppress_health_check=[HealthCheck.too_slow, HealthCheck.function_scoped_fixture])
+@settings(
+    max_examples=25,
+    deadline=None,
+    suppress_health_check=[HealthCheck.too_slow, HealthCheck.function_scoped_fixture],
+)
 @given(st.lists(st.dictionaries(st.sampled_from(NAMES), value, max_size=6), max_size=12))
 def test_read_is_accepted_plus_duplicate_plus_rejected(tmp_path_factory, records):
     from incidents import store
@@ -84,7 +109,9 @@ def test_all_digit_values_are_never_iso_basic_dates():
     assert parse_time("1600000000000000", ZONE, FAR) == datetime(2020, 9, 13, 12, 26, 40, tzinfo=UTC)
 
 
-PAIRS = [(tax, t) for tax, types in RSIT.items() for t in types] + [(tax, t) for t, tax in INTELMQ_EXTRA_TYPES.items()]
+PAIRS = [(tax, t) for tax, types in RSIT.items() for t in types] + [
+    (tax, t) for t, tax in INTELMQ_EXTRA_TYPES.items()
+]
 
 
 @given(st.sampled_from(PAIRS), st.sampled_from([str, str.upper, str.title, lambda s: s.replace("-", " ")]))
