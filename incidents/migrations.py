@@ -103,6 +103,12 @@ def _v3_record_history(db: sqlite_utils.Database) -> None:
     columns = {row[1] for row in db.execute("PRAGMA table_info(incidents)").fetchall()}
     if "record_key" not in columns:
         db.execute("ALTER TABLE incidents ADD COLUMN record_key TEXT")
+    # An ingest run commits in batches and counts only once marked ok; the process that runs it is
+    # recorded so that the next ingest can tell a live run from one whose process died (and undo it).
+    run_columns = {row[1] for row in db.execute("PRAGMA table_info(ingest_runs)").fetchall()}
+    if "pid" not in run_columns:
+        db.execute("ALTER TABLE ingest_runs ADD COLUMN pid INTEGER")
+        db.execute("ALTER TABLE ingest_runs ADD COLUMN host TEXT")
     db.execute(
         "CREATE INDEX IF NOT EXISTS incidents_record_key ON incidents(record_key) WHERE record_key IS NOT NULL"
     )
