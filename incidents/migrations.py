@@ -284,6 +284,39 @@ def _v6_target_search(db: sqlite_utils.Database) -> None:
     db.execute("INSERT INTO incidents_target(incidents_target) VALUES ('rebuild')")
 
 
+def _v7_record_history(db: sqlite_utils.Database) -> None:
+    # A feed that re-sends a record (same feed, same record id) with a corrected day, target or field
+    # replaces the stored incident; the replaced values are kept here, as IntelMQ and MISP keep an
+    # event's updates. `record_key` is "feed\x1frecord id" of the record that made the incident.
+    columns = {row[1] for row in db.execute("PRAGMA table_info(incidents)").fetchall()}
+    if "record_key" not in columns:
+        db.execute("ALTER TABLE incidents ADD COLUMN record_key TEXT")
+    # An ingest run commits in batches and counts only once marked ok; the process that runs it is
+    # recorded so that the next ingest can tell a live run from one whose process died (and undo it).
+    run_columns = {row[1] for row in db.execute("PRAGMA table_info(ingest_runs)").fetchall()}
+    if "pid" not in run_columns:
+        db.execute("ALTER TABLE ingest_runs ADD COLUMN pid INTEGER")
+        db.execute("ALTER TABLE ingest_runs ADD COLUMN host TEXT")
+    db.execute(
+        "CREATE INDEX IF NOT EXISTS incidents_record_key ON incidents(record_key) WHERE record_key IS NOT NULL"
+    )
+    db.execute(
+        """
+        CREATE TABLE IF NOT EXISTS incident_history (
+            id INTEGER PRIMARY KEY,
+            incident_id TEXT NOT NULL,     -- the incident as it was stored before the correction
+            new_incident_id TEXT,          -- the incident that replaced it (its id changes with day/target)
+            record_key TEXT NOT NULL,      -- feed and record id that tie the two versions together
+            run_id INTEGER NOT NULL REFERENCES ingest_runs(id),  -- the run that brought the correction
+            replaced_at TEXT NOT NULL,     -- UTC, ISO 8601
+            old TEXT NOT NULL              -- the replaced row (every column, raw included) as JSON
+        )
+        """
+    )
+    db.execute("CREATE INDEX IF NOT EXISTS incident_history_incident ON incident_history(incident_id)")
+    db.execute("CREATE INDEX IF NOT EXISTS incident_history_run ON incident_history(run_id)")
+
+
 MIGRATIONS: list[Callable[[sqlite_utils.Database], None]] = [
     _v1_initial,
     _v2_published,
@@ -291,4 +324,5 @@ MIGRATIONS: list[Callable[[sqlite_utils.Database], None]] = [
     _v4_spike_verdicts,
     _v5_alert_outbox,
     _v6_target_search,
+    _v7_record_history,
 ]
