@@ -28,7 +28,20 @@ def scan(
     ] = None,
     year: Annotated[
         int | None,
-        typer.Option("--year", help="Year of the first syslog line (default: from the file's mtime)."),
+        typer.Option(
+            "--year",
+            min=1970,
+            max=2099,
+            help="Year of the first syslog line (default: from the file's mtime).",
+        ),
+    ] = None,
+    zone: Annotated[
+        str | None,
+        typer.Option(
+            "--zone",
+            help="Zone of the logs' clock for times written without an offset (syslog, BIND, dnsmasq), "
+            "e.g. UTC (default: the store's reporting zone; eve.json: UTC). Times with an offset keep theirs.",
+        ),
     ] = None,
     db: DbOption = None,
     as_json: JsonOption = False,
@@ -46,11 +59,15 @@ def scan(
 
     database = open_store(db)
     try:
-        report = scan_paths(database, paths, rules, fmt, year=year)
+        report = scan_paths(database, paths, rules, fmt, year=year, log_zone=zone)
     except ScanError as e:
         raise fail(str(e)) from None
     for problem in report.rule_problems:
         print(f"Error: rule {problem}", file=sys.stderr)
+    for problem in report.path_problems:
+        print(f"Error: {problem}", file=sys.stderr)
+    if not report.files and not report.path_problems:
+        print("Error: no file to scan", file=sys.stderr)
     for f in report.files:
         for message in [f.error] if f.error else f.notes:
             print(f"Error: {f.file}: {message}", file=sys.stderr)
@@ -60,6 +77,12 @@ def scan(
         out = console()
         out.print(scan_table(report))
         out.print(files_table(report))
+        for f in report.files:
+            if f.skipped:
+                reasons = "; ".join(f"{n:,} {reason}" for reason, n in f.skipped.items())
+                out.print(
+                    f"{f.file}: lines read and skipped (no event): {reasons}", markup=False, highlight=False
+                )
     if not report.complete:
         raise typer.Exit(code=EXIT_FAILED)
 
