@@ -173,3 +173,48 @@ def rules_export(
         print(f"Error: rule {problem}", file=sys.stderr)
     if problems:
         raise typer.Exit(code=EXIT_FAILED)
+
+
+@rules_app.command("import")
+def rules_import(
+    folder: Annotated[
+        Path, typer.Argument(help="A folder of Sigma rules, e.g. a SigmaHQ checkout's rules/.")
+    ],
+    into: Annotated[
+        Path | None,
+        typer.Option("--into", help="Copy the rules that run here into this folder (same relative paths)."),
+    ] = None,
+    show_all: Annotated[
+        bool, typer.Option("--all", help="List every rule, not only those that run.")
+    ] = False,
+    as_json: JsonOption = False,
+) -> None:
+    """Check which rules of a Sigma collection run here: per rule, the reader it reads or why it cannot.
+
+    Example: incidents rules import sigma/rules --into my-rules/
+    """
+    from incidents.scan.importer import check_collection, summary
+    from incidents.scan.rules import RuleError
+
+    if not folder.is_dir():
+        raise fail(f"{folder}: not a folder")
+    try:
+        results = check_collection(folder, into=into)
+    except RuleError as e:
+        raise fail(str(e)) from None
+    counts = summary(results)
+    if as_json:
+        print_json({"summary": counts, "rules": [r.as_dict() for r in results]})
+        return
+    for r in results:
+        if r.runs:
+            print(f"runs\t{r.file}\t{','.join(r.readers)}\t{r.category}")
+        elif show_all:
+            print(f"no\t{r.file}\t{r.reason}\t{r.message}")
+    print(
+        f"{counts['rules']:,} rules: {counts['runs']:,} run here, {counts['does_not_run']:,} do not",
+        file=sys.stderr,
+    )
+    for key in ("per_reader", "per_category", "per_reason"):
+        text = ", ".join(f"{k}: {v:,}" for k, v in counts[key].items())
+        print(f"  {key.replace('_', ' ')}: {text}", file=sys.stderr)

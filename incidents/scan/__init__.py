@@ -30,7 +30,7 @@ from incidents.scan.engine import Episode, detect
 from incidents.scan.readers import FORMATS, UnknownFormat
 from incidents.scan.readers import detect as detect_format
 from incidents.scan.readers.lines import ReadError, check_text_file, sha256_of
-from incidents.scan.rules import Rule, RuleError, RuleSet, load_rules
+from incidents.scan.rules import Rule, RuleError, RuleSet, load_rules, shipped_rules_dir
 
 __all__ = ["FORMATS", "FileReport", "RuleError", "ScanError", "ScanReport", "resolve_rules_dir", "scan_paths"]
 
@@ -121,11 +121,7 @@ def resolve_rules_dir(rules_dir: str | Path | None = None) -> Path:
     """--rules, else the repository's rules/ next to the package, else the copy inside an installed wheel."""
     if rules_dir is not None:
         return Path(rules_dir)
-    package = Path(__file__).resolve().parent.parent
-    repo = package.parent / "rules"
-    if (repo / "pipeline.yml").is_file():
-        return repo
-    return package / "_data" / "rules"
+    return shipped_rules_dir()
 
 
 def load_ruleset(rules_dir: str | Path | None = None):
