@@ -37,7 +37,7 @@ SYSLOG_TIME = re.compile(r"([A-Z][a-z]{2}) ([ \d]\d) (\d\d):(\d\d):(\d\d) ")
 # dnsmasq (log-queries): "query[A] name from client"; its other lines (forwarded, reply, cached, config,
 # DHCP) are read and skipped. Pi-hole's FTL writes the same lines to pihole.log.
 DNSMASQ = re.compile(r"(?:dnsmasq|pihole-FTL)(?:-dhcp)?(?:\[\d+\])?: (?:\d+ [0-9a-fA-F.:]+/\d+ )?(.*)$")
-DNSMASQ_QUERY = re.compile(r"query\[(\w+)\] (\S+) from (\S+)$")
+DNSMASQ_QUERY = re.compile(r"query\[(\w+)\] (.+) from (\S+)$")
 ISO_TIME = re.compile(r"(\d{4}-\d\d-\d\dT[\d:.]+(?:Z|[+-]\d\d:?\d\d)?) ")
 
 
