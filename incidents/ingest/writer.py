@@ -70,9 +70,10 @@ def write_batch(conn: sqlite3.Connection, rows: Sequence[tuple], run_id: int) ->
         conn.execute(_INSERT, row)
         stored[key] = row
         corrected += 1
-    before = conn.total_changes
-    conn.executemany(_INSERT, plain)
-    return conn.total_changes - before + corrected, corrected
+    # rowcount sums sqlite3_changes() over the rows; total_changes would also count the writes of the
+    # target search index's triggers.
+    inserted = conn.executemany(_INSERT, plain).rowcount
+    return inserted + corrected, corrected
 
 
 def history_of(conn: sqlite3.Connection, incident_id: str) -> list[dict]:
