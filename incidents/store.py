@@ -588,3 +588,28 @@ def cutoff(db: sqlite_utils.Database) -> str | None:
     """The data's cut-off: the UTC time the last ingest or scan finished."""
     row = db.execute("SELECT max(finished_at) FROM ingest_runs WHERE status = 'ok'").fetchone()
     return row[0] if row else None
+
+
+def incident_history(conn: sqlite3.Connection, incident_id: str) -> list[dict]:
+    """Earlier versions of an incident, newest first: [{"run_id", "replaced_at", "old": {column: value}}].
+
+    A correction may change the incident's id (its day or target is part of the id), so the chain of
+    replacements is followed back through `new_incident_id`. Returns [] on a store without the table.
+    """
+    import json
+
+    try:
+        rows = conn.execute(
+            """
+            WITH RECURSIVE chain(incident_id) AS (
+                SELECT ?
+                UNION SELECT h.incident_id FROM incident_history h JOIN chain c ON h.new_incident_id = c.incident_id
+            )
+            SELECT run_id, replaced_at, old FROM incident_history
+            WHERE new_incident_id IN (SELECT incident_id FROM chain) ORDER BY id DESC
+            """,
+            (incident_id,),
+        ).fetchall()
+    except sqlite3.OperationalError:  # an older store: no history kept
+        return []
+    return [{"run_id": r[0], "replaced_at": r[1], "old": json.loads(r[2])} for r in rows]

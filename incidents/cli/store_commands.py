@@ -52,7 +52,12 @@ def ingest(
     ] = False,
     wait: Annotated[
         float,
-        typer.Option("--wait", min=0, help="Seconds to wait for another process writing to the store."),
+        typer.Option(
+            "--wait",
+            min=0,
+            envvar="INCIDENTS_BUSY_TIMEOUT",
+            help="Seconds to wait for another process writing to the store.",
+        ),
     ] = 600.0,
     as_json: JsonOption = False,
 ) -> None:
