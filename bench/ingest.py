@@ -65,6 +65,7 @@ def reference_same_rows(path: Path, db_path: Path) -> float:
 
     from incidents import store
     from incidents.ingest.records import Plan, latest_allowed, to_row
+    from incidents.ingest.writer import RECORD_COLUMNS
 
     zone = ZoneInfo(store.DEFAULT_ZONE)
     latest = latest_allowed()
@@ -88,7 +89,9 @@ def reference_same_rows(path: Path, db_path: Path) -> float:
     t0 = time.perf_counter()
     with db.atomic():
         db.conn.executemany(
-            f"INSERT OR IGNORE INTO incidents VALUES ({', '.join('?' for _ in store.INCIDENT_COLUMNS)})", rows
+            f"INSERT OR IGNORE INTO incidents ({', '.join(RECORD_COLUMNS)}) "
+            f"VALUES ({', '.join('?' for _ in RECORD_COLUMNS)})",
+            rows,
         )
     seconds = time.perf_counter() - t0
     db.close()
