@@ -83,6 +83,7 @@ ALIASES: dict[str, tuple[str, ...]] = {
 
 _EPOCH = re.compile(r"^[+]?\d+(?:\.\d+)?$")
 _DATE_LIKE = re.compile(r"^\d{4}-\d{2}-\d{2}")
+_UTC_SUFFIX = re.compile(r"\s*(?:UTC|GMT)$", re.IGNORECASE)
 _EPOCH_ZERO = datetime(1970, 1, 1, tzinfo=UTC)
 # Nothing before the first CERTs existed, nothing later than tomorrow: such times are typos.
 _EARLIEST = datetime(1990, 1, 1, tzinfo=UTC)
@@ -194,6 +195,13 @@ def _from_iso(text: str) -> datetime:
     try:
         return datetime.fromisoformat(text)
     except ValueError as e:
+        zone_name = _UTC_SUFFIX.search(text)
+        if zone_name:
+            # "2020-10-31 17:30:00 UTC", as many SIEM exports write it.
+            try:
+                return datetime.fromisoformat(text[: zone_name.start()].rstrip()).replace(tzinfo=UTC)
+            except ValueError:
+                pass
         if _DATE_LIKE.match(text) and ("range" in str(e) or "must be in" in str(e)):
             raise BadRecord(f"impossible date {text[:100]!r}") from None
         raise BadRecord(f"unparsable timestamp {text[:100]!r}") from None
