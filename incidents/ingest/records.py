@@ -11,6 +11,7 @@ import hashlib
 import json
 import math
 import re
+from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import UTC, date, datetime, timedelta
 from decimal import Decimal, InvalidOperation
@@ -95,9 +96,11 @@ class BadRecord(ValueError):
 
 @dataclass(frozen=True)
 class Plan:
-    """For one set of field names: the names present for each incident field, in priority order."""
+    """For one set of field names: the names present for each incident field, in priority order, and a
+    getter per field that returns the row's first non-empty value among them (see `pick`)."""
 
     fields: dict[str, tuple[str, ...]]
+    get: dict[str, Callable[[dict], object]]
 
     @classmethod
     def for_names(cls, names) -> Plan:
@@ -105,7 +108,28 @@ class Plan:
         for n in names:
             if isinstance(n, str):
                 folded.setdefault(n.strip().lower(), n)
-        return cls({f: tuple(folded[a] for a in aliases if a in folded) for f, aliases in ALIASES.items()})
+        fields = {f: tuple(folded[a] for a in aliases if a in folded) for f, aliases in ALIASES.items()}
+        return cls(fields, {f: _getter(names) for f, names in fields.items()})
+
+
+def _none(rec: dict) -> None:
+    return None
+
+
+def _getter(names: tuple[str, ...]) -> Callable[[dict], object]:
+    if not names:
+        return _none
+    if len(names) > 1:
+        return lambda rec: pick(rec, names)
+    (name,) = names
+
+    def one(rec: dict):
+        value = rec.get(name)
+        if value.__class__ is str:
+            return value if value and not value.isspace() else None
+        return None if value == [] or value == {} else value
+
+    return one
 
 
 def pick(rec: dict, names: tuple[str, ...]):
@@ -273,9 +297,9 @@ def to_row(
 
     This runs once per row of every feed: it is written for speed (see bench/ingest.py).
     """
-    f = plan.fields
-    when = parse_time(pick(rec, f["time"]), naive_zone, latest)
-    key = (pick(rec, f["category"]), pick(rec, f["taxonomy"]), pick(rec, f["type"]))
+    g = plan.get
+    when = parse_time(g["time"](rec), naive_zone, latest)
+    key = (g["category"](rec), g["taxonomy"](rec), g["type"](rec))
     try:
         category, taxonomy, type_ = _CLASSIFIED[key]
     except (KeyError, TypeError):
@@ -285,21 +309,21 @@ def to_row(
                 _CLASSIFIED[key] = (category, taxonomy, type_)
             except TypeError:
                 pass
-    target, kind = normalise_target(pick(rec, f["target"]))
+    target, kind = normalise_target(g["target"](rec))
     occurred, day = _stamps(when, zone)
-    source_ip = _text(pick(rec, f["source_ip"]))
-    description = _text(pick(rec, f["description"]))
-    severity = _text(pick(rec, f["severity"]))
+    source_ip = _text(g["source_ip"](rec))
+    description = _text(g["description"](rec))
+    severity = g["severity"](rec)
     if severity is not None:
-        found = severity_from_label(severity)
+        found = severity_from_label(severity if severity.__class__ is str else str(severity))
         if found is None:
             raise BadRecord(
-                f"unknown severity {severity[:60]!r} (expected one of {', '.join(SEVERITIES)}, or thấp, "
+                f"unknown severity {str(severity)[:60]!r} (expected one of {', '.join(SEVERITIES)}, or thấp, "
                 "trung bình, cao, nghiêm trọng)"
             )
         severity = found
-    feed = _text(pick(rec, f["feed"])) or default_feed
-    record_id = _text(pick(rec, f["record_id"]))
+    feed = _text(g["feed"](rec)) or default_feed
+    record_id = _text(g["record_id"](rec))
     return (
         incident_id(category, target, day, f"{occurred}|{source_ip}|{description}"),
         occurred,
@@ -310,10 +334,10 @@ def to_row(
         target,
         kind,
         source_ip,
-        _text(pick(rec, f["sector"])),
+        _text(g["sector"](rec)),
         feed,
         severity,
-        _text(pick(rec, f["status"])) or "new",
+        _text(g["status"](rec)) or "new",
         description,
         run_id,
         _encode_raw(rec),
