@@ -271,8 +271,8 @@ def _load(
         # Group reasons without their particulars: "impossible date '2021-02-30'" -> "impossible date".
         result.reasons[reason.split(":")[0].split(" '")[0].split(" (")[0]] += 1
         if strict:
-            raise StrictRefusal(f"line {number}: {reason}")
-        rejects.append((number, raw, reason))
+            raise StrictRefusal(f"line {number}: {_printable(reason)}")
+        rejects.append((number, _printable(raw), _printable(reason)))
 
     items = read_items(path, result.format)
     last_number = 0
@@ -320,6 +320,16 @@ def _load(
         if len(batch) >= BATCH:
             flush()
     flush(final=True)
+
+
+def _printable(text: str | None) -> str | None:
+    """Text as stored: bytes that were not UTF-8 (kept as surrogates while reading) become U+FFFD."""
+    if text is None or text.isascii():
+        return text
+    try:
+        return text.encode("utf-8", "surrogateescape").decode("utf-8", "replace")
+    except UnicodeEncodeError:  # a lone surrogate from a JSON escape such as "\ud800"
+        return text.encode("utf-8", "replace").decode("utf-8")
 
 
 def rejects_of(db: sqlite_utils.Database, run_id: int | None = None, limit: int | None = None) -> list[dict]:

@@ -84,6 +84,7 @@ ALIASES: dict[str, tuple[str, ...]] = {
 
 _EPOCH = re.compile(r"^[+]?\d+(?:\.\d+)?$")
 _DATE_LIKE = re.compile(r"^\d{4}-\d{2}-\d{2}")
+_LONE_SURROGATE = re.compile("[\ud800-\udfff]")
 _UTC_SUFFIX = re.compile(r"\s*(?:UTC|GMT)$", re.IGNORECASE)
 _EPOCH_ZERO = datetime(1970, 1, 1, tzinfo=UTC)
 # Nothing before the first CERTs existed, nothing later than tomorrow: such times are typos.
@@ -324,6 +325,9 @@ def to_row(
         severity = found
     feed = _text(g["feed"](rec)) or default_feed
     record_id = _text(g["record_id"](rec))
+    raw = _encode_raw(rec)
+    if not raw.isascii() and _LONE_SURROGATE.search(raw):
+        raise BadRecord("invalid Unicode: a lone surrogate (a JSON escape such as \\ud800 with no pair)")
     return (
         incident_id(category, target, day, f"{occurred}|{source_ip}|{description}"),
         occurred,
@@ -340,7 +344,7 @@ def to_row(
         _text(g["status"](rec)) or "new",
         description,
         run_id,
-        _encode_raw(rec),
+        raw,
         f"{feed}\x1f{record_id}" if record_id else None,
     )
 
