@@ -101,6 +101,12 @@ def ingest(
             print(f"Error: {file}: {result.message}", file=sys.stderr)
         elif result.message:
             print(f"Note: {file}: {result.message}", file=sys.stderr)
+        if result.corrected:
+            print(
+                f"Note: {file}: {result.corrected:,} record(s) corrected their stored earlier version "
+                "(the old values are kept in the incident's history)",
+                file=sys.stderr,
+            )
     if as_json:
         print_json([r.as_dict() for r in results])
     else:
