@@ -14,6 +14,14 @@ that lasts longer than `shift_min` is thereby absorbed once it has alarmed. A fa
 coverage) becomes the new level the same way once it has lasted `fall_min` periods; otherwise the
 baseline would stay too high to see the next outbreak for months.
 
+Outages: a feed that stops sending leaves a run of zeros (or a collapse to a fraction of the usual
+count). Taken as data, the zeros drag the refitted level down, or become a new level after `fall_min`
+periods, and the return to the usual counts then looks like a rise: a week of false alarms. So once a
+run of periods each at most `collapse` times its expectation has become improbable under the baseline
+(joint probability at most `outage_alpha`), its periods count as missing for every later fit,
+level-shift test and running total (outage.py). The periods themselves were judged on their day as
+usual (a low count never alarms); only what the detector learns from them changes.
+
 Besides each period on its own, the totals of the last few periods (`spans`) are judged against the
 same baseline: a burst or campaign whose excess is spread over days shows there first. A count exceeds
 its bound when its mid-p value is at most alpha (tails.py: discrete counts would otherwise spend a
@@ -30,7 +38,7 @@ from dataclasses import dataclass, field
 import numpy as np
 from scipy import stats
 
-from incidents.spikes import allocation, baseline, cusum, tails
+from incidents.spikes import allocation, baseline, cusum, outage, tails
 
 
 @dataclass(frozen=True)
@@ -57,6 +65,10 @@ class Settings:
     span_alpha: float = 0.001  # tail probability of each of those totals' bounds
     cusum_delta: float | None = None  # Page's CUSUM against a shift of this many sd (None: off)
     cusum_arl: float = 730.0  # in-control average run length of the CUSUM, in periods
+    # Outages (outage.py): a run of periods at most `collapse` times their expectation whose joint
+    # probability under the baseline is at most `outage_alpha` is missing data, not a level.
+    collapse: float = 0.2
+    outage_alpha: float = 0.001
 
     def levels(self, expected: np.ndarray, dispersion: np.ndarray) -> np.ndarray:
         """The tail probability of each period's single-period bound."""
@@ -155,7 +167,8 @@ def _detect(counts: np.ndarray, observed: np.ndarray, starts: np.ndarray, settin
     s = settings
     S, T = counts.shape
     y = np.where(observed > 0, counts, 0.0).astype(float)
-    obs = (observed > 0).astype(float)
+    seen_obs = (observed > 0).astype(float)
+    obs = seen_obs.copy()  # observed and not in an outage: what fits and running totals use
     d = baseline.design(starts, s.freq)
     Z = d.Z
     p0 = d.X.shape[1]
@@ -173,7 +186,12 @@ def _detect(counts: np.ndarray, observed: np.ndarray, starts: np.ndarray, settin
     span_d = np.full((len(spans), S, T), np.nan)
     g_shift = stats.chi2.isf(s.shift_alpha / (s.shift_max - s.shift_min + 1), 1)
     g_half = stats.chi2.isf(0.01, 1)
+    runs = outage.Runs(S, s.collapse, s.outage_alpha)
+    done = 0  # periods before this one have been through the outage check
     for t0, t1 in zip(refit_idx, np.append(refit_idx[1:], T)):
+        if t0 > done:
+            runs.scan(y, seen_obs, mu_out, disp_out, done, t0, obs)
+            done = t0
         if state.fitted.any() and t0 >= s.shift_min:
             _level_shift(t0 - 1, s, y, obs, first, state, g_shift, g_half, p0)
         due = (t0 - first >= s.min_history) & (first < T)
@@ -184,7 +202,7 @@ def _detect(counts: np.ndarray, observed: np.ndarray, starts: np.ndarray, settin
         restart[:, t0] = state.changed & due
         _refit(t0, t1, a, due, s, d, Z, y, obs, state)
         i = np.flatnonzero(state.fitted)
-        seen = obs[i, t0:t1] > 0
+        seen = seen_obs[i, t0:t1] > 0
         mu = state.cur[i, t0:t1]
         x = np.empty((len(i), t1 - t0, p0 + 1))
         x[:, :, :p0] = d.X[t0:t1]
