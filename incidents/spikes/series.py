@@ -120,12 +120,13 @@ class SeriesNote:
     kind: str = "short"  # "short" | "shift"
 
 
-def judge(table: CountTable) -> tuple[Verdicts, list[SeriesNote]]:
-    """Run the detector on every series of the table; notes for series it cannot judge."""
+def judge(table: CountTable, **resume) -> tuple[Verdicts, list[SeriesNote]]:
+    """Run the detector on every series of the table; notes for series it cannot judge.
+    `resume` passes detect's `resume` and `checkpoint_at` on."""
     from incidents.spikes.detector import SETTINGS, detect
 
     settings = SETTINGS[table.freq]
-    verdicts = detect(table.counts, table.observed, table.starts, settings)
+    verdicts = detect(table.counts, table.observed, table.starts, settings, **resume)
     notes = []
     unit = {"day": "days", "week": "weeks", "month": "months", "hour": "hours"}[table.freq]
     for i, name in enumerate(table.names):
