@@ -64,7 +64,7 @@ def episode_payload(conn, ep, *, lang: str, update: bool, db_hint: str | None) -
         "peak_day": ep.peak_day,
         "peak_count": int(ep.peak_count),
         "provisional": bool(ep.provisional),
-        "update": update,
+        "new_peak": update,
         "top_targets": _top(conn, "target", ep.series, ep.first_day, ep.last_day),
         "top_sources": _top(conn, "source_ip", ep.series, ep.first_day, ep.last_day),
         "top_feeds": _top(conn, "feed", ep.series, ep.first_day, ep.last_day),
@@ -225,7 +225,7 @@ def silence_items(silences, recipients: list[Recipient], *, db_hint: str | None)
         hours = int(s.silent_hours)
         usual = float(s.usual_per_day)
         payload = {
-            "headline": f"no records from feed {s.feed} for {hours} hours, usually {_usual(usual)} a day",
+            "headline": s.sentence(),
             "feed": s.feed,
             "last_seen_utc": s.last_seen_utc,
             "silent_hours": hours,
@@ -247,10 +247,6 @@ def silence_items(silences, recipients: list[Recipient], *, db_hint: str | None)
                     )
                 )
     return items
-
-
-def _usual(x: float) -> str:
-    return f"{x:.0f}" if x >= 10 else f"{x:.1f}"
 
 
 # --- the daily summary ----------------------------------------------------------------------------------

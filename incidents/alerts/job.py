@@ -197,10 +197,15 @@ def _news(db, config: Config, *, now: datetime, local_now: datetime, db_hint: st
     conn = db.conn
     recipients = config.recipients
     items: list[outbox.Item] = []
-    if any(r.spikes for r in recipients):
-        from incidents.spikes.kept import judge_new_days, kept_episodes
+    if any(r.spikes or r.feeds for r in recipients):
+        from incidents.spikes.kept import judge_new_days
 
+        # Judges only the days not kept yet (today's running count provisional); it also keeps the
+        # per-feed daily counts that feed_silences reads.
         judge_new_days(db, now=now)
+    if any(r.spikes for r in recipients):
+        from incidents.spikes.kept import kept_episodes
+
         since = (local_now.date() - timedelta(days=collect.EPISODE_HORIZON_DAYS)).isoformat()
         episodes = kept_episodes(conn, since=since)
         items += collect.spike_items(conn, episodes, recipients, today=local_now.date(), db_hint=db_hint)
