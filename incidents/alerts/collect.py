@@ -89,7 +89,8 @@ def spike_items(
     horizon = (today - timedelta(days=EPISODE_HORIZON_DAYS)).isoformat()
     items: list[Item] = []
     for ep in episodes:
-        if ep.last_day < horizon or ep.explained_by:
+        # Days after `today` exist only when --now looks back on a store filled later: not news yet.
+        if ep.last_day < horizon or ep.first_day > today.isoformat() or ep.explained_by:
             continue
         for r in recipients:
             if not r.wants_series(ep.series):
@@ -149,7 +150,7 @@ def incident_rows(
     Rowids only grow with each insert and SQLite has one writer at a time, so every incident committed
     after this read gets a rowid above the returned watermark: late records (an old day ingested today)
     alert too. With no watermark yet (the store's first alert run), the incidents that occurred within
-    FIRST_RUN_WINDOW before `now`. Only severities at or above `min_severity` (None: no rows, the
+    FIRST_RUN_WINDOW before `now` (up to `now`). Only severities at or above `min_severity` (None: no rows, the
     watermark still moves).
     """
     top = conn.execute("SELECT max(rowid) FROM incidents").fetchone()[0] or 0
@@ -159,11 +160,12 @@ def incident_rows(
     marks = ",".join("?" for _ in severe)
     if after_rowid is None:
         since = (now - FIRST_RUN_WINDOW).astimezone(UTC).strftime("%Y-%m-%dT%H:%M:%SZ")
+        until = now.astimezone(UTC).strftime("%Y-%m-%dT%H:%M:%SZ")
         sql = (
             f"SELECT {_INCIDENT_COLUMNS} FROM incidents WHERE rowid <= ? AND occurred_at >= ? "
-            f"AND severity IN ({marks}) ORDER BY rowid"
+            f"AND occurred_at <= ? AND severity IN ({marks}) ORDER BY rowid"
         )
-        args = [top, since, *severe]
+        args = [top, since, until, *severe]
     else:
         sql = (
             f"SELECT {_INCIDENT_COLUMNS} FROM incidents WHERE rowid > ? AND rowid <= ? "
