@@ -231,6 +231,7 @@ def _compose_all(conn, config: Config, *, now: datetime) -> list[Composed]:
     if config.smtp is None:
         return []
     composed: list[Composed] = []
+    outbox.fail_unknown_recipients(conn, {r.email for r in config.recipients})
     hour_ago = iso(now - timedelta(hours=1))
     for r in config.recipients:
         waiting = outbox.unmailed(conn, r.email)

@@ -282,6 +282,22 @@ def unmailed(db, recipient: str) -> list[Queued]:
     return out
 
 
+def fail_unknown_recipients(db, known: set[str]) -> int:
+    """Items waiting for a recipient no longer in the configuration: failed, never sent. Returns how many."""
+    conn = _conn(db)
+    waiting = conn.execute(
+        "SELECT DISTINCT recipient FROM alert_outbox WHERE status IN ('pending', 'held') AND message_id IS NULL"
+    ).fetchall()
+    gone = [r for (r,) in waiting if r not in known]
+    before = conn.total_changes
+    conn.executemany(
+        "UPDATE alert_outbox SET status = 'failed', error = 'recipient no longer in the configuration; not sent' "
+        "WHERE recipient = ? AND status IN ('pending', 'held') AND message_id IS NULL",
+        [(r,) for r in gone],
+    )
+    return conn.total_changes - before
+
+
 def hold(db, item_ids: list[int]) -> None:
     _conn(db).executemany("UPDATE alert_outbox SET status = 'held' WHERE id = ?", [(i,) for i in item_ids])
 
