@@ -123,7 +123,7 @@ def test_filters_show_the_rows_they_select(tui_store):
             expected = sql(
                 tui_store,
                 "SELECT id FROM incidents WHERE category = 'malware' AND day BETWEEN '2020-03-01' AND '2020-03-31' "
-                "AND sector = 'finance' AND severity = 'high' ORDER BY day DESC, occurred_at DESC, id",
+                "AND sector = 'finance' AND severity = 'high' ORDER BY day DESC, occurred_at DESC, id DESC",
             )
             assert expected, "the fixture should have rows for this filter"
             assert [r["id"] for r in screen.rows] == [e[0] for e in expected]
@@ -155,7 +155,7 @@ def test_paging_and_sorting_query_one_page_at_a_time(tui_store):
             screen = await open_incidents(app, pilot)
             everything = [
                 r[0]
-                for r in sql(tui_store, "SELECT id FROM incidents ORDER BY day DESC, occurred_at DESC, id")
+                for r in sql(tui_store, "SELECT id FROM incidents ORDER BY day DESC, occurred_at DESC, id DESC")
             ]
             assert [r["id"] for r in screen.rows] == everything[:50]
             await pilot.press("n")

@@ -10,116 +10,45 @@ left open to hold back a checkpoint of the cron job's writes (in WAL mode reader
 from __future__ import annotations
 
 import sqlite3
-import threading
 from collections.abc import Callable
-from dataclasses import asdict, dataclass, fields, is_dataclass, replace
+from concurrent.futures import ThreadPoolExecutor
+from dataclasses import asdict, dataclass, fields, is_dataclass
 from pathlib import Path
-from urllib.parse import quote
 
-from incidents import stats, store
+from incidents import search, stats, store
+from incidents.search import IncidentFilter, SearchError
 
 PAGE = 50
-ORDERS = ("day", "category", "target", "sector", "feed", "severity")
+# The sort keys the incidents screen cycles through (`s`), all of them incidents.search.ORDERS.
+ORDERS = ("day", "category", "severity", "target", "sector", "feed")
 
 
 class TuiDataError(Exception):
     """The store cannot be read by the TUI."""
 
 
-# --- opening -------------------------------------------------------------------------------------------
+# --- opening (contract 5: store.open_read) and searching (contract 4: incidents.search) ----------------
 
 
 def open_read(path: str | Path | None) -> sqlite3.Connection:
-    """A read-only connection to an incidents store; raises TuiDataError (not a store, no file)."""
-    file = store.resolve_path(path)
-    if not file.is_file():
-        raise TuiDataError(f"no database at {file} (run 'incidents ingest' or 'incidents demo' first)")
+    """A read-only connection to an incidents store (store.open_read); raises TuiDataError."""
     try:
-        conn = sqlite3.connect(
-            f"file:{quote(str(file.resolve()))}?mode=ro", uri=True, timeout=5.0, check_same_thread=False
-        )
-        conn.execute("PRAGMA query_only = 1")
-        names = {r[0] for r in conn.execute("SELECT name FROM sqlite_master WHERE type = 'table'")}
-    except sqlite3.DatabaseError as e:
-        raise TuiDataError(f"{file}: {e}") from None
-    if not {"incidents", "ingest_runs", "rejects", "meta"} <= names:
-        conn.close()
-        raise TuiDataError(f"{file} is not an incidents store (no incidents table)")
-    return conn
+        return store.open_read(path)
+    except store.StoreError as e:
+        raise TuiDataError(str(e)) from None
 
 
-# --- incident search (contract 4: incidents/search.py, owner `cli`) -----------------------------------
+def empty(flt: IncidentFilter) -> bool:
+    """True when the filter restricts nothing."""
+    return all(getattr(flt, f.name) in (None, "") for f in fields(flt))
 
 
-@dataclass(frozen=True)
-class IncidentFilter:
-    category: str | None = None
-    since: str | None = None  # local days, inclusive
-    until: str | None = None
-    sector: str | None = None
-    feed: str | None = None
-    severity: str | None = None
-    target: str | None = None  # substring, case-insensitive
-    run_id: int | None = None
-
-    def with_(self, **changes) -> IncidentFilter:
-        return replace(self, **changes)
-
-    def is_empty(self) -> bool:
-        return all(getattr(self, f.name) in (None, "") for f in fields(self))
-
-
-_LISTED = "id, occurred_at, day, category, target, sector, feed, severity, status, source_ip, description"
-
-
-def _where(flt: IncidentFilter) -> tuple[str, list]:
-    clauses, args = [], []
-    for column in ("category", "sector", "feed", "severity", "run_id"):
-        value = getattr(flt, column)
-        if value not in (None, ""):
-            clauses.append(f"{column} = ?")
-            args.append(value)
-    if flt.since:
-        clauses.append("day >= ?")
-        args.append(flt.since)
-    if flt.until:
-        clauses.append("day <= ?")
-        args.append(flt.until)
-    if flt.target:
-        clauses.append("target LIKE ? ESCAPE '\\'")
-        escaped = flt.target.replace("\\", "\\\\").replace("%", "\\%").replace("_", "\\_")
-        args.append(f"%{escaped}%")
-    return ("WHERE " + " AND ".join(clauses)) if clauses else "", args
-
-
-def _find(conn, flt: IncidentFilter, order: str, descending: bool, limit: int, offset: int) -> list[dict]:
-    if order not in ORDERS:
-        raise ValueError(f"order must be one of {', '.join(ORDERS)}")
-    where, args = _where(flt)
-    direction = "DESC" if descending else "ASC"
-    # A substring of the target matches few rows anywhere: walking the day index backwards to find them
-    # reads the whole table at random (5 s on 10^6 rows); `+day` lets SQLite scan once and sort the few.
-    day = "+day" if flt.target else "day"
-    keys = (
-        f"{day} {direction}, occurred_at {direction}"
-        if order == "day"
-        else f"{order} {direction}, {day} DESC"
-    )
-    sql = f"SELECT {_LISTED} FROM incidents {where} ORDER BY {keys}, id LIMIT ? OFFSET ?"
-    cur = conn.execute(sql, [*args, int(limit), int(offset)])
-    names = [d[0] for d in cur.description]
-    return [dict(zip(names, row)) for row in cur.fetchall()]
+def _find(conn, flt: IncidentFilter, order: str, descending: bool, limit: int, offset: int) -> list:
+    return search.find_incidents(conn, flt, order=order, descending=descending, limit=limit, offset=offset)
 
 
 def _count(conn, flt: IncidentFilter) -> int:
-    where, args = _where(flt)
-    return conn.execute(f"SELECT count(*) FROM incidents {where}", args).fetchone()[0]
-
-
-def _get(conn, incident_id: str) -> dict | None:
-    cur = conn.execute("SELECT * FROM incidents WHERE id = ?", [incident_id])
-    row = cur.fetchone()
-    return dict(zip([d[0] for d in cur.description], row)) if row else None
+    return search.count_incidents(conn, flt)
 
 
 # --- runs and rejects ----------------------------------------------------------------------------------
@@ -201,33 +130,38 @@ _JUDGED: dict[tuple, Spikes] = {}
 
 
 class _Lane:
-    """One read-only connection and the lock that gives it one statement at a time. A lane whose
-    requests supersede each other (the page of a filter being typed) interrupts the running one."""
+    """One read-only connection in a thread of its own (sqlite3 connections stay in their thread);
+    the UI's workers hand it one statement at a time. A lane whose requests supersede each other (the
+    page of a filter being typed) interrupts the running statement when a newer one arrives."""
 
     def __init__(self, path: Path) -> None:
-        self.conn = open_read(path)
-        self.lock = threading.Lock()
+        self._thread = ThreadPoolExecutor(max_workers=1, thread_name_prefix="incidents-tui-read")
+        self.conn = self._thread.submit(open_read, path).result()
         self.busy = False
 
     def run(self, fn: Callable, *args, supersede: bool = False, **kwargs):
         if supersede and self.busy:
-            self.conn.interrupt()
-        with self.lock:
-            self.busy = True
-            try:
-                return fn(self.conn, *args, **kwargs)
-            except sqlite3.OperationalError as e:
-                if "interrupt" in str(e):
-                    raise Superseded() from None
-                raise TuiDataError(str(e)) from None
-            except sqlite3.DatabaseError as e:
-                raise TuiDataError(str(e)) from None
-            finally:
-                self.busy = False
+            self.conn.interrupt()  # thread-safe by design (sqlite.org/c3ref/interrupt.html)
+        return self._thread.submit(self._call, fn, args, kwargs).result()
+
+    def _call(self, fn: Callable, args: tuple, kwargs: dict):
+        self.busy = True
+        try:
+            return fn(self.conn, *args, **kwargs)
+        except sqlite3.OperationalError as e:
+            if "interrupt" in str(e):
+                raise Superseded() from None
+            raise TuiDataError(str(store.explain(e, self.conn.path))) from None
+        except sqlite3.DatabaseError as e:
+            raise TuiDataError(str(store.explain(e, self.conn.path))) from None
+        except SearchError as e:
+            raise TuiDataError(str(e)) from None
+        finally:
+            self.busy = False
 
     def close(self) -> None:
-        with self.lock:
-            self.conn.close()
+        self._thread.submit(self.conn.close).result()
+        self._thread.shutdown()
 
 
 class Superseded(TuiDataError):
@@ -288,7 +222,7 @@ class StoreReader:
         return self._counts.run(_count, flt, supersede=True)
 
     def get_incident(self, incident_id: str) -> dict | None:
-        row = self._run(_get, incident_id)
+        row = self._run(search.get_incident, incident_id)
         return _as_dict(row) if row is not None else None
 
     # runs and quarantine
@@ -396,6 +330,8 @@ class StoreReader:
 def _as_dict(row) -> dict:
     if isinstance(row, dict):
         return row
+    if hasattr(row, "as_dict"):
+        return row.as_dict()
     if is_dataclass(row):
         return asdict(row)
     return dict(row)
