@@ -110,4 +110,82 @@ def _v3_search_index(db: sqlite_utils.Database) -> None:
     db.execute("DROP INDEX IF EXISTS incidents_day_category")
 
 
-MIGRATIONS: list[Callable[[sqlite_utils.Database], None]] = [_v1_initial, _v2_published, _v3_search_index]
+def _v4_spike_verdicts(db: sqlite_utils.Database) -> None:
+    # Spike verdicts kept once judged (incidents.spikes.kept): the detector is prospective, so a day's
+    # verdict never changes unless its own count (or an earlier one) does; a run judges only new days.
+    db.execute(
+        """
+        CREATE TABLE IF NOT EXISTS spike_days (
+            series TEXT NOT NULL,          -- 'total' or a category
+            day TEXT NOT NULL,             -- local day of the store's zone, 'YYYY-MM-DD'
+            count INTEGER NOT NULL,        -- incidents that day (so far, when not final)
+            expected REAL,                 -- NULL while the series is too short to judge
+            upper REAL,                    -- the day's own upper bound (incidents)
+            level REAL,                    -- tail probability of the bound the verdict used
+            score REAL,                    -- (count - expected) / (upper - expected), of the alarm's total
+            alarm INTEGER NOT NULL,        -- 1 when above the bound
+            final INTEGER NOT NULL,        -- 0: today's provisional verdict, its count may still grow
+            span INTEGER,                  -- alarm: days its total covers (1: the day alone)
+            span_count INTEGER,            -- alarm: the total over those days
+            span_expected REAL,
+            span_upper REAL,
+            since TEXT,                    -- alarm: last earlier day as high; NULL: none on record
+            records_from TEXT,             -- alarm: the series' first day
+            judged_at TEXT NOT NULL,       -- UTC, ISO 8601
+            PRIMARY KEY (series, day)
+        ) WITHOUT ROWID
+        """
+    )
+    db.execute("CREATE INDEX IF NOT EXISTS spike_days_alarm ON spike_days(alarm, day)")
+    # What the next run starts from (row id and count of the incidents judged, first and last day).
+    db.execute("CREATE TABLE IF NOT EXISTS spike_state (key TEXT PRIMARY KEY, value TEXT)")
+    # Level shifts and too-short series, as the detector noted them on the last run.
+    db.execute("CREATE TABLE IF NOT EXISTS spike_notes (series TEXT NOT NULL, kind TEXT NOT NULL, text TEXT)")
+    # The unusual-mix detector's inputs per day (so the whole history is not re-read) and its flags.
+    db.execute(
+        """
+        CREATE TABLE IF NOT EXISTS spike_mix_days (
+            day TEXT PRIMARY KEY,
+            targets INTEGER NOT NULL,      -- distinct targets that day
+            sources INTEGER NOT NULL,      -- distinct source addresses that day
+            fresh INTEGER NOT NULL         -- targets seen that day for the first time in the store
+        ) WITHOUT ROWID
+        """
+    )
+    db.execute(
+        """
+        CREATE TABLE IF NOT EXISTS spike_mix_flags (
+            day TEXT PRIMARY KEY,
+            score REAL NOT NULL,
+            threshold REAL NOT NULL,
+            features TEXT NOT NULL,        -- JSON [[feature, value, usual low, usual high], ...]
+            explanation TEXT NOT NULL,
+            final INTEGER NOT NULL
+        ) WITHOUT ROWID
+        """
+    )
+    # Each target's first day in the store, so "share of new targets" needs only the new rows.
+    db.execute(
+        "CREATE TABLE IF NOT EXISTS spike_targets (target TEXT PRIMARY KEY, first_day TEXT NOT NULL) WITHOUT ROWID"
+    )
+    db.execute("CREATE INDEX IF NOT EXISTS spike_targets_first_day ON spike_targets(first_day)")
+    # Incidents per feed and day and the feed's latest incident time: a silent feed (silence.py).
+    db.execute(
+        """
+        CREATE TABLE IF NOT EXISTS spike_feed_days (
+            feed TEXT NOT NULL,            -- '' for incidents without a feed
+            day TEXT NOT NULL,
+            count INTEGER NOT NULL,
+            last_at TEXT NOT NULL,         -- UTC, the latest occurred_at that day
+            PRIMARY KEY (feed, day)
+        ) WITHOUT ROWID
+        """
+    )
+
+
+MIGRATIONS: list[Callable[[sqlite_utils.Database], None]] = [
+    _v1_initial,
+    _v2_published,
+    _v3_search_index,
+    _v4_spike_verdicts,
+]

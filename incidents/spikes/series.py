@@ -9,10 +9,12 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 import numpy as np
 
-from incidents.spikes.detector import SETTINGS, Verdicts, detect
+if TYPE_CHECKING:  # the detector imports scipy: only judging needs it, not reading kept notes
+    from incidents.spikes.detector import Verdicts
 
 
 class CountsError(Exception):
@@ -120,6 +122,8 @@ class SeriesNote:
 
 def judge(table: CountTable) -> tuple[Verdicts, list[SeriesNote]]:
     """Run the detector on every series of the table; notes for series it cannot judge."""
+    from incidents.spikes.detector import SETTINGS, detect
+
     settings = SETTINGS[table.freq]
     verdicts = detect(table.counts, table.observed, table.starts, settings)
     notes = []
