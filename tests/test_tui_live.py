@@ -19,16 +19,14 @@ from incidents.tui.app import IncidentsApp
 from incidents.tui.data import StoreReader, TuiDataError
 from incidents.tui.fmt import escape_controls, literal
 from tests.conftest import add_counts
-from tests.tui_helpers import build_store, screen_text, settle
+from tests.tui_helpers import screen_text, settle, shared_store
 
 SNAPSHOTS = Path(__file__).parent / "snapshots"
 
 
 @pytest.fixture(scope="module")
 def tui_store(tmp_path_factory):
-    path = tmp_path_factory.mktemp("tui-live") / "tui.db"
-    build_store(path)
-    return path
+    return shared_store(tmp_path_factory)
 
 
 @pytest.fixture
@@ -93,7 +91,9 @@ def test_a_file_that_is_not_a_store_is_refused(tmp_path):
     result = CliRunner().invoke(cli_app, ["tui", "--db", str(other)])
     assert result.exit_code == 1
     lines = result.stderr.strip().splitlines()
-    assert len(lines) == 1 and lines[0].startswith(f"Error: {other} is an SQLite database without the incidents")
+    assert len(lines) == 1 and lines[0].startswith(
+        f"Error: {other} is an SQLite database without the incidents"
+    )
     result = CliRunner().invoke(cli_app, ["tui", "--db", str(tmp_path / "missing.db")])
     assert result.exit_code == 1 and result.stderr.startswith("Error: no database at")
     assert not (tmp_path / "missing.db").exists()
@@ -147,8 +147,10 @@ def test_large_terminal_and_no_color(tui_store, monkeypatch):
 
 
 def normalise(svg: str) -> str:
-    """An SVG screenshot without what changes between runs: rich's per-export ids."""
-    return re.sub(r"terminal-\d+", "terminal", svg)
+    """An SVG screenshot without what changes between runs: rich's per-export ids, and the time the
+    fixture's spike verdicts were judged (shown as 'judged YYYY-MM-DD HH:MM UTC')."""
+    svg = re.sub(r"terminal-\d+", "terminal", svg)
+    return re.sub(r"\d{4}-\d\d-\d\d(&#160;| )\d\d:\d\d(&#160;| )UTC", "TIME", svg)
 
 
 @pytest.mark.parametrize(
