@@ -183,9 +183,79 @@ def _v4_spike_verdicts(db: sqlite_utils.Database) -> None:
     )
 
 
+def _v5_alert_outbox(db: sqlite_utils.Database) -> None:
+    # The alert outbox (incidents.alerts.outbox): alert items and composed mails recorded before sending,
+    # marked sent after the server accepted them, and one row per `incidents alert` run.
+    db.execute(
+        """
+        CREATE TABLE IF NOT EXISTS alert_outbox (
+            id INTEGER PRIMARY KEY,
+            key TEXT NOT NULL UNIQUE,      -- kind|subject key|day|recipient: the same news is never queued twice
+            kind TEXT NOT NULL,            -- spike, spike-update, incident, silence, daily
+            subject_key TEXT NOT NULL,     -- episode key, incident id, feed name, 'daily'
+            day TEXT,                      -- local day the item is about ('YYYY-MM-DD')
+            recipient TEXT NOT NULL,
+            series TEXT,                   -- spike items: 'total' or a category
+            episode_key TEXT,              -- spike items: Episode.key ('series:first_day')
+            incident_id TEXT,              -- incident items
+            feed TEXT,                     -- silence items
+            peak INTEGER,                  -- spike items: the episode's peak count when queued
+            severity TEXT,                 -- incident items
+            status TEXT NOT NULL,          -- pending, held, sent, failed
+            created_at TEXT NOT NULL,      -- UTC ISO 8601
+            sent_at TEXT,
+            error TEXT,                    -- the server's words when it refused
+            message_id TEXT,               -- the mail that carries the item (alert_mails)
+            subject TEXT,                  -- that mail's subject
+            payload TEXT NOT NULL          -- JSON: what the mail says about the item, frozen when queued
+        )
+        """
+    )
+    db.execute("CREATE INDEX IF NOT EXISTS alert_outbox_recipient ON alert_outbox(recipient, status)")
+    db.execute("CREATE INDEX IF NOT EXISTS alert_outbox_status ON alert_outbox(status, created_at)")
+    db.execute("CREATE INDEX IF NOT EXISTS alert_outbox_episode ON alert_outbox(episode_key, recipient)")
+    db.execute(
+        """
+        CREATE TABLE IF NOT EXISTS alert_mails (
+            message_id TEXT PRIMARY KEY,
+            recipient TEXT NOT NULL,
+            kind TEXT NOT NULL,            -- spike, spike-update, incident, silence, digest, daily
+            subject TEXT NOT NULL,
+            items INTEGER NOT NULL,
+            status TEXT NOT NULL,          -- pending, sent, failed
+            created_at TEXT NOT NULL,
+            sent_at TEXT,
+            attempts INTEGER NOT NULL DEFAULT 0,
+            error TEXT,
+            message TEXT NOT NULL          -- the whole RFC 5322 message, resent byte for byte
+        )
+        """
+    )
+    db.execute("CREATE INDEX IF NOT EXISTS alert_mails_recipient ON alert_mails(recipient, status, sent_at)")
+    db.execute(
+        """
+        CREATE TABLE IF NOT EXISTS alert_runs (
+            id INTEGER PRIMARY KEY,
+            started_at TEXT NOT NULL,      -- UTC
+            finished_at TEXT,              -- NULL: still running, or killed
+            now TEXT,                      -- the time the run judged for (--now), UTC
+            outcome TEXT NOT NULL,         -- running, ok, nothing, tempfail, failed
+            queued INTEGER NOT NULL DEFAULT 0,
+            sent INTEGER NOT NULL DEFAULT 0,
+            pending INTEGER NOT NULL DEFAULT 0,
+            failed INTEGER NOT NULL DEFAULT 0,
+            held INTEGER NOT NULL DEFAULT 0,
+            error TEXT
+        )
+        """
+    )
+    db.execute("CREATE TABLE IF NOT EXISTS alert_state (key TEXT PRIMARY KEY, value TEXT)")
+
+
 MIGRATIONS: list[Callable[[sqlite_utils.Database], None]] = [
     _v1_initial,
     _v2_published,
     _v3_search_index,
     _v4_spike_verdicts,
+    _v5_alert_outbox,
 ]
