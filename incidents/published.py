@@ -217,8 +217,18 @@ def stored(
 class _Counts:
     """Monthly counts of the whole store, read once, summed over any period."""
 
-    def __init__(self, db: sqlite_utils.Database):
-        self.by_month: dict[tuple[str, str], int] = {(m, c): n for m, c, n in store.month_counts(db)}
+    def __init__(self, db: sqlite_utils.Database, figures: list[PublishedFigure]):
+        # Only the months the figures and their baselines can cover (a baseline is at most the
+        # period's length or a year before it): an index range, not the whole history.
+        self.by_month: dict[tuple[str, str], int] = {}
+        if figures:
+            since = min(
+                stats.shift_month(f.first_month, -max(12, _months_between(f.first_month, f.last_month)))
+                for f in figures
+            )
+            until = max(f.last_month for f in figures)
+            rows = store.month_counts(db, since=f"{since}-01", until=f"{until}-31")
+            self.by_month = {(m, c): n for m, c, n in rows}
         first_day, last_day = store.data_span(db)
         self.first = first_day[:7] if first_day else None
         self.last = last_day[:7] if last_day else None
@@ -258,9 +268,10 @@ def _baseline(figure: PublishedFigure, basis: str) -> tuple[str, str] | None:
 
 def compare(db: sqlite_utils.Database, figures: list[PublishedFigure] | None = None) -> list[Comparison]:
     """Every published number (totals, splits, % changes) next to the store's figure for the same period."""
-    counts = _Counts(db)
+    figures = stored(db) if figures is None else figures
+    counts = _Counts(db, figures)
     out: list[Comparison] = []
-    for f in stored(db) if figures is None else figures:
+    for f in figures:
         base = {"period": f.period, "scope": f.scope, "status": f.status, "source": f.source}
         for name in ("total", *SPLITS):
             published = getattr(f, name)

@@ -11,8 +11,10 @@ import calendar
 import re
 from dataclasses import asdict, dataclass, field
 from decimal import ROUND_HALF_UP, Decimal
+from typing import TYPE_CHECKING
 
-import sqlite_utils
+if TYPE_CHECKING:
+    import sqlite_utils
 
 from incidents import store
 from incidents.taxonomy import CATEGORIES

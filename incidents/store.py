@@ -8,19 +8,30 @@ from __future__ import annotations
 
 import os
 import sqlite3
-from collections.abc import Iterable, Sequence
+from collections.abc import Iterable, Iterator, Sequence
 from datetime import UTC, datetime
 from pathlib import Path
+from typing import TYPE_CHECKING
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
-import sqlite_utils
-
 from incidents.migrations import MIGRATIONS
+
+if TYPE_CHECKING:  # sqlite_utils imports pandas (~0.5 s): writers import it when they open the store
+    import sqlite_utils
 
 DEFAULT_PATH = "incidents.db"
 DEFAULT_ZONE = "Asia/Ho_Chi_Minh"
 # Long enough for a reader to wait out one ingest transaction of a large file.
 BUSY_TIMEOUT_S = 30.0
+
+
+def busy_timeout() -> float:
+    """Seconds a command waits for another one's write lock: $INCIDENTS_BUSY_TIMEOUT, else BUSY_TIMEOUT_S."""
+    try:
+        return max(0.0, float(os.environ.get("INCIDENTS_BUSY_TIMEOUT", BUSY_TIMEOUT_S)))
+    except ValueError:
+        return BUSY_TIMEOUT_S
+
 
 # Column order of the incidents table; `add_incidents` takes tuples in this order.
 INCIDENT_COLUMNS = (
@@ -51,34 +62,240 @@ class NewerSchema(StoreError):
     """The database was made by a newer release of incidents than this one."""
 
 
+class NotAStore(StoreError):
+    """The file is not an incidents store: not SQLite, empty, or another tool's SQLite database."""
+
+
+class StoreBusy(StoreError):
+    """Another process held the store's write lock for longer than BUSY_TIMEOUT_S: worth retrying (exit 75)."""
+
+
+class StoreFull(StoreError):
+    """The disk holding the store is full; the transaction was rolled back and the store is as it was."""
+
+
+class StoreReadOnly(StoreError):
+    """The store cannot be written (file or folder permissions, a read-only mount)."""
+
+
+SQLITE_HEADER = b"SQLite format 3\x00"
+# Tables every incidents store has had since the first release (migration _v1_initial).
+CORE_TABLES = frozenset({"meta", "ingest_runs", "incidents", "rejects"})
+
+
 def resolve_path(path: str | Path | None = None) -> Path:
     """The database path: the argument, else $INCIDENTS_DB, else ./incidents.db."""
     return Path(path or os.environ.get("INCIDENTS_DB") or DEFAULT_PATH)
 
 
+def explain(error: BaseException, file: str | Path | None = None) -> StoreError:
+    """The StoreError (one plain sentence) for a sqlite3 error met while using the store at `file`.
+
+    Classifies by SQLite's primary result code (https://www.sqlite.org/rescode.html): BUSY/LOCKED ->
+    StoreBusy, FULL -> StoreFull, READONLY/CANTOPEN on a read-only file -> StoreReadOnly, NOTADB ->
+    NotAStore; anything else -> StoreError with SQLite's own words.
+    """
+    if isinstance(error, StoreError):
+        return error
+    where = f"the store {file}" if file else "the store"
+    code = getattr(error, "sqlite_errorcode", None)
+    primary = code & 0xFF if isinstance(code, int) else None
+    text = str(error)
+    if primary in (5, 6) or "locked" in text or "busy" in text:
+        return StoreBusy(
+            f"{where} is busy: another command kept it locked for more than "
+            f"{busy_timeout():g} s ($INCIDENTS_BUSY_TIMEOUT); nothing was changed by this one, run it again when the other has finished"
+        )
+    if primary == 13 or "disk is full" in text:
+        return StoreFull(
+            f"the disk holding {where} is full; this command's changes were rolled back and the store is "
+            "as it was: free some space (or move the store with --db) and run it again"
+        )
+    if primary == 8 or "readonly" in text or "read-only" in text:
+        return StoreReadOnly(
+            f"{where} is read-only (file, folder or mount); read commands still work, "
+            "writing needs write permission on the file and its folder"
+        )
+    if primary == 26 or "not a database" in text:
+        return NotAStore(f"{file or 'the file'} is not an SQLite database, so not an incidents store")
+    if "no such table" in text or "no such column" in text:
+        return StoreError(
+            f"{where} was made by an older release of incidents ({text}): run a writing command such as "
+            "'incidents ingest' on it once to upgrade it (a backup copy is kept beside it)"
+        )
+    if isinstance(error, OSError) and getattr(error, "errno", None) == 28:
+        return StoreFull(
+            f"no space left on the device ({error.filename or file}): free some space and run it again"
+        )
+    return StoreError(f"{file}: {text}" if file else text)
+
+
+class ReadConnection(sqlite3.Connection):
+    """A read-only sqlite3 connection (see open_read).
+
+    Besides the sqlite3 API it answers the two sqlite_utils calls read code makes, `query(sql, params)`
+    (an iterator of dicts) and `.conn` (itself), so one read function serves a writer's
+    sqlite_utils.Database and a reader's connection alike.
+    """
+
+    path: Path
+
+    def query(self, sql: str, params: Sequence | dict | None = None) -> Iterator[dict]:
+        cursor = self.execute(sql, params if params is not None else [])
+        names = [d[0] for d in cursor.description]
+        for row in cursor:
+            yield dict(zip(names, row))
+
+    @property
+    def conn(self) -> ReadConnection:
+        return self
+
+
+def _check_file(file: Path, *, reading: bool) -> None:
+    """Refuse what is not a store before SQLite sees it: not a regular file, empty, not SQLite."""
+    if not file.exists():
+        if reading:
+            raise StoreError(f"no database at {file} (run 'incidents ingest' or 'incidents demo' first)")
+        return
+    if not file.is_file():
+        raise NotAStore(f"{file} is not a regular file, so not an incidents store")
+    size = file.stat().st_size
+    if size == 0:
+        if reading:
+            raise NotAStore(
+                f"{file} is an empty file, not an incidents store (a writing command such as "
+                "'incidents ingest' makes a store in it)"
+            )
+        return
+    try:
+        with open(file, "rb") as f:
+            head = f.read(len(SQLITE_HEADER))
+    except PermissionError:
+        raise StoreReadOnly(f"{file} cannot be read: permission denied") from None
+    if head != SQLITE_HEADER:
+        raise NotAStore(f"{file} is not an SQLite database, so not an incidents store")
+
+
+def _check_schema(conn: sqlite3.Connection, file: Path) -> int:
+    """The store's schema version; NotAStore when the SQLite file holds another tool's tables."""
+    version = conn.execute("PRAGMA user_version").fetchone()[0]
+    tables = {r[0] for r in conn.execute("SELECT name FROM sqlite_master WHERE type IN ('table', 'view')")}
+    if version == 0 and not tables:
+        return 0  # a fresh SQLite file: a writer makes it a store
+    missing = CORE_TABLES - tables
+    if version == 0 or missing:
+        shown = ", ".join(sorted(t for t in tables if not t.startswith("sqlite_"))[:5]) or "none"
+        raise NotAStore(
+            f"{file} is an SQLite database without the incidents schema (its tables: {shown}); "
+            "it was left untouched: give --db an incidents store or a new file"
+        )
+    return version
+
+
+def open_read(path: str | Path | None = None) -> ReadConnection:
+    """Open an existing store for reading only: a `sqlite3.Connection` (ReadConnection) opened `mode=ro`.
+
+    Never creates, migrates or switches the journal of a file. Raises StoreError when there is no file,
+    NotAStore when the file is empty, not SQLite, or an SQLite database without the incidents schema,
+    NewerSchema never (a newer store is read as far as its tables allow). A store older than this
+    release is read as it is: tables added since are simply absent (read functions return nothing for
+    them); a writing command upgrades it.
+    """
+    file = resolve_path(path)
+    _check_file(file, reading=True)
+    uri = file.resolve().as_uri() + "?mode=ro"
+    try:
+        conn = _connect_ro(uri, file)
+        conn.path = file
+        _check_schema(conn, file)
+    except sqlite3.Error as e:
+        raise explain(e, file) from None
+    return conn
+
+
+def _connect_ro(uri: str, file: Path) -> ReadConnection:
+    conn = sqlite3.connect(uri, uri=True, timeout=busy_timeout(), factory=ReadConnection)
+    try:
+        conn.execute("SELECT 1 FROM sqlite_master LIMIT 1").fetchall()
+        return conn
+    except sqlite3.OperationalError:
+        conn.close()
+        # A WAL store in a folder this user cannot write: SQLite cannot make the -shm file beside it.
+        # Nobody can be writing it through this folder then, so it is read as an immutable file.
+        if os.access(file.parent, os.W_OK) or Path(str(file) + "-wal").exists():
+            raise
+    conn = sqlite3.connect(uri + "&immutable=1", uri=True, timeout=busy_timeout(), factory=ReadConnection)
+    conn.execute("SELECT 1 FROM sqlite_master LIMIT 1").fetchall()
+    return conn
+
+
 def open_db(
     path: str | Path | None = None, *, zone: str | None = None, create: bool = True
 ) -> sqlite_utils.Database:
-    """Open (and migrate) the store. `zone` is the reporting zone, fixed when the store is created."""
+    """Open the store for writing, creating it when `create`, and bring its schema up to date.
+
+    `zone` is the reporting zone, fixed when the store is created. A store from an older release is
+    copied first (`VACUUM INTO` <file>.v<N>-backup.db, see backup_path) and then migrated; the copy is
+    left for the user. Raises NotAStore for a file that is not an incidents store (left untouched),
+    NewerSchema, StoreBusy, StoreFull, StoreReadOnly or StoreError.
+    """
+    import sqlite_utils
+
     file = resolve_path(path)
     if not create and not file.exists():
         raise StoreError(f"no database at {file} (run 'incidents ingest' or 'incidents demo' first)")
     if file.parent and not file.parent.exists():
         raise StoreError(f"folder {file.parent} does not exist")
+    _check_file(file, reading=False)
+    folder = file.parent if str(file.parent) else Path(".")
+    if (file.exists() and not os.access(file, os.W_OK)) or not os.access(folder, os.W_OK):
+        raise explain(sqlite3.OperationalError("attempt to write a readonly database"), file)
     try:
-        conn = sqlite3.connect(file, timeout=BUSY_TIMEOUT_S)
+        conn = sqlite3.connect(file, timeout=busy_timeout())
         db = sqlite_utils.Database(conn)
+        version = db.execute("PRAGMA user_version").fetchone()[0]
+        if version > len(MIGRATIONS):
+            raise NewerSchema(
+                f"{file}: schema version {version} is newer than this release knows ({len(MIGRATIONS)})"
+            )
+        _check_schema(conn, file)
+        if 0 < version < len(MIGRATIONS):
+            backup_old_store(conn, file, version)
         db.execute("PRAGMA journal_mode=WAL")
         # NORMAL is durable across application crashes in WAL mode; only a power cut may lose the last commit.
         db.execute("PRAGMA synchronous=NORMAL")
         # 64 MB of page cache: the dedup index of a million incidents stays in memory during ingest.
         db.execute("PRAGMA cache_size=-65536")
+        # An INSERT OR REPLACE deletes the row it replaces: with recursive triggers the delete triggers
+        # (the target search index's) see that deletion too.
+        db.execute("PRAGMA recursive_triggers=ON")
         migrate(db)
-    except sqlite3.DatabaseError as e:
-        raise StoreError(f"{file}: {e}") from None
-    if zone is not None or get_meta(db, "reporting_zone") is None:
-        _set_zone(db, zone or DEFAULT_ZONE)
+        if zone is not None or get_meta(db, "reporting_zone") is None:
+            _set_zone(db, zone or DEFAULT_ZONE)
+    except sqlite3.Error as e:
+        raise explain(e, file) from None
     return db
+
+
+def backup_path(file: Path, version: int) -> Path:
+    """Where the copy of a store at schema `version` goes before it is migrated: beside it, never overwritten."""
+    candidate = file.with_name(f"{file.name}.v{version}-backup.db")
+    n = 2
+    while candidate.exists():
+        candidate = file.with_name(f"{file.name}.v{version}-backup-{n}.db")
+        n += 1
+    return candidate
+
+
+def backup_old_store(conn: sqlite3.Connection, file: Path, version: int) -> Path:
+    """Copy the store with `VACUUM INTO` (a consistent, compact copy) before a migration; returns the copy."""
+    target = backup_path(file, version)
+    try:
+        conn.execute("VACUUM INTO ?", [str(target)])
+    except sqlite3.Error:
+        target.unlink(missing_ok=True)
+        raise
+    return target
 
 
 def _set_zone(db: sqlite_utils.Database, zone: str) -> None:
@@ -194,9 +411,9 @@ def add_incidents(db: sqlite_utils.Database, rows: Sequence[tuple]) -> int:
 
     An incident whose id is already stored is a duplicate report and is ignored (see ingest.incident_id).
     """
-    before = db.conn.total_changes
-    db.conn.executemany(_INSERT, rows)
-    return db.conn.total_changes - before
+    # rowcount sums sqlite3_changes() over the rows: unlike total_changes it leaves out what triggers
+    # write (the target search index), and an ignored duplicate counts 0.
+    return db.conn.executemany(_INSERT, rows).rowcount
 
 
 def count_incidents(db: sqlite_utils.Database) -> int:
@@ -287,8 +504,9 @@ def find_incidents(
         extra.append("sector = ?")
         args.append(sector)
     if target:
-        extra.append("target LIKE ?")
-        args.append(f"%{target}%")
+        clause, target_args = target_match(db, target)
+        extra.append(clause)
+        args.extend(target_args)
     if extra:
         where = (where + " AND " if where else "WHERE ") + " AND ".join(extra)
     sql = (
@@ -296,6 +514,37 @@ def find_incidents(
         "ORDER BY day DESC, occurred_at DESC, id LIMIT ? OFFSET ?"
     )
     return list(db.query(sql, [*args, int(limit), int(offset)]))
+
+
+TARGET_INDEX = "incidents_target"
+# The trigram tokenizer indexes runs of three characters: shorter text cannot use the index.
+TRIGRAM = 3
+
+
+def like_pattern(text: str) -> str:
+    """`%text%` for `LIKE ... ESCAPE '\\'`, with %, _ and the escape itself taken literally."""
+    return "%" + text.replace("\\", "\\\\").replace("%", "\\%").replace("_", "\\_") + "%"
+
+
+def has_table(db, name: str) -> bool:
+    return db.execute("SELECT 1 FROM sqlite_master WHERE name = ?", [name]).fetchone() is not None
+
+
+def target_match(db, text: str) -> tuple[str, list]:
+    """The WHERE clause (and its arguments) for incidents whose target contains `text`, ignoring case.
+
+    Served by the FTS5 trigram index `incidents_target` (migration _v6_target_search): the phrase
+    query finds the rowids whose target holds the text's trigrams in a row, and `LIKE` re-checks those
+    few rows, so the result is exactly the substring match (ASCII case folded, as LIKE does) and
+    `%`, `_` are taken literally. Text shorter than 3 characters, or a store without the index, falls
+    back to LIKE over the table (a scan).
+    """
+    pattern = like_pattern(text)
+    if len(text) < TRIGRAM or not has_table(db, TARGET_INDEX):
+        return "target LIKE ? ESCAPE '\\'", [pattern]
+    phrase = '"' + text.replace('"', '""') + '"'
+    clause = f"rowid IN (SELECT rowid FROM {TARGET_INDEX} WHERE {TARGET_INDEX} MATCH ?) AND target LIKE ? ESCAPE '\\'"
+    return clause, [phrase, pattern]
 
 
 def get_incident(db: sqlite_utils.Database, incident_id: str) -> dict | None:
@@ -329,7 +578,10 @@ def new_targets(db: sqlite_utils.Database, *, until: str | None = None) -> list[
 
 def data_span(db: sqlite_utils.Database) -> tuple[str | None, str | None]:
     """First and last local day with an incident."""
-    return tuple(db.execute("SELECT min(day), max(day) FROM incidents").fetchone())
+    # Two index searches: min() and max() in one SELECT would walk the whole (day, category) index.
+    first = db.execute("SELECT min(day) FROM incidents").fetchone()[0]
+    last = db.execute("SELECT max(day) FROM incidents").fetchone()[0]
+    return first, last
 
 
 def cutoff(db: sqlite_utils.Database) -> str | None:

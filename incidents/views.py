@@ -77,7 +77,9 @@ def ingest_table(results) -> Table:
         )
     totals = [0, 0, 0, 0]
     for r in results:
-        style = {"ok": "", "skipped": "dim", "refused": "red", "failed": "red"}[r.status]
+        style = {"ok": "", "skipped": "dim", "refused": "red", "failed": "red", "busy": "yellow"}.get(
+            r.status, ""
+        )
         table.add_row(
             literal(r.file),
             r.format or "?",

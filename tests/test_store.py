@@ -10,6 +10,7 @@ import sys
 import time
 
 import pytest
+import sqlite_utils
 
 from incidents import store
 from incidents.migrations import MIGRATIONS
@@ -24,7 +25,7 @@ def test_new_store_is_wal_and_current(db, db_path):
 def test_an_older_store_is_migrated_and_keeps_its_data(db_path):
     # A store as release 1 made it: only the first migration, with one incident in it.
     conn = sqlite3.connect(db_path)
-    old = store.sqlite_utils.Database(conn)
+    old = sqlite_utils.Database(conn)
     with old.atomic():
         MIGRATIONS[0](old)
         old.execute("PRAGMA user_version = 1")

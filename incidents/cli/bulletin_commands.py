@@ -114,7 +114,7 @@ def bulletin(
     if to and fmt != "eml":
         raise typer.BadParameter("only with --format eml", param_hint="--to")
     mail = {"recipients": to} if fmt == "eml" else {}
-    database = open_store(db, create=False)
+    database = open_store(db, read_only=True)
     try:
         if out is None:
             emit(
@@ -190,7 +190,7 @@ def published_check(
     from incidents.bulletin.views import comparison_table, summary
     from incidents.views import finish
 
-    comparisons = published_lib.check(open_store(db, create=False))
+    comparisons = published_lib.check(open_store(db, read_only=True))
     differs = any(c.verdict == "differs" for c in comparisons)
     if as_json:
         print_json([c.as_dict() for c in comparisons])

@@ -251,51 +251,29 @@ def print_json(data) -> None:
     emit(to_json(data) + "\n")
 
 
-def open_store(db: Path | None, *, create: bool = True, zone: str | None = None):
+def open_store(db: Path | None, *, create: bool = True, zone: str | None = None, read_only: bool = False):
+    """The store for a command: `read_only` -> store.open_read (never creates, migrates or switches the
+    journal), else store.open_db. A StoreError becomes one `Error:` line, exit 75 when busy, else 1."""
     from incidents import store
 
     try:
+        if read_only:
+            return store.open_read(db)
         return store.open_db(db, create=create, zone=zone)
     except store.StoreError as e:
-        raise fail(str(e)) from None
+        raise fail(str(e), EXIT_TEMPFAIL if isinstance(e, store.StoreBusy) else EXIT_FAILED) from None
 
 
 def open_reader(db: Path | None):
-    """A read-only connection for commands that only read: never creates, migrates or switches the
-    journal of the file (contract 5: store.open_read, from the `faults` branch, when present)."""
-    from incidents import store
-
-    open_read = getattr(store, "open_read", None)
-    try:
-        conn = open_read(db) if open_read is not None else _open_read_fallback(store, db)
-    except store.StoreError as e:
-        raise fail(str(e)) from None
-    # A text column holding bytes that are not UTF-8 (written by another tool) reads with U+FFFD
-    # instead of failing the whole page with "Could not decode to UTF-8".
+    """`open_store(db, read_only=True)` for commands that print record fields: a text column holding bytes
+    that are not UTF-8 (written by another tool) reads with U+FFFD instead of failing the whole page."""
+    conn = open_store(db, read_only=True)
     conn.text_factory = _decode_text
     return conn
 
 
 def _decode_text(data: bytes) -> str:
     return data.decode("utf-8", "replace")
-
-
-def _open_read_fallback(store, db: Path | None):
-    import sqlite3
-
-    file = store.resolve_path(db)
-    if not file.is_file():
-        raise store.StoreError(f"no database at {file} (run 'incidents ingest' or 'incidents demo' first)")
-    try:
-        conn = sqlite3.connect(f"{file.resolve().as_uri()}?mode=ro", uri=True, timeout=store.BUSY_TIMEOUT_S)
-        found = conn.execute(
-            "SELECT 1 FROM sqlite_master WHERE type = 'table' AND name = 'incidents'"
-        ).fetchone()
-    except sqlite3.DatabaseError as e:
-        raise store.StoreError(f"{file}: {e}") from None
-    if not found:
-        raise store.StoreError(f"{file} is not an incidents store (it has no incidents table)")
-    return conn
 
 
 @contextmanager
@@ -329,7 +307,31 @@ def main_callback(
 
 
 def main() -> None:
-    app()
+    """The console script: the app, with a last line of defence so that a store or disk fault met in
+    any command (busy past the timeout, disk full, read-only) is one `Error:` line, never a traceback."""
+    import sqlite3
+
+    try:
+        app()
+    except (sqlite3.Error, OSError) as e:
+        if isinstance(e, OSError) and e.errno not in (28, 30, 122):  # ENOSPC, EROFS, EDQUOT
+            raise
+        from incidents import store
+
+        problem = store.explain(e, store.resolve_path(_db_argument()))
+        print(f"Error: {problem}", file=sys.stderr)
+        sys.exit(EXIT_TEMPFAIL if isinstance(problem, store.StoreBusy) else EXIT_FAILED)
+
+
+def _db_argument() -> str | None:
+    """The --db value on the command line, for naming the store in a last-resort message."""
+    args = sys.argv[1:]
+    for i, arg in enumerate(args):
+        if arg == "--db" and i + 1 < len(args):
+            return args[i + 1]
+        if arg.startswith("--db="):
+            return arg[5:]
+    return None
 
 
 def note(message: str) -> None:

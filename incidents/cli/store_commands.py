@@ -11,6 +11,7 @@ import typer
 
 from incidents.cli.common import (
     EXIT_FAILED,
+    EXIT_TEMPFAIL,
     MONTH_METAVAR,
     CategoryOption,
     DbOption,
@@ -49,6 +50,10 @@ def ingest(
     force: Annotated[
         bool, typer.Option("--force", help="Read a file again even if its content was ingested.")
     ] = False,
+    wait: Annotated[
+        float,
+        typer.Option("--wait", min=0, help="Seconds to wait for another process writing to the store."),
+    ] = 600.0,
     as_json: JsonOption = False,
 ) -> None:
     """Load incident records into the store; bad rows are quarantined in `rejects`.
@@ -56,7 +61,9 @@ def ingest(
     Example: incidents ingest sample_logs/ncsc-2020.csv sample_logs/intelmq-2020-h2.jsonl
 
     Exit code 0 when every file was read (rejected rows are reported, not fatal), 1 when a file was
-    unreadable, in an unknown format, had no usable row, or was refused by --strict.
+    unreadable, in an unknown format, had no usable row, or was refused by --strict, 75 when the only
+    trouble was a store kept busy by another writer for longer than --wait (try again later). Each file
+    is reported and a failed one does not stop the others.
     """
     from incidents import ingest as ingest_lib
     from incidents.views import ingest_table
@@ -69,10 +76,18 @@ def ingest(
         try:
             with progress(f"ingesting {file}") as tick:
                 result = ingest_lib.ingest_file(
-                    database, file, fmt=fmt, strict=strict, input_zone=zone, force=force, on_progress=tick
+                    database,
+                    file,
+                    fmt=fmt,
+                    strict=strict,
+                    input_zone=zone,
+                    force=force,
+                    on_progress=tick,
+                    wait=wait,
+                    on_wait=lambda text, file=file: print(f"Note: {file}: {text}", file=sys.stderr),
                 )
         except KeyboardInterrupt:
-            # Each file is one transaction: the one being read was rolled back, earlier files stand.
+            # The file being read was undone (its committed batches too); earlier files stand.
             raise fail(
                 f"interrupted while reading {file}; it was rolled back, earlier files are stored", 130
             ) from None
@@ -85,8 +100,9 @@ def ingest(
         print_json([r.as_dict() for r in results])
     else:
         console().print(ingest_table(results))
-    if not all(r.ok for r in results):
-        raise typer.Exit(code=EXIT_FAILED)
+    failed = [r for r in results if not r.ok]
+    if failed:
+        raise typer.Exit(code=EXIT_TEMPFAIL if all(r.status == "busy" for r in failed) else EXIT_FAILED)
 
 
 @app.command()
@@ -104,7 +120,7 @@ def rejects(
     from incidents.ingest import rejects_of
     from incidents.views import finish, rejects_table
 
-    rows = rejects_of(open_store(db, create=False), run, limit)
+    rows = rejects_of(open_store(db, read_only=True), run, limit)
     if as_json:
         print_json(rows)
     else:
@@ -278,7 +294,7 @@ def stats(
         raise typer.BadParameter("give --month or --period (one of them)", param_hint="--month/--period")
     if period is not None and period.scope == "month":
         month, period = period.first_month, None
-    database = open_store(db, create=False)
+    database = open_store(db, read_only=True)
     try:
         if period is not None:
             report = stats_lib.period_report(database, period.first_month, period.last_month, period.label)
