@@ -197,21 +197,34 @@ def count_incidents(conn, flt: IncidentFilter) -> int:
     return _connection(conn).execute(f"SELECT count(*) FROM incidents {where}", args).fetchone()[0]
 
 
-# Tables where the `ingest` branch may keep a record's earlier versions (issue 9, point 6).
-_HISTORY_TABLES = ("incident_history", "record_history")
-
-
 def _history(conn: sqlite3.Connection, incident_id: str) -> tuple[dict, ...]:
-    for table in _HISTORY_TABLES:
-        exists = conn.execute(
-            "SELECT 1 FROM sqlite_master WHERE type = 'table' AND name = ?", [table]
-        ).fetchone()
-        if not exists:
-            continue
-        cur = conn.execute(f"SELECT * FROM {table} WHERE incident_id = ? ORDER BY rowid", [incident_id])
-        names = [d[0] for d in cur.description]
-        return tuple(dict(zip(names, row, strict=True)) for row in cur)
-    return ()
+    """Earlier versions of the record behind an incident, oldest first (table incident_history of
+    migration _v7_record_history): every version replaced under the same feed and record id (its
+    `record_key`), each as a dict with `old` (the replaced row) parsed from JSON."""
+    import json
+
+    if not conn.execute(
+        "SELECT 1 FROM sqlite_master WHERE type = 'table' AND name = 'incident_history'"
+    ).fetchone():
+        return ()
+    key = conn.execute("SELECT record_key FROM incidents WHERE id = ?", [incident_id]).fetchone()
+    if key and key[0]:
+        cur = conn.execute("SELECT * FROM incident_history WHERE record_key = ? ORDER BY id", [key[0]])
+    else:
+        cur = conn.execute(
+            "SELECT * FROM incident_history WHERE new_incident_id = ? ORDER BY id", [incident_id]
+        )
+    names = [d[0] for d in cur.description]
+    out = []
+    for row in cur:
+        version = dict(zip(names, row, strict=True))
+        if isinstance(version.get("old"), str):
+            try:
+                version["old"] = json.loads(version["old"])
+            except ValueError:
+                pass
+        out.append(version)
+    return tuple(out)
 
 
 def get_incident(conn, incident_id: str) -> IncidentRow | None:

@@ -123,12 +123,15 @@ def test_get_incident_has_the_original_record(filled):
     assert get_incident(filled, "no-such-id") is None
 
 
-def test_history_when_a_table_holds_it(filled):
-    filled.execute("CREATE TABLE incident_history (incident_id TEXT, run_id INTEGER, old_day TEXT)")
-    filled.execute("INSERT INTO incident_history VALUES ('id001', 1, '2020-10-01')")
-    assert get_incident(filled, "id001").history == (
-        {"incident_id": "id001", "run_id": 1, "old_day": "2020-10-01"},
+def test_history_of_a_corrected_record(filled):
+    filled.execute("UPDATE incidents SET record_key = 'feedA\x1fr1' WHERE id = 'id001'")
+    filled.execute(
+        "INSERT INTO incident_history(incident_id, new_incident_id, record_key, run_id, replaced_at, old) "
+        "VALUES ('old1', 'id001', 'feedA\x1fr1', 1, '2020-10-03T00:00:00Z', '{\"day\": \"2020-10-01\"}')"
     )
+    [version] = get_incident(filled, "id001").history
+    assert version["incident_id"] == "old1" and version["old"] == {"day": "2020-10-01"}
+    assert get_incident(filled, "id002").history == ()
 
 
 def test_read_only_connection(filled, db_path):
