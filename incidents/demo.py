@@ -124,11 +124,19 @@ def summary_sentence(report: stats.MonthReport) -> str:
 
 
 def next_commands(path: Path, month: str) -> list[str]:
+    """Commands to try next, as the user can paste them: `uv run incidents ...` from a source checkout
+    (a fresh clone has no `incidents` on its PATH), the store's path quoted for the shell."""
+    import shlex
+
+    checkout = (Path(__file__).resolve().parent.parent / "pyproject.toml").is_file()
+    run = "uv run incidents" if checkout else "incidents"
+    db = shlex.quote(str(path))
     return [
-        f"incidents stats --db {path} --month {month}",
-        f"incidents list --db {path} --month {month} --category deface",
-        f"incidents spikes --db {path} --since 2020-01-01",
-        f"incidents bulletin --db {path} --month {month} --lang vi",
-        f"incidents rejects --db {path}",
-        "incidents rules list",
+        f"{run} stats --db {db} --month {month}",
+        f"{run} list --db {db} --month {month} --category deface",
+        f"{run} spikes --db {db} --since 2020-01-01",
+        f"{run} bulletin --db {db} --month {month} --lang vi",
+        f"{run} rejects --db {db}",
+        f"{run} tui --db {db}",
+        f"{run} rules list",
     ]

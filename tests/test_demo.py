@@ -65,3 +65,25 @@ def test_demo_never_overwrites_a_real_store(db, db_path):
     r = runner.invoke(app, ["demo", "--db", str(db_path)])
     assert r.exit_code == 1
     assert r.stderr == f"Error: {db_path} exists and is not a demo store; choose another --db\n"
+
+
+def test_next_commands_paste_into_a_fresh_clone(tmp_path):
+    """A fresh clone has no `incidents` on its PATH: the demo's suggestions go through `uv run`, and a
+    path with a space stays one argument."""
+    import shlex
+
+    from incidents.demo import next_commands
+
+    commands = next_commands(tmp_path / "my demo.db", "2020-10")
+    assert all(c.startswith("uv run incidents ") for c in commands)
+    stats = shlex.split(commands[0])
+    assert stats == [
+        "uv",
+        "run",
+        "incidents",
+        "stats",
+        "--db",
+        str(tmp_path / "my demo.db"),
+        "--month",
+        "2020-10",
+    ]

@@ -92,10 +92,16 @@ class Bulletin:
 
 
 def build(
-    db: sqlite_utils.Database, month: str, *, alarms: list[Any] | None = None, edition: Edition | None = None
+    db: sqlite_utils.Database,
+    month: str,
+    *,
+    alarms: list[Any] | None = None,
+    edition: Edition | None = None,
+    progress: Any = None,
 ) -> Bulletin:
     """Gather the bulletin of `month` ('YYYY-MM'). `alarms` replaces the spike detector's (e.g. already
-    computed); `edition` says which bulletin is issued (default: the internal edition, TLP:AMBER)."""
+    computed); `edition` says which bulletin is issued (default: the internal edition, TLP:AMBER);
+    `progress(done, total)` hears how the judging of days not kept yet goes."""
     report = stats.month_report(db, month)
     if not report.has_data:
         why = "; ".join(n.text for n in report.notes) or f"the store holds no data for {month}"
@@ -131,7 +137,7 @@ def build(
     if alarms is not None:
         spikes, spikes_note, episodes = alarms, None, month_episodes(alarms, first, last)
     else:
-        spikes, episodes, spikes_note = month_spikes(db, first, last)
+        spikes, episodes, spikes_note = month_spikes(db, first, last, progress=progress)
 
     # stats' notes say when the year to date starts late or the month may be incomplete; the
     # templates word them in the bulletin's language (labels.note_texts).
@@ -160,7 +166,7 @@ def _cumulative(table: dict[str, dict[str, int]]) -> list[int]:
 
 
 def month_spikes(
-    db: sqlite_utils.Database, first_day: str, last_day: str
+    db: sqlite_utils.Database, first_day: str, last_day: str, *, progress: Any = None
 ) -> tuple[list[Any] | None, list[Any] | None, str | None]:
     """Daily alarms and episodes of the spike detector within the month (alarms, episodes, None), or
     (None, None, why) when there is no detector.
@@ -184,7 +190,7 @@ def month_spikes(
     except ImportError:
         daily_spikes = None
     if path is not None and daily_spikes is not None:
-        found = daily_spikes(path, since=first_day, until=last_day)
+        found = daily_spikes(path, since=first_day, until=last_day, progress=progress)
         alarms = [a for a in found.alarms if first_day <= a.date <= last_day]
         episodes = [
             e for e in found.episodes if e.first_day <= last_day and max(e.last_day, e.days[-1]) >= first_day
