@@ -64,6 +64,6 @@ def write_bulletin(
     """Write the bulletin of `month` (and, for md, its PNG and SVG charts) into `out_dir`."""
     from incidents.bulletin import render
 
-    return render.write(
-        build(db, month, edition=edition), out_dir, lang, fmt, templates_dir=templates_dir, **mail
-    )
+    progress = mail.pop("progress", None)
+    b = build(db, month, edition=edition, progress=progress)
+    return render.write(b, out_dir, lang, fmt, templates_dir=templates_dir, **mail)
