@@ -85,11 +85,21 @@ def run_demo(console: Console, db_path: Path | None = None, month: str = "2020-1
             raise DemoError(f"scan failed: {e}") from None
         console.print(scan_table(scanned))
 
-    from incidents.spikes import store_alarms
+    from incidents.spikes.episodes import sentence
+    from incidents.spikes.report import daily_spikes
 
     console.rule("4. Spikes in November 2020, each day judged on the days before it")
-    for alarm in store_alarms(db, freq="day", since="2020-11-01", until="2020-11-30"):
-        console.print(f"  {alarm.explanation}", soft_wrap=True)
+    db.conn.commit()
+    # The verdicts are kept in the store, as `incidents spikes` and the alerts keep them: the commands
+    # suggested below then read them instead of judging two years again.
+    found = daily_spikes(path, since="2020-11-01", until="2020-11-30")
+    for episode in found.episodes:
+        text = sentence(episode, "en")
+        console.print(f"  {text[:1].upper()}{text[1:]}", soft_wrap=True)
+    console.print(
+        f"  ({len(found.alarms)} alarms in all; `incidents spikes --days` lists each with its bound)",
+        soft_wrap=True,
+    )
 
     console.rule("Done")
     console.print(

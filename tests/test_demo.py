@@ -48,7 +48,7 @@ def test_demo_reproduces_the_october_2020_report(tmp_path):
     ).fetchone()
     assert scanned[0] > 0 and scanned[1] >= "2021-01-01"
     # The detector finds the November 2020 phishing campaign the sample data carries (10-13 November).
-    assert "phishing: 69 incidents on 2020-11-11" in r.stdout
+    assert "A phishing campaign from 10 to 13 November 2020: 200 incidents" in r.stdout
     # The stats command then explores the same store.
     r = runner.invoke(app, ["stats", "--db", str(db_path), "--month", "2020-08", "--json"])
     assert json.loads(r.stdout)["total"]["month_over_month"] == -0.77
