@@ -141,6 +141,17 @@ def test_history_follows_corrections_that_change_the_id(tmp_path):
     assert [h["old"]["day"] for h in row.history] == ["2020-10-02", "2020-10-01"]
 
 
+def test_history_of_a_corrected_record(filled):
+    filled.execute("UPDATE incidents SET record_key = 'feedA\x1fr1' WHERE id = 'id001'")
+    filled.execute(
+        "INSERT INTO incident_history(incident_id, new_incident_id, record_key, run_id, replaced_at, old) "
+        "VALUES ('old1', 'id001', 'feedA\x1fr1', 1, '2020-10-03T00:00:00Z', '{\"day\": \"2020-10-01\"}')"
+    )
+    [version] = get_incident(filled, "id001").history
+    assert version["incident_id"] == "old1" and version["old"] == {"day": "2020-10-01"}
+    assert get_incident(filled, "id002").history == ()
+
+
 def test_read_only_connection(filled, db_path):
     filled.conn.commit()
     conn = sqlite3.connect(f"file:{db_path}?mode=ro", uri=True)

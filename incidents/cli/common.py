@@ -291,6 +291,23 @@ def progress(label: str):
         yield lambda rows: status.update(f"{label}: {rows:,} rows")
 
 
+@contextmanager
+def steps(label: str):
+    """A transient status line on stderr when it is a terminal, for work that can take more than a
+    second; yields tick(done, total, what='') to report steps. A no-op in a pipe or under cron."""
+    if not sys.stderr.isatty():
+        yield lambda done, total, what="": None
+        return
+    from rich.console import Console
+
+    with Console(stderr=True).status(label) as status:
+
+        def tick(done: int, total: int, what: str = "") -> None:
+            status.update(f"{label}: {what or 'step'} {min(done + 1, total)} of {total}")
+
+        yield tick
+
+
 def _version(value: bool) -> None:
     if value:
         print(f"incidents {__version__}")

@@ -275,9 +275,15 @@ def show(
     else:
         out.print(literal(record), soft_wrap=True)
     if row.history:
-        out.print(f"History ({len(row.history)} earlier versions):")
+        from incidents.delimited import to_json
+
+        out.print(f"History: {len(row.history)} earlier version(s) of this record, oldest first:")
         for version in row.history:
-            out.print(literal(version), soft_wrap=True)
+            out.print(
+                literal(f"- replaced {version.get('replaced_at')} by ingest run {version.get('run_id')}: "
+                        + to_json(version.get("old"), indent=None)),
+                soft_wrap=True,
+            )  # fmt: skip
 
 
 @app.command()
