@@ -119,7 +119,7 @@ def summary_sentence(report: stats.MonthReport) -> str:
         f"{pct(t.year_over_year)} vs {p['same_month_last_year']}",
         f"{t.year_to_date:,} year to date, {pct(t.year_to_date_change)} vs the same period a year earlier",
     ]
-    split = ", ".join(f"{name} {f.count:,}" for name, f in report.categories.items())
+    split = ", ".join(f"{name} {f.count:,}" for name, f in report.categories.items() if f.seen)
     return "; ".join(parts) + (f" ({split})." if split else ".")
 
 

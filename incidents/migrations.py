@@ -98,6 +98,160 @@ def _v2_published(db: sqlite_utils.Database) -> None:
     )
 
 
+def _v3_search_index(db: sqlite_utils.Database) -> None:
+    # incidents.search filters by day range with category, severity, feed and sector, and counts the
+    # matches ("50 of 582"). One covering index over all five serves every such filter and count as an
+    # index range scan that never reads the table; it replaces (day, category), whose every use (the
+    # monthly and daily counts) it still covers, so ingest keeps maintaining a single index.
+    db.execute(
+        "CREATE INDEX IF NOT EXISTS incidents_day_category_filters "
+        "ON incidents(day, category, severity, feed, sector)"
+    )
+    db.execute("DROP INDEX IF EXISTS incidents_day_category")
+
+
+def _v4_spike_verdicts(db: sqlite_utils.Database) -> None:
+    # Spike verdicts kept once judged (incidents.spikes.kept): the detector is prospective, so a day's
+    # verdict never changes unless its own count (or an earlier one) does; a run judges only new days.
+    db.execute(
+        """
+        CREATE TABLE IF NOT EXISTS spike_days (
+            series TEXT NOT NULL,          -- 'total' or a category
+            day TEXT NOT NULL,             -- local day of the store's zone, 'YYYY-MM-DD'
+            count INTEGER NOT NULL,        -- incidents that day (so far, when not final)
+            expected REAL,                 -- NULL while the series is too short to judge
+            upper REAL,                    -- the day's own upper bound (incidents)
+            level REAL,                    -- tail probability of the bound the verdict used
+            score REAL,                    -- (count - expected) / (upper - expected), of the alarm's total
+            alarm INTEGER NOT NULL,        -- 1 when above the bound
+            final INTEGER NOT NULL,        -- 0: today's provisional verdict, its count may still grow
+            span INTEGER,                  -- alarm: days its total covers (1: the day alone)
+            span_count INTEGER,            -- alarm: the total over those days
+            span_expected REAL,
+            span_upper REAL,
+            since TEXT,                    -- alarm: last earlier day as high; NULL: none on record
+            records_from TEXT,             -- alarm: the series' first day
+            judged_at TEXT NOT NULL,       -- UTC, ISO 8601
+            PRIMARY KEY (series, day)
+        ) WITHOUT ROWID
+        """
+    )
+    db.execute("CREATE INDEX IF NOT EXISTS spike_days_alarm ON spike_days(alarm, day)")
+    # What the next run starts from (row id and count of the incidents judged, first and last day).
+    db.execute("CREATE TABLE IF NOT EXISTS spike_state (key TEXT PRIMARY KEY, value TEXT)")
+    # Level shifts and too-short series, as the detector noted them on the last run.
+    db.execute("CREATE TABLE IF NOT EXISTS spike_notes (series TEXT NOT NULL, kind TEXT NOT NULL, text TEXT)")
+    # The unusual-mix detector's inputs per day (so the whole history is not re-read) and its flags.
+    db.execute(
+        """
+        CREATE TABLE IF NOT EXISTS spike_mix_days (
+            day TEXT PRIMARY KEY,
+            targets INTEGER NOT NULL,      -- distinct targets that day
+            sources INTEGER NOT NULL,      -- distinct source addresses that day
+            fresh INTEGER NOT NULL         -- targets seen that day for the first time in the store
+        ) WITHOUT ROWID
+        """
+    )
+    db.execute(
+        """
+        CREATE TABLE IF NOT EXISTS spike_mix_flags (
+            day TEXT PRIMARY KEY,
+            score REAL NOT NULL,
+            threshold REAL NOT NULL,
+            features TEXT NOT NULL,        -- JSON [[feature, value, usual low, usual high], ...]
+            explanation TEXT NOT NULL,
+            final INTEGER NOT NULL
+        ) WITHOUT ROWID
+        """
+    )
+    # Each target's first day in the store, so "share of new targets" needs only the new rows.
+    db.execute(
+        "CREATE TABLE IF NOT EXISTS spike_targets (target TEXT PRIMARY KEY, first_day TEXT NOT NULL) WITHOUT ROWID"
+    )
+    db.execute("CREATE INDEX IF NOT EXISTS spike_targets_first_day ON spike_targets(first_day)")
+    # Incidents per feed and day and the feed's latest incident time: a silent feed (silence.py).
+    db.execute(
+        """
+        CREATE TABLE IF NOT EXISTS spike_feed_days (
+            feed TEXT NOT NULL,            -- '' for incidents without a feed
+            day TEXT NOT NULL,
+            count INTEGER NOT NULL,
+            last_at TEXT NOT NULL,         -- UTC, the latest occurred_at that day
+            PRIMARY KEY (feed, day)
+        ) WITHOUT ROWID
+        """
+    )
+
+
+def _v5_alert_outbox(db: sqlite_utils.Database) -> None:
+    # The alert outbox (incidents.alerts.outbox): alert items and composed mails recorded before sending,
+    # marked sent after the server accepted them, and one row per `incidents alert` run.
+    db.execute(
+        """
+        CREATE TABLE IF NOT EXISTS alert_outbox (
+            id INTEGER PRIMARY KEY,
+            key TEXT NOT NULL UNIQUE,      -- kind|subject key|day|recipient: the same news is never queued twice
+            kind TEXT NOT NULL,            -- spike, spike-update, incident, silence, daily
+            subject_key TEXT NOT NULL,     -- episode key, incident id, feed name, 'daily'
+            day TEXT,                      -- local day the item is about ('YYYY-MM-DD')
+            recipient TEXT NOT NULL,
+            series TEXT,                   -- spike items: 'total' or a category
+            episode_key TEXT,              -- spike items: Episode.key ('series:first_day')
+            incident_id TEXT,              -- incident items
+            feed TEXT,                     -- silence items
+            peak INTEGER,                  -- spike items: the episode's peak count when queued
+            severity TEXT,                 -- incident items
+            status TEXT NOT NULL,          -- pending, held, sent, failed
+            created_at TEXT NOT NULL,      -- UTC ISO 8601
+            sent_at TEXT,
+            error TEXT,                    -- the server's words when it refused
+            message_id TEXT,               -- the mail that carries the item (alert_mails)
+            subject TEXT,                  -- that mail's subject
+            payload TEXT NOT NULL          -- JSON: what the mail says about the item, frozen when queued
+        )
+        """
+    )
+    db.execute("CREATE INDEX IF NOT EXISTS alert_outbox_recipient ON alert_outbox(recipient, status)")
+    db.execute("CREATE INDEX IF NOT EXISTS alert_outbox_status ON alert_outbox(status, created_at)")
+    db.execute("CREATE INDEX IF NOT EXISTS alert_outbox_episode ON alert_outbox(episode_key, recipient)")
+    db.execute(
+        """
+        CREATE TABLE IF NOT EXISTS alert_mails (
+            message_id TEXT PRIMARY KEY,
+            recipient TEXT NOT NULL,
+            kind TEXT NOT NULL,            -- spike, spike-update, incident, silence, digest, daily
+            subject TEXT NOT NULL,
+            items INTEGER NOT NULL,
+            status TEXT NOT NULL,          -- pending, sent, failed
+            created_at TEXT NOT NULL,
+            sent_at TEXT,
+            attempts INTEGER NOT NULL DEFAULT 0,
+            error TEXT,
+            message TEXT NOT NULL          -- the whole RFC 5322 message, resent byte for byte
+        )
+        """
+    )
+    db.execute("CREATE INDEX IF NOT EXISTS alert_mails_recipient ON alert_mails(recipient, status, sent_at)")
+    db.execute(
+        """
+        CREATE TABLE IF NOT EXISTS alert_runs (
+            id INTEGER PRIMARY KEY,
+            started_at TEXT NOT NULL,      -- UTC
+            finished_at TEXT,              -- NULL: still running, or killed
+            now TEXT,                      -- the time the run judged for (--now), UTC
+            outcome TEXT NOT NULL,         -- running, ok, nothing, tempfail, failed
+            queued INTEGER NOT NULL DEFAULT 0,
+            sent INTEGER NOT NULL DEFAULT 0,
+            pending INTEGER NOT NULL DEFAULT 0,
+            failed INTEGER NOT NULL DEFAULT 0,
+            held INTEGER NOT NULL DEFAULT 0,
+            error TEXT
+        )
+        """
+    )
+    db.execute("CREATE TABLE IF NOT EXISTS alert_state (key TEXT PRIMARY KEY, value TEXT)")
+
+
 def _v6_target_search(db: sqlite_utils.Database) -> None:
     # Substring search of targets (`incidents list --target X`, the TUI) through an FTS5 trigram index
     # (https://www.sqlite.org/fts5.html#the_trigram_tokenizer): `LIKE '%X%'` reads the whole table,
@@ -130,4 +284,45 @@ def _v6_target_search(db: sqlite_utils.Database) -> None:
     db.execute("INSERT INTO incidents_target(incidents_target) VALUES ('rebuild')")
 
 
-MIGRATIONS: list[Callable[[sqlite_utils.Database], None]] = [_v1_initial, _v2_published, _v6_target_search]
+def _v7_record_history(db: sqlite_utils.Database) -> None:
+    # A feed that re-sends a record (same feed, same record id) with a corrected day, target or field
+    # replaces the stored incident; the replaced values are kept here, as IntelMQ and MISP keep an
+    # event's updates. `record_key` is "feed\x1frecord id" of the record that made the incident.
+    columns = {row[1] for row in db.execute("PRAGMA table_info(incidents)").fetchall()}
+    if "record_key" not in columns:
+        db.execute("ALTER TABLE incidents ADD COLUMN record_key TEXT")
+    # An ingest run commits in batches and counts only once marked ok; the process that runs it is
+    # recorded so that the next ingest can tell a live run from one whose process died (and undo it).
+    run_columns = {row[1] for row in db.execute("PRAGMA table_info(ingest_runs)").fetchall()}
+    if "pid" not in run_columns:
+        db.execute("ALTER TABLE ingest_runs ADD COLUMN pid INTEGER")
+        db.execute("ALTER TABLE ingest_runs ADD COLUMN host TEXT")
+    db.execute(
+        "CREATE INDEX IF NOT EXISTS incidents_record_key ON incidents(record_key) WHERE record_key IS NOT NULL"
+    )
+    db.execute(
+        """
+        CREATE TABLE IF NOT EXISTS incident_history (
+            id INTEGER PRIMARY KEY,
+            incident_id TEXT NOT NULL,     -- the incident as it was stored before the correction
+            new_incident_id TEXT,          -- the incident that replaced it (its id changes with day/target)
+            record_key TEXT NOT NULL,      -- feed and record id that tie the two versions together
+            run_id INTEGER NOT NULL REFERENCES ingest_runs(id),  -- the run that brought the correction
+            replaced_at TEXT NOT NULL,     -- UTC, ISO 8601
+            old TEXT NOT NULL              -- the replaced row (every column, raw included) as JSON
+        )
+        """
+    )
+    db.execute("CREATE INDEX IF NOT EXISTS incident_history_incident ON incident_history(incident_id)")
+    db.execute("CREATE INDEX IF NOT EXISTS incident_history_run ON incident_history(run_id)")
+
+
+MIGRATIONS: list[Callable[[sqlite_utils.Database], None]] = [
+    _v1_initial,
+    _v2_published,
+    _v3_search_index,
+    _v4_spike_verdicts,
+    _v5_alert_outbox,
+    _v6_target_search,
+    _v7_record_history,
+]

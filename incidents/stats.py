@@ -19,7 +19,7 @@ if TYPE_CHECKING:
 from incidents import store
 from incidents.taxonomy import CATEGORIES
 
-_MONTH = re.compile(r"^(\d{4})-(0[1-9]|1[0-2])$")
+_MONTH = re.compile(r"^(\d{4})-(0[1-9]|1[0-2])\Z")
 
 
 class StatsError(Exception):
@@ -31,7 +31,8 @@ class BadMonth(StatsError):
 
 
 def parse_month(text: str) -> tuple[int, int]:
-    m = _MONTH.match(text.strip())
+    # No strip(): "2020-10 " is refused, not read as a month whose days match nothing.
+    m = _MONTH.match(text) if isinstance(text, str) else None
     if not m:
         raise BadMonth(f"month must be YYYY-MM, got {text!r}")
     return int(m.group(1)), int(m.group(2))
@@ -68,6 +69,12 @@ class Figures:
     year_to_date_last_year: int | None
     year_to_date_change: float | None
     share: float | None = None  # of the month's total, percent
+
+    @property
+    def seen(self) -> bool:
+        """Whether any figure is non-zero (a category with nothing in any compared period is not)."""
+        return any((self.count, self.previous_month, self.same_month_last_year, self.year_to_date,
+                    self.year_to_date_last_year))  # fmt: skip
 
 
 @dataclass
@@ -147,13 +154,12 @@ def month_report(db: sqlite_utils.Database, month: str) -> MonthReport:
 
     has_data = covered(month, month)
     total = figures(None)
-    present = {c for (_, c) in counts}
+    # Every category, always in the same order: a script reading --json finds the same keys every month.
     categories = {}
     for name in CATEGORIES:
-        if name in present:
-            f = figures(name)
-            f.share = pct_share(f.count, total.count)
-            categories[name] = f
+        f = figures(name)
+        f.share = pct_share(f.count, total.count)
+        categories[name] = f
     notes = []
     if first_month is None:
         notes.append(Note("empty_store", "the store holds no incidents"))
@@ -252,3 +258,100 @@ def top_values(db: sqlite_utils.Database, month: str, column: str, limit: int = 
         [*month_days(month), limit],
     ).fetchall()
     return [(v, n) for v, n in rows]
+
+
+@dataclass
+class PeriodFigures:
+    """One scope's count over a period, against the period just before it and the same one a year earlier."""
+
+    count: int
+    previous_period: int | None
+    change_vs_previous: float | None
+    same_period_last_year: int | None
+    change_vs_last_year: float | None
+    share: float | None = None
+
+
+@dataclass
+class PeriodReport:
+    """`incidents stats --period`: a year, half, quarter or range of months, total and per category."""
+
+    period: str
+    first_month: str
+    last_month: str
+    zone: str
+    has_data: bool
+    total: PeriodFigures
+    categories: dict[str, PeriodFigures] = field(default_factory=dict)
+    periods: dict[str, str] = field(default_factory=dict)
+    notes: list[Note] = field(default_factory=list)
+
+    def as_dict(self) -> dict:
+        return asdict(self)
+
+
+def period_report(db: sqlite_utils.Database, first: str, last: str, label: str | None = None) -> PeriodReport:
+    """Figures for the months `first`..`last` ('YYYY-MM', inclusive): total and every category, against
+    the period of the same length just before it and the same months a year earlier. A baseline the
+    store does not fully cover is None (n/a), as in month_report."""
+    parse_month(first), parse_month(last)
+    if first > last:
+        raise StatsError(f"period {first}..{last} ends before it starts")
+    length = (int(last[:4]) * 12 + int(last[5:])) - (int(first[:4]) * 12 + int(first[5:])) + 1
+    prev_first, prev_last = shift_month(first, -length), shift_month(first, -1)
+    ly_first, ly_last = shift_month(first, -12), shift_month(last, -12)
+    span_first, span_last = store.data_span(db)
+    data_first = span_first[:7] if span_first else None
+    data_last = span_last[:7] if span_last else None
+    counts: dict[tuple[str, str], int] = {}
+    since = min(prev_first, ly_first)
+    for m, category, n in store.month_counts(db, since=month_days(since)[0], until=month_days(last)[1]):
+        counts[(m, category)] = n
+
+    def covered(a: str, b: str) -> bool:
+        return data_first is not None and a >= data_first and b <= (data_last or "")
+
+    def total_in(a: str, b: str, category: str | None) -> int:
+        return sum(n for (m, c), n in counts.items() if a <= m <= b and (category is None or c == category))
+
+    def figures(category: str | None) -> PeriodFigures:
+        count = total_in(first, last, category)
+        prev = total_in(prev_first, prev_last, category) if covered(prev_first, prev_last) else None
+        ly = total_in(ly_first, ly_last, category) if covered(ly_first, ly_last) else None
+        return PeriodFigures(count, prev, pct_change(count, prev), ly, pct_change(count, ly))
+
+    total = figures(None)
+    categories = {}
+    for name in CATEGORIES:
+        f = figures(name)
+        f.share = pct_share(f.count, total.count)
+        categories[name] = f
+    has_data = covered(first, last)
+    notes = []
+    if data_first is None:
+        notes.append(Note("empty_store", "the store holds no incidents"))
+    elif not has_data:
+        notes.append(
+            Note(
+                "not_covered",
+                f"the store's data covers {data_first}..{data_last}, not all of {first}..{last}",
+                {"first": data_first, "last": data_last},
+            )
+        )
+    same = prev_first == ly_first
+    return PeriodReport(
+        period=label or (first if first == last else f"{first}..{last}"),
+        first_month=first,
+        last_month=last,
+        zone=store.get_meta(db, "reporting_zone") or store.DEFAULT_ZONE,
+        has_data=has_data,
+        total=total,
+        categories=categories,
+        periods={
+            "period": f"{first}..{last}",
+            "previous_period": f"{prev_first}..{prev_last}",
+            "same_period_last_year": f"{ly_first}..{ly_last}",
+            **({"note": "for a year the previous period is the year before"} if same else {}),
+        },
+        notes=notes,
+    )

@@ -1,12 +1,58 @@
-"""Rich tables for the terminal: what ingest did, quarantined rows, a month's figures."""
+"""Rich tables for the terminal: what ingest did, quarantined rows, a month's figures, incidents.
+
+Terminal output is data, not markup (issue 15, point 5): every value that comes from a record goes
+into a table as `literal(value)`, a rich Text (never parsed for `[red]` or `[link=...]`) whose control
+characters, bidirectional overrides and unpaired surrogates are shown escaped (`\x1b`, `\n`, `\u202e`),
+so a field can neither style nor move the cursor, open a hyperlink, or crash the encoder.
+"""
 
 from __future__ import annotations
+
+import re
 
 from rich.table import Table
 from rich.text import Text
 
 from incidents.stats import Figures, MonthReport
 from incidents.taxonomy import CATEGORIES
+
+# C0 controls, DEL, C1 controls, and the Unicode bidirectional formatting characters (Trojan Source,
+# CVE-2021-42574), which can reorder what a terminal shows.
+_UNSAFE = re.compile("[\x00-\x1f\x7f-\x9f\u200e\u200f\u202a-\u202e\u2066-\u2069\ud800-\udfff]")
+_NAMED = {"\n": "\\n", "\r": "\\r", "\t": "\\t"}
+
+
+def _escape_char(m: re.Match) -> str:
+    c = m.group(0)
+    if c in _NAMED:
+        return _NAMED[c]
+    code = ord(c)
+    return f"\\x{code:02x}" if code < 0x100 else f"\\u{code:04x}"
+
+
+def printable(value: object) -> str:
+    """The value as text a terminal shows literally: control and bidi characters escaped, None as ''."""
+    if value is None:
+        return ""
+    return _UNSAFE.sub(_escape_char, str(value))
+
+
+def literal(value: object, style: str = "") -> Text:
+    """A rich Text of `printable(value)`: printed as it is, never read as markup."""
+    return Text(printable(value), style=style)
+
+
+def plain(table: Table) -> Table:
+    """The same table without box drawing or styles (`--plain`): columns separated by spaces only."""
+    table.box = None
+    table.show_edge = False
+    table.header_style = ""
+    table.title_style = ""
+    return table
+
+
+def finish(table: Table, plain_output: bool) -> Table:
+    return plain(table) if plain_output else table
 
 
 def pct(value: float | None) -> str:
@@ -22,13 +68,20 @@ def ingest_table(results) -> Table:
     table = Table(title="Ingest", title_justify="left")
     for name in ("file", "format", "status", "read", "accepted", "duplicate", "rejected"):
         table.add_column(
-            name, justify="right" if name in ("read", "accepted", "duplicate", "rejected") else "left"
+            name,
+            justify="right" if name in ("read", "accepted", "duplicate", "rejected") else "left",
+            # The file is the key column: folded onto more lines, never cut, at 80 columns or in a pipe.
+            overflow="fold" if name == "file" else "ellipsis",
+            min_width=12 if name == "file" else None,
+            no_wrap=name != "file",
         )
     totals = [0, 0, 0, 0]
     for r in results:
-        style = {"ok": "", "skipped": "dim", "refused": "red", "failed": "red"}[r.status]
+        style = {"ok": "", "skipped": "dim", "refused": "red", "failed": "red", "busy": "yellow"}.get(
+            r.status, ""
+        )
         table.add_row(
-            r.file,
+            literal(r.file),
             r.format or "?",
             Text(r.status, style=style),
             *(f"{n:,}" for n in (r.read, r.accepted, r.duplicate, r.rejected)),
@@ -54,15 +107,15 @@ def ingest_table(results) -> Table:
 def rejects_table(rows: list[dict]) -> Table:
     table = Table(title="Quarantined rows", title_justify="left")
     for name in ("run", "file", "line", "reason", "raw"):
-        table.add_column(name, overflow="fold")
+        table.add_column(name, overflow="fold", justify="right" if name in ("run", "line") else "left")
     for r in rows:
-        raw = r["raw"] or ""
+        raw = printable(r["raw"])
         table.add_row(
             str(r["run_id"]),
-            r["file"],
+            literal(r["file"]),
             str(r["line"]),
-            r["reason"],
-            raw[:120] + ("…" if len(raw) > 120 else ""),
+            literal(r["reason"]),
+            Text(raw[:120] + ("…" if len(raw) > 120 else "")),
         )
     if not rows:
         table.caption = "no quarantined rows"
@@ -103,27 +156,112 @@ def month_table(report: MonthReport) -> Table:
         )
 
     for name, f in report.categories.items():
-        row(CATEGORIES[name].label_en, f)
+        if f.seen:  # a category with nothing in any compared period would be a row of zeros and n/a
+            row(CATEGORIES[name].label_en, f)
     table.add_section()
     row("Total", report.total, "bold")
     return table
 
 
-def incidents_table(rows: list[dict]) -> Table:
-    table = Table(title="Incidents", title_justify="left")
-    for name in ("day", "category", "sector", "severity"):
-        table.add_column(name, no_wrap=True)
-    table.add_column("target", overflow="fold", ratio=2)
-    table.add_column("description", overflow="fold", ratio=3)
-    for r in rows:
-        table.add_row(
-            r["day"],
-            r["category"],
-            r["sector"] or "-",
-            r["severity"] or "-",
-            r["target"] or "-",
-            (r["description"] or "")[:80],
+ID_WIDTH = 12  # an id prefix this long is unique in any real store; `incidents show` takes a prefix
+
+
+def incidents_table(rows, *, total: int | None = None, offset: int = 0, width: int = 80) -> Table:
+    """Incidents (search.IncidentRow) as a table; the caption says which of how many it shows.
+
+    The target is the key column: it folds onto more lines, never cut. Which other columns fit depends
+    on `width` (the terminal's, or 80 in a pipe): sector and feed from 140 columns, severity from 100.
+    """
+    wide, medium = width >= 140, width >= 100
+    table = Table(title="Incidents", title_justify="left", caption_justify="left")
+    table.add_column("id", no_wrap=True, overflow="ellipsis", max_width=ID_WIDTH if medium else 8)
+    table.add_column("day", no_wrap=True, min_width=10)
+    table.add_column("category", no_wrap=True, min_width=8)
+    if medium:
+        table.add_column("severity", no_wrap=True)
+    # rich shrinks wrappable columns first when a table is too wide: the target would vanish while the
+    # description kept its length. So the widths are set here: the target gets up to its longest value
+    # (folded beyond that), the description what is left (cut with "…": --csv or `show` has it whole).
+    fixed = (ID_WIDTH if medium else 8) + 10 + 9 + (8 if medium else 0)
+    side = 0
+    if wide:
+        side = sum(
+            min(14, max((len(printable(getattr(r, c) or "-")) for r in rows), default=4))
+            for c in ("sector", "feed")
         )
-    if not rows:
-        table.caption = "no incidents match"
+    ncols = 6 + (1 if medium else 0) + (2 if wide else 0)
+    room = max(26, width - fixed - side - (3 * ncols + 1))
+    longest = max((len(printable(r.target or "-")) for r in rows), default=6)
+    target_width = max(6, min(longest, max(16, room * 11 // 20)))
+    table.add_column("target", overflow="fold", width=target_width)
+    if wide:
+        table.add_column("sector", overflow="fold", max_width=14)
+        table.add_column("feed", overflow="fold", max_width=14)
+    table.add_column("description", overflow="ellipsis", no_wrap=True, max_width=max(10, room - target_width))
+    for r in rows:
+        cells = [literal(r.id[:ID_WIDTH]), literal(r.day), literal(r.category)]
+        if medium:
+            cells.append(literal(r.severity or "-"))
+        cells.append(literal(r.target or "-"))
+        if wide:
+            cells += [literal(r.sector or "-"), literal(r.feed or "-")]
+        cells.append(literal(r.description or ""))
+        table.add_row(*cells)
+    table.caption = shown_of(len(rows), total, offset)
+    return table
+
+
+def shown_of(shown: int, total: int | None, offset: int = 0) -> str:
+    """'50 of 582 (rows 1-50; --offset 50 for the next page, --all for every row)', 'no incidents match'."""
+    if total is None:
+        return f"{shown:,} incidents"
+    if total == 0:
+        return "no incidents match"
+    if shown == 0:
+        return f"0 of {total:,}: --offset {offset:,} is past the last row"
+    if shown == total:
+        return f"{total:,} of {total:,}"
+    text = f"{shown:,} of {total:,} (rows {offset + 1:,}-{offset + shown:,}"
+    if offset + shown < total:
+        text += f"; --offset {offset + shown:,} for the next page, --all for every row"
+    return text + ")"
+
+
+def incident_table(row) -> Table:
+    """One incident, field by field (search.IncidentRow from get_incident)."""
+    table = Table(title=Text(f"Incident {printable(row.id)}"), title_justify="left", show_header=False)
+    table.add_column("field", style="bold", no_wrap=True)
+    table.add_column("value", overflow="fold")
+    for name in (
+        "occurred_at", "day", "category", "taxonomy", "type", "target", "target_kind", "source_ip",
+        "sector", "feed", "severity", "status", "description", "run_id",
+    ):  # fmt: skip
+        table.add_row(name, literal(getattr(row, name) if getattr(row, name) is not None else "-"))
+    return table
+
+
+def period_table(report) -> Table:
+    """stats.PeriodReport: each category's count, share, vs the previous period and the same one a year earlier."""
+    p = report.periods
+    table = Table(
+        title=f"Incidents in {report.period} ({report.first_month}..{report.last_month}, months in {report.zone})",
+        title_justify="left",
+        caption=f"vs the previous period {p['previous_period']}, vs the same period a year earlier "
+        f"{p['same_period_last_year']}",
+        caption_justify="left",
+    )
+    for name in ("category", "count", "share", "vs previous period", "vs a year earlier"):
+        table.add_column(name, justify="left" if name == "category" else "right")
+
+    def row(label: str, f, style: str = "") -> None:
+        share = "" if f.share is None else f"{f.share:.2f}%"
+        table.add_row(
+            label, f"{f.count:,}", share, pct(f.change_vs_previous), pct(f.change_vs_last_year), style=style
+        )
+
+    for name, f in report.categories.items():
+        if f.count or f.previous_period or f.same_period_last_year:
+            row(CATEGORIES[name].label_en, f)
+    table.add_section()
+    row("Total", report.total, "bold")
     return table

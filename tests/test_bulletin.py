@@ -282,7 +282,7 @@ def test_incomplete_last_month_is_noted(db):
         (582, "582", "582"),
         (0, "0", "0"),
         (1234567, "1.234.567", "1,234,567"),
-        (None, "n/a", "n/a"),
+        (None, "không có số liệu", "n/a"),
     ],
 )
 def test_integer_format(value, vi, en):
@@ -292,7 +292,7 @@ def test_integer_format(value, vi, en):
 @pytest.mark.parametrize(
     ("value", "vi", "en"),
     [(11.07, "tăng 11,07%", "up 11.07%"), (-7.82, "giảm 7,82%", "down 7.82%"), (0.34, "tăng 0,34%", "up 0.34%"),
-     (-100.0, "giảm 100,00%", "down 100.00%"), (0.0, "không đổi", "unchanged"), (None, "n/a", "n/a"),
+     (-100.0, "giảm 100,00%", "down 100.00%"), (0.0, "không đổi", "unchanged"), (None, "không có số liệu", "n/a"),
      (1234.5, "tăng 1.234,50%", "up 1,234.50%")],
 )  # fmt: skip
 def test_change_words_follow_the_sign(value, vi, en):
@@ -360,10 +360,34 @@ def check_golden(name: str, text: str) -> None:
     assert text == path.read_text(encoding="utf-8")
 
 
+ISSUE = {
+    "issued": "2020-11-05",
+    "issuer": "NCSC | AIS",
+    "contact": "NCSC <ncsc@example.vn>, +84 24 0000 0000",
+}
+
+
+@pytest.mark.parametrize("edition", ["internal", "public"])
 @pytest.mark.parametrize("lang", ["vi", "en"])
-def test_markdown_matches_golden_file(golden_bulletin, lang, tmp_path):
+def test_markdown_matches_golden_file(golden_bulletin, lang, edition, tmp_path):
+    """Golden internal and public bulletins in both languages (the public one: no CLI hint, no internal
+    check, no victim name, TLP:CLEAR; the internal one: everything, TLP:AMBER)."""
+    from dataclasses import replace
+
+    from incidents.bulletin.edition import Edition
+
+    b = replace(golden_bulletin, edition=Edition(name=edition, **ISSUE))
     charts = [{"title": "t", "png": f"c.{lang}.png", "svg": f"c.{lang}.svg"}]
-    check_golden(f"bulletin-2020-10.{lang}.md", render.markdown(golden_bulletin, lang, chart_files=charts))
+    name = f"bulletin-2020-10.{lang}.md" if edition == "internal" else f"bulletin-2020-10.{lang}.public.md"
+    text = render.markdown(b, lang, chart_files=charts)
+    check_golden(name, text)
+    if edition == "public":
+        for internal in (" --", "incidents spikes", "(UTC)", "JSON", b.top_targets[0][0], "TLP:AMBER"):
+            assert internal not in text, internal
+        assert text.startswith("**TLP:CLEAR**") and text.rstrip().endswith("**TLP:CLEAR**")
+    else:
+        assert text.startswith("**TLP:AMBER**") and b.top_targets[0][0] in text
+    assert "2020-11-05" in text and "NCSC \\| AIS" in text  # the issuer's | escaped in Markdown
 
 
 @pytest.mark.parametrize(
@@ -413,7 +437,7 @@ def test_json_has_every_number_with_a_provenance_that_recomputes_it(seeded):
     assert figures["total"]["year_to_date_change"]["value"] == -7.82
     assert figures["categories"]["phishing"]["share"]["value"] == 39.86
     leaves = list(_numbers_with_provenance(figures))
-    assert len(leaves) == 8 + 3 * 9  # total: 8 figures; each category also has its share
+    assert len(leaves) == 8 + 7 * 9  # total: 8 figures; every category (stable keys) also has its share
     by_path = {path: value for path, value, _ in leaves}
     for path, value, prov in leaves:
         assert prov["zone"] == "Asia/Ho_Chi_Minh" and prov["filter"]
@@ -424,6 +448,9 @@ def test_json_has_every_number_with_a_provenance_that_recomputes_it(seeded):
         elif "inputs" in prov:
             scope = path.rsplit(".", 1)[0]
             cur, base = (by_path[f"{scope}.{name}"] for name in prov["inputs"])
+            if not base:
+                assert value is None and prov["why_none"], path
+                continue
             assert value == round((cur - base) * 100 / base, 2), path
     assert data["lead"][0].startswith("In October 2020")
     monthly = data["monthly"]

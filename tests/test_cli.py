@@ -89,11 +89,11 @@ def test_ingest_bad_format_option_is_a_usage_error(tmp_path):
     assert r.exit_code == 2
 
 
-@pytest.mark.parametrize("month", ["2020-13", "last month"])
-def test_stats_bad_month(tmp_path, db, db_path, month):
+@pytest.mark.parametrize("month", ["2020-13", "last month", "2020-10 "])
+def test_stats_bad_month_is_a_usage_error(tmp_path, db, db_path, month):
     r = runner.invoke(app, ["stats", "--month", month, "--db", str(db_path)])
-    assert r.exit_code == 1
-    assert r.stderr == f"Error: month must be YYYY-MM, got {month!r}\n"
+    assert r.exit_code == 2
+    assert f"{month!r} is not a month YYYY-MM" in r.stderr
 
 
 def test_stats_without_a_store(tmp_path):
@@ -119,8 +119,8 @@ def test_db_from_environment(tmp_path, monkeypatch, db, db_path):
 def test_list(db, db_path):
     add_counts(db, {("2020-10-01", "deface"): 3, ("2020-11-01", "phishing"): 1})
     r = runner.invoke(app, ["list", "--db", str(db_path), "--month", "2020-10", "--json"])
-    assert r.exit_code == 0 and [x["category"] for x in json.loads(r.stdout)] == ["deface"] * 3
+    assert r.exit_code == 0 and [x["category"] for x in json.loads(r.stdout)["incidents"]] == ["deface"] * 3
     r = runner.invoke(app, ["list", "--db", str(db_path), "--category", "gardening"])
     assert r.exit_code == 2
     r = runner.invoke(app, ["list", "--db", str(db_path), "--month", "2020-13"])
-    assert r.exit_code == 1 and r.stderr == "Error: month must be YYYY-MM, got '2020-13'\n"
+    assert r.exit_code == 2 and "'2020-13' is not a month YYYY-MM" in r.stderr

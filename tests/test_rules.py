@@ -104,7 +104,6 @@ def bad_rule(
     [
         ("title: x\ndetection: {a: [b\n", "line 3: YAML error"),
         (bad_rule("Image|endswith: cmd.exe"), "rule 'x': field 'Image' is not a field of any log reader"),
-        (bad_rule("c-uri|contains: x", extra=""), "no `incident: {category: ...}`"),
         (
             bad_rule("c-uri|contains: x", extra="incident: {category: hacking}"),
             "category 'hacking' is none of",
@@ -121,7 +120,6 @@ def bad_rule(
     ids=[
         "yaml",
         "unknown-field",
-        "no-classification",
         "bad-category",
         "rsit-mismatch",
         "no-reader",
@@ -150,3 +148,14 @@ def test_export_converts_every_rule_file(target):
     else:
         assert "failed_password" in brute.queries[0] and ">= 10" not in brute.queries[0]
         assert "gte 10 events per src_ip within 5m" in brute.note
+
+
+def test_a_rule_without_incident_field_is_classified_from_its_tags(tmp_path):
+    folder = copy_rules(tmp_path)
+    (folder / "bare.yml").write_text(bad_rule("c-uri|contains: x", extra="tags: [attack.t1190]"))
+    (folder / "unknown.yml").write_text(bad_rule("c-uri|contains: y", extra="").replace("4a99", "4a98"))
+    loaded = load_rules(folder)
+    assert loaded.problems == []
+    by_id = {r.id[-4:]: r for r in loaded.rules}
+    assert (by_id["4a99"].category, by_id["4a99"].type) == ("intrusion", "exploit")
+    assert by_id["4a98"].category == "other"

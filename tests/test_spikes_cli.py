@@ -113,22 +113,73 @@ def test_an_alarm_carries_the_parts_of_its_sentence(spiked, tmp_path):
             assert f", {a.count} over the last {a.span} days" in a.explanation
 
 
-def test_cli_table_and_json(spiked):
-    result = runner.invoke(
-        app,
-        ["spikes", "--db", str(spiked), "--since", "2020-10-01", "--until", "2020-10-31"],
-        env={"COLUMNS": "250"},
-    )
+def test_cli_episodes_days_check_and_json(spiked, tmp_path):
+    path = tmp_path / "copy.db"
+    path.write_bytes(spiked.read_bytes())
+    window = ["--since", "2020-10-01", "--until", "2020-10-31"]
+    result = runner.invoke(app, ["spikes", "--db", str(path), *window], env={"COLUMNS": "250"})
     assert result.exit_code == 0, result.output
-    assert "phishing: " in result.stdout and "on 2020-10-14" in result.stdout
+    # one row per episode: the phishing spike, with the total's alarm folded into it
+    assert "a phishing spike on 14 October 2020: " in result.stdout
+    assert not re.search(r"^\s*2020-10-14\s+2020-10-14\s+total", result.stdout, re.MULTILINE)
+    assert "Note:" not in result.stdout  # notes go to stderr
     result = runner.invoke(
-        app, ["spikes", "--db", str(spiked), "--category", "phishing", "--since", "2020-10-01", "--json"]
+        app, ["spikes", "--db", str(path), *window, "--days", "--check"], env={"COLUMNS": "250"}
+    )
+    assert result.exit_code == 3
+    assert "phishing: " in result.stdout and "on 2020-10-14" in result.stdout and "total: " in result.stdout
+    quiet = ["--since", "2020-08-01", "--until", "2020-08-02", "--check"]
+    assert runner.invoke(app, ["spikes", "--db", str(path), *quiet]).exit_code == 0
+    result = runner.invoke(
+        app, ["spikes", "--db", str(path), "--category", "phishing", "--since", "2020-10-01", "--json"]
     )
     assert result.exit_code == 0
     data = json.loads(result.stdout)
+    assert data["verdicts"]["source"] == "kept"  # judged by the first run, read as kept since
     assert "2020-10-14" in {a["date"] for a in data["alarms"]} and {a["series"] for a in data["alarms"]} == {
         "phishing"
     }
+    assert [e["first_day"] for e in data["episodes"]] == ["2020-10-14"]
+
+
+def test_a_store_this_process_cannot_write_is_judged_in_memory(spiked, tmp_path, monkeypatch):
+    from incidents.spikes import report
+
+    path = tmp_path / "copy.db"
+    path.write_bytes(spiked.read_bytes())
+    before = path.read_bytes()
+    monkeypatch.setattr(report, "_writable", lambda file: False)
+    result = runner.invoke(app, ["spikes", "--db", str(path), "--since", "2020-10-01", "--json"])
+    assert result.exit_code == 0, result.output
+    data = json.loads(result.stdout)
+    assert data["verdicts"]["source"] == "memory" and "read-only" in result.stderr
+    assert "2020-10-14" in {a["date"] for a in data["alarms"]}
+    assert path.read_bytes() == before
+
+
+def test_a_read_only_store_is_judged_in_memory_and_left_untouched(spiked, tmp_path):
+    import os
+    import stat
+
+    folder = tmp_path / "ro"
+    folder.mkdir()
+    path = folder / "store.db"
+    path.write_bytes(spiked.read_bytes())
+    before = path.read_bytes()
+    path.chmod(stat.S_IRUSR)
+    folder.chmod(stat.S_IRUSR | stat.S_IXUSR)
+    try:
+        if os.access(path, os.W_OK):
+            pytest.skip("running as a user who can write a read-only file (root)")
+        result = runner.invoke(app, ["spikes", "--db", str(path), "--since", "2020-10-01", "--json"])
+        assert result.exit_code == 0, result.output
+        data = json.loads(result.stdout)
+        assert data["verdicts"]["source"] == "memory" and "read-only" in result.stderr
+        assert "2020-10-14" in {a["date"] for a in data["alarms"]}
+    finally:
+        folder.chmod(stat.S_IRWXU)
+        path.chmod(stat.S_IRUSR | stat.S_IWUSR)
+    assert path.read_bytes() == before
 
 
 def test_the_unusual_mix_is_flagged_with_its_features(spiked):
@@ -143,7 +194,7 @@ def test_the_unusual_mix_is_flagged_with_its_features(spiked):
 
 def test_cli_usage_errors(spiked):
     result = runner.invoke(app, ["spikes", "--db", str(spiked), "--category", "spam"])
-    assert result.exit_code == 2 and "'spam' is not one of phishing" in result.stderr
+    assert result.exit_code == 2 and "'spam' is not a category: one of phishing" in result.stderr
     result = runner.invoke(app, ["spikes", "--db", str(spiked), "--since", "14/10/2020"])
     assert result.exit_code == 2 and "is not a date YYYY-MM-DD" in result.stderr
     result = runner.invoke(app, ["spikes", "--counts", "x.csv"])

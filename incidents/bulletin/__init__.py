@@ -10,13 +10,22 @@ from pathlib import Path
 
 import sqlite_utils
 
+from incidents.bulletin.edition import (
+    EDITIONS,
+    TLP_LEVELS,
+    BulletinSettings,
+    Edition,
+    EditionError,
+    load_settings,
+)
 from incidents.bulletin.numbers import Bulletin, BulletinError, NoData, build
 from incidents.bulletin.numfmt import LANGS, UnknownLanguage
 from incidents.bulletin.render import FORMATS, TemplateProblem
 
 __all__ = [
-    "FORMATS", "LANGS", "Bulletin", "BulletinError", "NoData", "TemplateProblem", "UnknownLanguage",
-    "build", "bulletin_text", "write_bulletin",
+    "EDITIONS", "FORMATS", "LANGS", "TLP_LEVELS", "Bulletin", "BulletinError", "BulletinSettings", "Edition",
+    "EditionError", "NoData", "TemplateProblem", "UnknownLanguage",
+    "build", "bulletin_text", "load_settings", "write_bulletin",
 ]  # fmt: skip
 
 
@@ -27,11 +36,16 @@ def bulletin_text(
     lang: str = "vi",
     fmt: str = "md",
     templates_dir: str | Path | None = None,
+    edition: Edition | None = None,
+    **mail,
 ) -> str:
-    """The bulletin of `month` as one text: Markdown (charts left out), self-contained HTML, or JSON."""
+    """The bulletin of `month` as one text: Markdown (charts left out), self-contained HTML, JSON or eml.
+
+    `edition`: public or internal, TLP, issue date, issuer (default: internal, TLP:AMBER, today).
+    `mail`: sender, recipients for an eml's headers."""
     from incidents.bulletin import render
 
-    return render.render(build(db, month), lang, fmt, templates_dir=templates_dir)
+    return render.render(build(db, month, edition=edition), lang, fmt, templates_dir=templates_dir, **mail)
 
 
 def write_bulletin(
@@ -42,8 +56,12 @@ def write_bulletin(
     lang: str = "vi",
     fmt: str = "md",
     templates_dir: str | Path | None = None,
+    edition: Edition | None = None,
+    **mail,
 ) -> list[Path]:
-    """Write the bulletin of `month` (and, for md and json, its PNG and SVG charts) into `out_dir`."""
+    """Write the bulletin of `month` (and, for md, its PNG and SVG charts) into `out_dir`."""
     from incidents.bulletin import render
 
-    return render.write(build(db, month), out_dir, lang, fmt, templates_dir=templates_dir)
+    return render.write(
+        build(db, month, edition=edition), out_dir, lang, fmt, templates_dir=templates_dir, **mail
+    )

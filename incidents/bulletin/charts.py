@@ -68,7 +68,9 @@ def _export(fig, name: str, title: str) -> Chart:
     png = io.BytesIO()
     fig.savefig(png, format="png", dpi=DPI, metadata={"Software": None})
     # A fixed hash salt and no date make the SVG byte-identical between runs (diffable, cacheable).
-    with matplotlib.rc_context({"svg.hashsalt": "incidents-bulletin", "svg.fonttype": "path"}):
+    # svg.fonttype "none": the SVG keeps its text as <text> elements, so an editor can change a title or
+    # a label (and a screen reader or a search can read it); the viewer supplies the font.
+    with matplotlib.rc_context({"svg.hashsalt": "incidents-bulletin", "svg.fonttype": "none"}):
         svg = io.StringIO()
         fig.savefig(svg, format="svg", metadata={"Date": None})
     return Chart(name=name, title=title, png=png.getvalue(), svg=svg.getvalue(),

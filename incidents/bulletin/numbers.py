@@ -13,6 +13,7 @@ from typing import Any
 import sqlite_utils
 
 from incidents import published, stats, store
+from incidents.bulletin.edition import Edition
 from incidents.taxonomy import BULLETIN_CATEGORIES, CATEGORIES
 
 TOP_LIMIT = 5
@@ -56,6 +57,7 @@ class Bulletin:
     published: list[published.Comparison]
     notes: list[stats.Note] = field(default_factory=list)
     provenance: dict = field(default_factory=dict)
+    edition: Edition = field(default_factory=Edition)  # public or internal, TLP, issue date, issuer
 
     @property
     def year(self) -> int:
@@ -83,8 +85,11 @@ class Bulletin:
         return [c for c in self.published if c.verdict == "differs"]
 
 
-def build(db: sqlite_utils.Database, month: str, *, alarms: list[Any] | None = None) -> Bulletin:
-    """Gather the bulletin of `month` ('YYYY-MM'). `alarms` replaces the spike detector's (e.g. already computed)."""
+def build(
+    db: sqlite_utils.Database, month: str, *, alarms: list[Any] | None = None, edition: Edition | None = None
+) -> Bulletin:
+    """Gather the bulletin of `month` ('YYYY-MM'). `alarms` replaces the spike detector's (e.g. already
+    computed); `edition` says which bulletin is issued (default: the internal edition, TLP:AMBER)."""
     report = stats.month_report(db, month)
     if not report.has_data:
         why = "; ".join(n.text for n in report.notes) or f"the store holds no data for {month}"
@@ -110,7 +115,9 @@ def build(db: sqlite_utils.Database, month: str, *, alarms: list[Any] | None = N
     if report.first_month <= ly_first and ly_last <= report.last_month:
         ytd_last = _cumulative(stats.monthly_counts(db, ly_first, ly_last))
 
-    present = {c for counts in monthly.values() for c in counts} | set(report.categories)
+    present = {c for counts in monthly.values() for c in counts} | {
+        c for c, f in report.categories.items() if f.seen
+    }
     ordered = [*BULLETIN_CATEGORIES, *(c for c in CATEGORIES if c not in BULLETIN_CATEGORIES)]
     categories = [c for c in ordered if c in present]
 
@@ -130,6 +137,8 @@ def build(db: sqlite_utils.Database, month: str, *, alarms: list[Any] | None = N
         published=published.for_month(db, month), notes=notes,
     )  # fmt: skip
     bulletin.provenance = provenance(bulletin)
+    if edition is not None:
+        bulletin.edition = edition
     return bulletin
 
 

@@ -10,7 +10,7 @@ from __future__ import annotations
 from decimal import Decimal
 
 LANGS = ("vi", "en")
-NOT_AVAILABLE = {"vi": "n/a", "en": "n/a"}
+NOT_AVAILABLE = {"vi": "không có số liệu", "en": "n/a"}
 
 _EN_MONTHS = (
     "January", "February", "March", "April", "May", "June",

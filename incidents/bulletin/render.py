@@ -11,6 +11,7 @@ import base64
 import dataclasses
 import json
 import re
+from datetime import UTC, datetime
 from email.message import EmailMessage
 from pathlib import Path
 from typing import Any
@@ -57,6 +58,7 @@ def environment(lang: str, templates_dir: str | Path | None = None):
         short_month=lambda m: numfmt.short_month(m, lang),
         note=lambda n, labels: note_text(n, labels, lang),
         spike=lambda a, labels: spike_text(a, labels, lang),
+        md=md_escape,
     )
     env.globals.update(
         lang=lang,
@@ -67,6 +69,20 @@ def environment(lang: str, templates_dir: str | Path | None = None):
 
 
 _MONTH = re.compile(r"^\d{4}-\d{2}$")
+# Characters that Markdown (CommonMark, GitHub tables) would read as syntax in a value from a record:
+# `|` ends a table cell, `<` `>` open HTML, `[` `]` make links and images, `*` `_` `~` `` ` `` emphasis
+# and code, `\` escapes. (A value never starts a line, so `#`, `-` and `+` need no escape.)
+_MD_SPECIAL = re.compile(r"([\\`*_\[\]|~])")
+
+
+def md_escape(value: object) -> str:
+    """A record's value made safe inside Markdown text and table cells: syntax characters backslash-
+    escaped, `&`, `<`, `>` as entities, line breaks as `<br>` (the one tag a cell may hold)."""
+    if value is None:
+        return ""
+    text = str(value).replace("&", "&amp;").replace("<", "&lt;").replace(">", "&gt;")
+    text = _MD_SPECIAL.sub(r"\\\1", text)
+    return re.sub(r"\r\n|\r|\n", "<br>", text)
 
 
 def note_text(note, labels: dict, lang: str) -> str:
@@ -140,18 +156,77 @@ def _render(env, name: str, **context: Any) -> str:
     except jinja2.TemplateNotFound as e:
         raise TemplateProblem(f"no template {e.name}") from None
     except jinja2.TemplateSyntaxError as e:
-        raise TemplateProblem(f"template {e.filename or e.name} line {e.lineno}: {e.message}") from None
-    except jinja2.UndefinedError as e:
-        raise TemplateProblem(f"template {name}: {e.message}") from None
+        raise TemplateProblem(
+            f"template {_short(e.filename or e.name)} line {e.lineno}: {e.message}"
+        ) from None
+    except BulletinError:
+        raise
+    except Exception as e:  # noqa: BLE001 - any error a template causes (a filter given an undefined name...)
+        raise TemplateProblem(template_error(e, name)) from None
+
+
+def _short(filename: str | None) -> str:
+    return Path(filename).name if filename else "?"
+
+
+def template_error(error: BaseException, name: str) -> str:
+    """'template lead.en.j2 line 12: ...': the innermost template frame of the traceback names both
+    (Jinja2 rewrites tracebacks so that template frames carry the template's file and line)."""
+    import traceback
+
+    where = f"template {name}"
+    for frame in reversed(traceback.extract_tb(error.__traceback__)):
+        if frame.filename.endswith(".j2") or frame.filename == "<template>":
+            where = f"template {_short(frame.filename)} line {frame.lineno}"
+            break
+    message = getattr(error, "message", None) or str(error) or type(error).__name__
+    if not isinstance(error, (ValueError, LookupError)) and type(error).__name__ not in ("UndefinedError",):
+        message = f"{type(error).__name__}: {message}"
+    return f"{where}: {' '.join(str(message).split())}"
 
 
 def _context(b: Bulletin, env) -> dict:
     labels = _labels(env, env.globals["lang"])
-    context = {"b": b, "r": b.report, "labels": labels}
+    context = {"b": b, "r": b.report, "labels": labels, "e": b.edition}
     lead_text = _render(env, f"lead.{env.globals['lang']}.j2", **context)
     # A paragraph per blank-line-separated block, its whitespace collapsed: templates stay readable.
     context["lead"] = [" ".join(p.split()) for p in re.split(r"\n\s*\n", lead_text) if p.strip()]
+    context["recommendations"] = recommendations(env, context)
     return context
+
+
+def recommendations(env, context: dict) -> str:
+    """The recommendations section as Markdown: the centre's template named in the configuration
+    (`[bulletin] recommendations`), else `recommendations.<lang>.j2` (--templates folder, then the
+    package). Rendered with the bulletin's context, so it can speak of the month's figures."""
+    import jinja2
+
+    path = context["b"].edition.recommendations
+    if path is None:
+        text = _render(env, f"recommendations.{env.globals['lang']}.j2", **context)
+    else:
+        path = Path(path)
+        try:
+            source = path.read_text(encoding="utf-8")
+        except (OSError, UnicodeDecodeError) as e:
+            raise TemplateProblem(f"cannot read the recommendations template {path}: {e}") from None
+        try:
+            template = env.from_string(source)
+            template.filename = str(path)
+        except jinja2.TemplateSyntaxError as e:
+            raise TemplateProblem(f"template {path.name} line {e.lineno}: {e.message}") from None
+        try:
+            text = template.render(**context)
+        except Exception as e:  # noqa: BLE001 - see _render
+            raise TemplateProblem(template_error(e, path.name).replace("<template>", path.name)) from None
+    return text.strip()
+
+
+def markdown_to_html(text: str) -> str:
+    """CommonMark to HTML for the recommendations (raw HTML in the template is shown as text)."""
+    from markdown_it import MarkdownIt
+
+    return MarkdownIt("commonmark", {"html": False}).render(text)
 
 
 def _labels(env, lang: str) -> dict:
@@ -181,9 +256,12 @@ def html(b: Bulletin, lang: str, *, templates_dir=None, images: list[dict] | Non
 
     `images` ([{title, width, height, src}]) replaces the data URIs, e.g. with cid: references in an e-mail.
     """
+    import markupsafe
+
     from incidents.bulletin import charts
 
     env = environment(lang, templates_dir)
+    env.filters["markdown"] = lambda text: markupsafe.Markup(markdown_to_html(text))
     if images is None:
         images = [
             {"title": c.title, "width": c.width, "height": c.height,
@@ -193,42 +271,86 @@ def html(b: Bulletin, lang: str, *, templates_dir=None, images: list[dict] | Non
     return _render(env, "bulletin.html.j2", **_context(b, env), charts=images)
 
 
-def email_message(b: Bulletin, lang: str, *, templates_dir=None) -> EmailMessage:
-    """The bulletin as an e-mail ready to send or open: Markdown and HTML alternatives, charts as inline parts.
+def email_message(
+    b: Bulletin,
+    lang: str,
+    *,
+    templates_dir=None,
+    sender: str | None = None,
+    recipients: list[str] | None = None,
+    now: datetime | None = None,
+) -> EmailMessage:
+    """The bulletin as an e-mail ready to send or open: Markdown and HTML alternatives, charts inline.
 
-    Gmail and Outlook do not show data: URIs in mail; they do show images carried in a multipart/related
-    part and referenced as cid: (RFC 2392), so the e-mail form references its charts that way.
+    RFC 5322 headers: Date, From (`sender`, else the edition's contact address), To (`recipients`, else
+    the empty group "undisclosed-recipients:;"), Message-ID, and the TLP label in the Subject, as FIRST
+    TLP 2.0 asks of e-mail. Gmail and Outlook do not show data: URIs in mail; they do show images carried
+    in a multipart/related part with Content-Disposition inline and referenced as cid: (RFC 2392). Each
+    Content-ID is short and plain ASCII so no header folding or RFC 2047 encoding can touch it (an
+    encoded msg-id is invalid and does not resolve under Python's compat32 parser and in some clients).
     """
-    from email.utils import make_msgid
+    import secrets
+    from email.utils import format_datetime, make_msgid, parseaddr
 
     from incidents.bulletin import charts
 
     made = charts.all_charts(b, lang)
-    cids = [make_msgid(idstring=c.name, domain="bulletin.incidents.invalid") for c in made]
+    token = secrets.token_hex(4)
+    cids = [f"<{c.name}.{b.month}.{token}@bulletin.invalid>" for c in made]
     images = [
         {"title": c.title, "width": c.width, "height": c.height, "src": "cid:" + cid[1:-1]}
-        for c, cid in zip(made, cids)
+        for c, cid in zip(made, cids, strict=True)
     ]
     env = environment(lang, templates_dir)
     labels = _labels(env, lang)
+    from_address = sender or _address(b.edition.contact) or "bulletin@localhost"
     message = EmailMessage()
-    message["Subject"] = f"{labels['title']} — {numfmt.month_label(b.month, lang)}"
+    message["Subject"] = f"[{b.edition.tlp_label}] {labels['title']} — {numfmt.month_label(b.month, lang)}"
+    message["From"] = from_address
+    message["To"] = ", ".join(recipients) if recipients else "undisclosed-recipients:;"
+    message["Date"] = format_datetime(now or datetime.now(UTC))
+    domain = parseaddr(from_address)[1].rpartition("@")[2] or "localhost"
+    message["Message-ID"] = make_msgid(domain=domain)  # short: a folded msg-id would break parsers
     message.set_content(markdown(b, lang, templates_dir=templates_dir))
     message.add_alternative(html(b, lang, templates_dir=templates_dir, images=images), subtype="html")
     html_part = message.get_payload()[1]
-    for chart, cid in zip(made, cids):
+    for chart, cid in zip(made, cids, strict=True):
         html_part.add_related(
-            chart.png, "image", "png", cid=cid, filename=chart.filename(b.month, lang, "png")
+            chart.png,
+            "image",
+            "png",
+            cid=cid,
+            disposition="inline",
+            filename=chart.filename(b.month, lang, "png"),
         )
     return message
+
+
+def _address(text: str | None) -> str | None:
+    """An e-mail address found in a contact line ('CSIRT <csirt@example.vn>, +84 ...'), or None."""
+    from email.utils import getaddresses
+
+    if not text:
+        return None
+    for _, address in getaddresses([text]):
+        if "@" in address and " " not in address:
+            return address
+    found = re.search(r"[\w.+-]+@[\w-]+(\.[\w-]+)+", text)
+    return found.group(0) if found else None
 
 
 def as_json(b: Bulletin, lang: str, *, templates_dir=None) -> dict:
     """Every number of the bulletin with its provenance, the cut-off, and the lead paragraph in `lang`."""
     p = b.provenance
-    return {
+    e = b.edition
+    data = {
         "bulletin": "incidents monthly bulletin",
         "generator": f"incidents {__version__}",
+        "edition": e.name,
+        "tlp": e.tlp_label,
+        "issued": e.issue_date,
+        "issuer": e.issuer,
+        "contact": e.contact,
         "month": b.month,
         "lang": lang,
         "zone": b.zone,
@@ -252,19 +374,35 @@ def as_json(b: Bulletin, lang: str, *, templates_dir=None) -> dict:
         "published": [c.as_dict() for c in b.published],
         "notes": [dataclasses.asdict(n) for n in b.notes],
     }  # fmt: skip
+    if e.public:
+        # The public edition carries no internal check (cut-off, published-vs-computed) and no victim name.
+        for key in ("cutoff", "cutoff_provenance", "published"):
+            del data[key]
+        data["notes"] = [n for n in data["notes"] if n["code"] in ("no_last_year", "ytd_from", "incomplete")]
+        if not e.names_targets:
+            del data["top_targets"]
+    return data
 
 
 def _alarm_dict(alarm: Any) -> dict:
     return dataclasses.asdict(alarm) if dataclasses.is_dataclass(alarm) else dict(vars(alarm))
 
 
-def render(b: Bulletin, lang: str, fmt: str, *, templates_dir=None) -> str:
-    """The bulletin as one text (for stdout): Markdown without chart files, HTML, JSON, or an e-mail (eml)."""
-    return document(b, lang, fmt, templates_dir=templates_dir).decode("utf-8")
+def render(b: Bulletin, lang: str, fmt: str, *, templates_dir=None, **mail: Any) -> str:
+    """The bulletin as one text (for stdout): Markdown without chart files, HTML, JSON, or an e-mail (eml).
+
+    `mail`: sender, recipients and now for the e-mail's headers (see email_message)."""
+    return document(b, lang, fmt, templates_dir=templates_dir, **mail).decode("utf-8")
 
 
 def document(
-    b: Bulletin, lang: str, fmt: str, *, templates_dir=None, chart_files: list[dict] | None = None
+    b: Bulletin,
+    lang: str,
+    fmt: str,
+    *,
+    templates_dir=None,
+    chart_files: list[dict] | None = None,
+    **mail: Any,
 ) -> bytes:
     """The bulletin in one format as bytes (eml is a MIME message, the others UTF-8 text)."""
     if fmt == "md":
@@ -275,11 +413,13 @@ def document(
         data = as_json(b, lang, templates_dir=templates_dir)
         return (json.dumps(data, ensure_ascii=False, indent=2) + "\n").encode("utf-8")
     if fmt == "eml":
-        return email_message(b, lang, templates_dir=templates_dir).as_bytes()
+        return email_message(b, lang, templates_dir=templates_dir, **mail).as_bytes()
     raise BulletinError(f"format must be one of {', '.join(FORMATS)}, got {fmt!r}")
 
 
-def write(b: Bulletin, out_dir: str | Path, lang: str, fmt: str, *, templates_dir=None) -> list[Path]:
+def write(
+    b: Bulletin, out_dir: str | Path, lang: str, fmt: str, *, templates_dir=None, **mail: Any
+) -> list[Path]:
     """Write the bulletin into `out_dir` (created if missing); returns the files written, document first."""
     from incidents.bulletin import charts
 
@@ -304,7 +444,7 @@ def write(b: Bulletin, out_dir: str | Path, lang: str, fmt: str, *, templates_di
                 {"title": chart.title, "png": png, "svg": svg, "width": chart.width, "height": chart.height}
             )
     path = out / f"bulletin-{b.month}.{lang}.{fmt}"
-    _write(path, document(b, lang, fmt, templates_dir=templates_dir, chart_files=chart_files))
+    _write(path, document(b, lang, fmt, templates_dir=templates_dir, chart_files=chart_files, **mail))
     return [path, *written]
 
 

@@ -17,8 +17,10 @@ def _value(c: Comparison, value) -> str:
 
 def comparison_table(comparisons: list[Comparison], title: str, width: int = 160):
     """A rich table; on a terminal narrower than WIDE the source column goes (--json has everything)."""
-    from rich.markup import escape
     from rich.table import Table
+    from rich.text import Text
+
+    from incidents.views import literal
 
     table = Table(title=title, title_justify="left")
     for name in ("period", "figure", "published", "computed", "verdict"):
@@ -30,10 +32,10 @@ def comparison_table(comparisons: list[Comparison], title: str, width: int = 160
         table.add_column("source / detail", no_wrap=True, overflow="ellipsis", max_width=width - 100)
     styles = {"differs": "bold red", "same": "green", "no data": "dim", "not checked": "yellow"}
     for c in comparisons:
-        cells = [escape(c.period), escape(c.figure), _value(c, c.published), _value(c, c.computed),
-                 f"[{styles.get(c.verdict, '')}]{c.verdict}[/]"]  # fmt: skip
+        cells = [literal(c.period), literal(c.figure), _value(c, c.published), _value(c, c.computed),
+                 Text(c.verdict, style=styles.get(c.verdict, ""))]  # fmt: skip
         if wide:
-            cells += [escape(c.status), escape("; ".join(filter(None, (c.source, c.detail))))]
+            cells += [literal(c.status), literal("; ".join(filter(None, (c.source, c.detail))))]
         table.add_row(*cells)
     return table
 

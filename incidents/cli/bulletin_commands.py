@@ -4,21 +4,64 @@ from __future__ import annotations
 
 import sys
 from pathlib import Path
-from typing import Annotated
+from typing import Annotated, Literal
 
 import typer
 
-from incidents.cli.common import DbOption, JsonOption, app, console, fail, open_store, print_json
+from incidents.cli.common import (
+    DAY_METAVAR,
+    EXIT_FOUND,
+    DbOption,
+    JsonOption,
+    LangOption,
+    MonthOption,
+    PlainOption,
+    app,
+    console,
+    emit,
+    fail,
+    open_store,
+    parse_day,
+    print_json,
+)
 
 
 @app.command()
 def bulletin(
-    month: Annotated[str, typer.Option("--month", help="Reporting month, YYYY-MM.")],
-    lang: Annotated[str, typer.Option("--lang", help="Language: vi (Vietnamese) or en (English).")] = "vi",
+    month: MonthOption,
+    lang: LangOption = "vi",
     fmt: Annotated[
-        str,
+        Literal["md", "html", "json", "eml"],
         typer.Option("--format", help="md (charts beside it), html (one file), json, or eml (an e-mail)."),
     ] = "md",
+    edition: Annotated[
+        Literal["public", "internal"],
+        typer.Option(
+            "--edition",
+            help="public: to publish as it is (no victim names, no internal checks); internal: with the "
+            "checks, notes and provenance.",
+        ),
+    ] = "public",
+    tlp: Annotated[
+        Literal["clear", "green", "amber", "amber+strict", "red"] | None,
+        typer.Option(
+            "--tlp",
+            help="TLP 2.0 marking (default: clear for public, amber for internal).",
+            show_default=False,
+        ),
+    ] = None,
+    name_targets: Annotated[
+        bool, typer.Option("--name-targets", help="Name the most attacked targets in the public edition too.")
+    ] = False,
+    issued: Annotated[
+        str | None,
+        typer.Option(
+            "--issued", parser=parse_day, metavar=DAY_METAVAR, help="Date of issue (default: today, UTC)."
+        ),
+    ] = None,
+    to: Annotated[
+        list[str] | None, typer.Option("--to", help="With --format eml: a recipient (repeat for more).")
+    ] = None,
     out: Annotated[
         Path | None,
         typer.Option(
@@ -29,32 +72,59 @@ def bulletin(
         Path | None,
         typer.Option("--templates", help="Folder of Jinja2 templates that override the packaged ones."),
     ] = None,
+    config: Annotated[
+        Path | None,
+        typer.Option(
+            "--config",
+            help="Configuration file whose [bulletin] table gives issuer, contact, url and the recommendations "
+            "template (default: $INCIDENTS_CONFIG, else ./incidents.toml if present).",
+            show_default=False,
+        ),
+    ] = None,
     db: DbOption = None,
 ) -> None:
-    """Write the monthly bulletin: lead paragraph, table by category, spikes, top sectors and targets, charts.
+    """Write the monthly bulletin: lead paragraph, table by category, spikes, top sectors, recommendations.
 
     Example: incidents bulletin --month 2020-10 --lang en --format html --out bulletins/
 
+    Example: incidents bulletin --month 2020-10 --edition internal --format eml --to soc@example.vn --out out/
+
     Without --out the document goes to stdout (Markdown then leaves the charts out).
 
-    Exit code 1 when the store has no data for the month or a template does not render.
+    Exit code 1 when the store has no data for the month, the configuration cannot be read, or a template
+    does not render (one Error: line naming the template and line).
     """
     from incidents import bulletin as bulletin_lib
     from incidents.stats import StatsError
 
-    if lang not in bulletin_lib.LANGS:
-        raise typer.BadParameter(f"must be one of {', '.join(bulletin_lib.LANGS)}", param_hint="--lang")
-    if fmt not in bulletin_lib.FORMATS:
-        raise typer.BadParameter(f"must be one of {', '.join(bulletin_lib.FORMATS)}", param_hint="--format")
+    try:
+        settings = bulletin_lib.load_settings(config)
+        chosen = bulletin_lib.Edition(
+            name=edition,
+            tlp=tlp,
+            issued=issued,
+            issuer=settings.issuer,
+            contact=settings.contact,
+            url=settings.url,
+            name_targets=True if name_targets else None,
+            recommendations=settings.recommendations,
+        )
+    except bulletin_lib.EditionError as e:
+        raise fail(str(e)) from None
+    if to and fmt != "eml":
+        raise typer.BadParameter("only with --format eml", param_hint="--to")
+    mail = {"recipients": to} if fmt == "eml" else {}
     database = open_store(db, read_only=True)
     try:
         if out is None:
-            sys.stdout.write(
-                bulletin_lib.bulletin_text(database, month, lang=lang, fmt=fmt, templates_dir=templates)
+            emit(
+                bulletin_lib.bulletin_text(
+                    database, month, lang=lang, fmt=fmt, templates_dir=templates, edition=chosen, **mail
+                )
             )
             return
         for path in bulletin_lib.write_bulletin(
-            database, month, out, lang=lang, fmt=fmt, templates_dir=templates
+            database, month, out, lang=lang, fmt=fmt, templates_dir=templates, edition=chosen, **mail
         ):
             print(path)
     except (bulletin_lib.BulletinError, StatsError) as e:
@@ -100,23 +170,36 @@ def published_check(
     show_all: Annotated[
         bool, typer.Option("--all", help="Also list the figures that match or cannot be checked.")
     ] = False,
+    check: Annotated[
+        bool,
+        typer.Option("--check", help="Exit 3 when a published figure differs from the store's (for cron)."),
+    ] = False,
     as_json: JsonOption = False,
+    plain_output: PlainOption = False,
 ) -> None:
     """List every difference between stored published figures and what the store computes for the same period.
 
     Example: incidents published check --all
 
-    Exit code 0 whether or not figures differ: the differences are the output.
+    Example: incidents published check --check || mail -s "published figures differ" soc@example.vn
+
+    Exit code 0 whether or not figures differ (the differences are the output); with --check, 3 when
+    one differs.
     """
     from incidents import published as published_lib
     from incidents.bulletin.views import comparison_table, summary
+    from incidents.views import finish
 
     comparisons = published_lib.check(open_store(db, read_only=True))
+    differs = any(c.verdict == "differs" for c in comparisons)
     if as_json:
         print_json([c.as_dict() for c in comparisons])
-        return
-    shown = comparisons if show_all else [c for c in comparisons if c.verdict == "differs"]
-    if shown:
-        out = console()
-        out.print(comparison_table(shown, "Published vs computed" if show_all else "Differences", out.width))
-    print(summary(comparisons))
+    else:
+        shown = comparisons if show_all else [c for c in comparisons if c.verdict == "differs"]
+        if shown:
+            out = console(plain_output)
+            table = comparison_table(shown, "Published vs computed" if show_all else "Differences", out.width)
+            out.print(finish(table, plain_output))
+        print(summary(comparisons))
+    if check and differs:
+        raise typer.Exit(code=EXIT_FOUND)

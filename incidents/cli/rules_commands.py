@@ -28,7 +28,20 @@ def scan(
     ] = None,
     year: Annotated[
         int | None,
-        typer.Option("--year", help="Year of the first syslog line (default: from the file's mtime)."),
+        typer.Option(
+            "--year",
+            min=1970,
+            max=2099,
+            help="Year of the first syslog line (default: from the file's mtime).",
+        ),
+    ] = None,
+    zone: Annotated[
+        str | None,
+        typer.Option(
+            "--zone",
+            help="Zone of the logs' clock for times written without an offset (syslog, BIND, dnsmasq), "
+            "e.g. UTC (default: the store's reporting zone; eve.json: UTC). Times with an offset keep theirs.",
+        ),
     ] = None,
     db: DbOption = None,
     as_json: JsonOption = False,
@@ -46,11 +59,15 @@ def scan(
 
     database = open_store(db)
     try:
-        report = scan_paths(database, paths, rules, fmt, year=year)
+        report = scan_paths(database, paths, rules, fmt, year=year, log_zone=zone)
     except ScanError as e:
         raise fail(str(e)) from None
     for problem in report.rule_problems:
         print(f"Error: rule {problem}", file=sys.stderr)
+    for problem in report.path_problems:
+        print(f"Error: {problem}", file=sys.stderr)
+    if not report.files and not report.path_problems:
+        print("Error: no file to scan", file=sys.stderr)
     for f in report.files:
         for message in [f.error] if f.error else f.notes:
             print(f"Error: {f.file}: {message}", file=sys.stderr)
@@ -60,6 +77,12 @@ def scan(
         out = console()
         out.print(scan_table(report))
         out.print(files_table(report))
+        for f in report.files:
+            if f.skipped:
+                reasons = "; ".join(f"{n:,} {reason}" for reason, n in f.skipped.items())
+                out.print(
+                    f"{f.file}: lines read and skipped (no event): {reasons}", markup=False, highlight=False
+                )
     if not report.complete:
         raise typer.Exit(code=EXIT_FAILED)
 
@@ -150,3 +173,48 @@ def rules_export(
         print(f"Error: rule {problem}", file=sys.stderr)
     if problems:
         raise typer.Exit(code=EXIT_FAILED)
+
+
+@rules_app.command("import")
+def rules_import(
+    folder: Annotated[
+        Path, typer.Argument(help="A folder of Sigma rules, e.g. a SigmaHQ checkout's rules/.")
+    ],
+    into: Annotated[
+        Path | None,
+        typer.Option("--into", help="Copy the rules that run here into this folder (same relative paths)."),
+    ] = None,
+    show_all: Annotated[
+        bool, typer.Option("--all", help="List every rule, not only those that run.")
+    ] = False,
+    as_json: JsonOption = False,
+) -> None:
+    """Check which rules of a Sigma collection run here: per rule, the reader it reads or why it cannot.
+
+    Example: incidents rules import sigma/rules --into my-rules/
+    """
+    from incidents.scan.importer import check_collection, summary
+    from incidents.scan.rules import RuleError
+
+    if not folder.is_dir():
+        raise fail(f"{folder}: not a folder")
+    try:
+        results = check_collection(folder, into=into)
+    except RuleError as e:
+        raise fail(str(e)) from None
+    counts = summary(results)
+    if as_json:
+        print_json({"summary": counts, "rules": [r.as_dict() for r in results]})
+        return
+    for r in results:
+        if r.runs:
+            print(f"runs\t{r.file}\t{','.join(r.readers)}\t{r.category}")
+        elif show_all:
+            print(f"no\t{r.file}\t{r.reason}\t{r.message}")
+    print(
+        f"{counts['rules']:,} rules: {counts['runs']:,} run here, {counts['does_not_run']:,} do not",
+        file=sys.stderr,
+    )
+    for key in ("per_reader", "per_category", "per_reason"):
+        text = ", ".join(f"{k}: {v:,}" for k, v in counts[key].items())
+        print(f"  {key.replace('_', ' ')}: {text}", file=sys.stderr)

@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import gc
 import hashlib
+import os
 from collections import Counter
 from collections.abc import Callable
 from dataclasses import dataclass, field
@@ -18,19 +19,32 @@ from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 import sqlite_utils
 
 from incidents import store
+from incidents.ingest import runs
 from incidents.ingest.formats import FORMATS, FormatError, detect_format, read_items
-from incidents.ingest.records import BadRecord, Plan, incident_id, latest_allowed, normalise_target, to_row
+from incidents.ingest.records import (
+    BadRecord,
+    Plan,
+    expand_extra,
+    incident_id,
+    latest_allowed,
+    normalise_target,
+    to_row,
+)
+from incidents.ingest.writer import history_of, write_batch
 
 __all__ = [
     "FORMATS",
     "FileResult",
     "IngestError",
+    "history_of",
     "incident_id",
     "ingest_file",
     "normalise_target",
 ]
 
 BATCH = 5_000
+# Rows per transaction: bounds the WAL (about 25-60 MB at this size, see the README), whatever the file size.
+COMMIT_ROWS = int(os.environ.get("INCIDENTS_INGEST_COMMIT_ROWS", "50000"))
 DEFAULT_INPUT_ZONE = "Asia/Ho_Chi_Minh"
 
 
@@ -44,7 +58,7 @@ class StrictRefusal(IngestError):
 
 @dataclass
 class FileResult:
-    """What ingesting one file did. `status`: ok, skipped (same content already ingested), refused, failed."""
+    """What ingesting one file did. `status`: ok, skipped, refused, failed, busy (see ingest_file)."""
 
     file: str
     status: str
@@ -54,6 +68,7 @@ class FileResult:
     accepted: int = 0
     duplicate: int = 0
     rejected: int = 0
+    corrected: int = 0  # of `accepted`: records that replaced their stored earlier version
     message: str | None = None
     reasons: Counter = field(default_factory=Counter)
 
@@ -71,6 +86,7 @@ class FileResult:
             "accepted": self.accepted,
             "duplicate": self.duplicate,
             "rejected": self.rejected,
+            "corrected": self.corrected,
             "message": self.message,
             "reasons": dict(self.reasons),
         }
@@ -93,8 +109,17 @@ def ingest_file(
     input_zone: str | None = None,
     force: bool = False,
     on_progress: Callable[[int], None] | None = None,
+    wait: float = runs.DEFAULT_WAIT_S,
+    on_wait: Callable[[str], None] | None = None,
 ) -> FileResult:
-    """Ingest one file; never raises for bad input, the result says what happened."""
+    """Ingest one file; never raises for bad input or a busy store, the result says what happened.
+
+    status: ok, skipped (same content already ingested, or being ingested by another process right
+    now), refused (--strict), failed (unreadable, unknown layout, no usable row), busy (the store's
+    write lock was not had within `wait` seconds: worth retrying). Commits every COMMIT_ROWS rows under
+    a run marked ok only at the end; whatever stops the file before that undoes it (runs.undo).
+    KeyboardInterrupt is re-raised after the undo.
+    """
     path = Path(path)
     result = FileResult(file=str(path), status="failed")
     try:
@@ -105,6 +130,8 @@ def ingest_file(
     try:
         if path.is_dir():
             raise FormatError("is a folder, not a file")
+        if path.exists() and not path.is_file():
+            raise FormatError("not a regular file (a FIFO, socket or device)")
         sha = sha256_of(path)
         result.format = fmt or detect_format(path)
     except FormatError as e:
@@ -114,30 +141,45 @@ def ingest_file(
         result.message = f"cannot read: {e.strerror or e}"
         return result
 
-    earlier = None if force else store.previous_run(db, sha, "ingest")
+    lock = {"wait": wait, "on_wait": on_wait}
+    try:
+        runs.recover(db, **lock)
+        with runs.write_lock(db, **lock):
+            earlier = None if force else store.previous_run(db, sha, "ingest")
+            twin = runs.running_twin(db, sha)
+            if not earlier and not twin:
+                result.run_id = runs.start(db, file=str(path), sha256=sha, fmt=result.format)
+    except runs.StoreBusy as e:
+        result.status, result.message = "busy", str(e)
+        return result
     if earlier:
         result.status, result.run_id = "skipped", earlier["id"]
         result.message = f"same content already ingested as run {earlier['id']} ({earlier['file']})"
         return result
+    if twin:
+        result.status, result.run_id = "skipped", twin["id"]
+        result.message = (
+            f"the same content is being ingested right now by process {twin['pid']} (run {twin['id']})"
+        )
+        return result
 
     try:
-        with db.atomic():
-            result.run_id = store.start_run(db, file=str(path), sha256=sha, kind="ingest", fmt=result.format)
-            # Rows are short-lived and acyclic: the cyclic GC would only rescan them (a third of the time).
-            gc_was_enabled = gc.isenabled()
-            gc.disable()
-            try:
-                _load(db, path, result, strict=strict, naive_zone=naive_zone, on_progress=on_progress)
-            finally:
-                if gc_was_enabled:
-                    gc.enable()
-            usable = result.accepted + result.duplicate
-            if result.read == 0:
-                raise FormatError("no records in the file")
-            result.status = "ok" if usable else "failed"
-            if not usable:
-                # Keep the run and its rejects (nothing is lost), but say the file gave nothing.
-                result.message = f"no usable row: all {result.rejected} rejected (see `incidents rejects --run {result.run_id}`)"
+        # Rows are short-lived and acyclic: the cyclic GC would only rescan them (a third of the time).
+        gc_was_enabled = gc.isenabled()
+        gc.disable()
+        try:
+            _load(db, path, result, strict=strict, naive_zone=naive_zone, on_progress=on_progress, lock=lock)
+        finally:
+            if gc_was_enabled:
+                gc.enable()
+        usable = result.accepted + result.duplicate
+        if result.read == 0:
+            raise FormatError("no records in the file")
+        result.status = "ok" if usable else "failed"
+        if not usable:
+            # Keep the run and its rejects (nothing is lost), but say the file gave nothing.
+            result.message = f"no usable row: all {result.rejected} rejected (see `incidents rejects --run {result.run_id}`)"
+        with runs.write_lock(db, **lock):
             store.finish_run(
                 db,
                 result.run_id,
@@ -147,36 +189,65 @@ def ingest_file(
                 rejected=result.rejected,
                 status=result.status,
             )
+        return result
     except StrictRefusal as e:
-        result.status, result.accepted, result.duplicate = "refused", 0, 0
-        result.message = f"{e}; --strict: nothing ingested from this file"
-        result.run_id = None
+        result.status, result.message = "refused", f"{e}; --strict: nothing ingested from this file"
     except FormatError as e:
-        result.status, result.accepted, result.duplicate, result.run_id = "failed", 0, 0, None
-        result.message = str(e)
+        result.status, result.message = "failed", str(e)
     except UnicodeDecodeError as e:
-        result.status, result.run_id = "failed", None
-        result.message = f"cannot decode: {e.reason}"
+        result.status, result.message = "failed", f"cannot decode: {e.reason}"
+    except runs.StoreBusy as e:
+        result.status, result.message = "busy", f"{e}; nothing of this file was kept"
+    except BaseException:
+        _discard(db, result.run_id, lock)
+        raise
+    _discard(db, result.run_id, lock)
+    result.run_id, result.accepted, result.duplicate, result.corrected = None, 0, 0, 0
     return result
 
 
-def _load(db, path: Path, result: FileResult, *, strict: bool, naive_zone: ZoneInfo, on_progress) -> None:
+def _discard(db, run_id: int, lock: dict) -> None:
+    """Undo a run that did not finish and forget it; if the store stays busy, the next ingest will."""
+    if db.conn.in_transaction:
+        db.conn.rollback()
+    try:
+        with runs.write_lock(db, **lock):
+            runs.undo(db, run_id)
+            db.conn.execute("DELETE FROM ingest_runs WHERE id = ?", (run_id,))
+    except runs.StoreBusy:
+        pass
+
+
+def _load(
+    db, path: Path, result: FileResult, *, strict: bool, naive_zone: ZoneInfo, on_progress, lock
+) -> None:
     zone = store.reporting_zone(db)
     latest = latest_allowed()
     plans: dict[tuple, Plan] = {}
     batch: list[tuple] = []
     rejects: list[tuple[int, str, str]] = []
     default_feed = path.stem
+    since_commit = 0
 
-    def flush() -> None:
-        if batch:
-            new = store.add_incidents(db, batch)
-            result.accepted += new
-            result.duplicate += len(batch) - new
-            batch.clear()
-        if rejects:
-            store.add_rejects(db, result.run_id, rejects)
-            rejects.clear()
+    def flush(final: bool = False) -> None:
+        nonlocal since_commit
+        if batch or rejects:
+            if not db.conn.in_transaction:
+                runs.begin(db, **lock)
+            if batch:
+                accepted, corrected = write_batch(db.conn, batch, result.run_id)
+                result.accepted += accepted
+                result.corrected += corrected
+                result.duplicate += len(batch) - accepted
+                since_commit += len(batch)
+                batch.clear()
+            if rejects:
+                store.add_rejects(db, result.run_id, rejects)
+                since_commit += len(rejects)
+                rejects.clear()
+        if db.conn.in_transaction and (since_commit >= COMMIT_ROWS or final):
+            db.conn.commit()
+            since_commit = 0
         if on_progress:
             on_progress(result.read)
 
@@ -207,7 +278,10 @@ def _load(db, path: Path, result: FileResult, *, strict: bool, naive_zone: ZoneI
         if item.error:
             reject(item.number, item.raw, item.error)
             continue
-        keys = tuple(item.record)
+        record = item.record
+        if "extra" in record:
+            record = expand_extra(record)
+        keys = tuple(record)
         plan = plans.get(keys)
         if plan is None:
             plan = Plan.for_names(keys)
@@ -216,7 +290,7 @@ def _load(db, path: Path, result: FileResult, *, strict: bool, naive_zone: ZoneI
         try:
             batch.append(
                 to_row(
-                    item.record,
+                    record,
                     plan,
                     naive_zone=naive_zone,
                     zone=zone,
@@ -230,7 +304,7 @@ def _load(db, path: Path, result: FileResult, *, strict: bool, naive_zone: ZoneI
             continue
         if len(batch) >= BATCH:
             flush()
-    flush()
+    flush(final=True)
 
 
 def rejects_of(db: sqlite_utils.Database, run_id: int | None = None, limit: int | None = None) -> list[dict]:

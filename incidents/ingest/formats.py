@@ -48,31 +48,95 @@ class Item:
 
 
 def detect_format(path: Path) -> str:
-    """'csv', 'jsonl' or 'json', from the first bytes (the extension only breaks ties)."""
+    """'csv', 'jsonl' or 'json', decided by parsing the start of the file (the extension only breaks ties).
+
+    A JSON object that holds the whole file (an Elasticsearch response on one line or many) is `json`;
+    JSON values one after another are `jsonl`. MISP events and TheHive alerts raise FormatError naming them.
+    """
     try:
         with open(path, "rb") as fh:
             head = fh.read(_SNIFF_BYTES)
+            whole = len(head) < _SNIFF_BYTES or not fh.read(1)
     except OSError as e:
         raise FormatError(f"cannot read: {e.strerror or e}") from None
-    if not head.strip():
+    encoding = sniff_encoding(head)
+    if not head.strip(b" \t\r\n\x00\xef\xbb\xbf\xff\xfe"):
         raise FormatError("empty file")
-    if b"\x00" in head:
+    if encoding == "utf-8-sig" and b"\x00" in head:
         raise FormatError("binary file (NUL bytes), not a feed export")
-    text = head.decode("utf-8-sig", errors="replace").lstrip()
+    text = head.decode(encoding, errors="replace").lstrip("\ufeff \t\r\n")
     if text.startswith("["):
         return "json"
     if text.startswith("{"):
-        first = text.splitlines()[0]
+        decoder = json.JSONDecoder()
         try:
-            value = json.loads(first)
-            # A one-line document that wraps its records ({"hits": ...}) is JSON, not one record.
-            return "json" if _records_in(value) is not None and len(text) == len(first.rstrip()) else "jsonl"
+            value, end = decoder.raw_decode(text)
         except ValueError:
-            return "json" if "\n" in text or len(head) < _SNIFF_BYTES else "jsonl"
+            # The first value does not end in the bytes read: a document larger than one record.
+            return "jsonl" if not whole and "\n{" in text else "json"
+        except RecursionError:
+            return "jsonl"
+        unsupported = unsupported_layout(value)
+        if unsupported:
+            raise FormatError(unsupported)
+        rest = text[end:].strip()
+        if not rest and _records_in(value) is not None:
+            return "json"  # one document that wraps its records, on one line or many
+        return "jsonl"
     suffix = path.suffix.lower()
     if suffix in (".json", ".jsonl", ".ndjson"):
         raise FormatError(f"{suffix} file does not start with JSON")
     return "csv"
+
+
+def sniff_encoding(head: bytes) -> str:
+    """The text encoding of a file from its first bytes: UTF-16 (Excel's "Unicode Text") or UTF-8."""
+    if head.startswith((b"\xff\xfe", b"\xfe\xff")):
+        return "utf-16"
+    sample = head[:4096]
+    if len(sample) >= 4 and sample.count(b"\x00") * 3 > len(sample):
+        # UTF-16 without a byte-order mark: ASCII text leaves every other byte NUL.
+        return "utf-16-le" if sample[1::2].count(b"\x00") > sample[0::2].count(b"\x00") else "utf-16-be"
+    return "utf-8-sig"
+
+
+def legacy_encoding_hint(raw: bytes) -> str:
+    """For bytes that are not UTF-8: which 8-bit encoding they look like, and how to convert the file."""
+    try:
+        text = raw.decode("cp1258")
+    except UnicodeDecodeError:
+        text = ""
+    vietnamese = any(ch in _VIETNAMESE for ch in text)
+    name, codec = ("Windows-1258 (Vietnamese)", "CP1258") if vietnamese else ("Windows-1252", "CP1252")
+    return f"invalid UTF-8: it looks like {name}; convert the file with `iconv -f {codec} -t UTF-8 FILE > FILE.utf8`"
+
+
+_VIETNAMESE = set("ăâđêôơưĂÂĐÊÔƠƯ\u0300\u0301\u0303\u0309\u0323")
+
+
+def unsupported_layout(value) -> str | None:
+    """A message naming a known export that is not a layout ingest reads (MISP event, TheHive alert)."""
+    first = value[0] if isinstance(value, list) and value else value
+    if not isinstance(first, dict):
+        return None
+    if "Event" in first or (isinstance(first.get("response"), list) and _is_misp(first["response"])):
+        return (
+            "a MISP event export, not a supported layout: export the event's attributes as CSV, "
+            "or take MISP events through IntelMQ's MISP collector"
+        )
+    kind = str(first.get("_type", "")).lower()
+    if kind in ("alert", "case") or (
+        "sourceRef" in first and ("artifacts" in first or "observables" in first)
+    ):
+        return (
+            f"a TheHive {kind or 'alert'} export, not a supported layout: export its observables as CSV, "
+            "or feed them through IntelMQ"
+        )
+    return None
+
+
+def _is_misp(items: list) -> bool:
+    return bool(items) and isinstance(items[0], dict) and "Event" in items[0]
 
 
 def read_items(path: Path, fmt: str) -> Iterator[Item]:
@@ -100,16 +164,30 @@ def flatten(record: dict, prefix: str = "") -> dict:
 # --- CSV ---------------------------------------------------------------------------------------------
 
 
+def _encoding_of(path: Path) -> str:
+    with open(path, "rb") as fh:
+        return sniff_encoding(fh.read(4096))
+
+
 def _read_csv(path: Path) -> Iterator[Item]:
-    with open(path, encoding="utf-8-sig", errors="surrogateescape", newline="") as fh:
+    encoding = _encoding_of(path)
+    with open(path, encoding=encoding, errors="surrogateescape", newline="") as fh:
         first = fh.readline()
-        delimiter = max(",;\t", key=first.count)
-        header = next(csv.reader([first], delimiter=delimiter), [])
+        line = 1
+        forced = re.match(r"^\ufeff?sep=(.)\s*$", first)
+        if forced:
+            # Excel's `sep=;` line names the delimiter of the rows below it.
+            delimiter = forced.group(1)
+            first = fh.readline()
+            line = 2
+        else:
+            delimiter = max(",;\t", key=first.count)
+        header = next(csv.reader([first.lstrip("\ufeff")], delimiter=delimiter), [])
         header = [h.strip() for h in header]
-        _check_header(header)
+        _check_header(header, first)
         reader = csv.reader(fh, delimiter=delimiter)
         width = len(header)
-        line = 1
+        base = line
         while True:
             start = line + 1
             try:
@@ -117,10 +195,10 @@ def _read_csv(path: Path) -> Iterator[Item]:
             except StopIteration:
                 return
             except csv.Error as e:
-                line = reader.line_num + 1
+                line = reader.line_num + base
                 yield Item(start, "", error=f"malformed CSV: {e}")
                 continue
-            line = reader.line_num + 1
+            line = reader.line_num + base
             if not row:
                 continue  # a blank line is no record
             if len(row) != width:
@@ -134,17 +212,20 @@ def _read_csv(path: Path) -> Iterator[Item]:
                 continue
             joined = "".join(row)
             if not joined.isascii() and _SURROGATE.search(joined):
-                raw = _join(row, delimiter).encode("utf-8", "surrogateescape").decode("utf-8", "replace")
-                yield Item(start, raw, error="invalid UTF-8")
+                data = _join(row, delimiter).encode("utf-8", "surrogateescape")
+                yield Item(start, data.decode("utf-8", "replace"), error=legacy_encoding_hint(data))
                 continue
             yield Item(start, None, dict(zip(header, row)), fields=row, delimiter=delimiter)
 
 
-def _check_header(header: list[str]) -> None:
+def _check_header(header: list[str], first: str) -> None:
     names = {h.lower() for h in header}
     has_time = any(a in names for a in ALIASES["time"])
     has_class = any(a in names for f in ("category", "taxonomy", "type") for a in ALIASES[f])
     if not (has_time and has_class):
+        if _SURROGATE.search(first):
+            data = first.encode("utf-8", "surrogateescape")
+            raise FormatError(f"CSV header: {legacy_encoding_hint(data)}")
         shown = ", ".join(header[:6]) + (" ..." if len(header) > 6 else "")
         raise FormatError(f"CSV header has no time and category columns (found: {shown or 'nothing'})")
 
@@ -159,35 +240,51 @@ def _join(row: list[str], delimiter: str) -> str:
 
 
 def _read_jsonl(path: Path) -> Iterator[Item]:
-    with open(path, encoding="utf-8-sig", errors="surrogateescape") as fh:
+    encoding = _encoding_of(path)
+    with open(path, encoding=encoding, errors="surrogateescape") as fh:
         for number, line in enumerate(fh, start=1):
-            text = line.strip()
+            text = line.strip().lstrip("\ufeff")
             if not text:
                 continue
-            yield _json_item(number, text)
+            yield from _json_items(number, text)
 
 
-def _json_item(number: int, text: str) -> Item:
+def _json_items(number: int, text: str) -> Iterator[Item]:
+    """The records of one JSON Lines line: a record, a hit, or a whole search response on one line."""
     if _SURROGATE.search(text):
-        return Item(
-            number, text.encode("utf-8", "surrogateescape").decode("utf-8", "replace"), error="invalid UTF-8"
-        )
+        data = text.encode("utf-8", "surrogateescape")
+        yield Item(number, data.decode("utf-8", "replace"), error=legacy_encoding_hint(data))
+        return
     try:
         value = json.loads(text)
     except ValueError as e:
-        return Item(number, text, error=f"invalid JSON: {e.msg}")
-    if not isinstance(value, dict):
-        return Item(number, text, error=f"a JSON {type(value).__name__}, not an object")
-    return Item(number, text, flatten(value))
+        yield Item(number, text, error=f"invalid JSON: {e.msg}")
+        return
+    except RecursionError:
+        yield Item(number, text[:1000], error="invalid JSON: nested too deep")
+        return
+    unsupported = unsupported_layout(value)
+    if unsupported:
+        raise FormatError(unsupported)
+    wrapper = isinstance(value, dict) and ("hits" in value or "responses" in value) and "_source" not in value
+    records = _records_in(value) if wrapper else None
+    if records is None:
+        yield _value_item(number, value, text)
+        return
+    for item in records:
+        yield _value_item(number, item)
 
 
 # --- JSON --------------------------------------------------------------------------------------------
 
+_HITS_ARRAY = re.compile(r'"hits"\s*:\s*\[')
+
 
 def _read_json(path: Path) -> Iterator[Item]:
-    with open(path, encoding="utf-8-sig", errors="surrogateescape") as fh:
+    encoding = _encoding_of(path)
+    with open(path, encoding=encoding, errors="surrogateescape") as fh:
         head = fh.read(1)
-        while head and head.isspace():
+        while head and (head.isspace() or head == "\ufeff"):
             head = fh.read(1)
         if head == "[":
             yield from _stream_array(fh)
@@ -197,8 +294,18 @@ def _read_json(path: Path) -> Iterator[Item]:
         text = head + fh.read()
     try:
         doc = json.loads(text)
+    except RecursionError:
+        raise FormatError("invalid JSON: nested too deep") from None
     except ValueError as e:
-        raise FormatError(f"invalid JSON at line {e.lineno}: {e.msg}") from None
+        hits = _HITS_ARRAY.search(text)
+        if hits is None:
+            raise FormatError(f"invalid JSON at line {e.lineno}: {e.msg}") from None
+        # A hits export cut short: read its records one by one up to the cut, like a truncated array.
+        yield from _stream_array(io.StringIO(text[hits.end() :]))
+        return
+    unsupported = unsupported_layout(doc)
+    if unsupported:
+        raise FormatError(unsupported)
     records = _records_in(doc)
     if records is None:
         raise FormatError(
@@ -208,27 +315,63 @@ def _read_json(path: Path) -> Iterator[Item]:
         yield _value_item(number, value)
 
 
+_LIST_KEYS = ("incidents", "events", "records", "data", "results", "items", "rows")
+
+
 def _records_in(doc) -> list | None:
+    """The records a JSON document holds: an array, a search response's hits (also inside an
+    msearch `responses` list), or a list under a usual key. None if it holds no list of records."""
     if isinstance(doc, list):
         return doc
     if not isinstance(doc, dict):
         return None
     hits = doc.get("hits")
     if isinstance(hits, dict) and isinstance(hits.get("hits"), list):
-        return [h.get("_source", h) if isinstance(h, dict) else h for h in hits["hits"]]
-    for key in ("incidents", "events", "records", "data", "results"):
+        return hits["hits"]
+    if isinstance(hits, list):
+        return hits
+    responses = doc.get("responses")
+    if isinstance(responses, list) and responses and all(_records_in(r) is not None for r in responses):
+        return [hit for r in responses for hit in _records_in(r)]
+    for key in _LIST_KEYS:
         if isinstance(doc.get(key), list):
             return doc[key]
     return None
 
 
-def _value_item(number: int, value) -> Item:
-    raw = json.dumps(value, ensure_ascii=False)
+def unwrap_hit(value):
+    """A search hit's record: `_source` (with the hit's `_id` when the record has no id of its own), or
+    `fields` (each a list, as Elasticsearch returns them). Anything else is returned as it is."""
     if not isinstance(value, dict):
-        return Item(number, raw, error=f"a JSON {type(value).__name__}, not an object")
-    if _SURROGATE.search(raw):
-        return Item(number, raw, error="invalid UTF-8")
-    return Item(number, raw, flatten(value))
+        return value
+    source = value.get("_source")
+    if isinstance(source, dict):
+        record = source
+    else:
+        fields = value.get("fields")
+        if not (isinstance(fields, dict) and ("_id" in value or "_index" in value)):
+            return value
+        record = {k: (v[0] if isinstance(v, list) and len(v) == 1 else v) for k, v in fields.items()}
+    if "_id" in value and "_id" not in record and "id" not in record:
+        record = {**record, "_id": value["_id"]}
+    return record
+
+
+def _value_item(number: int, value, raw: str | None = None) -> Item:
+    value = unwrap_hit(value)
+    try:
+        text = raw if raw is not None else json.dumps(value, ensure_ascii=False)
+    except (ValueError, RecursionError):
+        return Item(number, "", error="invalid JSON: nested too deep")
+    if not isinstance(value, dict):
+        return Item(number, text, error=f"a JSON {type(value).__name__}, not an object")
+    if _SURROGATE.search(text):
+        data = text.encode("utf-8", "surrogateescape")
+        return Item(number, data.decode("utf-8", "replace"), error=legacy_encoding_hint(data))
+    try:
+        return Item(number, text, flatten(value))
+    except RecursionError:
+        return Item(number, text[:1000], error="invalid JSON: nested too deep")
 
 
 def _stream_array(fh) -> Iterator[Item]:
@@ -253,6 +396,8 @@ def _stream_array(fh) -> Iterator[Item]:
             try:
                 value, end = decoder.raw_decode(buf, pos)
                 break
+            except RecursionError:
+                raise FormatError(f"invalid JSON in record {number + 1}: nested too deep") from None
             except ValueError as e:
                 more = "" if eof else fh.read(_CHUNK)
                 # An element larger than any real record means the text is not JSON: stop reading.
@@ -263,6 +408,8 @@ def _stream_array(fh) -> Iterator[Item]:
                         f"invalid JSON in record {number + 1}: {e.msg} near {tail[:60]!r}"
                     ) from None
                 buf, pos = buf[pos:] + more, 0
+        if number == 0 and (unsupported := unsupported_layout(value)):
+            raise FormatError(unsupported)
         number += 1
         yield _value_item(number, value)
         pos = end

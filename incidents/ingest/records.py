@@ -1,21 +1,24 @@
 """Turn one feed record (the project's own schema or IntelMQ-style) into an incident row, or say why not.
 
 A record is a flat dict of field name -> value. Nested JSON ({"time": {"source": ...}}) is flattened to
-IntelMQ's dotted names before it gets here (see formats.flatten).
+IntelMQ's dotted names before it gets here (see formats.flatten). No value of any field raises past the
+row: every failure is a BadRecord whose message is the reason kept in `rejects`.
 """
 
 from __future__ import annotations
 
 import hashlib
-import ipaddress
 import json
+import math
 import re
 from dataclasses import dataclass
 from datetime import UTC, date, datetime, timedelta
-from urllib.parse import urlsplit, urlunsplit
+from decimal import Decimal, InvalidOperation
 from zoneinfo import ZoneInfo
 
-from incidents.taxonomy import CATEGORIES, category_from_label, category_from_rsit
+from incidents.ingest.hosts import BadTarget
+from incidents.ingest.hosts import normalise_target as _normalise_text
+from incidents.taxonomy import SEVERITIES, classify, classify_label, severity_from_label
 
 # The project's own export schema (sample_logs/, bench/): the columns a feed export writes.
 OWN_COLUMNS = (
@@ -31,26 +34,56 @@ OWN_COLUMNS = (
     "description",
 )
 
-# Field names each incident field is read from, first match wins. IntelMQ's harmonisation names the
-# affected host `source.*` for phishing and defacement reports (intelmq docs, "Data Format").
+# Field names each incident field is read from. In each ROW the first candidate with a non-empty value
+# wins, so an empty `source.url` does not hide the row's `source.fqdn`. IntelMQ's harmonisation names the
+# affected host `source.*` for phishing and defacement reports (intelmq docs, "Data Format"), and its
+# outputs take `time.observation` when `time.source` is absent.
 ALIASES: dict[str, tuple[str, ...]] = {
-    "time": ("time", "time.source", "occurred_at", "timestamp", "@timestamp", "datetime", "date"),
-    "category": ("category", "classification", "incident_category"),
-    "taxonomy": ("taxonomy", "classification.taxonomy"),
-    "type": ("type", "classification.type"),
-    "target": ("target", "url", "domain", "fqdn", "ip", "source.url", "source.fqdn", "source.ip"),
+    "time": (
+        "time",
+        "time.source",
+        "occurred_at",
+        "timestamp",
+        "@timestamp",
+        "datetime",
+        "date",
+        "event_time",
+        "first_seen",
+        "time.observation",
+    ),
+    "category": ("category", "classification", "incident_category", "loại", "phân loại"),
+    "taxonomy": ("taxonomy", "classification.taxonomy", "rsit.taxonomy"),
+    "type": ("type", "classification.type", "rsit.type"),
+    "target": (
+        "target",
+        "url",
+        "domain",
+        "fqdn",
+        "hostname",
+        "ip",
+        "source.url",
+        "source.fqdn",
+        "source.reverse_dns",
+        "source.ip",
+        "source.network",
+        "destination.url",
+        "destination.fqdn",
+        "destination.ip",
+    ),
     "source_ip": ("source_ip", "attacker_ip", "src_ip"),
-    "sector": ("sector", "extra.sector", "extra.industry"),
-    "feed": ("feed", "feed.name", "feed_name"),
-    "severity": ("severity", "extra.severity", "priority"),
+    "sector": ("sector", "extra.sector", "extra.industry", "extra.sector.name", "source.sector"),
+    "feed": ("feed", "feed.name", "feed_name", "feed.code", "feed.provider"),
+    "severity": ("severity", "extra.severity", "priority", "mức độ"),
     "status": ("status", "extra.status"),
-    "description": ("description", "event_description.text", "comment"),
+    "description": ("description", "event_description.text", "comment", "extra.description"),
+    # The feed's own identifier of the record: with the feed, it says that a re-sent record is a
+    # correction of a stored one, not a new incident.
+    "record_id": ("id", "_id", "uuid", "event_id", "record_id", "extra.id", "extra.event_id"),
 }
 
-SEVERITIES = ("low", "medium", "high", "critical")
-
+_EPOCH = re.compile(r"^[+]?\d+(?:\.\d+)?$")
 _DATE_LIKE = re.compile(r"^\d{4}-\d{2}-\d{2}")
-_EPOCH = re.compile(r"^\d{9,13}(\.\d+)?$")
+_EPOCH_ZERO = datetime(1970, 1, 1, tzinfo=UTC)
 # Nothing before the first CERTs existed, nothing later than tomorrow: such times are typos.
 _EARLIEST = datetime(1990, 1, 1, tzinfo=UTC)
 
@@ -61,16 +94,47 @@ class BadRecord(ValueError):
 
 @dataclass(frozen=True)
 class Plan:
-    """For one set of field names: which name each incident field is read from."""
+    """For one set of field names: the names present for each incident field, in priority order."""
 
-    fields: dict[str, str | None]
+    fields: dict[str, tuple[str, ...]]
 
     @classmethod
     def for_names(cls, names) -> Plan:
-        folded = {n.strip().lower(): n for n in names if isinstance(n, str)}
-        return cls(
-            {f: next((folded[a] for a in aliases if a in folded), None) for f, aliases in ALIASES.items()}
-        )
+        folded: dict[str, str] = {}
+        for n in names:
+            if isinstance(n, str):
+                folded.setdefault(n.strip().lower(), n)
+        return cls({f: tuple(folded[a] for a in aliases if a in folded) for f, aliases in ALIASES.items()})
+
+
+def pick(rec: dict, names: tuple[str, ...]):
+    """The first value among `names` that is not empty (None, '' or blanks), else None."""
+    for name in names:
+        value = rec.get(name)
+        if value is None:
+            continue
+        if value.__class__ is str:
+            if value and not value.isspace():
+                return value
+        elif value != [] and value != {}:
+            return value
+    return None
+
+
+def expand_extra(rec: dict) -> dict:
+    """IntelMQ's `extra` as JSON text (its SQL table, CSV exports) becomes `extra.*` fields."""
+    text = rec.get("extra")
+    if text.__class__ is str and text.lstrip().startswith("{"):
+        try:
+            value = json.loads(text)
+        except (ValueError, RecursionError):
+            return rec
+        if isinstance(value, dict):
+            rec = dict(rec)
+            for key, item in value.items():
+                if not isinstance(item, (dict, list)):
+                    rec.setdefault(f"extra.{key}", item)
+    return rec
 
 
 def latest_allowed() -> datetime:
@@ -79,62 +143,77 @@ def latest_allowed() -> datetime:
 
 
 def parse_time(value, naive_zone: ZoneInfo, latest: datetime | None = None) -> datetime:
-    """A UTC datetime from ISO 8601 (with or without offset) or epoch seconds (milliseconds if 13 digits)."""
-    if value.__class__ is str:
-        # Fast path first: nearly every feed writes plain ISO 8601.
-        try:
-            dt = datetime.fromisoformat(value)
-        except ValueError:
-            dt = _parse_slow(value)
-    elif value is None or isinstance(value, bool):
-        raise BadRecord("missing timestamp" if value is None else f"unparsable timestamp {value!r}")
-    else:
-        dt = _parse_slow(value)
-    if dt.tzinfo is None:
-        dt = dt.replace(tzinfo=naive_zone)
-    dt = dt.astimezone(UTC)
+    """A UTC datetime from ISO 8601 (with or without offset) or an epoch time.
+
+    An all-digit value is always an epoch time, never an ISO basic date ("20201031" is not a day):
+    seconds below 10^11, milliseconds below 10^14, microseconds below 10^17, nanoseconds above. The
+    arithmetic is exact (integers and Decimal, no float). Raises BadRecord.
+    """
+    try:
+        if value.__class__ is str:
+            if _EPOCH.match(value) or _EPOCH.match(value := value.strip()):
+                dt = _from_epoch(Decimal(value))
+            else:
+                dt = _from_iso(value)
+        elif value is None:
+            raise BadRecord("missing timestamp")
+        elif isinstance(value, bool) or not isinstance(value, (int, float)):
+            raise BadRecord(f"unparsable timestamp {str(value)[:100]!r}")
+        elif isinstance(value, float) and not math.isfinite(value):
+            raise BadRecord(f"unparsable timestamp {value!r}")
+        else:
+            dt = _from_epoch(Decimal(value) if isinstance(value, int) else Decimal(repr(value)))
+        if dt.tzinfo is None:
+            dt = dt.replace(tzinfo=naive_zone)
+        dt = dt.astimezone(UTC)
+    except (OverflowError, InvalidOperation, ValueError) as e:
+        if isinstance(e, BadRecord):
+            raise
+        raise BadRecord(f"timestamp out of range {str(value)[:100]!r}") from None
     if dt < _EARLIEST or dt > (latest or latest_allowed()):
-        raise BadRecord(f"timestamp out of range {value!r}")
+        raise BadRecord(f"timestamp out of range {str(value)[:100]!r}")
     return dt
 
 
-def _parse_slow(value) -> datetime:
-    if isinstance(value, (int, float)) or _EPOCH.match(str(value).strip()):
-        seconds = float(value)
-        if seconds > 1e11:  # 13 digits: milliseconds, as Elasticsearch and many JS feeds write them
-            seconds /= 1000
-        return datetime.fromtimestamp(seconds, UTC)
-    text = str(value).strip()
+def _from_epoch(number: Decimal) -> datetime:
+    magnitude = abs(number)
+    if magnitude < 10**11:
+        micros = number * 1_000_000
+    elif magnitude < 10**14:
+        micros = number * 1_000  # milliseconds: Elasticsearch, Kibana, JavaScript feeds
+    elif magnitude < 10**17:
+        micros = number
+    else:
+        micros = number / 1_000
+    return _EPOCH_ZERO + timedelta(microseconds=int(micros))
+
+
+def _from_iso(text: str) -> datetime:
     if not text:
         raise BadRecord("missing timestamp")
     try:
         return datetime.fromisoformat(text)
     except ValueError as e:
         if _DATE_LIKE.match(text) and ("range" in str(e) or "must be in" in str(e)):
-            raise BadRecord(f"impossible date {text!r}") from None
-        raise BadRecord(f"unparsable timestamp {text!r}") from None
+            raise BadRecord(f"impossible date {text[:100]!r}") from None
+        raise BadRecord(f"unparsable timestamp {text[:100]!r}") from None
 
 
 def normalise_target(value) -> tuple[str | None, str | None]:
-    """(target, kind) with kind domain, url or ip; the same host always gives the same string."""
+    """(target, kind) with kind domain, url, ip or text; the same host always gives the same string.
+
+    See incidents.ingest.hosts for which spellings are one target. Raises BadRecord for a broken URL.
+    """
     if value is None:
         return None, None
-    text = str(value).strip()
-    if not text:
-        return None, None
-    if "://" in text:
-        parts = urlsplit(text)
-        host = (parts.hostname or "").rstrip(".")
-        netloc = host + (f":{parts.port}" if parts.port else "") if host else parts.netloc.lower()
-        return urlunsplit((parts.scheme.lower(), netloc, parts.path or "/", parts.query, "")), "url"
-    if text[0].isdigit() or ":" in text:
-        try:
-            return str(ipaddress.ip_address(text)), "ip"
-        except ValueError:
-            pass
-    domain = text.lower().rstrip(".")
-    domain = domain.removeprefix("www.")
-    return domain, "domain"
+    if value.__class__ is not str:
+        if isinstance(value, (dict, list)):
+            raise BadRecord("target is a JSON object or list, not a host")
+        value = str(value)
+    try:
+        return _normalise_text(value)
+    except BadTarget as e:
+        raise BadRecord(str(e)) from None
 
 
 def incident_id(category: str, target: str | None, day: str, fallback: str) -> str:
@@ -148,28 +227,25 @@ def incident_id(category: str, target: str | None, day: str, fallback: str) -> s
     return hashlib.blake2b(key.encode(), digest_size=16).hexdigest()
 
 
-def resolve_category(rec: dict, plan: Plan) -> tuple[str, str, str]:
-    """(category, taxonomy, type) from a category label or an RSIT classification."""
-    get = plan.fields
-    label = rec.get(get["category"]) if get["category"] else None
-    taxonomy = rec.get(get["taxonomy"]) if get["taxonomy"] else None
-    type_ = rec.get(get["type"]) if get["type"] else None
-    category = None
-    if label not in (None, ""):
-        category = category_from_label(str(label))
-        if category is None:
-            raise BadRecord(f"unknown category {label!r}")
-    elif taxonomy or type_:
-        category = category_from_rsit(str(taxonomy or ""), str(type_ or ""))
-        if category is None:
-            raise BadRecord(f"unknown classification {taxonomy!r}/{type_!r}")
-    else:
+def resolve_category(label, taxonomy, type_) -> tuple[str, str, str]:
+    """(category, taxonomy, type): the category from the label if there is one, else from RSIT.
+
+    The feed's own RSIT taxonomy/type is always what is stored when it gives one (IntelMQ 2.x names
+    as the RSIT names IntelMQ 3 gave them); a label alone is filed under its category's RSIT pair.
+    """
+    rsit = classify(_text(taxonomy), _text(type_)) if (_text(taxonomy) or _text(type_)) else None
+    if _text(label):
+        found = classify_label(_text(label))
+        if found is None:
+            raise BadRecord(f"unknown category {str(label)[:100]!r}")
+        if rsit is not None:
+            return found.category, rsit.taxonomy, rsit.type
+        return found.category, found.taxonomy, found.type
+    if rsit is None:
+        if _text(taxonomy) or _text(type_):
+            raise BadRecord(f"unknown classification {str(taxonomy)[:60]!r}/{str(type_)[:60]!r}")
         raise BadRecord("missing category")
-    c = CATEGORIES[category]
-    # Keep the feed's own RSIT type when it is one of this category's (malware-distribution, c2 ...).
-    if type_ and category_from_rsit(None, str(type_)) == category:
-        return category, c.taxonomy, str(type_).strip().lower()
-    return category, c.taxonomy, c.type
+    return rsit.category, rsit.taxonomy, rsit.type
 
 
 _encode_raw = json.JSONEncoder(ensure_ascii=False, default=str).encode
@@ -185,29 +261,37 @@ def to_row(
     run_id: int,
     latest: datetime,
 ) -> tuple:
-    """The incident tuple (store.INCIDENT_COLUMNS order) for a record, or BadRecord.
+    """The incident tuple (store.RECORD_COLUMNS order) for a record, or BadRecord.
 
     This runs once per row of every feed: it is written for speed (see bench/ingest.py).
     """
     f = plan.fields
-    get = rec.get  # a missing field name is None, and rec.get(None) is None
-    when = parse_time(get(f["time"]), naive_zone, latest)
-    key = (get(f["category"]), get(f["taxonomy"]), get(f["type"]))
+    when = parse_time(pick(rec, f["time"]), naive_zone, latest)
+    key = (pick(rec, f["category"]), pick(rec, f["taxonomy"]), pick(rec, f["type"]))
     try:
         category, taxonomy, type_ = _CLASSIFIED[key]
     except (KeyError, TypeError):
-        category, taxonomy, type_ = resolve_category(rec, plan)
+        category, taxonomy, type_ = resolve_category(*key)
         if len(_CLASSIFIED) < 4096:
-            _CLASSIFIED[key] = (category, taxonomy, type_)
-    target, kind = normalise_target(get(f["target"]))
+            try:
+                _CLASSIFIED[key] = (category, taxonomy, type_)
+            except TypeError:
+                pass
+    target, kind = normalise_target(pick(rec, f["target"]))
     occurred, day = _stamps(when, zone)
-    source_ip = _text(get(f["source_ip"]))
-    description = _text(get(f["description"]))
-    severity = _text(get(f["severity"]))
+    source_ip = _text(pick(rec, f["source_ip"]))
+    description = _text(pick(rec, f["description"]))
+    severity = _text(pick(rec, f["severity"]))
     if severity is not None:
-        severity = severity.lower()
-        if severity not in SEVERITIES:
-            raise BadRecord(f"unknown severity {severity!r} (expected one of {', '.join(SEVERITIES)})")
+        found = severity_from_label(severity)
+        if found is None:
+            raise BadRecord(
+                f"unknown severity {severity[:60]!r} (expected one of {', '.join(SEVERITIES)}, or thấp, "
+                "trung bình, cao, nghiêm trọng)"
+            )
+        severity = found
+    feed = _text(pick(rec, f["feed"])) or default_feed
+    record_id = _text(pick(rec, f["record_id"]))
     return (
         incident_id(category, target, day, f"{occurred}|{source_ip}|{description}"),
         occurred,
@@ -218,13 +302,14 @@ def to_row(
         target,
         kind,
         source_ip,
-        _text(get(f["sector"])),
-        _text(get(f["feed"])) or default_feed,
+        _text(pick(rec, f["sector"])),
+        feed,
         severity,
-        _text(get(f["status"])) or "new",
+        _text(pick(rec, f["status"])) or "new",
         description,
         run_id,
         _encode_raw(rec),
+        f"{feed}\x1f{record_id}" if record_id else None,
     )
 
 
@@ -255,5 +340,7 @@ _CLASSIFIED: dict[tuple, tuple[str, str, str]] = {}
 def _text(value) -> str | None:
     if value is None:
         return None
+    if isinstance(value, (dict, list)):
+        return _encode_raw(value)
     text = (value if value.__class__ is str else str(value)).strip()
     return text or None

@@ -20,16 +20,17 @@ from collections.abc import Callable, Iterable
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from pathlib import Path
-from zoneinfo import ZoneInfo
+from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
 import sqlite_utils
 
 from incidents import store
 from incidents.scan import events as events_table
 from incidents.scan.engine import Episode, detect
-from incidents.scan.readers import FORMATS, UnknownFormat, detect_format
+from incidents.scan.readers import FORMATS, UnknownFormat
+from incidents.scan.readers import detect as detect_format
 from incidents.scan.readers.lines import ReadError, check_text_file, sha256_of
-from incidents.scan.rules import Rule, RuleError, RuleSet, load_rules
+from incidents.scan.rules import Rule, RuleError, RuleSet, load_rules, shipped_rules_dir
 
 __all__ = ["FORMATS", "FileReport", "RuleError", "ScanError", "ScanReport", "resolve_rules_dir", "scan_paths"]
 
@@ -47,9 +48,13 @@ class FileReport:
 
     file: str
     fmt: str | None = None
-    lines: int = 0
-    events: int = 0
-    unparsed: int = 0
+    lines: int = 0  # lines (or records) read
+    events: int = 0  # rows the reader produced
+    recognised: int = 0  # events the format is about (auth: sshd/PAM login events)
+    skipped: dict = field(
+        default_factory=dict
+    )  # reason -> lines read that are no event (journalctl separators)
+    unparsed: int = 0  # lines rejected (fit no line of the format, broken records): see `rejects`
     bad_utf8: int = 0
     found: int = 0  # incidents the rules produced from this file
     new: int = 0  # of which were not already in the store
@@ -77,11 +82,17 @@ class ScanReport:
     rules: list[Rule]
     rule_problems: list[str]
     files: list[FileReport] = field(default_factory=list)
+    path_problems: list[str] = field(default_factory=list)  # a folder with no file to read, ...
 
     @property
     def complete(self) -> bool:
-        """Every file read completely and every rule loaded: the CLI's exit code 0."""
-        return not self.rule_problems and all(f.complete for f in self.files)
+        """Every file read completely, every rule loaded, something read: the CLI's exit code 0."""
+        return (
+            not self.rule_problems
+            and not self.path_problems
+            and bool(self.files)
+            and all(f.complete for f in self.files)
+        )
 
     def per_rule(self) -> list[dict]:
         """Incidents per rule over all files, every loaded rule listed (zero included)."""
@@ -100,6 +111,7 @@ class ScanReport:
             "rules_dir": self.rules_dir,
             "complete": self.complete,
             "rule_problems": self.rule_problems,
+            "path_problems": self.path_problems,
             "per_rule": self.per_rule(),
             "files": [f.as_dict() for f in self.files],
         }
@@ -109,11 +121,7 @@ def resolve_rules_dir(rules_dir: str | Path | None = None) -> Path:
     """--rules, else the repository's rules/ next to the package, else the copy inside an installed wheel."""
     if rules_dir is not None:
         return Path(rules_dir)
-    package = Path(__file__).resolve().parent.parent
-    repo = package.parent / "rules"
-    if (repo / "pipeline.yml").is_file():
-        return repo
-    return package / "_data" / "rules"
+    return shipped_rules_dir()
 
 
 def load_ruleset(rules_dir: str | Path | None = None):
@@ -130,16 +138,23 @@ def load_ruleset(rules_dir: str | Path | None = None):
         raise ScanError(str(e)) from None
 
 
-def expand_paths(paths: Iterable[str | Path]) -> list[Path]:
-    """Files as given; a folder stands for the files in it (recursively, hidden ones left out)."""
+def expand_paths(paths: Iterable[str | Path], problems: list[str] | None = None) -> list[Path]:
+    """Files as given; a folder stands for the files in it, recursively, leaving out hidden files and
+    folders BELOW it (the folder given may itself be reached through `..` or a dot-folder).
+
+    A folder that holds no file to read is named in `problems`.
+    """
     found = []
     for p in map(Path, paths):
         if p.is_dir():
-            found.extend(
+            inside = [
                 f
                 for f in sorted(p.rglob("*"))
-                if f.is_file() and not any(part.startswith(".") for part in f.parts)
-            )
+                if not any(part.startswith(".") for part in f.relative_to(p).parts) and f.is_file()
+            ]
+            if not inside and problems is not None:
+                problems.append(f"{p}: the folder holds no file to scan (hidden files are left out)")
+            found.extend(inside)
         else:
             found.append(p)
     return found
@@ -152,20 +167,38 @@ def scan_paths(
     fmt: str | None = None,
     *,
     year: int | None = None,
+    log_zone: str | ZoneInfo | None = None,
     on_file: Callable[[FileReport], None] | None = None,
 ) -> ScanReport:
-    """Scan log files (or folders of them) with the rules in `rules_dir` and store the incidents."""
+    """Scan log files (or folders of them) with the rules in `rules_dir` and store the incidents.
+
+    `log_zone` is the zone of the logs' clocks for timestamps written without an offset (syslog, BIND,
+    dnsmasq); default: the store's reporting zone (eve.json: UTC). Timestamps with an offset keep theirs.
+    Raises ScanError for an unknown format or zone, or unusable rules.
+    """
     if fmt is not None and fmt not in FORMATS:
         raise ScanError(f"unknown format {fmt!r}; scan reads {', '.join(FORMATS)}")
+    clock = _zone(log_zone)
     folder, ruleset = load_ruleset(rules_dir)
     report = ScanReport(str(folder), ruleset.rules, [str(p) for p in ruleset.problems])
     zone = store.reporting_zone(db)
-    for path in expand_paths(paths):
-        result = scan_file(db, path, ruleset, fmt=fmt, zone=zone, year=year)
+    for path in expand_paths(paths, report.path_problems):
+        result = scan_file(db, path, ruleset, fmt=fmt, zone=zone, year=year, log_zone=clock)
         report.files.append(result)
         if on_file is not None:
             on_file(result)
     return report
+
+
+def _zone(name: str | ZoneInfo | None) -> ZoneInfo | None:
+    if name is None or isinstance(name, ZoneInfo):
+        return name
+    try:
+        return ZoneInfo(str(name))
+    except (ZoneInfoNotFoundError, ValueError):
+        raise ScanError(
+            f"unknown time zone {name!r} (an IANA name such as UTC or Asia/Ho_Chi_Minh)"
+        ) from None
 
 
 def scan_file(
@@ -176,28 +209,36 @@ def scan_file(
     fmt: str | None,
     zone: ZoneInfo,
     year: int | None,
+    log_zone: ZoneInfo | None = None,
 ) -> FileReport:
     """Read one file, run the rules that fit its format, store the incidents in one transaction."""
     result = FileReport(file=str(path))
+    guess = None
     try:
         check_text_file(path)
         if path.stat().st_size == 0:
             result.fmt = fmt
             result.notes.append("empty file, nothing to scan")
             return result
-        result.fmt = fmt or detect_format(path)
+        if fmt is None:
+            guess = detect_format(path)
+        result.fmt = fmt or guess.fmt
     except (ReadError, UnknownFormat, OSError) as e:
         result.error = str(e)
         return result
     conn = events_table.connect()
     try:
-        read = events_table.load(conn, path, result.fmt, zone=zone, year=year)
+        read = events_table.load(conn, path, result.fmt, zone=zone, year=year, log_zone=log_zone)
         result.lines, result.events, result.unparsed, result.bad_utf8 = (
             read.lines,
             read.events,
             read.unparsed,
             read.bad_utf8,
         )
+        result.recognised = read.recognised
+        result.skipped = dict(read.skipped)
+        if guess is not None and guess.doubtful and read.unparsed == 0:
+            result.notes.append(guess.doubtful)
         _note_problems(result, read)
         episodes: list[Episode] = []
         for rule in ruleset.rules:
@@ -205,6 +246,12 @@ def scan_file(
                 found = detect(conn, rule)
                 result.per_rule[rule.id] += len(found)
                 episodes.extend(found)
+        if result.lines and not result.recognised and not episodes:
+            what = "sshd/PAM login event" if result.fmt == "auth" else f"{result.fmt} event"
+            result.notes.append(
+                f"read {result.lines:,} lines as {result.fmt} but recognised no {what} in them"
+                + ("" if fmt else "; use --format if the file is another kind of log")
+            )
         rows = [incident_row(conn, e, path, result.fmt, zone) for e in episodes]
         sha = sha256_of(path)
         with db.atomic():
@@ -269,16 +316,21 @@ def incident_row(conn, episode: Episode, path: Path, fmt: str, zone: ZoneInfo) -
     rule = episode.rule
     marks = ",".join("?" * len(episode.sample))
     evidence = conn.execute(
-        f"SELECT line, host, dest_ip, source_ip, message FROM events WHERE rowid IN ({marks}) ORDER BY rowid",
+        f"SELECT line, host, dest_ip, source_ip, message, http_hostname, client_ip FROM events "
+        f"WHERE rowid IN ({marks}) ORDER BY rowid",
         episode.sample,
     ).fetchall()
-    first = evidence[0] if evidence else (None, None, None, None, None)
+    first = evidence[0] if evidence else (None,) * 7
     source = first[3] if "source_ip" not in rule.group_by else episode.group[rule.group_by.index("source_ip")]
     if rule.kind == "event":
         source = episode.group[0]
     group = ", ".join(f"{g}={v}" for g, v in zip(rule.group_by, episode.group))
-    # The attacked system: the syslog host, the alert's destination, or for DNS look-ups the client.
-    target = {"auth": first[1], "suricata": first[2], "dns": first[3]}.get(fmt)
+    # The attacked system: the syslog host, the web site (virtual host), the alert's destination — or,
+    # for malware, the infected client (eve's flow client) — and for DNS look-ups the client.
+    if fmt == "suricata":
+        target = (first[6] or first[3]) if rule.category == "malware" or "dns" in rule.readers else first[2]
+    else:
+        target = {"auth": first[1], "web": first[5], "dns": first[3]}.get(fmt)
     target_kind = None if not target else ("ip" if _is_ip(target) else "domain")
     start, end = _utc(episode.start), _utc(episode.end)
     what = f"{episode.events} matching events"

@@ -3,19 +3,24 @@
 from __future__ import annotations
 
 import json
-import re
+import lzma
 import sqlite3
+from collections import Counter
 from dataclasses import dataclass, field
 from datetime import date, datetime
 from functools import lru_cache
 from pathlib import Path
 from zoneinfo import ZoneInfo
 
+import re2
+
 from incidents.scan.readers import EVENT_FIELDS, READERS, eve
 from incidents.scan.readers.clock import SyslogYears
-from incidents.scan.readers.lines import LineReader
+from incidents.scan.readers.lines import LineReader, Rejected
 
 BATCH = 20_000
+_RE2_OPTIONS = re2.Options()
+_RE2_OPTIONS.log_errors = False
 # Rejected lines kept per file, with their text cut to this length (a 10 MB line is reported, not stored).
 MAX_REJECTS = 10_000
 REJECT_TEXT = 500
@@ -31,6 +36,9 @@ class FileRead:
     rejects: list[tuple[int, str, str]] = field(default_factory=list)  # (line, text, reason)
     unparsed: int = 0  # lines that fit no format, too long, truncated records
     bad_utf8: int = 0  # lines read with invalid UTF-8 replaced by U+FFFD
+    recognised: int = 0  # events the format is about (auth: sshd/PAM login events; others: every row)
+    skipped: Counter = field(default_factory=Counter)  # reason -> lines read that are no event
+    cr_only: bool = False  # lines were split on CR alone
 
     def reject(self, line: int, text: str, reason: str) -> None:
         self.unparsed += 1
@@ -39,15 +47,23 @@ class FileRead:
 
 
 @lru_cache(maxsize=512)
-def _compiled(pattern: str) -> re.Pattern:
-    return re.compile(pattern)
+def compile_regex(pattern: str):
+    """`pattern` compiled by RE2, whose matching time is linear in the text (no catastrophic backtracking).
+
+    Raises ValueError for what RE2 refuses (look-arounds, back-references): a rule using them is left out
+    when it loads (rules.py), so no rule regex can hang a scan.
+    """
+    try:
+        return re2.compile(pattern, _RE2_OPTIONS)
+    except re2.error as e:
+        raise ValueError(f"regex {pattern!r} has no linear-time form (RE2: {e})") from None
 
 
 def regexp(pattern: str, value) -> bool:
     """SQLite's REGEXP operator (`X REGEXP Y` calls regexp(Y, X)); pySigma's sqlite backend emits it for |re."""
     if value is None:
         return False
-    return _compiled(pattern).search(str(value)) is not None
+    return compile_regex(pattern).search(str(value)) is not None
 
 
 def connect() -> sqlite3.Connection:
@@ -69,47 +85,83 @@ def connect() -> sqlite3.Connection:
     return conn
 
 
-def load(conn: sqlite3.Connection, path: Path, fmt: str, *, zone: ZoneInfo, year: int | None) -> FileRead:
-    """Parse `path` with the reader for `fmt` into the events table."""
+def load(
+    conn: sqlite3.Connection,
+    path: Path,
+    fmt: str,
+    *,
+    zone: ZoneInfo,
+    year: int | None,
+    log_zone: ZoneInfo | None = None,
+) -> FileRead:
+    """Parse `path` with the reader for `fmt` into the events table.
+
+    Times without an offset are read in `log_zone` (the log's clock, `--zone`), else the format's own
+    default (UTC for eve.json), else `zone` (the store's reporting zone).
+    """  # fmt: skip
     module = READERS[fmt]
-    modified = datetime.fromtimestamp(path.stat().st_mtime, zone).date()
-    reader = module.Reader(zone=zone, years=SyslogYears(year=year, modified=modified))
+    clock = log_zone or getattr(module, "DEFAULT_ZONE", None) or zone
+    modified = datetime.fromtimestamp(path.stat().st_mtime, clock).date()
+    reader = module.Reader(zone=clock, years=SyslogYears(year=year, modified=modified))
     result = FileRead(fmt=fmt)
     insert = (
         f"INSERT INTO events ({', '.join(module.COLUMNS)}) VALUES ({', '.join('?' for _ in module.COLUMNS)})"
     )
     if fmt == eve.NAME and _is_json_array(path):
         _load_array(conn, path, reader, insert, result)
-        return result
+    else:
+        _load_lines(conn, path, fmt, reader, insert, result)
+    event_sql = getattr(module, "EVENT_SQL", None)
+    result.recognised = (
+        conn.execute(f"SELECT count(*) FROM events WHERE {event_sql}").fetchone()[0]
+        if event_sql
+        else result.events
+    )
+    return result
+
+
+def _load_lines(conn, path: Path, fmt: str, reader, insert: str, result: FileRead) -> None:
     lines = LineReader(path)
     batch: list[tuple] = []
     parse = reader.parse
     append = batch.append
-    for number, text in lines:
-        row = parse(number, text)
-        if type(row) is tuple:
-            if row:
-                append(row)
-        elif row is None:
-            if text.strip():
-                result.reject(number, text, f"fits no {fmt} line")
-        else:
-            batch.extend(row)
-        if len(batch) >= BATCH:
-            conn.executemany(insert, batch)
-            result.events += len(batch)
-            batch.clear()
+    skipped = result.skipped
+    number = 0
+    try:
+        for number, text in lines:
+            try:
+                row = parse(number, text)
+            except Exception as e:  # noqa: BLE001 - one line never stops a scan; it is rejected, named
+                row = Rejected(f"the {fmt} reader failed on this line ({type(e).__name__}: {e})")
+            if type(row) is tuple:
+                if row:
+                    append(row)
+            elif row is None:
+                if text.strip():
+                    result.reject(number, text, f"fits no {fmt} line")
+            elif type(row) is list:
+                batch.extend(row)
+            elif type(row) is Rejected:
+                result.reject(number, text, row)
+            else:
+                skipped[row] += 1
+            if len(batch) >= BATCH:
+                conn.executemany(insert, batch)
+                result.events += len(batch)
+                batch.clear()
+    except (OSError, EOFError, lzma.LZMAError) as e:  # a compressed file cut short or corrupt
+        result.reject(number + 1, "", f"the file cannot be read past this point ({e})")
     if batch:
         conn.executemany(insert, batch)
         result.events += len(batch)
     result.lines = lines.lines
+    result.cr_only = lines.problems.cr_only
     for number, length in lines.problems.too_long:
         result.reject(number, "", f"line is {length:,} bytes long, over the 1 MiB limit of a log line")
     result.bad_utf8 = len(lines.problems.bad_utf8)
     if lines.problems.no_final_newline and result.rejects and result.rejects[-1][0] == lines.lines:
         line, text, reason = result.rejects[-1]
         result.rejects[-1] = (line, text, reason + " (last line, no final newline: truncated?)")
-    return result
 
 
 def _is_json_array(path: Path) -> bool:
@@ -120,7 +172,11 @@ def _is_json_array(path: Path) -> bool:
 def _load_array(conn, path: Path, reader, insert: str, result: FileRead) -> None:
     # A JSON array is read whole: alert exports are small next to eve.json itself, which is JSON Lines.
     lines = LineReader(path)
-    text = "\n".join(t for _, t in lines)
+    try:
+        text = "\n".join(t for _, t in lines)
+    except (OSError, EOFError, lzma.LZMAError) as e:
+        result.reject(1, "", f"the file cannot be read ({e})")
+        return
     result.bad_utf8 = len(lines.problems.bad_utf8)
     rows = []
     for number, line, record, raw in eve.iter_array(text):
@@ -128,9 +184,14 @@ def _load_array(conn, path: Path, reader, insert: str, result: FileRead) -> None
         if record is None:  # `raw` is then the reason the array stops here
             result.reject(line, "", raw)
             continue
-        row = reader.row(number, record, json.dumps(record, ensure_ascii=False, separators=(",", ":")))
-        if row is None:
-            result.reject(line, raw, "not an eve record (an object with a timestamp)")
+        try:
+            row = reader.row(number, record, json.dumps(record, ensure_ascii=False, separators=(",", ":")))
+        except (RecursionError, ValueError):
+            row = Rejected("JSON nested too deep")
+        if row is None or type(row) is Rejected:
+            result.reject(line, raw, row or "not an eve record (an object with a timestamp)")
+        elif type(row) is list:
+            rows.extend(row)
         else:
             rows.append(row)
     conn.executemany(insert, rows)

@@ -12,6 +12,7 @@ from pathlib import Path
 
 import yaml
 
+from incidents.scan.classify import classify
 from incidents.scan.readers import EVENT_FIELDS
 from incidents.taxonomy import CATEGORIES, category_from_rsit, rsit
 
@@ -65,6 +66,7 @@ class Rule:
     # SQL condition over the events table (for correlations: the base rules' conditions, OR-ed).
     predicate: str
     description: str = ""
+    classified_by: str = "the rule's incident field"
     falsepositives: tuple[str, ...] = ()
     group_by: tuple[str, ...] = ("source_ip",)
     value_field: str | None = None  # the field whose distinct values value_count counts
@@ -127,20 +129,73 @@ def load_lists(folder: Path) -> dict[str, list[str]]:
     return values
 
 
+def shipped_rules_dir() -> Path:
+    """The shipped rules/ (the repository's, else the copy inside an installed package)."""
+    package = Path(__file__).resolve().parent.parent
+    repo = package.parent / "rules"
+    if (repo / PIPELINE_FILE).is_file():
+        return repo
+    return package / "_data" / "rules"
+
+
+def pipeline_path(folder: Path) -> Path:
+    """The folder's own pipeline.yml, else the shipped one: a folder of SigmaHQ rules has none, and its
+    rules name fields as SigmaHQ does (cs-user-agent, c-uri, query, ...), which the shipped pipeline maps."""
+    own = folder / PIPELINE_FILE
+    return own if own.is_file() else shipped_rules_dir() / PIPELINE_FILE
+
+
 def load_pipeline(folder: Path):
-    """rules/pipeline.yml as a pySigma ProcessingPipeline, its vars filled from the list files."""
+    """The folder's pipeline (see pipeline_path) as a pySigma ProcessingPipeline, its vars filled from the
+    list files (the shipped lists, overridden by the folder's own)."""
     from sigma.exceptions import SigmaError
     from sigma.processing.pipeline import ProcessingPipeline
 
-    path = folder / PIPELINE_FILE
+    path = pipeline_path(folder)
     if not path.is_file():
         raise RuleError(f"{path}: missing (it maps Sigma field names to the fields the log readers fill)")
     try:
         pipeline = ProcessingPipeline.from_yaml(path.read_text(encoding="utf-8"))
     except (SigmaError, yaml.YAMLError, OSError, UnicodeDecodeError) as e:
         raise RuleError(f"{path}: {e}") from None
+    shipped = shipped_rules_dir()
+    if shipped.resolve() != folder.resolve():
+        pipeline.vars.update(load_lists(shipped))
     pipeline.vars.update(load_lists(folder))
     return pipeline
+
+
+def _on_message(cond):
+    """A Sigma keyword (a value bound to no field) as `message|contains: value`."""
+    from sigma.conditions import ConditionFieldEqualsValueExpression
+    from sigma.types import SigmaString, SpecialChars
+
+    value = cond.value if isinstance(cond.value, SigmaString) else SigmaString(str(cond.value))
+    parts = tuple(value.s)
+    if not parts or parts[0] != SpecialChars.WILDCARD_MULTI:
+        parts = (SpecialChars.WILDCARD_MULTI, *parts)
+    if parts[-1] != SpecialChars.WILDCARD_MULTI:
+        parts = (*parts, SpecialChars.WILDCARD_MULTI)
+    contains = SigmaString("")
+    contains.s = parts
+    bound = ConditionFieldEqualsValueExpression("message", contains)
+    bound.parent = cond.parent
+    return bound
+
+
+def make_backend(pipeline):
+    """pysigma-backend-sqlite over the events table, with Sigma keyword searches (a `keywords:` list, no
+    field) sent to the message text as a case-insensitive substring match (LIKE '%...%')."""
+    from sigma.backends.sqlite import sqliteBackend
+
+    class Backend(sqliteBackend):
+        def convert_condition_val_str(self, cond, state):
+            return self.convert_condition_field_eq_val_str(_on_message(cond), state)
+
+        def convert_condition_val_num(self, cond, state):
+            return self.convert_condition_field_eq_val_str(_on_message(cond), state)
+
+    return Backend(pipeline, table=TABLE, timestamp_field="epoch", timestamp_format="unix")
 
 
 def load_rules(folder: Path) -> RuleSet:
@@ -167,7 +222,6 @@ def load_rules(folder: Path) -> RuleSet:
 
 def load_file(path: Path, pipeline) -> list[Rule]:
     """The incident-producing rules of one file, converted to SQL over the events table."""
-    from sigma.backends.sqlite import sqliteBackend
     from sigma.collection import SigmaCollection
     from sigma.correlations import SigmaCorrelationRule
     from sigma.exceptions import SigmaError
@@ -183,7 +237,7 @@ def load_file(path: Path, pipeline) -> list[Rule]:
         raise RuleError(f"{where}YAML error: {getattr(e, 'problem', None) or e}") from None
     try:
         collection = SigmaCollection.from_yaml(text)
-        backend = sqliteBackend(pipeline, table=TABLE, timestamp_field="epoch", timestamp_format="unix")
+        backend = make_backend(pipeline)
         backend.convert(collection)
     except SigmaError as e:
         raise RuleError(f"Sigma: {e}") from None
@@ -199,13 +253,24 @@ def load_file(path: Path, pipeline) -> list[Rule]:
     return rules
 
 
+_REGEXP = re.compile(r"REGEXP '((?:[^']|'')*)'")
+
+
 def _predicate(sigma_rule, title: str) -> str:
+    from incidents.scan.events import compile_regex
+
     queries = sigma_rule.get_conversion_result()
     prefix = f"SELECT * FROM {TABLE} WHERE "
     parts = [q.removeprefix(prefix) for q in queries]
     if not parts or not all(isinstance(p, str) for p in parts):
         raise RuleError(f"rule {title!r}: converted to no SQL condition")
-    return " OR ".join(f"({p})" for p in parts)
+    predicate = " OR ".join(f"({p})" for p in parts)
+    for literal in _REGEXP.findall(predicate):
+        try:  # every |re runs on RE2 (linear time); a regex RE2 cannot run is refused here, not at scan time
+            compile_regex(literal.replace("''", "'"))
+        except ValueError as e:
+            raise RuleError(f"rule {title!r}: {e}") from None
+    return predicate
 
 
 def _check_fields(title: str, fields) -> None:
@@ -228,16 +293,29 @@ def _readers(sigma_rule, title: str) -> tuple[str, ...]:
 
 
 def _base(sigma_rule, title: str, backend) -> tuple[str, tuple[str, ...], list[str]]:
+    readers = _readers(sigma_rule, title)
     fields = backend.required_fields(sigma_rule)
     _check_fields(title, fields)
-    return _predicate(sigma_rule, title), _readers(sigma_rule, title), fields
+    return _predicate(sigma_rule, title), readers, fields
 
 
-def _common(path: Path, sigma_rule, title: str) -> dict:
+def _classification(sigma_rule, title: str, bases=()) -> tuple[str, str, str, str]:
+    """(category, taxonomy, type, why): the rule's `incident:` field, else (correlations) a base rule's,
+    else the ATT&CK tags and log source (classify.py); unknown -> other."""
     attributes = sigma_rule.custom_attributes or {}
     incident = attributes.get("incident")
+    if incident is None:
+        for base in bases:
+            if isinstance((base.custom_attributes or {}).get("incident"), dict):
+                return _classification(base, title)
+        (category, taxonomy, type_), why = classify(sigma_rule.tags, getattr(sigma_rule, "logsource", None))
+        for base in bases:
+            if category != "other":
+                break
+            (category, taxonomy, type_), why = classify(base.tags, base.logsource)
+        return category, taxonomy, type_, why
     if not isinstance(incident, dict) or "category" not in incident:
-        raise RuleError(f"rule {title!r}: no `incident: {{category: ...}}` field, so no classification")
+        raise RuleError(f"rule {title!r}: `incident:` needs at least `category:`")
     category = str(incident["category"])
     if category not in CATEGORIES:
         raise RuleError(f"rule {title!r}: category {category!r} is none of {', '.join(CATEGORIES)}")
@@ -245,6 +323,13 @@ def _common(path: Path, sigma_rule, title: str) -> dict:
     taxonomy, type_ = str(incident.get("taxonomy", taxonomy)), str(incident.get("type", type_))
     if category_from_rsit(taxonomy, type_) != category:
         raise RuleError(f"rule {title!r}: RSIT {taxonomy}/{type_} does not belong to category {category}")
+    return category, taxonomy, type_, "the rule's incident field"
+
+
+def _common(path: Path, sigma_rule, title: str, bases=()) -> dict:
+    attributes = sigma_rule.custom_attributes or {}
+    incident = attributes.get("incident") if isinstance(attributes.get("incident"), dict) else {}
+    category, taxonomy, type_, why = _classification(sigma_rule, title, bases)
     if sigma_rule.level is None:
         raise RuleError(f"rule {title!r}: no level (informational, low, medium, high or critical)")
     if sigma_rule.id is None:
@@ -266,6 +351,7 @@ def _common(path: Path, sigma_rule, title: str) -> dict:
         "category": category,
         "taxonomy": taxonomy,
         "type": type_,
+        "classified_by": why,
         "description": (sigma_rule.description or "").strip(),
         "falsepositives": tuple(sigma_rule.falsepositives or ()),
         "episode_gap": parse_duration(incident.get("episode", f"{DEFAULT_EPISODE_S}s")),
@@ -309,5 +395,5 @@ def _correlation(path: Path, sigma_rule, title: str, backend) -> Rule:
         timespan=int(sigma_rule.timespan.seconds),
         op=sigma_rule.condition.op.name.lower(),
         count=int(sigma_rule.condition.count),
-        **_common(path, sigma_rule, title),
+        **_common(path, sigma_rule, title, [ref.rule for ref in sigma_rule.referenced_rules]),
     )

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from rich.table import Table
+from rich.text import Text
 
 from incidents.scan import ScanReport
 from incidents.scan.fixtures import FixtureResult
@@ -21,12 +22,14 @@ def scan_table(report: ScanReport) -> Table:
 
 def files_table(report: ScanReport) -> Table:
     table = Table(title="Files")
-    for name, justify in (("file", "left"), ("format", "left"), ("lines", "right"), ("unparsed", "right"),
-                          ("incidents", "right"), ("new", "right"), ("read", "left")):  # fmt: skip
-        table.add_column(name, justify=justify)
+    for name, justify in (("file", "left"), ("format", "left"), ("lines", "right"), ("events", "right"),
+                          ("skipped", "right"), ("unparsed", "right"), ("incidents", "right"), ("new", "right"),
+                          ("read", "left")):  # fmt: skip
+        table.add_column(name, justify=justify, no_wrap=name != "file", overflow="fold")
     for f in report.files:
         table.add_row(
-            f.file, f.fmt or "-", f"{f.lines:,}", f"{f.unparsed:,}", f"{f.found:,}", f"{f.new:,}",
+            Text(f.file), f.fmt or "-", f"{f.lines:,}", f"{f.recognised:,}", f"{sum(f.skipped.values()):,}",
+            f"{f.unparsed:,}", f"{f.found:,}", f"{f.new:,}",
             "completely" if f.complete else ("no" if f.error else "partly"),
         )  # fmt: skip
     return table

@@ -1,15 +1,22 @@
 """Spike detection on incident counts: a prospective improved-Farrington detector (detector.py), the
 alarms and their one-sentence explanations for stored incidents (this module), and an IsolationForest
-over the daily mix of incidents (mix.py)."""
+over the daily mix of incidents (mix.py).
+
+Daily verdicts are kept in the store once judged (kept.py: `judge_new_days` writes, `kept_alarms`,
+`kept_episodes`, `series_window`, `kept_status`, `feed_silences` read), and alarms are grouped into
+episodes told in one sentence (episodes.py: `Episode`, `group_episodes`, `sentence`)."""
 
 from __future__ import annotations
 
 from dataclasses import asdict, dataclass
+from typing import TYPE_CHECKING
 
 import numpy as np
 
 from incidents.spikes import explain
-from incidents.spikes.series import SeriesNote, judge, store_table
+
+if TYPE_CHECKING:
+    from incidents.spikes.series import SeriesNote
 
 __all__ = ["Alarm", "store_alarms", "store_spikes"]
 
@@ -32,6 +39,7 @@ class Alarm:
     period_count: int | None = None  # the period's own count (== count unless span > 1)
     since: str | None = None  # the last earlier period whose value was as high; None: none on record
     records_from: str | None = None  # the first period on record
+    final: bool = True  # False for today's provisional verdict (its count may still grow)
 
     def as_dict(self) -> dict:
         return asdict(self)
@@ -52,6 +60,8 @@ def store_spikes(
     db, *, freq: str = "day", category: str | None = None, since: str | None = None, until: str | None = None
 ) -> tuple[list[Alarm], list[SeriesNote]]:
     """`store_alarms` and the notes on series too short to judge or whose level shifted."""
+    from incidents.spikes.series import judge, store_table
+
     if freq not in ("day", "week", "month"):
         raise ValueError(f"freq must be day, week or month, not {freq!r}")
     table = store_table(db, freq=freq, category=category, until=until)

@@ -1,15 +1,51 @@
-"""Rich tables of alarms and unusual-mix days for `incidents spikes`."""
+"""Rich tables of episodes, alarm days and unusual-mix days for `incidents spikes`.
+
+Every value goes in as rich Text, never as markup: a category or explanation is printed as it is.
+"""
 
 from __future__ import annotations
 
+from rich import box
 from rich.table import Table
+from rich.text import Text
 
 # Below this width the numbers live only in the one-sentence explanation, which carries them all.
 _WIDE = 120
 
 
-def alarms_table(alarms, since: str, last: str, width: int) -> Table:
-    table = Table(title=f"Spikes from {since} to {last}", title_justify="left")
+def _table(title: str, plain: bool) -> Table:
+    if plain:
+        return Table(title=title, title_justify="left", box=None, show_edge=False, pad_edge=False)
+    return Table(title=title, title_justify="left", box=box.SIMPLE_HEAD)
+
+
+def episodes_table(episodes, since: str, last: str, width: int, *, plain: bool = False) -> Table:
+    from incidents.spikes.episodes import sentence
+
+    table = _table(f"Spike episodes from {since} to {last}", plain)
+    numbers = ("incidents", "expected", "ratio", "alarm days") if width >= _WIDE else ("ratio",)
+    table.add_column("from", no_wrap=True)
+    table.add_column("to", no_wrap=True)
+    table.add_column("series", no_wrap=True)
+    for col in numbers:
+        table.add_column(col, justify="right", no_wrap=True)
+    table.add_column("what", overflow="fold")
+    for e in episodes:
+        values = {
+            "incidents": str(e.incidents),
+            "expected": f"{e.expected:.1f}",
+            "ratio": f"{e.ratio:.1f}",
+            "alarm days": str(len(e.days) + sum(len(f.days) for f in e.folded)),
+        }
+        what = sentence(e, "en")
+        if e.folded:
+            what += " (the total's alarms too)"
+        table.add_row(e.first_day, e.last_day, Text(e.series), *(values[c] for c in numbers), Text(what))
+    return table
+
+
+def alarms_table(alarms, since: str, last: str, width: int, *, plain: bool = False) -> Table:
+    table = _table(f"Spikes from {since} to {last}", plain)
     numbers = ("count", "expected", "upper", "score") if width >= _WIDE else ("score",)
     table.add_column("date", no_wrap=True)
     table.add_column("series", no_wrap=True)
@@ -23,14 +59,15 @@ def alarms_table(alarms, since: str, last: str, width: int) -> Table:
             "upper": f"{a.upper:.0f}",
             "score": f"{a.score:.2f}",
         }
-        table.add_row(a.date, a.series, *(values[c] for c in numbers), a.explanation)
+        why = a.explanation + ("" if getattr(a, "final", True) else " (today, so far)")
+        table.add_row(a.date, Text(a.series), *(values[c] for c in numbers), Text(why))
     return table
 
 
-def mix_table(mix) -> Table:
-    table = Table(title="Days with an unusual mix (IsolationForest)", title_justify="left")
+def mix_table(mix, *, plain: bool = False) -> Table:
+    table = _table("Days with an unusual mix (IsolationForest)", plain)
     table.add_column("date", no_wrap=True)
     table.add_column("why", overflow="fold")
     for m in mix:
-        table.add_row(m.date, m.explanation)
+        table.add_row(m.date, Text(m.explanation))
     return table

@@ -1,25 +1,34 @@
-"""Apache / nginx access logs in the combined format, also with each line wrapped in double quotes."""
+"""Web server access logs: Apache / nginx combined and common, with their variants in the wild.
+
+- NCSA common and combined (Apache `%h %l %u %t "%r" %>s %b "%{Referer}i" "%{User-agent}i"`, nginx's
+  `combined`); any fields after the user agent are allowed and ignored (nginx's default `main` format
+  adds `"$http_x_forwarded_for"`; many sites append request times, upstream addresses, ...);
+- Apache `vhost_combined` (Debian's other_vhosts_access.log): `%v:%p` before the client — the virtual
+  host becomes `http_hostname` (the attacked site), never the source;
+- each line wrapped in one more pair of double quotes (some exports).
+Timestamps carry their own offset (`[10/Oct/2000:13:55:36 -0700]`): `--zone` does not apply.
+"""
 
 from __future__ import annotations
 
 import calendar
 import re
-from urllib.parse import unquote_plus
+from urllib.parse import unquote, unquote_plus
 
 from incidents.scan.readers.clock import MONTHS
 
 NAME = "web"
 COLUMNS = (
     "line", "epoch", "message", "source_ip", "user", "method", "uri", "uri_path", "uri_query", "uri_decoded",
-    "http_version", "status", "bytes", "referrer", "user_agent",
+    "uri_path_decoded", "http_version", "status", "bytes", "referrer", "user_agent", "http_hostname",
 )  # fmt: skip
+EVENT_SQL = None  # every access-log line is an event
 
-# NCSA combined (Apache's "%h %l %u %t \"%r\" %>s %b \"%{Referer}i\" \"%{User-agent}i\"", nginx's default
-# `combined`); the referrer and user agent are optional so the common log format reads too. Apache escapes
-# a double quote inside a quoted field as \" (mod_log_config, "Security considerations").
+_QUOTED = r'"((?:[^"\\]|\\.)*)"'
+# Apache escapes a double quote inside a quoted field as \" (mod_log_config, "Security considerations").
 COMBINED = re.compile(
-    r"(\S+) (\S+) (.+?) \[(\d\d)/(\w{3})/(\d{4}):(\d\d):(\d\d):(\d\d) ([+-]\d{4})\] "
-    r'"((?:[^"\\]|\\.)*)" (\d{3}|-) (\d+|-)(?: "((?:[^"\\]|\\.)*)" "((?:[^"\\]|\\.)*)")?'
+    r"(?:([^\s:]+:\d{1,5}) (?=\S+ \S+ \S+ \[))?(\S+) (\S+) (.+?) \[(\d\d)/(\w{3})/(\d{4}):(\d\d):(\d\d):(\d\d) "
+    r"([+-]\d{4})\] " + _QUOTED + r" (\d{3}|-) (\d+|-)(?: " + _QUOTED + " " + _QUOTED + r"(?:\s.*)?)?"
 )
 
 
@@ -34,6 +43,10 @@ def sniff(line: str) -> bool:
     return COMBINED.fullmatch(_unwrap(line).rstrip()) is not None
 
 
+def is_event(row) -> bool:
+    return True
+
+
 class Reader:
     name = NAME
     columns = COLUMNS
@@ -46,9 +59,24 @@ class Reader:
         m = COMBINED.fullmatch(line)
         if m is None:
             return None
-        host, _ident, user, dd, mon, yyyy, hh, mi, ss, offset, request, status, size, referrer, agent = (
-            m.groups()
-        )
+        (
+            vhost,
+            host,
+            _ident,
+            user,
+            dd,
+            mon,
+            yyyy,
+            hh,
+            mi,
+            ss,
+            offset,
+            request,
+            status,
+            size,
+            referrer,
+            agent,
+        ) = m.groups()
         key = (yyyy, mon, dd)
         day = self._days.get(key)
         if day is None:
@@ -70,8 +98,13 @@ class Reader:
             method, uri, version = None, request, None
         path, _, query = uri.partition("?")
         decoded = unquote_plus(uri) if "%" in uri or "+" in uri else uri
+        path_decoded = unquote(path) if "%" in path else path
+        size = None if size == "-" else int(size)
+        if size is not None and size >= 1 << 63:
+            size = None
         return (
             number, epoch, line, host, None if user == "-" else user, method, uri, path, query or None, decoded,
-            version, None if status == "-" else int(status), None if size == "-" else int(size),
+            path_decoded, version, None if status == "-" else int(status), size,
             None if referrer in (None, "-") else referrer, None if agent in (None, "-") else agent,
+            vhost.rsplit(":", 1)[0] if vhost else None,
         )  # fmt: skip

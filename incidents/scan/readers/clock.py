@@ -7,6 +7,20 @@ from datetime import date, datetime, timezone
 from zoneinfo import ZoneInfo
 
 MONTHS = {m: i for i, m in enumerate(calendar.month_abbr) if m}
+# The times a log record may carry: 1970-01-01 up to (not including) 2100-01-01 UTC. Anything else
+# (year 1, year 9999, NaN) is a broken or hostile record, rejected with "timestamp out of range".
+EPOCH_MIN, EPOCH_MAX = 0.0, 4102444800.0
+
+
+class TimestampOutOfRange(ValueError):
+    """A timestamp that parses but lies outside 1970-2099."""
+
+
+def check_epoch(epoch: float) -> float:
+    """`epoch` itself when it lies within 1970-2099 UTC; TimestampOutOfRange (a ValueError) otherwise."""
+    if not EPOCH_MIN <= epoch < EPOCH_MAX:  # also False for NaN
+        raise TimestampOutOfRange(f"timestamp out of range ({epoch!r})")
+    return epoch
 
 
 class LocalHours:
@@ -20,7 +34,7 @@ class LocalHours:
         key = (year, month, day, hour)
         found = self._cache.get(key)
         if found is None:
-            found = datetime(year, month, day, hour, tzinfo=self.zone).timestamp()
+            found = check_epoch(datetime(year, month, day, hour, tzinfo=self.zone).timestamp())
             self._cache[key] = found
         return found
 
@@ -50,10 +64,16 @@ class SyslogYears:
 
 
 def iso_epoch(text: str, naive_zone: ZoneInfo | timezone) -> float:
-    """Unix seconds of an ISO 8601 timestamp; one without an offset is read in `naive_zone`."""
+    """Unix seconds of an ISO 8601 timestamp; one without an offset is read in `naive_zone`.
+
+    Raises ValueError (TimestampOutOfRange outside 1970-2099) when it is not one.
+    """
     if text.endswith("Z"):
         text = text[:-1] + "+00:00"
     moment = datetime.fromisoformat(text)
     if moment.tzinfo is None:
         moment = moment.replace(tzinfo=naive_zone)
-    return moment.timestamp()
+    try:
+        return check_epoch(moment.timestamp())
+    except OverflowError:
+        raise TimestampOutOfRange(f"timestamp out of range ({text!r})") from None

@@ -1,10 +1,16 @@
-"""DNS query logs: Zeek dns.log (tab-separated, with its #fields header) and the BIND query log."""
+"""DNS query logs: Zeek dns.log (tab-separated, with its #fields header), the BIND query log, and the
+dnsmasq / Pi-hole query log (`dnsmasq[812]: query[A] NAME from CLIENT`, pihole.log).
+
+Zeek's `ts` is Unix time (UTC). BIND and dnsmasq write local wall-clock times without a zone: they are
+read in the log's clock zone (`--zone`, else the store's reporting zone); syslog-style dates take their
+year as auth.log's do (SyslogYears).
+"""
 
 from __future__ import annotations
 
 import re
 
-from incidents.scan.readers.clock import MONTHS, LocalHours, SyslogYears, iso_epoch
+from incidents.scan.readers.clock import MONTHS, LocalHours, SyslogYears, check_epoch, iso_epoch
 
 NAME = "dns"
 COLUMNS = (
@@ -18,6 +24,7 @@ COLUMNS = (
     "dns_qtype",
     "dns_rcode",
 )
+EVENT_SQL = None  # every row is a look-up
 
 # BIND 9 `querylog` (ARM, "The query-errors and queries categories"):
 #   10-Dec-2020 06:55:46.123 queries: info: client @0x7f2c 192.0.2.10#53324 (evil.example): query: evil.example IN A +E(0)K (10.0.0.1)
@@ -27,6 +34,10 @@ BIND_QUERY = re.compile(
 )
 BIND_TIME = re.compile(r"(\d\d)-(\w{3})-(\d{4}) (\d\d):(\d\d):(\d\d)(?:\.\d+)?")
 SYSLOG_TIME = re.compile(r"([A-Z][a-z]{2}) ([ \d]\d) (\d\d):(\d\d):(\d\d) ")
+# dnsmasq (log-queries): "query[A] name from client"; its other lines (forwarded, reply, cached, config,
+# DHCP) are read and skipped. Pi-hole's FTL writes the same lines to pihole.log.
+DNSMASQ = re.compile(r"(?:dnsmasq|pihole-FTL)(?:-dhcp)?(?:\[\d+\])?: (?:\d+ [0-9a-fA-F.:]+/\d+ )?(.*)$")
+DNSMASQ_QUERY = re.compile(r"query\[(\w+)\] (.+) from (\S+)$")
 ISO_TIME = re.compile(r"(\d{4}-\d\d-\d\dT[\d:.]+(?:Z|[+-]\d\d:?\d\d)?) ")
 
 
@@ -35,7 +46,12 @@ def sniff(line: str) -> bool:
         line.startswith(("#separator", "#fields\tts"))
         or "query: " in line
         and BIND_QUERY.search(line) is not None
+        or DNSMASQ.search(line) is not None
     )
+
+
+def is_event(row) -> bool:
+    return True
 
 
 class Reader:
@@ -54,7 +70,7 @@ class Reader:
         if text.startswith("#"):
             if text.startswith("#fields\t"):
                 self.fields = {name: i for i, name in enumerate(text.split("\t")[1:])}
-            return ()  # a Zeek header line: read, but no event
+            return "Zeek header line"
         if self.fields is not None:
             return self._zeek(number, text)
         return self._bind(number, text)
@@ -72,11 +88,13 @@ class Reader:
             return None if v in ("-", "(empty)") else v
 
         try:
-            epoch = float(values[f["ts"]])
+            epoch = check_epoch(float(values[f["ts"]]))
             port = get("id.orig_p")
             port = int(port) if port else None
         except ValueError:
             return None
+        if port is not None and not 0 <= port <= 65535:
+            port = None
         return (
             number, epoch, text, get("id.orig_h"), port, get("id.resp_h"), get("query"),
             get("qtype_name"), get("rcode_name"),
@@ -85,12 +103,36 @@ class Reader:
     def _bind(self, number: int, text: str):
         m = BIND_QUERY.search(text)
         if m is None:
-            return None
+            return self._dnsmasq(number, text)
         epoch = self._time(text)
         if epoch is None:
             return None
         client, port, name, qtype = m.groups()
-        return number, epoch, text, client, int(port), None, name.rstrip("."), qtype, None
+        port = int(port)
+        return (
+            number,
+            epoch,
+            text,
+            client,
+            port if port <= 65535 else None,
+            None,
+            name.rstrip("."),
+            qtype,
+            None,
+        )
+
+    def _dnsmasq(self, number: int, text: str):
+        m = DNSMASQ.search(text)
+        if m is None:
+            return None
+        q = DNSMASQ_QUERY.match(m.group(1))
+        if q is None:
+            return "dnsmasq line that is not a query (forwarded, reply, cached, ...)"
+        epoch = self._time(text)
+        if epoch is None:
+            return None
+        qtype, name, client = q.groups()
+        return number, epoch, text, client, None, None, name.rstrip("."), qtype, None
 
     def _time(self, text: str) -> float | None:
         try:
@@ -109,6 +151,6 @@ class Reader:
                 return self.hours.epoch(year, month, int(dd), int(hh)) + int(mi) * 60 + int(ss)
             if t := ISO_TIME.match(text):
                 return iso_epoch(t.group(1), self.zone)
-        except ValueError:
+        except (ValueError, OverflowError):
             return None
         return None

@@ -1,4 +1,15 @@
-"""Suricata eve.json: JSON Lines as Suricata writes it, or a JSON array of alert objects."""
+"""Suricata eve.json: JSON Lines as Suricata writes it, or a JSON array of records.
+
+Times carry their own offset (`+0700`); a record without one is read in the log's clock zone
+(`--zone`, else UTC as Suricata's own default). DNS records of every eve version are read: v1/v2
+(`dns.rrname`, `dns.type` query/answer) and v3, Suricata 8's (`dns.queries[].rrname`, `dns.type`
+request/response); an alert carrying a `dns` object gives its look-up too. In a response the record's
+`src_ip` is the resolver, so the client (the look-up's source) is its `dest_ip`.
+
+Every field is attacker-reachable (a sensor copies packet data), so types are checked: a record whose
+address is not a string, whose port is not 0-65535, whose time is out of range, or which is nested too
+deep is rejected with its reason, and the scan goes on.
+"""
 
 from __future__ import annotations
 
@@ -6,13 +17,17 @@ import json
 from datetime import UTC
 
 from incidents.scan.readers.clock import iso_epoch
+from incidents.scan.readers.lines import Rejected
 
 NAME = "suricata"
 COLUMNS = (
     "line", "epoch", "message", "event_type", "source_ip", "source_port", "dest_ip", "dest_port", "proto",
     "alert_signature", "alert_signature_id", "alert_category", "alert_severity", "alert_action",
-    "http_hostname", "uri", "user_agent", "dns_query",
+    "http_hostname", "uri", "user_agent", "dns_query", "dns_qtype", "dns_rcode", "client_ip",
 )  # fmt: skip
+EVENT_SQL = None  # every eve record is an event
+DEFAULT_ZONE = UTC  # records without an offset, unless --zone says otherwise
+_INT64 = 1 << 63
 
 
 def sniff(line: str) -> bool:
@@ -20,12 +35,44 @@ def sniff(line: str) -> bool:
     return text.startswith("{") and '"event_type"' in text or text == "[" or text.startswith("[{")
 
 
+def is_event(row) -> bool:
+    return True
+
+
+def _text(value):
+    if value is None or isinstance(value, str):
+        return value
+    if isinstance(value, bool) or not isinstance(value, int | float):
+        return None  # an object or list where text belongs: left out, not stored as garbage
+    return str(value)
+
+
+def _int(record: dict, key: str, what: str, low: int = -_INT64, high: int = _INT64 - 1):
+    value = record.get(key)
+    if value is None:
+        return None
+    if isinstance(value, bool) or not isinstance(value, int) or not low <= value <= high:
+        raise _Bad(f"{what} {json.dumps(value)[:40]} is not a number from {low} to {high}")
+    return value
+
+
+def _address(record: dict, key: str):
+    value = record.get(key)
+    if value is None or isinstance(value, str) and len(value) <= 255:
+        return value
+    raise _Bad(f"{key} is {json.dumps(value)[:40]}, not an address")
+
+
+class _Bad(Exception):
+    pass
+
+
 class Reader:
     name = NAME
     columns = COLUMNS
 
-    def __init__(self, **_):
-        pass
+    def __init__(self, *, zone=UTC, **_):
+        self.zone = zone
 
     def parse(self, number: int, text: str):
         """One eve record per line (JSON Lines)."""
@@ -33,28 +80,71 @@ class Reader:
             return None
         try:
             record = json.loads(text)
-        except ValueError:
-            return None
+        except RecursionError:
+            return Rejected("JSON nested too deep")
+        except ValueError as e:
+            return Rejected(f"invalid JSON: {getattr(e, 'msg', e)}")
         return self.row(number, record, text)
 
     def row(self, number: int, record, text: str):
+        """The row(s) of one decoded eve record, or Rejected(reason)."""
         if not isinstance(record, dict) or "timestamp" not in record:
-            return None
+            return Rejected("not an eve record (an object with a timestamp)")
         try:
-            # eve writes an offset ("+0000"); a record without one is taken as UTC.
-            epoch = iso_epoch(str(record["timestamp"]), UTC)
-        except ValueError:
-            return None
-        alert = record.get("alert") if isinstance(record.get("alert"), dict) else {}
-        http = record.get("http") if isinstance(record.get("http"), dict) else {}
-        dns = record.get("dns") if isinstance(record.get("dns"), dict) else {}
-        return (
-            number, epoch, text, record.get("event_type"), record.get("src_ip"), record.get("src_port"),
-            record.get("dest_ip"), record.get("dest_port"), record.get("proto"),
-            alert.get("signature"), alert.get("signature_id"), alert.get("category"), alert.get("severity"),
-            alert.get("action"), http.get("hostname"), http.get("url"), http.get("http_user_agent"),
-            dns.get("rrname"),
+            epoch = iso_epoch(str(record["timestamp"]), self.zone)
+        except ValueError as e:
+            reason = (
+                str(e)
+                if "out of range" in str(e)
+                else f"unparsable timestamp {str(record['timestamp'])[:40]!r}"
+            )
+            return Rejected(reason)
+        except OverflowError:
+            return Rejected("timestamp out of range")
+        try:
+            src, dest = _address(record, "src_ip"), _address(record, "dest_ip")
+            sport = _int(record, "src_port", "src_port", 0, 65535)
+            dport = _int(record, "dest_port", "dest_port", 0, 65535)
+            alert = record.get("alert") if isinstance(record.get("alert"), dict) else {}
+            http = record.get("http") if isinstance(record.get("http"), dict) else {}
+            dns = record.get("dns") if isinstance(record.get("dns"), dict) else {}
+            sid = _int(alert, "signature_id", "alert.signature_id")
+            severity = _int(alert, "severity", "alert.severity")
+            flow = record.get("flow") if isinstance(record.get("flow"), dict) else {}
+        except _Bad as e:
+            return Rejected(str(e))
+        # The flow's client (who opened the connection): for malware, the affected system.
+        client = flow.get("src_ip") if isinstance(flow.get("src_ip"), str) else None
+        if client is None:
+            client = dest if record.get("direction") == "to_client" else src
+        queries, rcode = _dns_queries(dns)
+        if dns and str(dns.get("type")) in ("answer", "response"):
+            # A response goes from the resolver to the client: the look-up's source is the client.
+            src, dest, sport, dport, client = dest, src, dport, sport, dest
+        base = (
+            number, epoch, text, _text(record.get("event_type")), src, sport, dest, dport, _text(record.get("proto")),
+            _text(alert.get("signature")), sid, _text(alert.get("category")), severity, _text(alert.get("action")),
+            _text(http.get("hostname")), _text(http.get("url")), _text(http.get("http_user_agent")),
         )  # fmt: skip
+        if not queries:
+            return (*base, None, None, rcode, client)
+        rows = [(*base, name, qtype, rcode, client) for name, qtype in queries]
+        return rows[0] if len(rows) == 1 else rows
+
+
+def _dns_queries(dns: dict) -> tuple[list[tuple[str, str | None]], str | None]:
+    """[(name, type)] of a dns object: v3 `queries[]`, else v1/v2 `rrname`; and its rcode."""
+    if not dns:
+        return [], None
+    found = []
+    queries = dns.get("queries")
+    if isinstance(queries, list):
+        for q in queries[:100]:
+            if isinstance(q, dict) and isinstance(q.get("rrname"), str):
+                found.append((q["rrname"].rstrip("."), _text(q.get("rrtype"))))
+    elif isinstance(dns.get("rrname"), str):
+        found.append((dns["rrname"].rstrip("."), _text(dns.get("rrtype"))))
+    return found, _text(dns.get("rcode"))
 
 
 def iter_array(text: str):
@@ -80,6 +170,9 @@ def iter_array(text: str):
         number += 1
         try:
             record, end = decoder.raw_decode(text, pos)
+        except RecursionError:
+            yield number, line, None, "JSON nested too deep"
+            return
         except ValueError as e:
             yield number, line, None, f"invalid JSON: {e.msg}"
             return

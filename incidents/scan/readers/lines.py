@@ -1,21 +1,39 @@
-"""Line-by-line reading of raw log files that survives binary garbage, huge lines and bad UTF-8."""
+"""Line-by-line reading of raw log files that survives binary garbage, huge lines, bad UTF-8, CR-only line
+ends and logrotate's compressed files (.gz, .bz2, .xz: read through, never refused as binary)."""
 
 from __future__ import annotations
 
+import bz2
+import gzip
 import hashlib
+import lzma
 from collections.abc import Iterator
 from dataclasses import dataclass, field
 from pathlib import Path
+from typing import BinaryIO
 
 # A log line longer than this is not a log line (a 10 MB "line" is a core dump or a binary blob);
 # it is skipped with a message instead of being parsed, and never held in memory whole.
 MAX_LINE_BYTES = 1 << 20
 # Bytes sniffed for NUL: text logs never contain NUL, binary files almost always do early on.
 SNIFF_BYTES = 8192
+# Magic numbers of the compressions logrotate can use (gzip: RFC 1952; bzip2; xz).
+_COMPRESSED = (
+    (b"\x1f\x8b", gzip.open, "gzip"),
+    (b"BZh", bz2.open, "bzip2"),
+    (b"\xfd7zXZ\x00", lzma.open, "xz"),
+)
+
+
+class Rejected(str):
+    """A reader's reason to reject one line or record: `parse` returns it instead of a row.
+
+    (A plain str is a reason to skip a line that was read but is no event; None means "fits no line".)
+    """
 
 
 class ReadError(Exception):
-    """The file cannot be read as a text log at all (missing, a folder, binary)."""
+    """The file cannot be read as a text log at all (missing, a folder, binary, a broken archive)."""
 
 
 @dataclass
@@ -25,21 +43,57 @@ class LineProblems:
     too_long: list[tuple[int, int]] = field(default_factory=list)  # (line, length in bytes)
     bad_utf8: list[int] = field(default_factory=list)  # lines decoded with U+FFFD replacements
     no_final_newline: bool = False
+    cr_only: bool = False  # the file ends its lines with CR alone (classic Mac OS): split on CR
+
+
+def compression(path: Path) -> str | None:
+    """'gzip', 'bzip2' or 'xz' when the file starts with that magic number, else None."""
+    with path.open("rb") as fh:
+        head = fh.read(6)
+    for magic, _, name in _COMPRESSED:
+        if head.startswith(magic):
+            return name
+    return None
+
+
+def open_log(path: Path) -> BinaryIO:
+    """The file's bytes, decompressed on the fly when it is a gzip, bzip2 or xz file."""
+    with path.open("rb") as fh:
+        head = fh.read(6)
+    for magic, opener, _ in _COMPRESSED:
+        if head.startswith(magic):
+            return opener(path, "rb")
+    return path.open("rb")
 
 
 def check_text_file(path: Path) -> None:
-    """Raise ReadError unless `path` is a readable, non-binary file."""
+    """Raise ReadError unless `path` is a readable, non-binary regular file (compressed text is text)."""
     if not path.exists():
         raise ReadError("no such file")
     if path.is_dir():
         raise ReadError("is a folder, not a log file")
+    if not path.is_file():
+        raise ReadError("not a regular file (a FIFO, socket or device), not read")
     try:
-        with path.open("rb") as fh:
+        with open_log(path) as fh:
             head = fh.read(SNIFF_BYTES)
-    except OSError as e:
-        raise ReadError(e.strerror or str(e)) from None
+    except (OSError, EOFError, lzma.LZMAError) as e:
+        kind = compression(path)
+        what = f"broken {kind} file" if kind else (getattr(e, "strerror", None) or str(e))
+        raise ReadError(f"{what}: {e}" if kind else what) from None
     if b"\x00" in head:
         raise ReadError("binary data (NUL bytes), not a text log")
+
+
+def head_lines(path: Path, count: int, limit: int = MAX_LINE_BYTES) -> list[str]:
+    """The first `count` non-empty lines (decoded, bad bytes replaced), CR-only files split on CR."""
+    found = []
+    for _, text in LineReader(path, limit=limit):
+        if text.strip():
+            found.append(text)
+            if len(found) >= count:
+                break
+    return found
 
 
 def sha256_of(path: Path) -> str:
@@ -51,19 +105,39 @@ def sha256_of(path: Path) -> str:
 
 
 class LineReader:
-    """Iterate (line number, text without newline) over a file; problems are collected, never raised."""
+    """Iterate (line number, text without line end) over a file; problems are collected, never raised.
 
-    def __init__(self, path: Path):
+    Lines end with LF, CRLF or — when the file's first 64 KiB hold a CR but no LF — CR alone.
+    """
+
+    def __init__(self, path: Path, *, limit: int = MAX_LINE_BYTES):
         self.path = path
         self.problems = LineProblems()
         self.lines = 0
+        self.limit = limit
 
     def __iter__(self) -> Iterator[tuple[int, str]]:
+        with open_log(self.path) as fh:
+            head = fh.peek(1 << 16)[: 1 << 16] if hasattr(fh, "peek") else b""
+            if b"\r" in head and b"\n" not in head:
+                self.problems.cr_only = True
+                yield from self._split(fh, b"\r")
+            else:
+                yield from self._lines(fh)
+
+    def _decode(self, number: int, raw: bytes) -> str:
+        try:
+            return raw.decode("utf-8")
+        except UnicodeDecodeError:
+            self.problems.bad_utf8.append(number)
+            return raw.decode("utf-8", errors="replace")
+
+    def _lines(self, fh) -> Iterator[tuple[int, str]]:
         number = 0
-        limit = MAX_LINE_BYTES + 1
+        limit = self.limit + 1
         bad_utf8 = self.problems.bad_utf8
-        with self.path.open("rb") as fh:
-            readline = fh.readline
+        readline = fh.readline
+        try:
             while raw := readline(limit):
                 number += 1
                 if raw[-1:] != b"\n":
@@ -79,7 +153,35 @@ class LineReader:
                     bad_utf8.append(number)
                     text = raw.decode("utf-8", errors="replace")
                 yield number, text.rstrip("\r")
-        self.lines = number
+        finally:
+            self.lines = number
+
+    def _split(self, fh, sep: bytes) -> Iterator[tuple[int, str]]:
+        """Lines ending in `sep` (CR-only files), read in blocks so no line is held past the limit."""
+        number, pending, skipping = 0, b"", 0
+        try:
+            while block := fh.read(1 << 20):
+                parts = (pending + block).split(sep)
+                pending = parts.pop()
+                for raw in parts:
+                    number += 1
+                    if skipping or len(raw) > self.limit:
+                        self.problems.too_long.append((number, skipping + len(raw)))
+                        skipping = 0
+                        continue
+                    yield number, self._decode(number, raw)
+                if len(pending) > self.limit:
+                    skipping += len(pending)
+                    pending = b""
+            if pending or skipping:
+                number += 1
+                self.problems.no_final_newline = True
+                if skipping:
+                    self.problems.too_long.append((number, skipping + len(pending)))
+                else:
+                    yield number, self._decode(number, pending)
+        finally:
+            self.lines = number
 
     @staticmethod
     def _skip_rest(fh, length: int) -> int:

@@ -1,4 +1,18 @@
-"""Linux auth.log / syslog: the syslog header, and the sshd and PAM messages the rules care about."""
+"""Syslog (auth.log and friends): the header in its variants, and the sshd and PAM messages rules care about.
+
+Headers read (each with or without an RFC 3164 `<PRI>` prefix, as a central collector may keep it):
+- BSD / RFC 3164 as rsyslog writes it by default: `Dec 10 06:55:46 LabSZ sshd[24200]: message`
+  (also journalctl's `short` output, and `short-precise` with fractional seconds). No year, no zone:
+  the year comes from SyslogYears, the zone is the log's clock zone (`--zone`, else the store's).
+- RFC 3339 timestamps (rsyslog's RSYSLOG_FileFormat, journalctl `short-iso`):
+  `2020-10-05T06:55:46.123456+07:00 host prog[pid]: msg`; an offset is kept, none means the log's zone.
+- RFC 5424: `<PRI>1 TIMESTAMP HOST APP PROCID MSGID STRUCTURED-DATA MSG` ("-" is a nil value).
+journalctl's own lines (`-- Journal begins at ...`, `-- Boot <id> --`, `-- No entries --`) are read and
+skipped, never rejected.
+
+sshd's messages are free text with attacker-typed parts (the user name): every extraction is anchored
+to the end of the message, so the source is the LAST `from IP port N`, the one sshd itself appended.
+"""
 
 from __future__ import annotations
 
@@ -8,36 +22,66 @@ from incidents.scan.readers.clock import MONTHS, LocalHours, SyslogYears, iso_ep
 
 NAME = "auth"
 COLUMNS = ("line", "epoch", "host", "program", "pid", "message", "event", "user", "source_ip", "source_port")
+# A row of this reader is an event when sshd/PAM said something about a login (column `event`).
+EVENT_SQL = "event IS NOT NULL"
 
-# BSD syslog (RFC 3164) as rsyslog writes it by default: "Dec 10 06:55:46 LabSZ sshd[24200]: message".
-# The program may carry a facility in parentheses, as old PAM did: "sshd(pam_unix)[19939]:"; the tag is
-# optional in RFC 3164 ("syslogd 1.4.1: restart." has none that parses), so such lines keep only a message.
-BSD = re.compile(
-    r"([A-Z][a-z]{2}) ([ \d]\d) (\d\d):(\d\d):(\d\d) (\S+) (?:([^\s\[:(]+(?:\([^)\s]*\))?)(?:\[(\d+)\])?: ?)?(.*)"
-)
+_PRI = re.compile(r"<(\d{1,3})>")
+_TAG = r"(?:([^\s\[:(]+(?:\([^)\s]*\))?)(?:\[(\d+)\])?: ?)?"
+BSD = re.compile(r"([A-Z][a-z]{2}) ([ \d]\d) (\d\d):(\d\d):(\d\d)(?:\.\d{1,9})? (\S+) " + _TAG + "(.*)")
 # What follows the 16-character BSD timestamp.
-TAIL = re.compile(r"(\S+) (?:([^\s\[:(]+(?:\([^)\s]*\))?)(?:\[(\d+)\])?: ?)?(.*)")
-# RFC 5424-style timestamps (rsyslog's RSYSLOG_FileFormat): "2020-10-05T06:55:46.123456+07:00 host prog[pid]: msg".
+TAIL = re.compile(r"(\S+) " + _TAG + "(.*)")
 ISO = re.compile(
-    r"(\d{4}-\d\d-\d\dT[\d:.]+(?:Z|[+-]\d\d:?\d\d)?) (\S+) ([^\s\[:(]+(?:\([^)\s]*\))?)(?:\[(\d+)\])?: ?(.*)"
+    r"(\d{4}-\d\d-\d\d[T ]\d\d:\d\d:\d\d(?:\.\d+)?(?:Z|[+-]\d\d:?\d\d)?) (\S+) ([^\s\[:(]+(?:\([^)\s]*\))?)"
+    r"(?:\[(\d+)\])?: ?(.*)"
 )
+RFC5424 = re.compile(r"1 (\S+) (\S+) (\S+) (\S+) (\S+) (-|(?:\[(?:[^\]\\]|\\.)*\])+)(?: \ufeff?(.*))?")
+_JOURNAL = re.compile(r"-- (?:Journal begins at|Logs begin at|Boot [0-9a-f]+ --|Reboot --|No entries --)")
 
-# OpenSSH's auth messages (auth2.c, auth.c: auth_log) and pam_unix's (pam_unix_auth.c).
-_FAILED = re.compile(r"Failed (\S+) for (?:invalid user )?(.*?) from (\S+) port (\d+)")
-_INVALID = re.compile(r"Invalid user (.*?) from (\S+)(?: port (\d+))?")
-_ACCEPTED = re.compile(r"Accepted (\S+) for (.*?) from (\S+) port (\d+)")
-_PAM_FAILURE = re.compile(r"authentication failure;.*? rhost=(\S*)(?:\s+user=(\S+))?")
-_BREAK_IN = re.compile(r"\[(\S+)\] failed - POSSIBLE BREAK-IN ATTEMPT")
+# OpenSSH's auth messages (auth.c: auth_log, auth2.c) and pam_unix's (pam_unix_auth.c); FreeBSD and
+# macOS sshd with OpenPAM ("error: PAM: Authentication error for ..."). The user name is whatever the
+# client typed, so each pattern is anchored at the end: the greedy user takes everything up to the
+# last `from HOST port N`, which sshd appends after it.
+_END = r"(?: \S+)?(?:: .*)?$"  # " ssh2", then ": RSA SHA256:..." for public keys
+_FAILED = re.compile(r"Failed (\S+) for (invalid user |illegal user )?(.*) from (\S+) port (\d{1,5})" + _END)
+_INVALID = re.compile(r"(?:Invalid|Illegal) user (.*) from (\S+)(?: port (\d{1,5}))?(?: \[preauth\])?$")
+_ACCEPTED = re.compile(r"Accepted (\S+) for (.*) from (\S+) port (\d{1,5})" + _END)
+_OPENPAM = re.compile(
+    r"error: PAM: [Aa]uthentication error for (?:illegal user |invalid user )?(.*) from (\S+?)(?: via \S+)?$"
+)
+_PAM_FAILURE = re.compile(r"authentication failure;.*? ruser=\S* rhost=(\S*)(?:\s+user=(.*))?$")
+_PAM_FAILURE_LOOSE = re.compile(r"authentication failure;.*? rhost=(\S*)(?:\s+user=(.*))?$")
+_BREAK_IN = re.compile(r"\[([^\]\s]+)\] failed - POSSIBLE BREAK-IN ATTEMPT!?$")
 _REPEATED = re.compile(r"message repeated (\d+) times: \[ ?(.*)\]$")
 _MAX_REPEAT = 10_000
 
 
 def sniff(line: str) -> bool:
-    return bool(BSD.match(line) or ISO.match(line))
+    line = _strip_pri(line)
+    return bool(BSD.match(line) or ISO.match(line) or RFC5424.match(line))
+
+
+def _strip_pri(text: str) -> str:
+    if text[:1] == "<":
+        m = _PRI.match(text)
+        if m is not None:
+            return text[m.end() :]
+    return text
+
+
+def _port(text: str | None) -> int | None:
+    if not text:
+        return None
+    port = int(text)
+    return port if port <= 65535 else None
+
+
+def is_event(row) -> bool:
+    return row[6] is not None
 
 
 class Reader:
-    """Parse one file; `parse(line_number, text)` returns a row, a list of rows, or None if the line is not syslog."""
+    """`parse(line_number, text)` returns a row, a list of rows, a reason (str) for a line read but
+    skipped, or None if the line is not syslog."""
 
     name = NAME
     columns = COLUMNS
@@ -47,8 +91,13 @@ class Reader:
         self.zone = zone
         self.years = years
         self._hours: dict[str, float] = {}  # "Oct  5 07" -> Unix time of that local hour
+        self._openpam: dict[str, str] = {}  # sshd pid -> source of its last OpenPAM error line
 
     def parse(self, number: int, text: str):
+        if text[:1] == "<":
+            text = _strip_pri(text)
+            if text[:2] == "1 ":
+                return self._rfc5424(number, text)
         # Fast path, BSD timestamps: "Mmm dd hh:mm:ss " has fixed width, so the hour's Unix time is cached
         # on the first 9 characters and only minutes and seconds are read per line.
         base = self._hours.get(text[:9])
@@ -63,21 +112,54 @@ class Reader:
             except ValueError:
                 return None
             host, program, pid, message = m.groups()
+        elif base is not None:  # fractional seconds (journalctl -o short-precise)
+            m = BSD.match(text)
+            if m is None:
+                return None
+            epoch = base + int(m.group(4)) * 60 + int(m.group(5))
+            host, program, pid, message = m.group(6, 7, 8, 9)
         else:
+            if text[:3] == "-- " and _JOURNAL.match(text):
+                return "journalctl separator line"
             m = ISO.match(text)
             if m is None:
                 return None
             stamp, host, program, pid, message = m.groups()
             try:
                 epoch = iso_epoch(stamp, self.zone)
-            except ValueError:
+            except (ValueError, OverflowError):
                 return None
+        return self._row(number, epoch, host, program, pid, message)
+
+    def _rfc5424(self, number: int, text: str):
+        m = RFC5424.match(text)
+        if m is None:
+            return None
+        stamp, host, app, procid, _msgid, _sd, message = m.groups()
+        if stamp == "-":
+            return "RFC 5424 line without a timestamp"
+        try:
+            epoch = iso_epoch(stamp, self.zone)
+        except (ValueError, OverflowError):
+            return None
+        nil = lambda v: None if v == "-" else v
+        return self._row(number, epoch, nil(host), nil(app), nil(procid), message or "")
+
+    def _row(self, number, epoch, host, program, pid, message):
         repeat = 1
         if message.startswith("message repeated"):
             r = _REPEATED.match(message)
             if r is not None:
                 repeat, message = min(int(r.group(1)), _MAX_REPEAT), r.group(2)
-        row = (number, epoch, host, program, pid, message, *classify(message))
+        event, user, source, port = classify(message)
+        if event is not None and pid is not None:
+            # OpenPAM logs one failed attempt twice: "error: PAM: Authentication error for U from IP",
+            # then "Failed keyboard-interactive/pam for U from IP port N". Count it once.
+            if event == "pam_auth_error":
+                self._openpam[pid] = source
+            elif event == "failed_keyboard_interactive" and self._openpam.pop(pid, None) == source:
+                event = "failure_logged_twice"
+        row = (number, epoch, host, program, pid, message, event, user, source, port)
         return [row] * repeat if repeat > 1 else row
 
     def _hour_of(self, text: str) -> float | None:
@@ -92,14 +174,19 @@ class Reader:
         d = int(day)
         try:
             base = self.hours.epoch(self.years.year(month, d), month, d, int(hh))
-        except ValueError:  # Feb 30, hour 25
+        except (ValueError, OverflowError):  # Feb 30, hour 25
             return None
         self._hours[text[:9]] = base
         return base
 
 
 def classify(message: str) -> tuple:
-    """(event, user, source_ip, source_port) of an sshd / PAM message; Nones for anything else."""
+    """(event, user, source_ip, source_port) of an sshd / PAM message; Nones for anything else.
+
+    Events: failed_password, failed_<method> (failed_keyboard_interactive, failed_publickey, failed_none),
+    invalid_user, accepted, pam_auth_error (OpenPAM on FreeBSD/macOS), auth_failure (pam_unix),
+    break_in_attempt; `failure_logged_twice` marks the second line OpenPAM writes for one attempt.
+    """
     c = message[:1]
     if c == "F" and message.startswith("Failed "):
         m = _FAILED.match(message)
@@ -110,20 +197,23 @@ def classify(message: str) -> tuple:
                 if method == "password"
                 else "failed_" + method.split("/")[0].replace("-", "_")
             )
-            return event, m.group(2), m.group(3), int(m.group(4))
-    elif c == "I" and message.startswith("Invalid user"):
+            return event, m.group(3), m.group(4), _port(m.group(5))
+    elif c == "I" and message.startswith(("Invalid user", "Illegal user")):
         m = _INVALID.match(message)
         if m is not None:
-            port = m.group(3)
-            return "invalid_user", m.group(1) or None, m.group(2), int(port) if port else None
+            return "invalid_user", m.group(1) or None, m.group(2), _port(m.group(3))
     elif c == "A" and message.startswith("Accepted "):
         m = _ACCEPTED.match(message)
         if m is not None:
-            return "accepted", m.group(2), m.group(3), int(m.group(4))
-    elif "authentication failure;" in message:
-        m = _PAM_FAILURE.search(message)
+            return "accepted", m.group(2), m.group(3), _port(m.group(4))
+    elif c == "e" and message.startswith("error: PAM: "):
+        m = _OPENPAM.match(message)
         if m is not None:
-            return "auth_failure", m.group(2), m.group(1) or None, None
+            return "pam_auth_error", m.group(1) or None, m.group(2), None
+    elif "authentication failure;" in message:
+        m = _PAM_FAILURE.search(message) or _PAM_FAILURE_LOOSE.search(message)
+        if m is not None:
+            return "auth_failure", m.group(2) or None, m.group(1) or None, None
     elif "POSSIBLE BREAK-IN ATTEMPT" in message:
         m = _BREAK_IN.search(message)
         return "break_in_attempt", None, m.group(1) if m else None, None

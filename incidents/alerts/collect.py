@@ -1,0 +1,295 @@
+"""Finding the news: spike episodes, incidents at or above a severity, silent feeds, daily summaries.
+
+Each function turns what the store holds into `outbox.Item`s, one per recipient whose rules want it;
+the payload of an item is everything its mail will say (frozen when queued, so a later resend says the
+same). Spike verdicts come from the kept verdicts of `incidents.spikes` (judged once, never re-judged).
+"""
+
+from __future__ import annotations
+
+import shlex
+from datetime import UTC, date, datetime, timedelta
+
+from incidents.alerts.inert import defang
+from incidents.alerts.outbox import Item, alerted_episodes, alerted_peak
+from incidents.config import SEVERITIES, Recipient
+
+# Episodes whose last alarm day is older than this are history, not news (a first run on an old store,
+# or a re-judged old day after late records, sends nothing about them).
+EPISODE_HORIZON_DAYS = 7
+# Incidents on a store's first alert run: those that occurred within this window before `now`.
+FIRST_RUN_WINDOW = timedelta(hours=24)
+TOP = 5
+
+
+def command(*args: str, db_hint: str | None = None) -> str:
+    """The exact shell command to look deeper, every argument quoted for a POSIX shell."""
+    parts = ["incidents", *args]
+    if db_hint:
+        parts += ["--db", db_hint]
+    return shlex.join(parts)
+
+
+# --- spikes ---------------------------------------------------------------------------------------------
+
+
+def _top(conn, column: str, series: str, first: str, last: str) -> list[list]:
+    where = "day BETWEEN ? AND ?"
+    args: list = [first, last]
+    if series != "total":
+        where += " AND category = ?"
+        args.append(series)
+    sql = (
+        f"SELECT {column}, count(*) AS n FROM incidents WHERE {where} AND {column} IS NOT NULL "
+        f"AND {column} != '' GROUP BY {column} ORDER BY n DESC, {column} LIMIT {TOP}"
+    )
+    return [[v, n] for v, n in conn.execute(sql, args).fetchall()]
+
+
+def episode_payload(conn, ep, *, lang: str, update: bool, db_hint: str | None) -> dict:
+    from incidents.spikes.episodes import sentence
+
+    args = ["spikes", "--since", ep.first_day, "--until", ep.last_day]
+    if ep.series != "total":
+        args[1:1] = ["--category", ep.series]
+    return {
+        "headline": sentence(ep, lang),
+        "series": ep.series,
+        "first_day": ep.first_day,
+        "last_day": ep.last_day,
+        "alarm_days": len(ep.days),
+        "incidents": int(ep.incidents),
+        "expected": float(ep.expected),
+        "ratio": float(ep.ratio),
+        "peak_day": ep.peak_day,
+        "peak_count": int(ep.peak_count),
+        "provisional": bool(ep.provisional),
+        "update": update,
+        "top_targets": _top(conn, "target", ep.series, ep.first_day, ep.last_day),
+        "top_sources": _top(conn, "source_ip", ep.series, ep.first_day, ep.last_day),
+        "top_feeds": _top(conn, "feed", ep.series, ep.first_day, ep.last_day),
+        "command": command(*args, db_hint=db_hint),
+    }
+
+
+def _adjacent(a_first: str, a_last: str, b_first: str, b_last: str) -> bool:
+    """Day ranges that overlap or touch: one episode whose first day moved after late records."""
+    a0, a1 = date.fromisoformat(a_first), date.fromisoformat(a_last)
+    b0, b1 = date.fromisoformat(b_first), date.fromisoformat(b_last)
+    return a0 <= b1 + timedelta(days=1) and b0 <= a1 + timedelta(days=1)
+
+
+def spike_items(
+    conn, episodes, recipients: list[Recipient], *, today: date, db_hint: str | None
+) -> list[Item]:
+    """A first alert per new episode; later, an update when a later day of it sets a new peak.
+
+    A total episode explained by a category (`explained_by`) is left to that category's episode.
+    """
+    horizon = (today - timedelta(days=EPISODE_HORIZON_DAYS)).isoformat()
+    items: list[Item] = []
+    for ep in episodes:
+        if ep.last_day < horizon or ep.explained_by:
+            continue
+        for r in recipients:
+            if not r.wants_series(ep.series):
+                continue
+            known = [
+                k
+                for k, f, la in alerted_episodes(conn, ep.series, r.email)
+                if f and la and _adjacent(f, la, ep.first_day, ep.last_day)
+            ]
+            rank = 1000.0 + float(ep.peak_score)
+            if not known:
+                items.append(
+                    Item(
+                        kind="spike",
+                        subject_key=ep.key,
+                        day=ep.peak_day,
+                        recipient=r.email,
+                        payload=episode_payload(conn, ep, lang=r.lang, update=False, db_hint=db_hint),
+                        series=ep.series,
+                        episode_key=ep.key,
+                        peak=int(ep.peak_count),
+                        rank=rank,
+                    )
+                )
+                continue
+            key = known[0]
+            peak, peak_day = alerted_peak(conn, key, r.email)
+            if ep.peak_count > peak and ep.peak_day > peak_day:
+                items.append(
+                    Item(
+                        kind="spike-update",
+                        subject_key=key,
+                        day=ep.peak_day,
+                        recipient=r.email,
+                        payload=episode_payload(conn, ep, lang=r.lang, update=True, db_hint=db_hint),
+                        series=ep.series,
+                        episode_key=key,
+                        peak=int(ep.peak_count),
+                        rank=rank,
+                    )
+                )
+    return items
+
+
+# --- incidents at or above a severity ---------------------------------------------------------------------
+
+_INCIDENT_COLUMNS = (
+    "rowid, id, occurred_at, day, category, target, source_ip, sector, feed, severity, description"
+)
+
+
+def incident_rows(
+    conn, *, after_rowid: int | None, now: datetime, min_severity: str | None
+) -> tuple[list[dict], int]:
+    """Incidents stored since the watermark (by rowid: the order they were stored), and the new watermark.
+
+    Rowids only grow with each insert and SQLite has one writer at a time, so every incident committed
+    after this read gets a rowid above the returned watermark: late records (an old day ingested today)
+    alert too. With no watermark yet (the store's first alert run), the incidents that occurred within
+    FIRST_RUN_WINDOW before `now`. Only severities at or above `min_severity` (None: no rows, the
+    watermark still moves).
+    """
+    top = conn.execute("SELECT max(rowid) FROM incidents").fetchone()[0] or 0
+    if min_severity is None:
+        return [], top
+    severe = list(SEVERITIES[SEVERITIES.index(min_severity) :])
+    marks = ",".join("?" for _ in severe)
+    if after_rowid is None:
+        since = (now - FIRST_RUN_WINDOW).astimezone(UTC).strftime("%Y-%m-%dT%H:%M:%SZ")
+        sql = (
+            f"SELECT {_INCIDENT_COLUMNS} FROM incidents WHERE rowid <= ? AND occurred_at >= ? "
+            f"AND severity IN ({marks}) ORDER BY rowid"
+        )
+        args = [top, since, *severe]
+    else:
+        sql = (
+            f"SELECT {_INCIDENT_COLUMNS} FROM incidents WHERE rowid > ? AND rowid <= ? "
+            f"AND severity IN ({marks}) ORDER BY rowid"
+        )
+        args = [after_rowid, top, *severe]
+    cur = conn.execute(sql, args)
+    names = [d[0] for d in cur.description]
+    return [dict(zip(names, row, strict=True)) for row in cur.fetchall()], top
+
+
+def incident_items(rows: list[dict], recipients: list[Recipient], *, db_hint: str | None) -> list[Item]:
+    items = []
+    for row in rows:
+        for r in recipients:
+            if not (r.wants_severity(row["severity"]) and r.wants_category(row["category"])):
+                continue
+            items.append(
+                Item(
+                    kind="incident",
+                    subject_key=row["id"],
+                    day=row["day"],
+                    recipient=r.email,
+                    payload=incident_payload(row, db_hint=db_hint),
+                    incident_id=row["id"],
+                    severity=row["severity"],
+                    rank=float(SEVERITIES.index(row["severity"])),
+                )
+            )
+    return items
+
+
+def incident_payload(row: dict, *, db_hint: str | None) -> dict:
+    target = defang(row["target"]) if row["target"] else "an unnamed target"
+    feed = f", reported by {row['feed']}" if row["feed"] else ""
+    return {
+        "headline": f"a {row['severity']} {row['category']} incident on {target} at {row['occurred_at']}{feed}",
+        "id": row["id"],
+        "occurred_at": row["occurred_at"],
+        "day": row["day"],
+        "category": row["category"],
+        "severity": row["severity"],
+        "target": row["target"],
+        "source_ip": row["source_ip"],
+        "sector": row["sector"],
+        "feed": row["feed"],
+        "description": (row["description"] or "")[:500],
+        "command": command("show", row["id"], db_hint=db_hint),
+    }
+
+
+# --- silent feeds ---------------------------------------------------------------------------------------
+
+
+def silence_items(silences, recipients: list[Recipient], *, db_hint: str | None) -> list[Item]:
+    """One alert per silence (a feed and the last time it was seen) to recipients with `feeds = true`."""
+    items = []
+    for s in silences:
+        hours = int(s.silent_hours)
+        usual = float(s.usual_per_day)
+        payload = {
+            "headline": f"no records from feed {s.feed} for {hours} hours, usually {_usual(usual)} a day",
+            "feed": s.feed,
+            "last_seen_utc": s.last_seen_utc,
+            "silent_hours": hours,
+            "usual_per_day": usual,
+            "command": command("list", "--feed", s.feed, db_hint=db_hint),
+        }
+        for r in recipients:
+            if r.feeds:
+                items.append(
+                    Item(
+                        kind="silence",
+                        subject_key=s.feed,
+                        day=str(s.last_seen_utc)[:10],
+                        extra_key=str(s.last_seen_utc),
+                        recipient=r.email,
+                        payload=payload,
+                        feed=s.feed,
+                        rank=500.0 + hours / 24,
+                    )
+                )
+    return items
+
+
+def _usual(x: float) -> str:
+    return f"{x:.0f}" if x >= 10 else f"{x:.1f}"
+
+
+# --- the daily summary ----------------------------------------------------------------------------------
+
+
+def daily_due(r: Recipient, local_now: datetime) -> bool:
+    if r.digest_at is None:
+        return False
+    hh, mm = (int(x) for x in r.digest_at.split(":"))
+    return (local_now.hour, local_now.minute) >= (hh, mm)
+
+
+def daily_item(conn, r: Recipient, *, local_now: datetime, now_utc: str, db_hint: str | None) -> Item:
+    """The daily summary: yesterday's incidents in the recipient's categories and its last 24 h of alerts."""
+    today = local_now.date()
+    yesterday = (today - timedelta(days=1)).isoformat()
+    rows = conn.execute(
+        "SELECT category, count(*) FROM incidents WHERE day = ? GROUP BY category", [yesterday]
+    )
+    per_category = {c: n for c, n in rows if r.wants_category(c)}
+    since = (datetime.fromisoformat(now_utc) - timedelta(hours=24)).strftime("%Y-%m-%dT%H:%M:%SZ")
+    alerts = conn.execute(
+        "SELECT status, count(*) FROM alert_outbox WHERE recipient = ? AND created_at >= ? AND kind != 'daily' "
+        "GROUP BY status",
+        [r.email, since],
+    ).fetchall()
+    total = sum(per_category.values())
+    scope = "your categories" if r.categories else "all categories"
+    return Item(
+        kind="daily",
+        subject_key="daily",
+        day=today.isoformat(),
+        recipient=r.email,
+        payload={
+            "headline": f"{total} incidents on {yesterday} in {scope}",
+            "day": yesterday,
+            "per_category": sorted(per_category.items(), key=lambda kv: (-kv[1], kv[0])),
+            "alerts_24h": dict(alerts),
+            "command": command("list", "--since", yesterday, "--until", yesterday, db_hint=db_hint),
+        },
+        rank=0.0,
+    )

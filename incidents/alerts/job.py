@@ -1,0 +1,337 @@
+"""The alert job (`incidents alert`): find what is new, queue it in the outbox, compose, send, mark.
+
+One run, under a lock file beside the store that the OS releases if the process dies:
+1. news: spike episodes from the kept verdicts (judging only the days not yet judged, today's running
+   count included), incidents stored since the last run at or above each recipient's min_severity,
+   silent feeds, daily summaries that are due;
+2. queue: one outbox row per item and recipient (a UNIQUE key: the same news is never queued twice),
+   together with the watermark of the incidents looked at, in one transaction;
+3. compose: per recipient, within its hourly limit, one mail per spike episode, one for the silent
+   feeds, one for the incidents; past the limit the items are held, and the held items go out as one
+   digest when the limit allows; each mail is stored, Message-ID and all, before the first attempt;
+4. send: every stored mail not yet accepted, one envelope recipient each; each marked sent right after
+   the server accepted it.
+A kill at any point leaves the outbox consistent: the next run sends what was not accepted, with the
+same Message-ID. Only a kill between the server's acceptance and the mark can repeat a mail.
+"""
+
+from __future__ import annotations
+
+import os
+import sqlite3
+from dataclasses import dataclass, field
+from datetime import UTC, datetime, timedelta
+from pathlib import Path
+from typing import Self
+
+from incidents.alerts import collect, outbox
+from incidents.alerts.compose import Composed, compose
+from incidents.alerts.send import Refused, Sender, SetupFailure, TempFailure
+from incidents.config import SEVERITIES, Config
+
+# Mails per recipient and run come in these groups: each spike episode on its own (they are the news),
+# the silent feeds together, the incidents together.
+SINGLE_KINDS = ("spike", "spike-update")
+GROUP_KINDS = ("silence", "incident")
+STATE_WATERMARK = "incident_rowid"
+
+
+class JobError(Exception):
+    """The alert job could not run (exit 1)."""
+
+
+class AlreadyRunning(JobError):
+    """Another `incidents alert` holds the lock (exit 75: this run did nothing)."""
+
+
+class TempFailed(JobError):
+    """The mail server or the store is unavailable for now; pending alerts go out on the next run (exit 75)."""
+
+
+@dataclass
+class JobResult:
+    outcome: str  # nothing, ok, failed (some mails refused: see `refused`), dry-run
+    queued: int = 0  # new alert items this run
+    sent: int = 0  # mails the server accepted this run
+    refused: list[str] = field(default_factory=list)  # one line per mail refused for good
+    mails: list[Composed] = field(default_factory=list)  # dry-run: what would be sent (new mails)
+    pending_mails: list[outbox.Mail] = field(default_factory=list)  # dry-run: mails waiting from before
+
+
+def lock_path(db_path: Path) -> Path:
+    return db_path.with_name(db_path.name + ".alert-lock")
+
+
+class RunLock:
+    """An exclusive flock(2) on `<store>.alert-lock`: released by the OS when the process ends, even by kill -9."""
+
+    def __init__(self, path: Path):
+        self.path = path
+        self.fd: int | None = None
+
+    def __enter__(self) -> Self:
+        import fcntl
+
+        try:
+            fd = os.open(self.path, os.O_RDWR | os.O_CREAT, 0o600)
+        except OSError as e:
+            raise JobError(f"cannot open the lock file {self.path}: {e.strerror or e}") from None
+        try:
+            fcntl.flock(fd, fcntl.LOCK_EX | fcntl.LOCK_NB)
+        except OSError:
+            holder = os.pread(fd, 32, 0).decode("ascii", "replace").strip()
+            os.close(fd)
+            who = f" (pid {holder})" if holder.isdigit() else ""
+            raise AlreadyRunning(f"another incidents alert is running{who}; this run did nothing") from None
+        os.ftruncate(fd, 0)
+        os.pwrite(fd, f"{os.getpid()}\n".encode(), 0)
+        self.fd = fd
+        return self
+
+    def __exit__(self, *exc) -> None:
+        if self.fd is not None:
+            os.close(self.fd)  # closing releases the flock
+            self.fd = None
+
+
+def iso(t: datetime) -> str:
+    return t.astimezone(UTC).strftime("%Y-%m-%dT%H:%M:%SZ")
+
+
+def run_alerts(
+    db_path: str | Path | None,
+    config: Config,
+    *,
+    now: datetime | None = None,
+    dry_run: bool = False,
+    db_hint: str | None = None,
+) -> JobResult:
+    """One run of the alert job; see the module docstring. `now` (aware) simulates the clock.
+
+    Raises AlreadyRunning or TempFailed (exit 75), JobError (exit 1). A mail refused for good is
+    not an exception: it is marked failed and listed in `JobResult.refused`.
+    """
+    from incidents import store
+
+    path = store.resolve_path(db_path)
+    if not path.exists():
+        raise JobError(f"no database at {path} (run 'incidents ingest' or 'incidents demo' first)")
+    with RunLock(lock_path(path)):
+        try:
+            db = store.open_db(path, create=False)
+        except store.StoreBusy as e:
+            raise TempFailed(f"{e}; pending alerts go out on the next run") from None
+        except store.StoreError as e:
+            raise JobError(str(e)) from None
+        try:
+            return _run(db, config, now=now or datetime.now(UTC), dry_run=dry_run, db_hint=db_hint)
+        except outbox.StoreBusy as e:
+            raise TempFailed(f"{e}; pending alerts go out on the next run") from None
+        except sqlite3.Error as e:
+            problem = store.explain(e, path)
+            if isinstance(problem, store.StoreBusy):
+                raise TempFailed(f"{problem}; pending alerts go out on the next run") from None
+            raise JobError(str(problem)) from None
+        finally:
+            db.close()
+
+
+def _run(db, config: Config, *, now: datetime, dry_run: bool, db_hint: str | None) -> JobResult:
+    from incidents import store
+
+    now_s = iso(now)
+    local_now = now.astimezone(store.reporting_zone(db))
+    run_id = None if dry_run else outbox.start_run(db, started_at=iso(datetime.now(UTC)), now=now_s)
+    try:
+        items, watermark = _news(db, config, now=now, local_now=local_now, db_hint=db_hint)
+        if dry_run:
+            return _dry_run(db, config, items, watermark, now=now)
+        with outbox.writing(db) as conn:
+            queued = outbox.queue(conn, items, now=now_s)
+            outbox.set_state(conn, STATE_WATERMARK, str(watermark))
+            _compose_all(conn, config, now=now)
+        result = _send_all(db, config, now=now)
+        result.queued = queued
+    except Exception as e:
+        _finish(
+            db,
+            run_id,
+            outcome="tempfail" if isinstance(e, TempFailed | outbox.StoreBusy) else "failed",
+            error=str(e),
+        )
+        raise
+    if result.outcome == "ok" and not result.sent and not result.queued:
+        result.outcome = "nothing"
+    _finish(
+        db,
+        run_id,
+        outcome=result.outcome,
+        queued=result.queued,
+        sent=result.sent,
+        error="; ".join(result.refused) or None,
+    )
+    return result
+
+
+def _finish(
+    db, run_id: int | None, *, outcome: str, queued: int = 0, sent: int = 0, error: str | None
+) -> None:
+    if run_id is None:
+        return
+    try:
+        outbox.finish_run(
+            db,
+            run_id,
+            finished_at=iso(datetime.now(UTC)),
+            outcome=outcome,
+            queued=queued,
+            sent=sent,
+            error=error,
+        )
+    except outbox.StoreBusy:
+        pass  # the run row stays 'running' and reads as interrupted; the outbox itself is consistent
+
+
+def _news(db, config: Config, *, now: datetime, local_now: datetime, db_hint: str | None):
+    """Every item the recipients' rules give, and the incident watermark to store with them."""
+    conn = db.conn
+    recipients = config.recipients
+    items: list[outbox.Item] = []
+    if any(r.spikes for r in recipients):
+        from incidents.spikes.kept import judge_new_days, kept_episodes
+
+        judge_new_days(db, now=now)
+        since = (local_now.date() - timedelta(days=collect.EPISODE_HORIZON_DAYS)).isoformat()
+        episodes = kept_episodes(conn, since=since)
+        items += collect.spike_items(conn, episodes, recipients, today=local_now.date(), db_hint=db_hint)
+    if any(r.feeds for r in recipients):
+        from incidents.spikes.kept import feed_silences
+
+        items += collect.silence_items(feed_silences(conn, now=now), recipients, db_hint=db_hint)
+    levels = [SEVERITIES.index(r.min_severity) for r in recipients if r.min_severity]
+    lowest = SEVERITIES[min(levels)] if levels else None
+    mark = outbox.get_state(conn, STATE_WATERMARK)
+    rows, watermark = collect.incident_rows(
+        conn, after_rowid=int(mark) if mark is not None else None, now=now, min_severity=lowest
+    )
+    items += collect.incident_items(rows, recipients, db_hint=db_hint)
+    for r in recipients:
+        if collect.daily_due(r, local_now):
+            items.append(collect.daily_item(conn, r, local_now=local_now, now_utc=iso(now), db_hint=db_hint))
+    return items, watermark
+
+
+def _compose_all(conn, config: Config, *, now: datetime) -> list[Composed]:
+    """Turn each recipient's unmailed items into stored mails within its hourly limit; hold the rest."""
+    if config.smtp is None:
+        return []
+    composed: list[Composed] = []
+    hour_ago = iso(now - timedelta(hours=1))
+    for r in config.recipients:
+        waiting = outbox.unmailed(conn, r.email)
+        if not waiting:
+            continue
+        budget = r.max_per_hour - outbox.mails_in_window(conn, r.email, since=hour_ago)
+        held = [q for q in waiting if q.status == "held"]
+        fresh = [q for q in waiting if q.status == "pending"]
+        groups: list[tuple[str, list[outbox.Queued]]] = []
+        for q in fresh:
+            if q.kind == "daily":
+                # The daily summary is one mail a day by design: it never waits for the hourly limit.
+                composed.append(_store_mail(conn, config, r, "daily", [q], now))
+        if held and budget > 0:
+            groups.append(("digest", held))
+        for q in fresh:
+            if q.kind in SINGLE_KINDS:
+                groups.append((q.kind, [q]))
+        for kind in GROUP_KINDS:
+            batch = [q for q in fresh if q.kind == kind]
+            if batch:
+                groups.append((kind, batch))
+        to_hold: list[int] = []
+        for kind, batch in groups:
+            if budget > 0:
+                composed.append(_store_mail(conn, config, r, kind, batch, now))
+                budget -= 1
+            else:
+                to_hold += [q.id for q in batch if q.status != "held"]
+        outbox.hold(conn, to_hold)
+    return composed
+
+
+def _store_mail(conn, config: Config, r, kind: str, batch: list[outbox.Queued], now: datetime) -> Composed:
+    mail = compose(
+        recipient=r, sender=config.smtp.sender, kind=kind, payloads=[q.payload for q in batch], now=now
+    )
+    outbox.add_mail(
+        conn,
+        message_id=mail.message_id,
+        recipient=r.email,
+        kind=kind,
+        subject=mail.subject,
+        message=mail.message,
+        item_ids=[q.id for q in batch],
+        now=iso(now),
+    )
+    return mail
+
+
+def _send_all(db, config: Config, *, now: datetime) -> JobResult:
+    result = JobResult(outcome="ok")
+    mails = outbox.pending_mails(db)
+    if not mails:
+        return result
+    if config.smtp is None:
+        raise JobError(f"{len(mails)} mails wait to be sent but the configuration has no [smtp] table")
+    known = {r.email for r in config.recipients}
+    to_send = []
+    for mail in mails:
+        if mail.recipient in known:
+            to_send.append(mail)
+        else:
+            words = "recipient no longer in the configuration; not sent"
+            outbox.mark_failed(db, mail.message_id, words, now=iso(now))
+            result.refused.append(f"mail to {mail.recipient} not sent: {words}")
+    if not to_send:
+        result.outcome = "failed"
+        return result
+    try:
+        with Sender(config.smtp) as sender:
+            for mail in to_send:
+                try:
+                    sender.send(config.smtp.sender, mail.recipient, mail.message)
+                except Refused as e:
+                    outbox.mark_failed(db, mail.message_id, e.words, now=iso(now))
+                    result.refused.append(f"mail to {mail.recipient} refused: {e.words}")
+                    continue
+                except TempFailure as e:
+                    outbox.note_attempt(db, mail.message_id, str(e))
+                    raise
+                outbox.mark_sent(db, mail.message_id, now=iso(now))
+                result.sent += 1
+    except TempFailure as e:
+        waiting = len(outbox.pending_mails(db))
+        raise TempFailed(f"{e}; {waiting} mails pending, they go out on the next run") from None
+    except SetupFailure as e:
+        raise JobError(f"{e}; {len(outbox.pending_mails(db))} mails pending") from None
+    if result.refused:
+        result.outcome = "failed"
+    return result
+
+
+class _Rollback(Exception):
+    """Ends the dry run's transaction without committing."""
+
+
+def _dry_run(db, config: Config, items, watermark: int, *, now: datetime) -> JobResult:
+    """Queue and compose inside a transaction that is rolled back: what a run would send, nothing marked."""
+    result = JobResult(outcome="dry-run")
+    result.pending_mails = outbox.pending_mails(db)
+    try:
+        with outbox.writing(db) as conn:
+            result.queued = outbox.queue(conn, items, now=iso(now))
+            result.mails = _compose_all(conn, config, now=now)
+            raise _Rollback
+    except _Rollback:
+        pass
+    return result

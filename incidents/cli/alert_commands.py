@@ -1,0 +1,243 @@
+"""`incidents config init / check` (the configuration file) and `incidents alert` (the alert e-mails)."""
+
+from __future__ import annotations
+
+import sys
+from pathlib import Path
+from typing import Annotated
+
+import typer
+
+from incidents.cli.common import EXIT_TEMPFAIL, app, console, fail, print_json
+
+ConfigOption = Annotated[
+    Path | None,
+    typer.Option(
+        "--config",
+        help="TOML configuration (default: $INCIDENTS_CONFIG or ./incidents.toml)",
+        show_default=False,
+    ),
+]
+
+config_app = typer.Typer(
+    help="Write or check the configuration file (mail server, recipients, bulletin issuer).",
+    no_args_is_help=True,
+    context_settings={"help_option_names": ["-h", "--help"]},
+)
+app.add_typer(config_app, name="config")
+
+
+@config_app.command("init")
+def config_init(
+    config: ConfigOption = None,
+    force: Annotated[bool, typer.Option("--force", help="Overwrite an existing file.")] = False,
+) -> None:
+    """Write a commented example configuration to edit.
+
+    Example: incidents config init --config /etc/incidents/incidents.toml
+    """
+    from incidents.config import ConfigError, write_example
+
+    try:
+        path = write_example(config, force=force)
+    except ConfigError as e:
+        raise fail(str(e)) from None
+    print(f"wrote {path}: edit it, then run 'incidents config check --config {path}'")
+
+
+@config_app.command("check")
+def config_check(config: ConfigOption = None) -> None:
+    """Validate the configuration: one line per problem on stderr and exit 1, or "ok" and exit 0.
+
+    Unknown keys, bad e-mail addresses, unknown categories or severities, a password file that others
+    can read. The password itself is never printed.
+
+    Example: incidents config check --config incidents.toml
+    """
+    from incidents.config import check_config, resolve_config_path
+
+    problems = check_config(config)
+    if problems:
+        for line in problems:
+            print(f"Error: {line}", file=sys.stderr)
+        raise typer.Exit(code=1)
+    print(f"{resolve_config_path(config)}: ok")
+
+
+@app.command()
+def alert(
+    db: Annotated[
+        Path | None,
+        typer.Option(
+            "--db",
+            help="SQLite file of the store (default: $INCIDENTS_DB or ./incidents.db)",
+            show_default=False,
+        ),
+    ] = None,
+    config: ConfigOption = None,
+    dry_run: Annotated[
+        bool, typer.Option("--dry-run", help="Print the mails a run would send; send and mark nothing.")
+    ] = False,
+    now: Annotated[
+        str | None,
+        typer.Option(
+            "--now",
+            help="Judge as if it were this time, ISO 8601 (a time without offset is in the store's zone).",
+            show_default=False,
+        ),
+    ] = None,
+    status: Annotated[
+        bool, typer.Option("--status", help="List pending, held, sent and failed alerts and the last run.")
+    ] = False,
+    json_out: Annotated[bool, typer.Option("--json", help="With --status: print JSON.")] = False,
+) -> None:
+    """Send alert e-mails about what is new: spike episodes, severe incidents, silent feeds.
+
+    Meant for cron every 15 minutes: nothing printed and exit 0 when there is nothing to send; exit 75
+    when the mail server is down (pending alerts go out on the next run). Every alert is recorded in the
+    store's outbox before it is sent, so none is lost and none goes twice.
+
+    Example: incidents alert --db /var/lib/incidents/incidents.db --config /etc/incidents/incidents.toml
+
+    Example: incidents alert --status
+    """
+    if status:
+        _status(db, json_out)
+        return
+    if json_out:
+        raise typer.BadParameter("--json goes with --status", param_hint="--json")
+    from incidents.alerts.job import AlreadyRunning, JobError, TempFailed, run_alerts
+    from incidents.config import ConfigError, load_config
+
+    moment = _parse_now(now, db)
+    try:
+        conf = load_config(config)
+    except ConfigError as e:
+        raise fail(str(e)) from None
+    try:
+        result = run_alerts(db, conf, now=moment, dry_run=dry_run, db_hint=str(db) if db else None)
+    except (AlreadyRunning, TempFailed) as e:
+        raise fail(str(e), EXIT_TEMPFAIL) from None
+    except JobError as e:
+        raise fail(str(e)) from None
+    if dry_run:
+        _print_dry_run(result)
+        return
+    if result.sent:
+        print(f"sent {result.sent} mails ({result.queued} new alerts)")
+    for line in result.refused:
+        print(f"Error: {line}", file=sys.stderr)
+    if result.refused:
+        raise typer.Exit(code=1)
+
+
+def _parse_now(value: str | None, db: Path | None):
+    if value is None:
+        return None
+    from datetime import datetime
+
+    try:
+        moment = datetime.fromisoformat(value)
+    except ValueError:
+        raise typer.BadParameter(f"{value!r} is not an ISO 8601 time", param_hint="--now") from None
+    if moment.tzinfo is None:
+        moment = moment.replace(tzinfo=_store_zone(db))
+    return moment
+
+
+def _store_zone(db: Path | None):
+    import sqlite3
+    from zoneinfo import ZoneInfo
+
+    from incidents import store
+
+    try:
+        conn = store.open_read(db)
+        try:
+            row = conn.execute("SELECT value FROM meta WHERE key = 'reporting_zone'").fetchone()
+        finally:
+            conn.close()
+    except (store.StoreError, sqlite3.Error):
+        row = None  # the job itself reports a missing or unusable store
+    return ZoneInfo(row[0] if row else store.DEFAULT_ZONE)
+
+
+def _print_dry_run(result) -> None:
+    from incidents.alerts.inert import inert
+
+    mails = [(m.message_id, _text_of(m.message)) for m in [*result.pending_mails, *result.mails]]
+    for message_id, text in mails:
+        print(f"--- Message-ID: {message_id}")
+        print(inert(text, keep_newlines=True))
+    if mails:
+        print(f"(dry run: {len(mails)} mails, nothing sent or marked)")
+
+
+def _text_of(message: str) -> str:
+    import email
+    import email.policy
+
+    msg = email.message_from_string(message, policy=email.policy.default)
+    body = msg.get_body(preferencelist=("plain",))
+    head = f"From: {msg['From']}\nTo: {msg['To']}\nSubject: {msg['Subject']}\n\n"
+    return head + (body.get_content() if body else "")
+
+
+def _status(db: Path | None, json_out: bool) -> None:
+    import sqlite3
+
+    from incidents import store
+    from incidents.alerts import alert_counts, last_alert_run, list_alerts
+
+    try:
+        conn = store.open_read(db)
+        counts = alert_counts(conn)
+        run = last_alert_run(conn)
+        waiting = [a for s in ("pending", "held", "failed") for a in list_alerts(conn, status=s, limit=200)]
+        recent = list_alerts(conn, status="sent", limit=20)
+        conn.close()
+    except store.StoreError as e:
+        raise fail(str(e)) from None
+    except sqlite3.Error as e:
+        raise fail(str(store.explain(e, store.resolve_path(db)))) from None
+    if json_out:
+        print_json(
+            {
+                "counts": counts,
+                "last_run": run.as_dict() if run else None,
+                "alerts": [a.as_dict() for a in waiting + recent],
+            }
+        )
+        return
+    from rich.table import Table
+    from rich.text import Text
+
+    from incidents.alerts.inert import inert
+
+    out = console()
+    out.print(
+        Text(
+            f"alerts: {counts['pending']} pending, {counts['held']} held, {counts['sent']} sent, {counts['failed']} failed"
+        )
+    )
+    if run is None:
+        out.print(Text("last run: none yet"))
+    else:
+        line = f"last run: started {run.started_at}, {run.outcome}, {run.sent} mails sent, {run.queued} new alerts"
+        if run.error:
+            line += f" ({run.error})"
+        out.print(Text(inert(line)))
+    rows = waiting + recent
+    if not rows:
+        return
+    table = Table("status", "created", "recipient", "kind", "alert", "error")
+    for a in rows:
+        table.add_row(
+            a.status,
+            a.created_at,
+            Text(inert(a.recipient)),
+            a.kind,
+            Text(inert(a.headline, 120)),
+            Text(inert(a.error or "", 80)),
+        )
+    out.print(table)

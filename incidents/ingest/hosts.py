@@ -1,0 +1,131 @@
+"""One normal form for the targets feeds report (domains, URLs, IP addresses), so dedup works across feeds.
+
+Which spellings are one target (documented in the README, tested in tests/test_hosts.py):
+- defanged indicators are re-fanged first: `hxxp://`, `hXXps://`, `[.]`, `(.)`, `{.}`, `[dot]`, `[:]`,
+  `[://]`, `[/]`, `[@]`/`[at]` (the record's original text stays in `raw`);
+- domains and URL hosts: Unicode NFC, then IDNA 2008 with UTS 46 mapping (the `idna` library), stored
+  as Unicode (U-labels), lower case, no trailing dot; a domain (not a URL host) also loses a leading `www.`;
+- IPv4 in any zero-padded spelling (`203.000.113.007`, read as decimal: feeds pad for sorting) and IPv6
+  in any spelling become the canonical address; an IPv4-mapped IPv6 address (`::ffff:203.0.113.7`) is
+  that IPv4 address;
+- a URL that names only a host (no path beyond `/`, no query, default or no port, no user) is that host:
+  `http://example.vn/`, `https://EXAMPLE.vn` and `example.vn/` are the target `example.vn`;
+- other URLs keep their scheme (lower case), path and query; the fragment and a default port are
+  dropped; a URL written without a scheme (`example.vn/login`) is read as `http://`.
+A value that is none of these (spaces, quotes, characters IDNA refuses) is kept as written (NFC, lower
+case) with kind `text`; a URL that cannot be parsed (`http://[::1`, a port `:99999`) raises BadTarget.
+"""
+
+from __future__ import annotations
+
+import ipaddress
+import re
+import unicodedata
+from functools import lru_cache
+from urllib.parse import urlsplit, urlunsplit
+
+import idna
+
+
+class BadTarget(ValueError):
+    """A target value that is a broken URL; the message says why."""
+
+
+_DEFANGS = (
+    (re.compile(r"^\s*(?:h[x*_]{2}p|hxp|meow)(s?)(?=\[?:|\[://\])", re.IGNORECASE), r"http\1"),
+    (re.compile(r"^\s*fxp(?=\[?:)", re.IGNORECASE), "ftp"),
+    (re.compile(r"\[://\]|\[:\]//|\(://\)"), "://"),
+    (re.compile(r"\[:\]|\(:\)"), ":"),
+    (re.compile(r"\[\.\]|\(\.\)|\{\.\}|\[dot\]|\(dot\)|\{dot\}|\s\[?dot\]?\s|\\\.", re.IGNORECASE), "."),
+    (re.compile(r"\[/\]"), "/"),
+    (re.compile(r"\[@\]|\[at\]|\(at\)", re.IGNORECASE), "@"),
+)
+_DEFANG_HINT = re.compile(r"[\[\({\\]|^\s*(?:h[x*_]{2}p|hxp|fxp|meow)|\sdot\s", re.IGNORECASE)
+_DEFAULT_PORTS = {"http": 80, "https": 443, "ftp": 21}
+_PADDED_V4 = re.compile(r"^\d{1,3}(?:\.\d{1,3}){3}$")
+
+
+def refang(text: str) -> str:
+    """The live form of a defanged indicator: `hxxp://a[.]vn` -> `http://a.vn`; other text unchanged."""
+    if not _DEFANG_HINT.search(text):
+        return text
+    for pattern, replacement in _DEFANGS:
+        text = pattern.sub(replacement, text)
+    return text
+
+
+def ip_text(text: str) -> str | None:
+    """The canonical form of an IP address in any common spelling, or None if it is not one."""
+    if _PADDED_V4.match(text):
+        octets = [int(o) for o in text.split(".")]
+        return ".".join(map(str, octets)) if max(octets) <= 255 else None
+    if ":" not in text:
+        return None
+    try:
+        address = ipaddress.ip_address(text.strip("[]"))
+    except ValueError:
+        return None
+    mapped = getattr(address, "ipv4_mapped", None)
+    return str(mapped or address)
+
+
+def host_text(host: str) -> tuple[str, str]:
+    """(host, kind) for a host name or address: kind ip, domain, or text (not a valid name)."""
+    host = unicodedata.normalize("NFC", host).strip().rstrip(".")
+    ip = ip_text(host)
+    if ip:
+        return ip, "ip"
+    try:
+        return idna.decode(idna.encode(host, uts46=True, transitional=False)), "domain"
+    except (idna.IDNAError, UnicodeError, ValueError):
+        return host.lower(), "text"
+
+
+@lru_cache(maxsize=1 << 16)
+def normalise_target(value: str) -> tuple[str | None, str | None]:
+    """(target, kind) with kind domain, url, ip or text; every spelling of one host gives one string.
+
+    Raises BadTarget for a URL that cannot be parsed. Cached: feeds repeat their targets.
+    """
+    text = refang(value.strip())
+    if not text:
+        return None, None
+    if "://" not in text:
+        if text.startswith("//"):
+            text = "http:" + text
+        elif "/" in text and not text.startswith("/"):
+            head, _, rest = text.partition("/")
+            try:
+                return str(ipaddress.ip_network(text, strict=False)), "ip"
+            except ValueError:
+                pass
+            if not rest.strip("/") and " " not in head:
+                text = head  # `example.vn/`: a host with a trailing slash
+            elif " " not in head and "." in head:
+                text = "http://" + text
+    if "://" not in text:
+        host, kind = host_text(text)
+        return (host.removeprefix("www."), kind) if kind == "domain" else (host, kind)
+    return _url(text)
+
+
+def _url(text: str) -> tuple[str, str]:
+    try:
+        parts = urlsplit(text)
+        port = parts.port
+    except ValueError as e:
+        raise BadTarget(f"invalid URL {text[:200]!r}: {e}") from None
+    scheme = parts.scheme.lower()
+    if not parts.hostname:
+        return unicodedata.normalize("NFC", text), "text"
+    host, kind = host_text(parts.hostname)
+    if port == _DEFAULT_PORTS.get(scheme):
+        port = None
+    if parts.path in ("", "/") and not parts.query and port is None and not parts.username:
+        return (host.removeprefix("www."), kind) if kind == "domain" else (host, kind)
+    netloc = f"[{host}]" if ":" in host else host
+    if port is not None:
+        netloc += f":{port}"
+    if parts.username:
+        netloc = parts.netloc.rpartition("@")[0] + "@" + netloc
+    return urlunsplit((scheme, netloc, parts.path or "/", parts.query, "")), "url"

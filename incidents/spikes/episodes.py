@@ -1,0 +1,309 @@
+"""Episodes: the alarms of one run of days in one series, told as one sentence.
+
+A campaign raises an alarm on each of its days, and again after it as 2-, 3- and 7-day totals and a
+CUSUM keep seeing its excess; the total raises the same alarms as the category behind it. Read as
+rows that is "90 alarms for 20 episodes". An episode groups the alarms of one series whose days
+touch or overlap (an alarm on a total of n days covers those n days), and runs over the part of that
+stretch that carries the excess (days whose count beats expected + 2 sd, and what lies between them; for a slow rise that
+only a total or the CUSUM saw, days above expected). A total
+episode whose excess one category explains (that category's excess over the same days is at least
+`EXPLAINED_SHARE` of the total's) is folded into that category's overlapping episode.
+"""
+
+from __future__ import annotations
+
+import math
+from collections.abc import Iterable
+from dataclasses import dataclass
+from datetime import date, timedelta
+
+EXPLAINED_SHARE = 0.6  # a category explains a total episode when it holds this share of its excess
+MIN_EXPECTED = 0.05  # the ratio's denominator is never below this (an expected 0 is not a ratio)
+
+
+@dataclass(frozen=True)
+class Episode:
+    """One series' run of alarm days."""
+
+    series: str  # 'total' or a category
+    first_day: str  # 'YYYY-MM-DD': first day of the run carrying the excess
+    last_day: str
+    days: tuple[str, ...]  # the alarm days in it (may reach past last_day: totals that still saw it)
+    incidents: int  # incidents of the series over first_day..last_day
+    expected: float  # expected count over first_day..last_day (sum of the days' expected)
+    ratio: float  # incidents / expected
+    peak_day: str  # the alarm day with the most incidents
+    peak_count: int
+    peak_score: float  # the highest exceedance score of its alarms
+    explained_by: str | None  # a total episode: the category that explains it (when folded)
+    provisional: bool  # its last alarm is today's provisional verdict
+    alarms: tuple  # tuple[Alarm, ...], oldest first
+    folded: tuple[Episode, ...] = ()  # total episodes this category's episode explains
+
+    @property
+    def key(self) -> str:
+        """A stable id: series and first alarm day, which no later day moves (verdicts are final)."""
+        return f"{self.series}:{self.days[0]}"
+
+    def as_dict(self) -> dict:
+        return {
+            "key": self.key,
+            "series": self.series,
+            "first_day": self.first_day,
+            "last_day": self.last_day,
+            "days": list(self.days),
+            "incidents": self.incidents,
+            "expected": round(self.expected, 3),
+            "ratio": round(self.ratio, 3),
+            "peak_day": self.peak_day,
+            "peak_count": self.peak_count,
+            "peak_score": self.peak_score,
+            "explained_by": self.explained_by,
+            "provisional": self.provisional,
+            "sentence": sentence(self, "en"),
+            "alarms": [a.as_dict() for a in self.alarms],
+            "folded": [f.key for f in self.folded],
+        }
+
+
+def _d(text: str) -> date:
+    return date.fromisoformat(text)
+
+
+def group_episodes(alarms: list, days: Iterable | None = None, *, fold: bool = True) -> list[Episode]:
+    """Episodes of `alarms` (daily Alarm objects), oldest first (the total before categories).
+
+    `days` are the DayVerdicts (series, day, count, expected) of the series over the alarms' days and
+    the days their totals cover; for folding, of every category too. A day missing from them counts
+    with the alarm's own count and, for a one-day alarm, its expected. With `fold`, a total episode
+    that one category explains is left out of the list and kept in that category episode's `folded`
+    (with explained_by set); without it, every episode is listed.
+    """
+    table: dict[tuple[str, str], tuple[int, float]] = {}
+    for v in days or ():
+        table[(v.series, v.day)] = (int(v.count), float(v.expected) if v.expected is not None else 0.0)
+    for a in alarms:
+        table.setdefault(
+            (a.series, a.date), (int(a.period_count or a.count), a.expected if a.span == 1 else 0.0)
+        )
+    by_series: dict[str, list] = {}
+    for a in sorted(alarms, key=lambda a: a.date):
+        by_series.setdefault(a.series, []).append(a)
+    episodes: list[Episode] = []
+    for series, items in by_series.items():
+        run: list = []
+        end: date | None = None
+        for a in items:
+            start = _d(a.date) - timedelta(days=max(1, a.span or 1) - 1)
+            if run and start > end + timedelta(days=1):
+                episodes.append(_episode(series, run, table))
+                run = []
+            run.append(a)
+            end = _d(a.date)  # alarms come in date order
+        if run:
+            episodes.append(_episode(series, run, table))
+    episodes.sort(key=lambda e: (e.first_day, e.series != "total", e.series))
+    return _fold(episodes, table) if fold else _mark(episodes, table)
+
+
+def _episode(series: str, run: list, table: dict) -> Episode:
+    lo = min(_d(a.date) - timedelta(days=max(1, a.span or 1) - 1) for a in run)
+    hi = max(_d(a.date) for a in run)
+    span = [lo + timedelta(days=k) for k in range((hi - lo).days + 1)]
+
+    # Days 2 sd above expectation; failing that (a slow rise only a total or the CUSUM saw), days above it.
+    first, last = _core(series, span, table, 2.0) or _core(series, span, table, 0.0) or (_d(run[0].date), hi)
+    incidents, expected = _sums(table, series, first, last)
+    peak = max(run, key=lambda a: (a.period_count or a.count, -_d(a.date).toordinal()))
+    return Episode(
+        series=series,
+        first_day=first.isoformat(),
+        last_day=last.isoformat(),
+        days=tuple(a.date for a in run),
+        incidents=incidents,
+        expected=expected,
+        ratio=incidents / max(expected, MIN_EXPECTED),
+        peak_day=peak.date,
+        peak_count=int(peak.period_count or peak.count),
+        peak_score=max(a.score for a in run),
+        explained_by=None,
+        provisional=not getattr(run[-1], "final", True),
+        alarms=tuple(run),
+    )
+
+
+def _core(series: str, span: list[date], table: dict, z: float) -> tuple[date, date] | None:
+    """The stretch of `span` with the largest excess, each day counted as count - expected - z sd
+    (sd ~ sqrt(expected)), so that a day merely above its expectation by chance does not extend the
+    run; None when no day stands out that much (Kadane's maximum-sum subarray)."""
+    best, best_at, acc, start = 0.0, None, 0.0, 0
+    for k, d in enumerate(span):
+        n, e = table.get((series, d.isoformat()), (0, 0.0))
+        x = n - e - z * math.sqrt(max(e, 1.0))
+        if acc <= 0:
+            acc, start = x, k
+        else:
+            acc += x
+        if acc > best:
+            best, best_at = acc, (start, k)
+    return (span[best_at[0]], span[best_at[1]]) if best_at else None
+
+
+def _sums(table: dict, series: str, first: date, last: date) -> tuple[int, float]:
+    n, e = 0, 0.0
+    d = first
+    while d <= last:
+        c, x = table.get((series, d.isoformat()), (0, 0.0))
+        n, e = n + c, e + x
+        d += timedelta(days=1)
+    return n, e
+
+
+def _explainer(total: Episode, episodes: list[Episode], table: dict) -> Episode | None:
+    """The category episode that explains a total episode, if one does."""
+    first, last = _d(total.first_day), _d(total.last_day)
+    excess = total.incidents - total.expected
+    best, best_share = None, 0.0
+    for e in episodes:
+        if e.series == "total":
+            continue
+        if max(e.last_day, e.days[-1]) < total.first_day or min(e.first_day, e.days[0]) > total.last_day:
+            continue
+        n, x = _sums(table, e.series, first, last)
+        share = (n - x) / excess if excess > 0 else 0.0
+        if share > best_share:
+            best, best_share = e, share
+    return best if best is not None and best_share >= EXPLAINED_SHARE else None
+
+
+def _mark(episodes: list[Episode], table: dict) -> list[Episode]:
+    from dataclasses import replace
+
+    out = []
+    for e in episodes:
+        by = _explainer(e, episodes, table) if e.series == "total" else None
+        out.append(replace(e, explained_by=by.series) if by else e)
+    return out
+
+
+def _fold(episodes: list[Episode], table: dict) -> list[Episode]:
+    from dataclasses import replace
+
+    folded: dict[str, list[Episode]] = {}
+    shown = []
+    for e in episodes:
+        by = _explainer(e, episodes, table) if e.series == "total" else None
+        if by is None:
+            shown.append(e)
+        else:
+            folded.setdefault(by.key, []).append(replace(e, explained_by=by.series))
+    return [replace(e, folded=tuple(folded[e.key])) if e.key in folded else e for e in shown]
+
+
+def annotate(alarms: list, episodes: list[Episode]) -> list:
+    """The alarms, each raised by a total of several days (not by its own day's count: a day with
+    few incidents after a campaign, or a CUSUM run) or lying outside its episode's run, with its
+    explanation naming that run: "..., in the run of 2020-11-10 to 2020-11-13"."""
+    from dataclasses import replace
+
+    where: dict[tuple[str, str], Episode] = {}
+    for e in episodes:
+        for inner in (e, *e.folded):
+            for day in inner.days:
+                where[(inner.series, day)] = inner
+    out = []
+    for a in alarms:
+        e = where.get((a.series, a.date))
+        outside = e is not None and not e.first_day <= a.date <= e.last_day
+        if e is not None and ((a.span or 1) > 1 or outside):
+            run = e.first_day if e.first_day == e.last_day else f"{e.first_day} to {e.last_day}"
+            a = replace(a, explanation=f"{a.explanation}, in the run of {run}")
+        out.append(a)
+    return out
+
+
+# --- the sentence --------------------------------------------------------------------------------
+
+_EN_MONTHS = (
+    "January", "February", "March", "April", "May", "June",
+    "July", "August", "September", "October", "November", "December",
+)  # fmt: skip
+
+
+def _group(n: int, sep: str) -> str:
+    return f"{n:,d}".replace(",", sep)
+
+
+def _fixed(x: float, lang: str) -> str:
+    """Expected counts and ratios: one decimal under 100, whole numbers from 100 up."""
+    if x >= 100:
+        return _group(round(x), "." if lang == "vi" else ",")
+    text = f"{x:.1f}"
+    return text.replace(".", ",") if lang == "vi" else text
+
+
+def _en_range(a: date, b: date) -> str:
+    def full(d: date) -> str:
+        return f"{d.day} {_EN_MONTHS[d.month - 1]} {d.year}"
+
+    if a == b:
+        return f"on {full(a)}"
+    if (a.year, a.month) == (b.year, b.month):
+        return f"from {a.day} to {full(b)}"
+    if a.year == b.year:
+        return f"from {a.day} {_EN_MONTHS[a.month - 1]} to {full(b)}"
+    return f"from {full(a)} to {full(b)}"
+
+
+def _vi_range(a: date, b: date) -> str:
+    if a == b:
+        return f"ngày {a:%d/%m/%Y}"
+    if (a.year, a.month) == (b.year, b.month):
+        return f"từ {a:%d} đến {b:%d/%m/%Y}"
+    if a.year == b.year:
+        return f"từ {a:%d/%m} đến {b:%d/%m/%Y}"
+    return f"từ {a:%d/%m/%Y} đến {b:%d/%m/%Y}"
+
+
+def _labels(series: str) -> tuple[str, str]:
+    from incidents.taxonomy import CATEGORIES
+
+    c = CATEGORIES.get(series)
+    if c is None:
+        return series, series
+    return c.label_en if c.label_en.isupper() else c.label_en.lower(), c.label_vi.lower()
+
+
+def sentence(ep: Episode, lang: str = "en") -> str:
+    """The episode in one sentence, in English ('en') or Vietnamese ('vi').
+
+    en: "a phishing campaign from 10 to 13 November 2020: 200 incidents, 5.6 times the expected 35.7"
+    vi: "chiến dịch lừa đảo từ 10 đến 13/11/2020: 200 sự cố, gấp 5,6 lần mức dự kiến 35,7"
+    Raises ValueError for another language.
+    """
+    a, b = _d(ep.first_day), _d(ep.last_day)
+    en_label, vi_label = _labels(ep.series)
+    one = a == b
+    if lang == "en":
+        if ep.series == "total":
+            head = "a spike in all incidents" if one else "a rise in all incidents"
+        else:
+            noun = "spike" if one else "campaign"
+            head = f"{'an' if en_label[:1].lower() in 'aeiou' else 'a'} {en_label} {noun}"
+        noun = "incident" if ep.incidents == 1 else "incidents"
+        text = (
+            f"{head} {_en_range(a, b)}: {_group(ep.incidents, ',')} {noun}, "
+            f"{_fixed(ep.ratio, 'en')} times the expected {_fixed(ep.expected, 'en')}"
+        )
+        return text + (" (today's count so far)" if ep.provisional else "")
+    if lang == "vi":
+        if ep.series == "total":
+            head = "đột biến tổng số sự cố" if one else "đợt tăng tổng số sự cố"
+        else:
+            head = f"{'đột biến' if one else 'chiến dịch'} {vi_label}"
+        text = (
+            f"{head} {_vi_range(a, b)}: {_group(ep.incidents, '.')} sự cố, "
+            f"gấp {_fixed(ep.ratio, 'vi')} lần mức dự kiến {_fixed(ep.expected, 'vi')}"
+        )
+        return text + (" (số liệu hôm nay chưa đầy đủ)" if ep.provisional else "")
+    raise ValueError(f"language must be en or vi, not {lang!r}")

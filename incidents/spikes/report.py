@@ -1,0 +1,153 @@
+"""What `incidents spikes` shows for the store's daily counts: kept verdicts, judged first when new
+days came in (a read-only store is judged in memory instead), as episodes and alarm days."""
+
+from __future__ import annotations
+
+import os
+import sqlite3
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from datetime import date, datetime, timedelta
+from pathlib import Path
+from typing import TYPE_CHECKING
+
+from incidents.spikes import Alarm
+from incidents.spikes.episodes import Episode
+from incidents.spikes.judging import KeptRun, connection, has_tables, judge_new_days
+from incidents.spikes.mix import MixFlag
+
+if TYPE_CHECKING:
+    from incidents.spikes.series import SeriesNote
+
+
+@dataclass
+class DailySpikes:
+    """Episodes, alarm days, unusual-mix days and notes from `since` to `until` (local days)."""
+
+    since: str | None
+    until: str | None  # None: the store holds no incident
+    episodes: list[Episode]
+    alarms: list[Alarm]
+    mix: list[MixFlag]
+    notes: list[SeriesNote]
+    judged: KeptRun | None  # what this call judged; None when the kept verdicts were fresh
+    source: str  # 'kept' (read as kept), 'judged' (kept after judging new days), 'memory' (read-only store)
+    judged_at: str | None = None
+    extra: dict = field(default_factory=dict)
+
+
+def daily_spikes(
+    path: str | Path | None,
+    *,
+    since: str | None = None,
+    until: str | None = None,
+    category: str | None = None,
+    now: datetime | None = None,
+    progress: Callable[[int, int], None] | None = None,
+) -> DailySpikes:
+    """Kept daily verdicts of the store at `path`, judging the days not kept yet first.
+
+    A store that cannot be written (read-only file or folder) is judged in memory from its kept
+    verdicts (or from scratch), and left untouched. `since` defaults to a year before `until`, which
+    defaults to the last day judged. Raises store.StoreError (not a store, busy, ...).
+    """
+    from incidents import store
+    from incidents.spikes.kept import kept_status
+
+    conn = store.open_read(path)
+    try:
+        status = kept_status(conn, now=now)
+        if status is not None and status.fresh:
+            return _read(conn, since, until, category, None, "kept")
+    except sqlite3.Error as e:
+        conn.close()
+        raise store.explain(e, store.resolve_path(path)) from None
+    file = store.resolve_path(path)
+    if _writable(file):
+        conn.close()
+        try:
+            run = _judge_in_store(file, now, progress)
+        except sqlite3.OperationalError as e:
+            if "readonly" not in str(e) and "read-only" not in str(e):
+                raise store.explain(e, file) from None
+        else:
+            conn = store.open_read(path)
+            try:
+                return _read(conn, since, until, category, run, "judged")
+            finally:
+                conn.close()
+        conn = store.open_read(path)
+    try:
+        memory = in_memory(conn, file)
+        run = judge_new_days(memory, now=now, progress=progress)
+        return _read(memory, since, until, category, run, "memory")
+    finally:
+        conn.close()
+
+
+def _writable(file: Path) -> bool:
+    return os.access(file, os.W_OK) and os.access(file.parent, os.W_OK)
+
+
+def _judge_in_store(file: Path, now, progress) -> KeptRun:
+    from incidents import store
+
+    conn = sqlite3.connect(file, timeout=store.busy_timeout())
+    try:
+        if has_tables(conn, "spike_days", "spike_state", "spike_mix_days", "spike_feed_days"):
+            return judge_new_days(conn, now=now, progress=progress)
+    finally:
+        conn.close()
+    db = store.open_db(file, create=False)  # an older store: upgraded (after a backup copy) first
+    try:
+        return judge_new_days(db, now=now, progress=progress)
+    finally:
+        db.close()
+
+
+def in_memory(conn: sqlite3.Connection, file: Path) -> sqlite3.Connection:
+    """An in-memory database that reads the store at `file` (attached read-only) and holds a copy of
+    its kept verdicts, for judging a store this process cannot write."""
+    from incidents.migrations import _v4_spike_verdicts
+
+    memory = sqlite3.connect("file::memory:", uri=True)
+    memory.execute("ATTACH DATABASE ? AS src", [file.resolve().as_uri() + "?mode=ro"])
+
+    class _Db:  # the migration step takes a sqlite_utils-like object
+        execute = memory.execute
+
+    _v4_spike_verdicts(_Db())
+    kept = ("spike_days", "spike_state", "spike_notes", "spike_mix_days", "spike_mix_flags", "spike_targets")
+    if has_tables(conn, *kept, "spike_feed_days"):
+        for table in (*kept, "spike_feed_days"):
+            memory.execute(f"INSERT INTO main.{table} SELECT * FROM src.{table}")
+    memory.commit()
+    return memory
+
+
+def _read(conn, since, until, category, run: KeptRun | None, source: str) -> DailySpikes:
+    from incidents.spikes.kept import kept_alarms, kept_episodes, kept_mix, kept_notes, kept_status
+
+    conn = connection(conn)
+    status = kept_status(conn)
+    last = until or (status.last_day if status else None)
+    if last is None:
+        return DailySpikes(since, None, [], [], [], [], run, source)
+    since = since or str(date.fromisoformat(last) - timedelta(days=365))
+    episodes = kept_episodes(conn, since=since, until=last, category=category)
+    alarms = kept_alarms(conn, since=since, until=last, category=category)
+    mix = kept_mix(conn, since=since, until=last) if category is None else []
+    notes = [
+        n for n in kept_notes(conn) if (category is None or n.series == category) and _within(n, since, last)
+    ]
+    return DailySpikes(
+        since, last, episodes, alarms, mix, notes, run, source, status.judged_at if status else None
+    )
+
+
+def _within(note, since: str, until: str) -> bool:
+    """Series notes that concern the days shown: a level shift that started in them, or a short series."""
+    import re
+
+    found = re.search(r"level shift from (\d{4}-\d{2}-\d{2})", note.text)
+    return found is None or since <= found.group(1) <= until

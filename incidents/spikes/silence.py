@@ -1,0 +1,54 @@
+"""Silent feeds: "no records from feed X for 40 hours, usually 12 a day".
+
+A feed that stops sending is news for the operator (the spike detector treats the gap as missing data,
+not as a new level). Per feed, the kept daily counts (spike_feed_days, filled by judge_new_days) give
+its usual rate over the 28 days before its last record, M a day. If records arrived as a Poisson
+stream at that rate, a silence of h hours has probability exp(-M h / 24); the feed is reported silent
+when that is below 1 in 1,000 and the silence has lasted at least a day. Feeds that sent on fewer than
+7 of those days are too irregular to say what "usual" is, and are never reported.
+"""
+
+from __future__ import annotations
+
+import math
+import sqlite3
+from datetime import UTC, datetime, timedelta
+
+USUAL_DAYS = 28
+MIN_ACTIVE_DAYS = 7
+MIN_SILENT_HOURS = 24.0
+ALPHA = 0.001
+
+
+def feed_silences(conn: sqlite3.Connection, *, now: datetime):
+    """FeedSilence per silent feed at `now` (aware), longest silence first. Never writes."""
+    from incidents.spikes.judging import has_tables
+    from incidents.spikes.kept import FeedSilence
+
+    if not has_tables(conn, "spike_feed_days"):
+        return []
+    latest = conn.execute("SELECT feed, max(day), max(last_at) FROM spike_feed_days GROUP BY feed").fetchall()
+    out = []
+    for feed, last_day, last_at in latest:
+        if not feed:
+            continue
+        first = str(datetime.fromisoformat(last_day).date() - timedelta(days=USUAL_DAYS - 1))
+        total, active = conn.execute(
+            "SELECT coalesce(sum(count), 0), count(*) FROM spike_feed_days WHERE feed = ? AND day >= ?",
+            [feed, first],
+        ).fetchone()
+        if active < MIN_ACTIVE_DAYS:
+            continue
+        per_day = total / USUAL_DAYS
+        seen = datetime.fromisoformat(last_at)
+        if seen.tzinfo is None:
+            seen = seen.replace(tzinfo=UTC)
+        hours = (now - seen).total_seconds() / 3600
+        if hours < MIN_SILENT_HOURS or per_day <= 0:
+            continue
+        if math.exp(-per_day * hours / 24) < ALPHA:
+            out.append(
+                FeedSilence(feed, seen.strftime("%Y-%m-%dT%H:%M:%SZ"), round(hours, 1), round(per_day, 1))
+            )
+    out.sort(key=lambda s: -s.silent_hours)
+    return out

@@ -1,0 +1,81 @@
+"""Alerts: what the alert job sent, holds pending or failed, from its outbox (when the store has one)."""
+
+from __future__ import annotations
+
+from rich.text import Text
+from textual import work
+from textual.widgets import DataTable, Footer, Header, Static
+
+from incidents.tui.fmt import literal
+from incidents.tui.screens.base import StoreScreen
+
+COLUMNS = ("created", "status", "kind", "recipient", "subject", "sent", "error")
+STATUS_STYLE = {"sent": "green", "pending": "yellow", "held": "yellow", "failed": "red"}
+
+
+class AlertsScreen(StoreScreen):
+    def screen_title(self) -> str:
+        return self.words("alerts")
+
+    def compose(self):
+        yield Header()
+        yield Static(id="alert-summary", classes="status")
+        yield DataTable(id="alerts", cursor_type="row", zebra_stripes=True)
+        yield Footer()
+
+    def on_mount(self) -> None:
+        w = self.words
+        table = self.query_one("#alerts", DataTable)
+        for key in COLUMNS:
+            table.add_column(w(key) if key in w._labels else key, key=key)
+        super().on_mount()
+        table.focus()
+
+    def reload(self) -> None:
+        self.load()
+
+    @work(thread=True, exclusive=True, group="alerts", exit_on_error=False)
+    def load(self) -> None:
+        try:
+            result = self.store.alerts()
+            error = None
+        except Exception as e:  # noqa: BLE001 - shown on the screen
+            result, error = None, str(e)
+        self.app.call_from_thread(self.show, result, error)
+
+    def show(self, result, error: str | None) -> None:
+        w = self.words
+        summary = self.query_one("#alert-summary", Static)
+        table = self.query_one("#alerts", DataTable)
+        table.clear()
+        if error:
+            summary.update(Text(w("store_error", error=error), style="red"))
+            return
+        if result is None:
+            summary.update(Text(w("alerts_unavailable"), style="dim"))
+            return
+        counts, rows, last = result
+        if not rows and not any(counts.values()):
+            summary.update(Text(w("alerts_absent"), style="dim"))
+            return
+        text = Text()
+        for status in ("sent", "pending", "held", "failed"):
+            text.append(f"{status} {w.num(counts.get(status, 0))}   ", style=STATUS_STYLE[status])
+        if last is not None:
+            text.append(
+                f"{w('run_alert')}: {getattr(last, 'finished_at', None) or getattr(last, 'started_at', '')} "
+            )
+            text.append_text(literal(getattr(last, "outcome", "")))
+        summary.update(text)
+        for i, r in enumerate(rows):
+            status = r.get("status", "")
+            table.add_row(
+                Text(r.get("created_at") or ""),
+                Text(status, style=STATUS_STYLE.get(status, "")),
+                literal(r.get("kind")),
+                literal(r.get("recipient")),
+                literal(r.get("subject")),
+                Text(r.get("sent_at") or ""),
+                literal(r.get("error")),
+                key=str(r.get("id", i)),
+            )

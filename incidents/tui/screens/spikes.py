@@ -1,0 +1,140 @@
+"""Spikes: the alarms with expected count, upper bound, level and explanation; the highlighted one's
+series around its day against the bound; Enter opens that series' incidents of that day."""
+
+from __future__ import annotations
+
+from datetime import date, timedelta
+from typing import ClassVar
+
+from rich.text import Text
+from textual import work
+from textual.binding import Binding
+from textual.widgets import DataTable, Footer, Header, ProgressBar, Static
+
+from incidents.tui.data import IncidentFilter
+from incidents.tui.fmt import literal
+from incidents.tui.screens.base import StoreScreen
+from incidents.tui.widgets.bound_chart import BoundChart
+
+COLUMNS = ("day", "series", "count", "expected", "upper", "level", "explanation")
+
+
+class SpikesScreen(StoreScreen):
+    BINDINGS: ClassVar[list[Binding]] = [Binding("escape", "back", "back", show=False)]
+
+    def __init__(self) -> None:
+        super().__init__()
+        self.alarms = []
+        self._timer = None
+
+    def screen_title(self) -> str:
+        return self.words("spikes")
+
+    def compose(self):
+        yield Header()
+        yield Static(id="spikes-source", classes="status")
+        yield ProgressBar(total=None, id="spikes-progress", show_eta=False)
+        yield DataTable(id="alarms", cursor_type="row", zebra_stripes=True)
+        yield Static(id="explanation", classes="explanation")
+        yield BoundChart(id="window")
+        yield Footer()
+
+    def on_mount(self) -> None:
+        table = self.query_one("#alarms", DataTable)
+        w = self.words
+        for key in COLUMNS:
+            table.add_column(w(key) if key in w._labels else key, key=key)
+        super().on_mount()
+        table.focus()
+
+    def reload(self) -> None:
+        self.spikes_ready()
+        self.app.want_spikes()
+
+    def spikes_ready(self) -> None:
+        if not self.query("#alarms"):
+            return
+        app, w = self.app, self.words
+        bar = self.query_one("#spikes-progress", ProgressBar)
+        source = self.query_one("#spikes-source", Static)
+        if app.spikes is None and not app.spikes_error:
+            bar.display = True
+            source.update(Text(w("computing_spikes"), style="dim"))
+            return
+        bar.display = False
+        if app.spikes_error:
+            source.update(Text(w("store_error", error=app.spikes_error), style="red"))
+            return
+        spikes = app.spikes
+        source.update(
+            Text(
+                w("kept_verdicts", when=spikes.judged_at) if spikes.kept else w("computed_verdicts"),
+                style="dim",
+            )
+        )
+        self.alarms = sorted(
+            spikes.alarms, key=lambda a: (a.day, a.series != "total", a.series), reverse=True
+        )
+        table = self.query_one("#alarms", DataTable)
+        table.clear()
+        for i, a in enumerate(self.alarms):
+            table.add_row(
+                Text(a.day),
+                Text(w.category(a.series)),
+                Text(w.num(a.count), justify="right"),
+                Text(w.dec(a.expected, 1), justify="right"),
+                Text(w.num(round(a.upper)), justify="right"),
+                Text(w.level(a.level), justify="right"),
+                literal(a.explanation),
+                key=str(i),
+            )
+        if self.alarms:
+            self.highlight(0)
+
+    def on_data_table_row_highlighted(self, event: DataTable.RowHighlighted) -> None:
+        if event.row_key is not None and event.row_key.value is not None:
+            self.highlight(int(event.row_key.value))
+
+    def highlight(self, index: int) -> None:
+        if not 0 <= index < len(self.alarms):
+            return
+        a = self.alarms[index]
+        self.query_one("#explanation", Static).update(literal(a.explanation))
+        if self._timer is not None:
+            self._timer.stop()
+        # The window is read (or judged) when the cursor rests, not on every row it passes.
+        self._timer = self.set_timer(0.2, lambda: self.load_window(a.series, a.day))
+
+    @work(thread=True, exclusive=True, group="window", exit_on_error=False)
+    def load_window(self, series: str, day: str) -> None:
+        try:
+            points = self.store.series_window(series, day)
+        except Exception:  # noqa: BLE001 - a window that cannot be computed is left blank
+            points = []
+        self.app.call_from_thread(self.show_window, series, day, points)
+
+    def show_window(self, series: str, day: str, points) -> None:
+        w = self.words
+        chart = self.query_one("#window", BoundChart)
+        if not points:
+            chart.update(Text(w("no_verdicts_window", day=day), style="dim"))
+            return
+        text = Text(w("window", series=w.category(series), day=day) + "\n", style="bold")
+        from incidents.tui.widgets.bound_chart import bound_text
+
+        text.append_text(bound_text(points, day, w))
+        chart.update(text)
+
+    def on_data_table_row_selected(self, event: DataTable.RowSelected) -> None:
+        event.stop()
+        a = self.alarms[int(event.row_key.value)]
+        from incidents.tui.screens.incidents import IncidentsScreen
+
+        # An alarm on the total of the last n days stands for the incidents of those n days.
+        since = (date.fromisoformat(a.day) - timedelta(days=a.span - 1)).isoformat()
+        flt = IncidentFilter(category=None if a.series == "total" else a.series, since=since, until=a.day)
+        self.app.push_screen(IncidentsScreen(flt))
+
+    def action_back(self) -> None:
+        if len(self.app.screen_stack) > 1:
+            self.app.pop_screen()

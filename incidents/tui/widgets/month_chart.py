@@ -1,0 +1,50 @@
+"""Thirteen months per category as one-line bar charts (sparklines), with the last month's count."""
+
+from __future__ import annotations
+
+from rich.text import Text
+from textual.widgets import Static
+
+from incidents.tui.fmt import Words
+
+BLOCKS = " ▁▂▃▄▅▆▇█"
+
+
+def spark(values: list[int], top: int | None = None) -> str:
+    """One character per value, scaled to `top` (default: the largest value); zero is a blank."""
+    top = top or max(values, default=0)
+    if top <= 0:
+        return "·" * len(values)
+    out = []
+    for v in values:
+        if v <= 0:
+            out.append("·")
+        else:
+            out.append(BLOCKS[max(1, round(v / top * (len(BLOCKS) - 1)))])
+    return "".join(out)
+
+
+def chart_text(months: list[str], table: dict[str, dict[str, int]], series: list[str], words: Words) -> Text:
+    """Rows 'label  ▂▃▅▇█…  last' for 'total' and each category, each scaled to its own maximum."""
+    labels = {s: words.category(s) for s in series}
+    width = min(max((len(v) for v in labels.values()), default=5), 22)
+    text = Text()
+    for s in series:
+        values = [sum(table[m].values()) if s == "total" else table[m].get(s, 0) for m in months]
+        label = labels[s][:width].ljust(width)
+        text.append(label + " ", style="bold" if s == "total" else "")
+        text.append(spark(values), style="green")
+        text.append(f" {words.num(values[-1]):>7}  max {words.num(max(values, default=0))}\n", style="dim")
+    text.rstrip()
+    return text
+
+
+class MonthChart(Static):
+    """13-month sparklines: total and one row per category, the current month at the right."""
+
+    DEFAULT_CSS = "MonthChart { height: auto; }"
+
+    def show(
+        self, months: list[str], table: dict[str, dict[str, int]], series: list[str], words: Words
+    ) -> None:
+        self.update(chart_text(months, table, series, words))

@@ -1,0 +1,118 @@
+"""One normal form per host: defanged, IDN, zero-padded and mapped spellings are one target."""
+
+from __future__ import annotations
+
+import unicodedata
+
+import pytest
+from hypothesis import given
+from hypothesis import strategies as st
+
+from incidents.ingest.hosts import BadTarget, normalise_target, refang
+
+
+@pytest.mark.parametrize(
+    "defanged, live",
+    [
+        ("hxxp://bank.example[.]vn/login", "http://bank.example.vn/login"),
+        ("hXXps://bank.example(.)vn/login", "https://bank.example.vn/login"),
+        ("hxxps[:]//bank[.]example[.]vn/a", "https://bank.example.vn/a"),
+        ("http[://]bank[dot]example{.}vn/a", "http://bank.example.vn/a"),
+        ("bank[.]example[.]vn", "bank.example.vn"),
+        ("203.0.113[.]7", "203.0.113.7"),
+        ("user[@]example[.]vn", "user@example.vn"),
+        ("plain.example.vn", "plain.example.vn"),
+    ],
+)
+def test_refang(defanged, live):
+    assert refang(defanged) == live
+
+
+SAME_HOST = [
+    "example-v.vn",
+    "EXAMPLE-V.VN",
+    "www.example-v.vn",
+    "example-v.vn.",
+    "http://example-v.vn/",
+    "https://example-v.vn",
+    "HTTP://EXAMPLE-V.vn:80/",
+    "example-v.vn/",
+    " example-v.vn ",
+    "hxxp://example-v[.]vn/",
+    "//example-v.vn",
+]
+
+
+@pytest.mark.parametrize("spelling", SAME_HOST)
+def test_spellings_of_one_domain(spelling):
+    assert normalise_target(spelling) == ("example-v.vn", "domain")
+
+
+@pytest.mark.parametrize(
+    "spelling",
+    [
+        "203.0.113.7",
+        "203.000.113.007",
+        "::ffff:203.0.113.7",
+        "::FFFF:cb00:7107",
+        "http://203.0.113.7/",
+        "http://[::ffff:203.0.113.7]/",
+        "203.0.113[.]7",
+    ],
+)
+def test_spellings_of_one_ipv4(spelling):
+    assert normalise_target(spelling) == ("203.0.113.7", "ip")
+
+
+def test_ipv6_is_canonical():
+    assert normalise_target("2001:DB8:0:0::1") == ("2001:db8::1", "ip")
+    assert normalise_target("http://[2001:db8::1]:8080/x") == ("http://[2001:db8::1]:8080/x", "url")
+
+
+def test_idn_forms_are_one_target():
+    nfc = "ngânhàng-việt.example.vn"
+    forms = [
+        nfc,
+        unicodedata.normalize("NFD", nfc),
+        nfc.upper(),
+        "xn--ngnhng-vit-k4av1160h.example.vn",
+        nfc + ".",
+    ]
+    assert {normalise_target(f) for f in forms} == {(nfc, "domain")}
+    assert normalise_target("https://XN--NGNHNG-VIT-K4AV1160H.example.vn/Login") == (
+        f"https://{nfc}/Login",
+        "url",
+    )
+
+
+def test_urls_keep_scheme_path_and_query_but_not_fragment_or_default_port():
+    assert normalise_target("HTTPS://WWW.Example.VN:443/Login?a=1#top") == (
+        "https://www.example.vn/Login?a=1",
+        "url",
+    )
+    assert normalise_target("example.vn/login") == ("http://example.vn/login", "url")
+    assert normalise_target("http://example.vn/login") != normalise_target("https://example.vn/login")
+
+
+@pytest.mark.parametrize(
+    "broken", ["http://[::1", "http://a.example.vn:99999/x", "https://a.example.vn:port/"]
+)
+def test_broken_urls_raise_bad_target(broken):
+    with pytest.raises(BadTarget):
+        normalise_target(broken)
+
+
+def test_values_that_are_no_host_are_kept_as_text():
+    assert normalise_target("x' OR 1=1 --.vn") == ("x' or 1=1 --.vn", "text")
+
+
+@given(st.text(max_size=60))
+def test_any_text_gives_a_target_or_bad_target(text):
+    try:
+        target, kind = normalise_target(text)
+    except BadTarget:
+        return
+    assert kind in (None, "domain", "url", "ip", "text")
+    if target is not None:
+        # Idempotent: a normalised target normalises to itself (or to the same host).
+        assert normalise_target(target)[0] == target or kind == "text"
