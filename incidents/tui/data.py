@@ -85,10 +85,12 @@ def _where(flt: IncidentFilter) -> tuple[str, list]:
     if flt.until:
         clauses.append("day <= ?")
         args.append(flt.until)
-    if flt.target:
-        clauses.append("target LIKE ? ESCAPE '\\'")
-        escaped = flt.target.replace("\\", "\\\\").replace("%", "\\%").replace("_", "\\_")
-        args.append(f"%{escaped}%")
+    if flt.target:  # the FTS5 trigram index, the same clause as incidents list (search.target_clause)
+        from incidents.search import target_clause
+
+        sql, targs = target_clause(flt.target)
+        clauses.append(sql)
+        args.extend(targs)
     return ("WHERE " + " AND ".join(clauses)) if clauses else "", args
 
 
@@ -113,6 +115,12 @@ def _find(conn, flt: IncidentFilter, order: str, descending: bool, limit: int, o
 
 def _count(conn, flt: IncidentFilter) -> int:
     where, args = _where(flt)
+    if not where:  # kept by triggers: no walk over every row
+        from incidents.store import stored_count
+
+        known = stored_count(conn)
+        if known is not None:
+            return known
     return conn.execute(f"SELECT count(*) FROM incidents {where}", args).fetchone()[0]
 
 
