@@ -417,7 +417,17 @@ def add_incidents(db: sqlite_utils.Database, rows: Sequence[tuple]) -> int:
 
 
 def count_incidents(db: sqlite_utils.Database) -> int:
-    return db.execute("SELECT count(*) FROM incidents").fetchone()[0]
+    known = stored_count(db)
+    return known if known is not None else db.execute("SELECT count(*) FROM incidents").fetchone()[0]
+
+
+def stored_count(db) -> int | None:
+    """The number of incidents as the triggers of migration _v8_incident_count keep it; None before it."""
+    try:
+        row = db.execute("SELECT n FROM incident_count").fetchone()
+    except sqlite3.OperationalError:  # an older store, read as it is
+        return None
+    return row[0] if row else None
 
 
 def day_counts(
@@ -530,21 +540,29 @@ def has_table(db, name: str) -> bool:
     return db.execute("SELECT 1 FROM sqlite_master WHERE name = ?", [name]).fetchone() is not None
 
 
-def target_match(db, text: str) -> tuple[str, list]:
+def target_clause(text: str) -> tuple[str, list]:
     """The WHERE clause (and its arguments) for incidents whose target contains `text`, ignoring case.
 
     Served by the FTS5 trigram index `incidents_target` (migration _v6_target_search): the phrase
     query finds the rowids whose target holds the text's trigrams in a row, and `LIKE` re-checks those
     few rows, so the result is exactly the substring match (ASCII case folded, as LIKE does) and
-    `%`, `_` are taken literally. Text shorter than 3 characters, or a store without the index, falls
-    back to LIKE over the table (a scan).
+    `%`, `_` are taken literally. Text shorter than 3 characters cannot use a trigram index and falls
+    back to LIKE over the table (a scan). On a store older than the index the query fails with "no such
+    table" (see explain): target_match checks for the table first.
     """
     pattern = like_pattern(text)
-    if len(text) < TRIGRAM or not has_table(db, TARGET_INDEX):
+    if len(text) < TRIGRAM:
         return "target LIKE ? ESCAPE '\\'", [pattern]
     phrase = '"' + text.replace('"', '""') + '"'
     clause = f"rowid IN (SELECT rowid FROM {TARGET_INDEX} WHERE {TARGET_INDEX} MATCH ?) AND target LIKE ? ESCAPE '\\'"
     return clause, [phrase, pattern]
+
+
+def target_match(db, text: str) -> tuple[str, list]:
+    """target_clause, falling back to LIKE over the table on a store without the index (an older release)."""
+    if not has_table(db, TARGET_INDEX):
+        return "target LIKE ? ESCAPE '\\'", [like_pattern(text)]
+    return target_clause(text)
 
 
 def get_incident(db: sqlite_utils.Database, incident_id: str) -> dict | None:
