@@ -198,8 +198,43 @@ def make_backend(pipeline):
     return Backend(pipeline, table=TABLE, timestamp_field="epoch", timestamp_format="unix")
 
 
-def load_rules(folder: Path) -> RuleSet:
-    """Load and convert every rule under `folder`; a bad file becomes a Problem, the others load."""
+def load_rules(folder: Path, *, cache: bool = True) -> RuleSet:
+    """Load and convert every rule under `folder`; a bad file becomes a Problem, the others load.
+
+    The result is cached by content hash (cache.py): unchanged rules load without pySigma.
+    """
+    from incidents.scan import cache as rule_cache
+
+    digest = None
+    if cache:
+        shipped = shipped_rules_dir()
+        lists = sorted((folder / LISTS_DIR).glob("*.txt"))
+        if shipped.resolve() != folder.resolve():
+            lists = sorted((shipped / LISTS_DIR).glob("*.txt")) + lists
+        try:
+            digest = rule_cache.key(folder, rule_files(folder), pipeline_path(folder), lists)
+        except OSError:
+            digest = None
+        stored = rule_cache.read(digest) if digest else None
+        if stored is not None:
+            return _from_cache(folder, stored)
+    ruleset = _convert_all(folder)
+    if digest:
+        rule_cache.write(digest, ruleset)
+    return ruleset
+
+
+def _from_cache(folder: Path, stored: dict) -> RuleSet:
+    rules = []
+    for r in stored["rules"]:
+        fixtures = [Fixture(**(f | {"file": Path(f["file"])})) for f in r.pop("fixtures")]
+        for name in ("readers", "falsepositives", "group_by"):
+            r[name] = tuple(r[name])
+        rules.append(Rule(**(r | {"file": Path(r["file"]), "fixtures": fixtures})))
+    return RuleSet(folder=folder, rules=rules, problems=[Problem(**p) for p in stored["problems"]])
+
+
+def _convert_all(folder: Path) -> RuleSet:
     pipeline = load_pipeline(folder)
     rules: list[Rule] = []
     problems: list[Problem] = []
