@@ -41,3 +41,14 @@ def test_a_warm_load_imports_no_pysigma(tmp_path):
     env = {"INCIDENTS_CACHE_DIR": str(tmp_path), "PATH": "/usr/bin:/bin"}
     out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, env=env, check=True)
     assert out.stdout.strip() == "False"
+
+
+def test_two_copies_of_the_same_rules_keep_their_own_paths(tmp_path, monkeypatch):
+    monkeypatch.setenv("INCIDENTS_CACHE_DIR", str(tmp_path / "cache"))
+    for name in ("a", "b"):
+        shutil.copytree(shipped_rules_dir(), tmp_path / name)
+        rules = load_rules(tmp_path / name).rules
+        assert all(
+            f.file.is_relative_to(tmp_path / name) and f.file.exists() for r in rules for f in r.fixtures
+        )
+        shutil.rmtree(tmp_path / name) if name == "a" else None

@@ -1,6 +1,6 @@
 """Converted rules cached by content hash: loading unchanged rules skips pySigma entirely.
 
-The key is a SHA-256 over every input of the conversion: each rule file's path and bytes, the
+The key is a SHA-256 over every input of the conversion: the folder, each rule file's path and bytes, the
 pipeline.yml used, the list files, the versions of pySigma, pysigma-backend-sqlite and this package,
 and the source of the modules that convert (rules.py, classify.py). Any change gives a new key, so a
 stale entry is never read. Entries live in `$INCIDENTS_CACHE_DIR`, else `$XDG_CACHE_HOME/incidents`,
@@ -39,8 +39,10 @@ def key(folder: Path, files: list[Path], pipeline: Path, lists: list[Path]) -> s
     """The content hash of everything a conversion of these rules depends on."""
     digest = hashlib.sha256()
     here = Path(__file__).resolve().parent
+    # The folder itself too: cached rules carry absolute paths (their files, their fixtures).
     parts = [
         f"format {FORMAT}",
+        str(folder.resolve()),
         sys.version,
         *(_version(n) for n in ("pysigma", "pysigma-backend-sqlite", "incidents")),
     ]
