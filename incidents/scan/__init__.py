@@ -246,6 +246,10 @@ def scan_file(
             result.notes.append(guess.doubtful)
         _note_problems(result, read)
         episodes: list[Episode] = []
+        if result.events and not any(result.fmt in rule.readers for rule in ruleset.rules):
+            result.notes.append(
+                f"no loaded rule reads {result.fmt} logs, so nothing in this file was looked at"
+            )
         for rule in ruleset.rules:
             if result.fmt in rule.readers:
                 found = detect(conn, rule)

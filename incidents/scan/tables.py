@@ -26,7 +26,9 @@ def files_table(report: ScanReport) -> Table:
                           ("skipped", "right"), ("unparsed", "right"), ("incidents", "right"), ("new", "right"),
                           ("read", "left")):  # fmt: skip
         widest = max((len(f.file) for f in report.files), default=4) if name == "file" else None
-        table.add_column(name, justify=justify, no_wrap=name != "file", overflow="fold", min_width=min(widest or 0, 48))
+        table.add_column(
+            name, justify=justify, no_wrap=name != "file", overflow="fold", min_width=min(widest or 0, 48)
+        )
     for f in report.files:
         table.add_row(
             Text(f.file), f.fmt or "-", f"{f.lines:,}", f"{f.recognised:,}", f"{sum(f.skipped.values()):,}",

@@ -15,7 +15,8 @@ import calendar
 import re
 from urllib.parse import unquote, unquote_plus
 
-from incidents.scan.readers.clock import MONTHS
+from incidents.scan.readers.clock import MONTHS, TimestampOutOfRange, check_epoch
+from incidents.scan.readers.lines import Rejected
 
 NAME = "web"
 COLUMNS = (
@@ -98,6 +99,9 @@ class Reader:
                 return None
             try:
                 day = calendar.timegm((int(yyyy), month, int(dd), 0, 0, 0))
+                check_epoch(day)
+            except TimestampOutOfRange as e:
+                return Rejected(str(e))
             except ValueError:
                 return None
             self._days[key] = day
