@@ -48,7 +48,12 @@ def key(folder: Path, files: list[Path], pipeline: Path, lists: list[Path]) -> s
     ]
     for text in parts:
         digest.update(text.encode() + b"\0")
-    for source in (here / "rules.py", here / "classify.py", here / "readers" / "__init__.py"):
+    for source in (
+        here / "rules.py",
+        here / "backend.py",
+        here / "classify.py",
+        here / "readers" / "__init__.py",
+    ):
         digest.update(source.read_bytes() + b"\0")
     for path in [pipeline, *lists, *files]:
         name = str(path.relative_to(folder)) if path.is_relative_to(folder) else str(path)
