@@ -190,10 +190,5 @@ def test_a_feed_silent_for_ten_days_raises_one_silence_alert_to_the_feeds_recipi
 
 
 @pytest.mark.slow
-@pytest.mark.xfail(
-    reason="the detector still adopts an outage as a new level (issue 11 point 7, the spikes branch's part); "
-    "the alert job sends whatever episodes the kept verdicts hold",
-    strict=False,
-)
 def test_a_feed_back_from_a_ten_day_silence_raises_no_spike(silent_then_back):
     assert [m.subject for m in silent_then_back if "spike" in m.subject] == []
