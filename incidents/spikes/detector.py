@@ -68,8 +68,8 @@ class Settings:
     cusum_arl: float = 730.0  # in-control average run length of the CUSUM, in periods
     # Outages (outage.py): a run of periods at most `collapse` times their expectation whose joint
     # probability under the baseline is at most `outage_alpha` is missing data, not a level.
-    collapse: float = 0.2
-    outage_alpha: float = 0.001
+    collapse: float | None = 0.2  # None: no outage check
+    outage_alpha: float = 1e-9
 
     def levels(self, expected: np.ndarray, dispersion: np.ndarray) -> np.ndarray:
         """The tail probability of each period's single-period bound."""
@@ -208,7 +208,7 @@ def _detect(counts, observed, starts, settings: Settings, resume=None, checkpoin
     span_d = np.full((len(spans), S, T), np.nan)
     g_shift = stats.chi2.isf(s.shift_alpha / (s.shift_max - s.shift_min + 1), 1)
     g_half = stats.chi2.isf(0.01, 1)
-    runs = outage.Runs(S, s.collapse, s.outage_alpha)
+    runs = outage.Runs(S, s.collapse or 0.0, s.outage_alpha)
     done = 0  # periods before this one have been through the outage check
     begin = 0
     if resume is not None:
@@ -218,7 +218,7 @@ def _detect(counts, observed, starts, settings: Settings, resume=None, checkpoin
     for t0, t1 in zip(refit_idx, np.append(refit_idx[1:], T)):
         if t0 < begin:
             continue
-        if t0 > done:
+        if t0 > done and s.collapse is not None:
             runs.scan(y, seen_obs, mu_out, disp_out, done, t0, obs)
             done = t0
         if t0 == checkpoint_at:

@@ -21,7 +21,7 @@ from zoneinfo import ZoneInfo
 import numpy as np
 
 # Bump when the detector or the kept columns change: kept verdicts of another version are recomputed.
-VERSION = "1"
+VERSION = "2"
 
 
 @dataclass(frozen=True)
