@@ -84,8 +84,8 @@ class IncidentsApp(App):
     # --- keys ------------------------------------------------------------------------------------------
 
     def check_action(self, action: str, parameters: tuple) -> bool | None:
-        # The month keys act on the overview only.
-        return not (action == "month" and not isinstance(self.screen, OverviewScreen))
+        # The month keys act on the overview and the spikes.
+        return not (action == "month" and not isinstance(self.screen, (OverviewScreen, SpikesScreen)))
 
     def action_go(self, mode: str) -> None:
         self.switch_mode(mode)

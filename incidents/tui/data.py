@@ -389,9 +389,8 @@ def _judge_spikes(lane: _SpikeLane, path: Path, now: datetime | None, progress) 
         if lane.memory is not None:
             lane.memory.close()
         lane.memory = in_memory(conn, path)
-        run = judge_new_days(lane.memory, now=now, progress=progress)
+        judge_new_days(lane.memory, now=now, progress=progress)
         lane.verdicts = lane.memory
         judged_at, source = None, ("kept+memory" if status is not None else "memory")
-        del run
     alarms = [_alarm_from(a) for a in kept.kept_alarms(lane.verdicts)]
     return Spikes(alarms, source == "kept", judged_at, source)
