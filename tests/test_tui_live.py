@@ -58,6 +58,53 @@ def test_new_data_from_another_connection_appears(small_store):
     asyncio.run(go())
 
 
+def test_alerts_screen_shows_the_outbox(small_store):
+    db = store.open_db(small_store)
+    rows = [
+        ("sent", "2020-10-02T01:00:00Z", None, "Spike: phishing 2020-10-01"),
+        ("failed", "2020-10-02T02:00:00Z", "550 [red]mailbox unavailable[/red]", "Incident: deface"),
+        ("pending", "2020-10-02T03:00:00Z", None, None),
+    ]
+    with db.atomic():
+        for i, (status, created, error, subject) in enumerate(rows):
+            db.execute(
+                "INSERT INTO alert_outbox(key, kind, subject_key, day, recipient, status, created_at, sent_at, "
+                "error, subject, payload) VALUES (?, 'spike', 'k', '2020-10-01', ?, ?, ?, ?, ?, ?, ?)",
+                [
+                    f"k{i}",
+                    f"soc{i}@example.vn",
+                    status,
+                    created,
+                    created if status == "sent" else None,
+                    error,
+                    subject,
+                    '{"headline": "phishing: 3 incidents on 2020-10-01"}',
+                ],
+            )
+        db.execute(
+            "INSERT INTO alert_runs(started_at, finished_at, outcome, queued, sent, pending, failed, held) "
+            "VALUES ('2020-10-02T03:00:00Z', '2020-10-02T03:00:05Z', 'tempfail', 3, 1, 1, 1, 0)"
+        )
+    db.close()
+
+    async def go():
+        app = IncidentsApp(StoreReader(small_store), month="2020-10", poll=0)
+        async with app.run_test(size=(100, 24)) as pilot:
+            await settle(app, pilot)
+            assert "tempfail" in screen_text(app)  # the overview's last alert run
+            await pilot.press("5")
+            await settle(app, pilot)
+            text = screen_text(app)
+            assert "sent 1" in text and "pending 1" in text and "failed 1" in text
+            table = app.screen.query_one("#alerts")
+            statuses = [table.get_row_at(i)[1].plain for i in range(table.row_count)]
+            assert statuses == ["pending", "failed", "sent"]  # newest first
+            assert table.get_row_at(1)[6].plain == "550 [red]mailbox unavailable[/red]"
+            assert table.get_row_at(0)[4].plain == "phishing: 3 incidents on 2020-10-01"
+
+    asyncio.run(go())
+
+
 def test_the_tui_only_reads_and_never_blocks_a_writer(small_store):
     before = hashlib.sha256(Path(small_store).read_bytes()).hexdigest()
 

@@ -9,9 +9,11 @@ left open to hold back a checkpoint of the cron job's writes (in WAL mode reader
 
 from __future__ import annotations
 
+import queue
 import sqlite3
+import threading
 from collections.abc import Callable
-from concurrent.futures import ThreadPoolExecutor
+from concurrent.futures import Future
 from dataclasses import asdict, dataclass, fields, is_dataclass
 from datetime import UTC, datetime
 from pathlib import Path
@@ -130,7 +132,7 @@ class _SpikeLane:
     verdicts are stale, the in-memory database they were judged in (a connection stays in its thread)."""
 
     def __init__(self, path: Path) -> None:
-        self._thread = ThreadPoolExecutor(max_workers=1, thread_name_prefix="incidents-tui-spikes")
+        self._thread = _Thread("incidents-tui-spikes")
         self.path = path
         self._reader: sqlite3.Connection | None = None
         self.memory: sqlite3.Connection | None = None
@@ -158,11 +160,40 @@ class _SpikeLane:
                 if conn is not None:
                     conn.close()
 
-        self._thread.submit(close_all).result()
-        self._thread.shutdown()
+        self._thread.submit(close_all)  # after the judgement in progress, if any; never waited for
+        self._thread.stop()
 
 
 # --- the store as the TUI sees it ----------------------------------------------------------------------
+
+
+class _Thread:
+    """A daemon thread that runs what it is given in order: the home of one sqlite3 connection (which
+    stays in its thread). Daemon, so that quitting the TUI never waits for a long judgement."""
+
+    def __init__(self, name: str) -> None:
+        self._jobs: queue.SimpleQueue = queue.SimpleQueue()
+        threading.Thread(target=self._loop, name=name, daemon=True).start()
+
+    def _loop(self) -> None:
+        while True:
+            job = self._jobs.get()
+            if job is None:
+                return
+            fn, args, future = job
+            if future.set_running_or_notify_cancel():
+                try:
+                    future.set_result(fn(*args))
+                except BaseException as e:  # noqa: BLE001 - handed to the caller
+                    future.set_exception(e)
+
+    def submit(self, fn: Callable, *args) -> Future:
+        future: Future = Future()
+        self._jobs.put((fn, args, future))
+        return future
+
+    def stop(self) -> None:
+        self._jobs.put(None)
 
 
 class _Lane:
@@ -171,7 +202,7 @@ class _Lane:
     page of a filter being typed) interrupts the running statement when a newer one arrives."""
 
     def __init__(self, path: Path) -> None:
-        self._thread = ThreadPoolExecutor(max_workers=1, thread_name_prefix="incidents-tui-read")
+        self._thread = _Thread("incidents-tui-read")
         self.conn = self._thread.submit(open_read, path).result()
         self.busy = False
 
@@ -196,8 +227,11 @@ class _Lane:
             self.busy = False
 
     def close(self) -> None:
-        self._thread.submit(self.conn.close).result()
-        self._thread.shutdown()
+        """Close without waiting: a running statement is interrupted, the connection closed after it."""
+        if self.busy:
+            self.conn.interrupt()
+        self._thread.submit(self.conn.close)
+        self._thread.stop()
 
 
 class Superseded(TuiDataError):
@@ -355,9 +389,8 @@ def _judge_spikes(lane: _SpikeLane, path: Path, now: datetime | None, progress) 
         if lane.memory is not None:
             lane.memory.close()
         lane.memory = in_memory(conn, path)
-        run = judge_new_days(lane.memory, now=now, progress=progress)
+        judge_new_days(lane.memory, now=now, progress=progress)
         lane.verdicts = lane.memory
         judged_at, source = None, ("kept+memory" if status is not None else "memory")
-        del run
     alarms = [_alarm_from(a) for a in kept.kept_alarms(lane.verdicts)]
     return Spikes(alarms, source == "kept", judged_at, source)
