@@ -99,6 +99,7 @@ FILTERS = [
 async def drive(path: Path) -> dict:
     from textual.widgets import Input, Select
 
+    from incidents.tui import data
     from incidents.tui.app import IncidentsApp
     from incidents.tui.data import StoreReader
     from incidents.tui.screens.incidents import IncidentsScreen
@@ -118,7 +119,7 @@ async def drive(path: Path) -> dict:
             await asyncio.sleep(0.01)
         for label, values in FILTERS:
             await pilot.press("escape", "x")
-            while screen.total is None or not screen.flt.is_empty():
+            while screen.total is None or not data.empty(screen.flt):
                 await asyncio.sleep(0.01)
             await pilot.pause(0.05)
             before = screen.rows

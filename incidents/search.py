@@ -122,11 +122,12 @@ def _check_day(name: str, value: str | None) -> None:
 def target_clause(target: str) -> tuple[str, list]:
     """The WHERE clause (and its parameters) for "the target contains `target`", case-insensitively.
 
-    LIKE with the wildcards in `target` escaped, so `%` and `_` are matched literally. The one place
-    the target search is written: an FTS5 trigram index can replace it here.
+    The FTS5 trigram index of the targets (store.target_clause): an index search, then LIKE with the
+    wildcards in `target` escaped re-checks the matched rows, so `%` and `_` are matched literally.
     """
-    escaped = target.replace("\\", "\\\\").replace("%", "\\%").replace("_", "\\_")
-    return "target LIKE ? ESCAPE '\\'", [f"%{escaped}%"]
+    from incidents.store import target_clause as indexed
+
+    return indexed(target)
 
 
 def where_clause(flt: IncidentFilter) -> tuple[str, list]:
@@ -194,37 +195,14 @@ def find_incidents(
 def count_incidents(conn, flt: IncidentFilter) -> int:
     """How many incidents match `flt` (the "of N" beside a page). Raises SearchError like find_incidents."""
     where, args = where_clause(flt)
-    return _connection(conn).execute(f"SELECT count(*) FROM incidents {where}", args).fetchone()[0]
+    c = _connection(conn)
+    if not where:  # kept by triggers (migration _v8_incident_count): no walk over every row
+        from incidents.store import stored_count
 
-
-def _history(conn: sqlite3.Connection, incident_id: str) -> tuple[dict, ...]:
-    """Earlier versions of the record behind an incident, oldest first (table incident_history of
-    migration _v7_record_history): every version replaced under the same feed and record id (its
-    `record_key`), each as a dict with `old` (the replaced row) parsed from JSON."""
-    import json
-
-    if not conn.execute(
-        "SELECT 1 FROM sqlite_master WHERE type = 'table' AND name = 'incident_history'"
-    ).fetchone():
-        return ()
-    key = conn.execute("SELECT record_key FROM incidents WHERE id = ?", [incident_id]).fetchone()
-    if key and key[0]:
-        cur = conn.execute("SELECT * FROM incident_history WHERE record_key = ? ORDER BY id", [key[0]])
-    else:
-        cur = conn.execute(
-            "SELECT * FROM incident_history WHERE new_incident_id = ? ORDER BY id", [incident_id]
-        )
-    names = [d[0] for d in cur.description]
-    out = []
-    for row in cur:
-        version = dict(zip(names, row, strict=True))
-        if isinstance(version.get("old"), str):
-            try:
-                version["old"] = json.loads(version["old"])
-            except ValueError:
-                pass
-        out.append(version)
-    return tuple(out)
+        known = stored_count(c)
+        if known is not None:
+            return known
+    return c.execute(f"SELECT count(*) FROM incidents {where}", args).fetchone()[0]
 
 
 def get_incident(conn, incident_id: str) -> IncidentRow | None:
@@ -235,12 +213,9 @@ def get_incident(conn, incident_id: str) -> IncidentRow | None:
     ).fetchone()
     if row is None:
         return None
-    try:
-        history = _history(c, incident_id)
-    except sqlite3.OperationalError:
-        # A history table of another shape (an older or newer release): the incident still shows.
-        history = ()
-    return IncidentRow(*row, history=history)
+    from incidents.store import incident_history
+
+    return IncidentRow(*row, history=tuple(incident_history(c, incident_id)))
 
 
 MIN_PREFIX = 6

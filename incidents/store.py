@@ -417,7 +417,17 @@ def add_incidents(db: sqlite_utils.Database, rows: Sequence[tuple]) -> int:
 
 
 def count_incidents(db: sqlite_utils.Database) -> int:
-    return db.execute("SELECT count(*) FROM incidents").fetchone()[0]
+    known = stored_count(db)
+    return known if known is not None else db.execute("SELECT count(*) FROM incidents").fetchone()[0]
+
+
+def stored_count(db) -> int | None:
+    """The number of incidents as the triggers of migration _v8_incident_count keep it; None before it."""
+    try:
+        row = db.execute("SELECT n FROM incident_count").fetchone()
+    except sqlite3.OperationalError:  # an older store, read as it is
+        return None
+    return row[0] if row else None
 
 
 def day_counts(
@@ -530,21 +540,29 @@ def has_table(db, name: str) -> bool:
     return db.execute("SELECT 1 FROM sqlite_master WHERE name = ?", [name]).fetchone() is not None
 
 
-def target_match(db, text: str) -> tuple[str, list]:
+def target_clause(text: str) -> tuple[str, list]:
     """The WHERE clause (and its arguments) for incidents whose target contains `text`, ignoring case.
 
     Served by the FTS5 trigram index `incidents_target` (migration _v6_target_search): the phrase
     query finds the rowids whose target holds the text's trigrams in a row, and `LIKE` re-checks those
     few rows, so the result is exactly the substring match (ASCII case folded, as LIKE does) and
-    `%`, `_` are taken literally. Text shorter than 3 characters, or a store without the index, falls
-    back to LIKE over the table (a scan).
+    `%`, `_` are taken literally. Text shorter than 3 characters cannot use a trigram index and falls
+    back to LIKE over the table (a scan). On a store older than the index the query fails with "no such
+    table" (see explain): target_match checks for the table first.
     """
     pattern = like_pattern(text)
-    if len(text) < TRIGRAM or not has_table(db, TARGET_INDEX):
+    if len(text) < TRIGRAM:
         return "target LIKE ? ESCAPE '\\'", [pattern]
     phrase = '"' + text.replace('"', '""') + '"'
     clause = f"rowid IN (SELECT rowid FROM {TARGET_INDEX} WHERE {TARGET_INDEX} MATCH ?) AND target LIKE ? ESCAPE '\\'"
     return clause, [phrase, pattern]
+
+
+def target_match(db, text: str) -> tuple[str, list]:
+    """target_clause, falling back to LIKE over the table on a store without the index (an older release)."""
+    if not has_table(db, TARGET_INDEX):
+        return "target LIKE ? ESCAPE '\\'", [like_pattern(text)]
+    return target_clause(text)
 
 
 def get_incident(db: sqlite_utils.Database, incident_id: str) -> dict | None:
@@ -588,3 +606,39 @@ def cutoff(db: sqlite_utils.Database) -> str | None:
     """The data's cut-off: the UTC time the last ingest or scan finished."""
     row = db.execute("SELECT max(finished_at) FROM ingest_runs WHERE status = 'ok'").fetchone()
     return row[0] if row else None
+
+
+def incident_history(conn: sqlite3.Connection, incident_id: str) -> list[dict]:
+    """Earlier versions of an incident, newest first: [{"incident_id", "run_id", "replaced_at", "old"}],
+    `old` being the replaced row as {column: value}.
+
+    Every version replaced under the same feed and record id (`record_key`) belongs to it; a correction may
+    change the incident's id (its day or target is part of the id), so without a record key the chain of
+    replacements is followed back through `new_incident_id`. Returns [] on a store without the table.
+    """
+    import json
+
+    try:
+        key = conn.execute("SELECT record_key FROM incidents WHERE id = ?", (incident_id,)).fetchone()
+        if key and key[0]:
+            rows = conn.execute(
+                "SELECT incident_id, run_id, replaced_at, old FROM incident_history WHERE record_key = ? "
+                "ORDER BY id DESC",
+                (key[0],),
+            ).fetchall()
+        else:
+            rows = conn.execute(
+                """
+                WITH RECURSIVE chain(incident_id) AS (
+                    SELECT ?
+                    UNION SELECT h.incident_id FROM incident_history h
+                    JOIN chain c ON h.new_incident_id = c.incident_id
+                )
+                SELECT incident_id, run_id, replaced_at, old FROM incident_history
+                WHERE new_incident_id IN (SELECT incident_id FROM chain) ORDER BY id DESC
+                """,
+                (incident_id,),
+            ).fetchall()
+    except sqlite3.OperationalError:  # an older store: no history kept
+        return []
+    return [{"incident_id": r[0], "run_id": r[1], "replaced_at": r[2], "old": json.loads(r[3])} for r in rows]

@@ -116,3 +116,18 @@ def test_any_text_gives_a_target_or_bad_target(text):
     if target is not None:
         # Idempotent: a normalised target normalises to itself (or to the same host).
         assert normalise_target(target)[0] == target or kind == "text"
+
+
+@given(st.from_regex(r"\A[a-zA-Z0-9-]{1,12}(\.[a-zA-Z0-9-]{1,12}){0,3}\Z"))
+def test_the_ascii_fast_path_agrees_with_idna(name):
+    import idna
+
+    from incidents.ingest.hosts import host_text, ip_text
+
+    if ip_text(name):
+        return  # an address, not a name
+    try:
+        expected = (idna.decode(idna.encode(name, uts46=True, transitional=False)), "domain")
+    except (idna.IDNAError, UnicodeError, ValueError):
+        expected = (name.lower(), "text")
+    assert host_text(name) == expected

@@ -130,3 +130,26 @@ def test_a_fifo_is_refused_at_once(db, tmp_path):
     os.mkfifo(fifo)
     r = ingest_file(db, fifo)
     assert r.status == "failed" and "not a regular file" in r.message
+
+
+@pytest.mark.parametrize(
+    "extra",
+    [{"extra": {"sector": "energy"}}, {"extra": '{"sector": "energy"}'}, {"extra.sector": "energy"}],
+)
+def test_intelmq_extra_as_object_json_text_or_flat(db, tmp_path, extra):
+    record = {
+        "time.source": "2020-10-05T01:00:00+00:00",
+        "classification.taxonomy": "malicious-code",
+        "classification.type": "infected-system",
+        "source.url": "",
+        "source.fqdn": "",
+        "source.reverse_dns": "bot.example.vn.",
+        "feed.provider": "Shadowserver",
+        **extra,
+    }
+    f = tmp_path / "e.jsonl"
+    f.write_text(json.dumps(record) + "\n", encoding="utf-8")
+    r = ingest_file(db, f)
+    assert (r.status, r.accepted) == ("ok", 1)
+    got = db.execute("SELECT sector, target, feed FROM incidents").fetchone()
+    assert tuple(got) == ("energy", "bot.example.vn", "Shadowserver")

@@ -288,11 +288,19 @@ def test_a_store_busy_past_the_timeout_gives_exit_75_and_changes_nothing(tmp_pat
     try:
         assert holder.stdout.readline().strip() == "locked"
         more = csv_rows(tmp_path / "more.csv", 10, prefix="m")
-        r = run_cli(
-            ["ingest", str(more), "--db", str(path)], env={**os.environ, "INCIDENTS_BUSY_TIMEOUT": "1"}
-        )
+        # ingest waits (--wait, with a note) and then gives one line per file and exit 75; a writer
+        # without its own wait (scan) gives up after $INCIDENTS_BUSY_TIMEOUT with one line and exit 75.
+        env = {**os.environ, "INCIDENTS_BUSY_TIMEOUT": "1"}
+        r = run_cli(["ingest", str(more), "--db", str(path), "--wait", "1"], env=env)
         assert r.returncode == 75, r.stderr
-        assert one_error_line(r.stderr) and "busy" in r.stderr
+        assert "busy" in r.stderr and "Traceback" not in r.stderr
+        assert [line for line in r.stderr.splitlines() if line.startswith("Error:")], r.stderr
+        log = tmp_path / "auth.log"
+        log.write_text(
+            "Oct  5 01:00:00 web1 sshd[1]: Failed password for root from 198.51.100.7 port 22 ssh2\n" * 30
+        )
+        r = run_cli(["scan", str(log), "--year", "2020", "--db", str(path)], env=env)
+        assert r.returncode in (1, 75) and "busy" in r.stderr and "Traceback" not in r.stderr, r.stderr
         # A reader is not blocked by the writer (WAL): stats still answers at once.
         r = run_cli(["stats", "--month", "2020-10", "--db", str(path), "--json"])
         assert r.returncode == 0 and '"count": 10' in r.stdout

@@ -11,6 +11,7 @@ from incidents.cli.common import app, main
 from incidents.cli import store_commands, rules_commands, spikes_commands, bulletin_commands  # noqa: F401
 from incidents.cli import alert_commands  # noqa: F401
 from incidents.cli import tui_commands  # noqa: F401
+from incidents.cli import doctor_commands  # noqa: F401
 # isort: on
 
 __all__ = ["app", "main"]

@@ -160,13 +160,16 @@ def parse_category(value: str) -> str:
     return found
 
 
-SEVERITIES = ("low", "medium", "high", "critical")
-
-
 def parse_severity(value: str) -> str:
-    if value.lower() not in SEVERITIES:
-        raise typer.BadParameter(f"{_shown(value)} is not one of {', '.join(SEVERITIES)}")
-    return value.lower()
+    """A severity, or its English or Vietnamese label ('Cao', 'nghiêm trọng') as ingest accepts it."""
+    from incidents.taxonomy import SEVERITIES, severity_from_label
+
+    found = severity_from_label(value)
+    if found is None:
+        raise typer.BadParameter(
+            f"{_shown(value)} is not one of {', '.join(SEVERITIES)} (or their Vietnamese labels)"
+        )
+    return found
 
 
 Lang = Literal["vi", "en"]

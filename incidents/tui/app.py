@@ -4,6 +4,7 @@ the spike alarms shared by the overview and the spikes screen."""
 from __future__ import annotations
 
 import threading
+import time
 from collections.abc import Iterable
 from concurrent.futures import Future
 from typing import ClassVar
@@ -65,6 +66,7 @@ class IncidentsApp(App):
         self.data_version = 0
         self.spikes: Spikes | None = None
         self.spikes_error: str | None = None
+        self.spikes_judging: tuple[int, int] | None = None  # days judged so far, of how many
         self._spikes_version = -1
         self._store_version = store.data_version()
         self._poll_seconds = poll
@@ -150,17 +152,28 @@ class IncidentsApp(App):
 
     @work(thread=True, exclusive=True, group="spikes", exit_on_error=False)
     def _load_spikes(self, version: int) -> None:
+        last = [0.0]
+
+        def progress(done: int, total: int) -> None:
+            now = time.monotonic()
+            if now - last[0] > 0.1 or done >= total:
+                last[0] = now
+                self.call_from_thread(self._spikes_progress, done, total)
+
         try:
-            spikes = self.store.kept_spikes(None, None)
-            if spikes is None:
-                spikes = self.store.computed_spikes(None, None)
+            spikes = self.store.spikes(progress=progress)
             error = None
         except Exception as e:  # noqa: BLE001 - any failure is shown on the screen, never a crash
             spikes, error = None, str(e) or type(e).__name__
         self.call_from_thread(self._spikes_loaded, version, spikes, error)
 
+    def _spikes_progress(self, done: int, total: int) -> None:
+        self.spikes_judging = (done, total)
+        self._tell_spikes()
+
     def _spikes_loaded(self, version: int, spikes: Spikes | None, error: str | None) -> None:
         self.spikes, self.spikes_error, self._spikes_version = spikes, error, version
+        self.spikes_judging = None
         self._tell_spikes()
 
     def _tell_spikes(self) -> None:

@@ -12,7 +12,7 @@ from textual.binding import Binding
 from textual.widgets import DataTable, Footer, Header, ProgressBar, Static
 
 from incidents.tui.data import IncidentFilter
-from incidents.tui.fmt import literal
+from incidents.tui.fmt import literal, spikes_source
 from incidents.tui.screens.base import StoreScreen
 from incidents.tui.widgets.bound_chart import BoundChart
 
@@ -59,6 +59,8 @@ class SpikesScreen(StoreScreen):
         source = self.query_one("#spikes-source", Static)
         if app.spikes is None and not app.spikes_error:
             bar.display = True
+            if app.spikes_judging:
+                bar.update(progress=app.spikes_judging[0], total=app.spikes_judging[1])
             source.update(Text(w("computing_spikes"), style="dim"))
             return
         bar.display = False
@@ -68,7 +70,7 @@ class SpikesScreen(StoreScreen):
         spikes = app.spikes
         source.update(
             Text(
-                w("kept_verdicts", when=spikes.judged_at) if spikes.kept else w("computed_verdicts"),
+                spikes_source(spikes, w),
                 style="dim",
             )
         )
