@@ -56,6 +56,7 @@ def environment(lang: str, templates_dir: str | Path | None = None):
         change=lambda x: numfmt.change(x, lang),
         month=lambda m: numfmt.month_label(m, lang),
         short_month=lambda m: numfmt.short_month(m, lang),
+        day=lambda d: numfmt.day_label(d, lang),
         note=lambda n, labels: note_text(n, labels, lang),
         spike=lambda a, labels: spike_text(a, labels, lang),
         episode=lambda item, labels: episode_text(item, labels, lang),

@@ -28,6 +28,16 @@ from incidents.cli.common import (
 )
 
 
+def parse_address(value: str) -> str:
+    """One e-mail address (`name@example.vn` or `Name <name@example.vn>`): no line break, no list."""
+    from email.utils import getaddresses
+
+    found = getaddresses([value])
+    if "\r" in value or "\n" in value or len(found) != 1 or "@" not in found[0][1] or " " in found[0][1]:
+        raise typer.BadParameter(f"{value!r} is not one e-mail address")
+    return value.strip()
+
+
 @app.command()
 def bulletin(
     month: MonthOption,
@@ -62,7 +72,13 @@ def bulletin(
         ),
     ] = None,
     to: Annotated[
-        list[str] | None, typer.Option("--to", help="With --format eml: a recipient (repeat for more).")
+        list[str] | None,
+        typer.Option(
+            "--to",
+            parser=parse_address,
+            metavar="ADDRESS",
+            help="With --format eml: a recipient (repeat for more).",
+        ),
     ] = None,
     out: Annotated[
         Path | None,
