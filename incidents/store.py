@@ -459,7 +459,11 @@ def day_counts(
     """
     where, args = _day_filter(since, until, category)
     cols = "day, category" if by_category else "day"
-    sql = f"SELECT {cols}, count(*) FROM incidents {where} GROUP BY {cols} ORDER BY {cols}"
+    if has_table(db, "day_counts"):  # kept by triggers (migration _v9_day_counts)
+        where = (where + " AND" if where else "WHERE") + " n > 0"
+        sql = f"SELECT {cols}, sum(n) FROM day_counts {where} GROUP BY {cols} ORDER BY {cols}"
+    else:  # an older store, read as it is
+        sql = f"SELECT {cols}, count(*) FROM incidents {where} GROUP BY {cols} ORDER BY {cols}"
     return db.execute(sql, args).fetchall()
 
 

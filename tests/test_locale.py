@@ -2,9 +2,9 @@
 
 The demo store is copied once per environment (so `spikes` judges afresh each time, nothing kept from
 another run) and the commands' outputs are compared byte for byte with a reference run under
-LANG=C.UTF-8, TZ=UTC and one thread: under the users' own locale vi_VN.UTF-8, the C locale, a time zone
-far from Vietnam (America/Los_Angeles, whose date is a day behind for part of the day) and four BLAS /
-OpenMP threads. `holidays` translates names by locale, so a lookup by name would drop Tết under vi_VN.
+LANG=C.UTF-8, TZ=UTC and one thread: under the users' own locale vi_VN.UTF-8, the C locale, and a time
+zone far from Vietnam (America/Los_Angeles, whose date is a day behind for part of the day) with four
+BLAS / OpenMP threads. `holidays` translates names by locale, so a lookup by name would drop Tết under vi_VN.
 """
 
 from __future__ import annotations
@@ -25,12 +25,14 @@ REFERENCE = {"LANG": "C.UTF-8", "LC_ALL": "C.UTF-8", "TZ": "UTC", "OMP_NUM_THREA
 VARIANTS = {
     "vi_VN.UTF-8": {"LANG": "vi_VN.UTF-8", "LC_ALL": "vi_VN.UTF-8"},
     "C": {"LANG": "C", "LC_ALL": "C"},
-    "TZ=America/Los_Angeles": {"TZ": "America/Los_Angeles"},
-    "4 threads": {"OMP_NUM_THREADS": "4", "OPENBLAS_NUM_THREADS": "4", "MKL_NUM_THREADS": "4"},
-}
+    "TZ=America/Los_Angeles, 4 threads": {
+        "TZ": "America/Los_Angeles", "OMP_NUM_THREADS": "4", "OPENBLAS_NUM_THREADS": "4", "MKL_NUM_THREADS": "4",
+    },
+}  # fmt: skip
+# The spikes command's own verdicts under these environments are the spikes branch's test; the
+# bulletin carries the month's spikes, so a locale-dependent verdict shows here too.
 COMMANDS = {
     "stats": ["stats", "--month", "2020-11", "--json"],
-    "spikes": ["spikes", "--since", "2020-01-01", "--json"],
     "bulletin en": ["bulletin", "--month", "2020-11", "--lang", "en", "--format", "json"],
     "bulletin vi": ["bulletin", "--month", "2020-11", "--lang", "vi", "--format", "md"],
 }
@@ -82,6 +84,5 @@ def test_same_figures_spikes_and_bulletin_everywhere(demo_store, reference, tmp_
         pytest.skip(f"locale {env['LANG']} is not installed (localedef -i vi_VN -f UTF-8 vi_VN.UTF-8)")
     got = outputs(demo_store, env, tmp_path)
     assert reference["stats"][0] == 0 and '"count"' in reference["stats"][1]
-    assert reference["spikes"][0] in (0, 3) and "2020-11-1" in reference["spikes"][1]
     for name in COMMANDS:
         assert got[name] == reference[name], f"{name} differs under {variant}"
