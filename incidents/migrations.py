@@ -333,6 +333,30 @@ def _v8_incident_count(db: sqlite_utils.Database) -> None:
     )
 
 
+def _v9_day_counts(db: sqlite_utils.Database) -> None:
+    # Incidents per local day and category, kept by triggers: `stats --month` (two years of months for
+    # the year-to-date figures), the bulletin and the spike series read a few thousand rows instead of
+    # walking the index of every incident in those years (29x the month's bare GROUP BY at 10^5).
+    db.execute(
+        "CREATE TABLE IF NOT EXISTS day_counts (day TEXT NOT NULL, category TEXT NOT NULL, "
+        "n INTEGER NOT NULL, PRIMARY KEY (day, category)) WITHOUT ROWID"
+    )
+    db.execute("DELETE FROM day_counts")
+    db.execute(
+        "INSERT INTO day_counts(day, category, n) SELECT day, category, count(*) FROM incidents GROUP BY 1, 2"
+    )
+    add = (
+        "INSERT INTO day_counts(day, category, n) VALUES (new.day, new.category, 1) "
+        "ON CONFLICT(day, category) DO UPDATE SET n = n + 1;"
+    )
+    remove = "UPDATE day_counts SET n = n - 1 WHERE day = old.day AND category = old.category;"
+    db.execute(f"CREATE TRIGGER IF NOT EXISTS day_counts_ai AFTER INSERT ON incidents BEGIN {add} END")
+    db.execute(f"CREATE TRIGGER IF NOT EXISTS day_counts_ad AFTER DELETE ON incidents BEGIN {remove} END")
+    db.execute(
+        f"CREATE TRIGGER IF NOT EXISTS day_counts_au AFTER UPDATE OF day, category ON incidents BEGIN {remove} {add} END"
+    )
+
+
 MIGRATIONS: list[Callable[[sqlite_utils.Database], None]] = [
     _v1_initial,
     _v2_published,
@@ -342,4 +366,5 @@ MIGRATIONS: list[Callable[[sqlite_utils.Database], None]] = [
     _v6_target_search,
     _v7_record_history,
     _v8_incident_count,
+    _v9_day_counts,
 ]

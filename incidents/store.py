@@ -391,11 +391,26 @@ def previous_run(db: sqlite_utils.Database, sha256: str, kind: str) -> dict | No
 
 
 def add_rejects(db: sqlite_utils.Database, run_id: int, rejects: Iterable[tuple[int, str, str]]) -> None:
-    """Quarantine rows: (line or record number, raw text, reason)."""
+    """Quarantine rows: (line or record number, raw text, reason).
+
+    Bytes that were not UTF-8 reach here as lone surrogates (surrogateescape), which SQLite text cannot
+    hold: they are kept visible as `\\xff` escapes, so the quarantined row still shows what came in.
+    """
     db.conn.executemany(
         "INSERT INTO rejects(run_id, line, raw, reason) VALUES (?, ?, ?, ?)",
-        ((run_id, line, raw, reason) for line, raw, reason in rejects),
+        ((run_id, line, storable(raw), storable(reason)) for line, raw, reason in rejects),
     )
+
+
+def storable(text):
+    """`text` with lone surrogates (undecodable input bytes) written as backslash escapes; others as is."""
+    if not isinstance(text, str):
+        return text
+    try:
+        text.encode("utf-8")
+        return text
+    except UnicodeEncodeError:
+        return text.encode("utf-8", "surrogateescape").decode("utf-8", "backslashreplace")
 
 
 # --- incidents ---------------------------------------------------------------------------------------
@@ -444,7 +459,11 @@ def day_counts(
     """
     where, args = _day_filter(since, until, category)
     cols = "day, category" if by_category else "day"
-    sql = f"SELECT {cols}, count(*) FROM incidents {where} GROUP BY {cols} ORDER BY {cols}"
+    if has_table(db, "day_counts"):  # kept by triggers (migration _v9_day_counts)
+        where = (where + " AND" if where else "WHERE") + " n > 0"
+        sql = f"SELECT {cols}, sum(n) FROM day_counts {where} GROUP BY {cols} ORDER BY {cols}"
+    else:  # an older store, read as it is
+        sql = f"SELECT {cols}, count(*) FROM incidents {where} GROUP BY {cols} ORDER BY {cols}"
     return db.execute(sql, args).fetchall()
 
 

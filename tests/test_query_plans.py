@@ -186,3 +186,27 @@ def test_target_index_follows_inserts_deletes_changes_and_replaces(db):
     ):
         clause, args = store.target_match(db, text)
         assert {r[0] for r in db.execute(f"SELECT id FROM incidents WHERE {clause}", args)} == ids, text
+
+
+def test_day_counts_follow_inserts_deletes_changes_and_replaces(db):
+    add_counts(db, {("2020-10-05", "deface"): 4, ("2020-10-06", "phishing"): 2})
+    db.execute("UPDATE incidents SET day = '2020-10-07' WHERE id = '2020-10-05-deface-0'")
+    db.execute("UPDATE incidents SET category = 'malware' WHERE id = '2020-10-05-deface-1'")
+    db.execute("DELETE FROM incidents WHERE id = '2020-10-06-phishing-0'")
+    db.execute(
+        "INSERT OR REPLACE INTO incidents(id, occurred_at, day, category, taxonomy, type, target) "
+        "VALUES ('2020-10-05-deface-2', '2020-10-08T01:00:00Z', '2020-10-08', 'ddos', 'a', 'b', 'x.org')"
+    )
+    db.conn.commit()
+    direct = db.execute(
+        "SELECT day, category, count(*) FROM incidents GROUP BY 1, 2 ORDER BY 1, 2"
+    ).fetchall()
+    assert store.day_counts(db, by_category=True) == direct
+    assert (
+        store.day_counts(db)
+        == db.execute("SELECT day, count(*) FROM incidents GROUP BY 1 ORDER BY 1").fetchall()
+    )
+    assert store.day_counts(db, category="deface", since="2020-10-05", until="2020-10-05") == [
+        ("2020-10-05", 1)
+    ]
+    assert store.count_incidents(db) == 5

@@ -220,8 +220,10 @@ PeriodOption = Annotated[
 
 
 def fail(message: str, code: int = EXIT_FAILED) -> typer.Exit:
-    """Print one line on stderr and return the Exit to raise."""
-    print(f"Error: {message}", file=sys.stderr)
+    """Print one line on stderr (control characters from the input escaped) and return the Exit to raise."""
+    from incidents.views import printable
+
+    print(f"Error: {printable(message)}", file=sys.stderr)
     return typer.Exit(code=code)
 
 

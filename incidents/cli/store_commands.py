@@ -71,7 +71,7 @@ def ingest(
     is reported and a failed one does not stop the others.
     """
     from incidents import ingest as ingest_lib
-    from incidents.views import ingest_table
+    from incidents.views import ingest_table, printable
 
     if fmt is not None and fmt not in ingest_lib.FORMATS:
         raise typer.BadParameter(f"must be one of {', '.join(ingest_lib.FORMATS)}", param_hint="--format")
@@ -98,9 +98,9 @@ def ingest(
             ) from None
         results.append(result)
         if not result.ok:
-            print(f"Error: {file}: {result.message}", file=sys.stderr)
+            print(f"Error: {file}: {printable(result.message)}", file=sys.stderr)
         elif result.message:
-            print(f"Note: {file}: {result.message}", file=sys.stderr)
+            print(f"Note: {file}: {printable(result.message)}", file=sys.stderr)
         if result.corrected:
             print(
                 f"Note: {file}: {result.corrected:,} record(s) corrected their stored earlier version "
