@@ -177,7 +177,13 @@ def test_excel_resaved_sep_line_with_comma(db, tmp_path):
     assert (r.status, r.accepted) == ("ok", 1), r.message
 
 
-ATTRIBUTE = {"id": "1", "event_id": "5", "type": "url", "value": "http://x.example.vn", "timestamp": "1603162800"}
+ATTRIBUTE = {
+    "id": "1",
+    "event_id": "5",
+    "type": "url",
+    "value": "http://x.example.vn",
+    "timestamp": "1603162800",
+}
 
 
 @pytest.mark.parametrize(

@@ -56,7 +56,9 @@ _LDH = re.compile(
 _PADDED_V4 = re.compile(r"^\d{1,3}(?:\.\d{1,3}){3}$")
 # Hex IPv4, as inet_aton(3) reads it and as phishing URLs use it to hide an address: four octets each
 # decimal or `0x` + 1-2 hex digits (`0xCB.0.113.7`), or one 32-bit `0x` number (`0xCB007107`).
-_HEX_V4 = re.compile(r"^(?:(?:0x[0-9a-f]{1,2}|\d{1,3})\.){3}(?:0x[0-9a-f]{1,2}|\d{1,3})$|^0x[0-9a-f]{1,8}$", re.I)
+_HEX_V4 = re.compile(
+    r"^(?:(?:0x[0-9a-f]{1,2}|\d{1,3})\.){3}(?:0x[0-9a-f]{1,2}|\d{1,3})$|^0x[0-9a-f]{1,8}$", re.IGNORECASE
+)
 
 
 def refang(text: str) -> str:
