@@ -120,12 +120,17 @@ def _encoding_of(path: Path) -> str:
         return sniff_encoding(fh.read(4096))
 
 
+# Excel's `sep=;` line, also as Excel re-saves it: quoted (`"sep=;"`) and/or padded with the
+# delimiter to the width of the rows (`sep=;;;;;;`, `"sep=;";;;`).
+_SEP_LINE = re.compile(r'^\ufeff?\s*"?sep=([^\r\n])"?(?:[,;\t|]|\1)*\s*$', re.IGNORECASE)
+
+
 def _read_csv(path: Path) -> Iterator[Item]:
     encoding = _encoding_of(path)
     with open(path, encoding=encoding, errors="surrogateescape", newline="") as fh:
         first = fh.readline()
         line = 1
-        forced = re.match(r"^\ufeff?sep=(.)\s*$", first)
+        forced = _SEP_LINE.match(first)
         if forced:
             # Excel's `sep=;` line names the delimiter of the rows below it.
             delimiter = forced.group(1)

@@ -82,6 +82,42 @@ ALIASES: dict[str, tuple[str, ...]] = {
     "record_id": ("id", "_id", "uuid", "event_id", "record_id", "extra.id", "extra.event_id"),
 }
 
+# Values that mean "no value" in the exports feeds really send: IntelMQ's SQL table as CSV writes `\N`
+# (PostgreSQL COPY) or `NULL`; JSON feeds send "null", "none", "-", "N/A". Such a value counts as empty
+# in EVERY field (compared after trimming blanks, case-insensitively), so it never hides the next
+# candidate (`source.url` = `\N` falls through to `source.fqdn`) and a `time.source` of "null" falls
+# back to `time.observation`. The README's Ingest section lists them (incidents.ingest.reference).
+EMPTY_MARKERS: tuple[str, ...] = (
+    "",
+    "\\N",
+    "NULL",
+    "null",
+    "(null)",
+    "<null>",
+    "nil",
+    "None",
+    "none",
+    "(none)",
+    "undefined",
+    "N/A",
+    "n/a",
+    "NA",
+    "-",
+    "--",
+)
+_EMPTY = frozenset(m.lower() for m in EMPTY_MARKERS)
+_EMPTY_MAX = max(len(m) for m in EMPTY_MARKERS)
+
+
+def is_empty(value) -> bool:
+    """True for None, an empty list or object, blanks, or one of EMPTY_MARKERS (any case, any blanks around)."""
+    if value is None:
+        return True
+    if value.__class__ is str:
+        return not value or (len(value) <= _EMPTY_MAX + 8 and value.strip().lower() in _EMPTY)
+    return value == [] or value == {}
+
+
 _EPOCH = re.compile(r"^[+]?\d+(?:\.\d+)?$")
 _DATE_LIKE = re.compile(r"^\d{4}-\d{2}-\d{2}")
 _LONE_SURROGATE = re.compile("[\ud800-\udfff]")
@@ -127,20 +163,20 @@ def _getter(names: tuple[str, ...]) -> Callable[[dict], object]:
     def one(rec: dict):
         value = rec.get(name)
         if value.__class__ is str:
-            return value if value and not value.isspace() else None
+            return None if is_empty(value) or value.isspace() else value
         return None if value == [] or value == {} else value
 
     return one
 
 
 def pick(rec: dict, names: tuple[str, ...]):
-    """The first value among `names` that is not empty (None, '' or blanks), else None."""
+    """The first value among `names` that is not empty (None, blanks, an EMPTY_MARKERS value), else None."""
     for name in names:
         value = rec.get(name)
         if value is None:
             continue
         if value.__class__ is str:
-            if value and not value.isspace():
+            if not is_empty(value) and not value.isspace():
                 return value
         elif value != [] and value != {}:
             return value
@@ -379,4 +415,4 @@ def _text(value) -> str | None:
     if isinstance(value, (dict, list)):
         return _encode_raw(value)
     text = (value if value.__class__ is str else str(value)).strip()
-    return text or None
+    return None if is_empty(text) else text

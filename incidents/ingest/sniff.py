@@ -34,10 +34,11 @@ def unsupported_layout(value) -> str | None:
     first = value[0] if isinstance(value, list) and value else value
     if not isinstance(first, dict):
         return None
-    if "Event" in first or (isinstance(first.get("response"), list) and _is_misp(first["response"])):
+    misp = _misp_kind(first)
+    if misp:
         return (
-            "a MISP event export, not a supported layout: export the event's attributes as CSV, "
-            "or take MISP events through IntelMQ's MISP collector"
+            f"a MISP {misp} export, not a supported layout: export the attributes as CSV "
+            "(restSearch with returnFormat csv), or take MISP events through IntelMQ's MISP collector"
         )
     kind = str(first.get("_type", "")).lower()
     if kind in ("alert", "case") or (
@@ -50,5 +51,19 @@ def unsupported_layout(value) -> str | None:
     return None
 
 
-def _is_misp(items: list) -> bool:
-    return bool(items) and isinstance(items[0], dict) and "Event" in items[0]
+# The top-level keys of MISP's REST answers: /events (Event), /attributes/restSearch (Attribute),
+# /objects (Object), /sightings (Sighting); each may come inside {"response": ...} (a dict or a list).
+_MISP_KEYS = {"Event": "event", "Attribute": "attribute", "Object": "object", "Sighting": "sighting"}
+
+
+def _misp_kind(doc: dict) -> str | None:
+    """'event', 'attribute', ... when `doc` is a MISP REST answer, else None."""
+    response = doc.get("response")
+    if isinstance(response, list) and response and isinstance(response[0], dict):
+        doc = response[0]
+    elif isinstance(response, dict):
+        doc = response
+    for key, kind in _MISP_KEYS.items():
+        if key in doc and isinstance(doc[key], (dict, list)):
+            return kind
+    return None
