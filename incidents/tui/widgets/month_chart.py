@@ -34,7 +34,9 @@ def chart_text(months: list[str], table: dict[str, dict[str, int]], series: list
         label = labels[s][:width].ljust(width)
         text.append(label + " ", style="bold" if s == "total" else "")
         text.append(spark(values), style="green")
-        text.append(f" {words.num(values[-1]):>7}  max {words.num(max(values, default=0))}\n", style="dim")
+        text.append(
+            f" {words.num(values[-1]):>7}  {words('max')} {words.num(max(values, default=0))}\n", style="dim"
+        )
     text.rstrip()
     return text
 
