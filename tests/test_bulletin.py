@@ -389,7 +389,9 @@ def test_markdown_matches_golden_file(golden_bulletin, lang, edition, tmp_path):
         assert text.startswith("**TLP:CLEAR**") and text.rstrip().endswith("**TLP:CLEAR**")
     else:
         assert text.startswith("**TLP:AMBER**") and b.top_targets[0][0] in text
-    assert ("05/11/2020" if lang == "vi" else "5 November 2020") in text and "NCSC \\| AIS" in text  # the issuer's | escaped in Markdown
+    assert (
+        "05/11/2020" if lang == "vi" else "5 November 2020"
+    ) in text and "NCSC \\| AIS" in text  # the issuer's | escaped in Markdown
 
 
 @pytest.mark.parametrize(

@@ -246,3 +246,12 @@ def test_csv_formula_prefixes_are_neutralised(shared_dir, tmp_path):
         assert any(c.startswith("'=") for c in cells) and any(c.startswith("'@") for c in cells)
         for cell in cells:
             assert not cell.lstrip(" \t\r\n").startswith(("=", "+", "-", "@")), cell
+
+
+def test_plain_output_has_no_box_drawing(counted):
+    for args in (["list"], ["stats", "--month", "2020-08"], ["stats", "--period", "2020-Q3"], ["rejects"]):
+        r = invoke(*args, "--db", counted, "--plain")
+        assert r.exit_code == 0, (args, r.stderr)
+        assert not set("┏┃━│─┌└╇┡┩") & set(r.stdout), args
+    r = invoke("list", "--db", counted, "--plain", env={"COLUMNS": "80"})
+    assert r.stdout.rstrip().endswith("49 of 49")
