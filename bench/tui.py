@@ -2,11 +2,11 @@
 
     uv run python bench/tui.py [--rows 1000000] [--store PATH]
 
-Builds (or reuses, with --store) a store of `rows` incidents spread over 2019-2020 (seed 11), then,
+Builds (or reuses, with --store) a store of `rows` incidents spread over 2019-2020 (seed 11) and keeps
+its daily spike verdicts (as the alert job does after an ingest; not timed), then,
 driving the real app headless at 80x24 with Textual's Pilot:
-- the overview: from creating the app to the month's figures on screen (the spike alarms are judged in
-  a background worker meanwhile and are not waited for), beside stats.month_report + monthly_counts +
-  the last runs run bare on a sqlite3 connection;
+- the overview: from creating the app (Textual's start-up included) to the month's figures on screen,
+  beside stats.month_report + monthly_counts + the last runs run bare on a sqlite3 connection;
 - filter changes on the incidents screen: from setting a filter to its first page of rows on screen,
   beside the page query run bare (the count of all matching rows follows in its own worker and is
   timed separately).
@@ -74,6 +74,10 @@ def build(path: Path, rows: int, seed: int = 11) -> None:
                 batch = []
         store.add_incidents(db, batch)
         store.finish_run(db, run, read=rows, accepted=rows, duplicate=0, rejected=0, status="ok")
+    # As `incidents alert` does after each ingest: the daily spike verdicts are kept, so the TUI reads them.
+    from incidents.spikes.kept import judge_new_days
+
+    judge_new_days(db)
     db.close()
 
 
@@ -99,6 +103,7 @@ FILTERS = [
 async def drive(path: Path) -> dict:
     from textual.widgets import Input, Select
 
+    from incidents.tui import data
     from incidents.tui.app import IncidentsApp
     from incidents.tui.data import StoreReader
     from incidents.tui.screens.incidents import IncidentsScreen
@@ -118,7 +123,7 @@ async def drive(path: Path) -> dict:
             await asyncio.sleep(0.01)
         for label, values in FILTERS:
             await pilot.press("escape", "x")
-            while screen.total is None or not screen.flt.is_empty():
+            while screen.total is None or not data.empty(screen.flt):
                 await asyncio.sleep(0.01)
             await pilot.pause(0.05)
             before = screen.rows

@@ -438,44 +438,9 @@ def _bulletin(table: dict, folder: Path, problems: _Problems) -> BulletinConfig:
     return BulletinConfig(issuer=issuer, contact=contact, recommendations=recommendations, url=url)
 
 
-EXAMPLE = """\
-# incidents.toml: who receives alert e-mails, through which server (read by `incidents alert`),
-# and what the monthly bulletin says about its issuer. Check it with `incidents config check`.
-# Read from --config, else $INCIDENTS_CONFIG, else ./incidents.toml.
-
-[smtp]
-host = "127.0.0.1"            # the mail server; for a real one: host = "smtp.example.vn"
-port = 25                     # 25 (none), 587 (starttls) or 465 (tls) when omitted
-security = "none"             # none | starttls | tls; use starttls on port 587 for a real server
-sender = "soc@example.vn"     # the From address
-user = ""                     # login name; "" = no login
-# The password is never written here: set $INCIDENTS_SMTP_PASSWORD, or name a file that only its
-# owner can read (chmod 600):
-# password_file = "/etc/incidents/smtp-password"
-timeout = 30                  # seconds per SMTP command
-
-# One [[recipients]] table per mailbox; each receives only what its own rules give it.
-[[recipients]]
-email = "phishing-desk@example.vn"
-categories = ["phishing"]     # omitted or [] = every category
-spikes = true                 # spike episodes in its categories (and the total if categories is empty)
-min_severity = "high"         # incidents at or above it (low, medium, high, critical); omitted = none
-max_per_hour = 6              # mails per hour; past it, the rest fold into one digest mail
-digest_at = "08:00"           # optional daily summary, local time of the store's zone
-lang = "en"                   # en | vi
-
-[[recipients]]
-email = "soc-duty@example.vn"
-spikes = true                 # every category and the total
-feeds = true                  # "no records from feed X for N hours, usually M a day"
-max_per_hour = 12
-
-[bulletin]
-issuer = "National Cyber Security Monitoring Centre"
-contact = "soc@example.vn"
-# url = "https://example.vn/bulletins"
-# recommendations = "recommendations.md.j2"   # a Jinja2/Markdown template, relative to this file
-"""
+def example_text() -> str:
+    """The commented example configuration (incidents/config.example.toml, shipped in the package)."""
+    return (Path(__file__).parent / "config.example.toml").read_text(encoding="utf-8")
 
 
 def write_example(path: str | Path | None = None, *, force: bool = False) -> Path:
@@ -486,7 +451,7 @@ def write_example(path: str | Path | None = None, *, force: bool = False) -> Pat
     if not file.parent.exists():
         raise ConfigError(f"folder {file.parent} does not exist")
     try:
-        file.write_text(EXAMPLE, encoding="utf-8")
+        file.write_text(example_text(), encoding="utf-8")
     except OSError as e:
         raise ConfigError(f"cannot write {file}: {e.strerror or e}") from None
     return file

@@ -85,11 +85,21 @@ def run_demo(console: Console, db_path: Path | None = None, month: str = "2020-1
             raise DemoError(f"scan failed: {e}") from None
         console.print(scan_table(scanned))
 
-    from incidents.spikes import store_alarms
+    from incidents.spikes.episodes import sentence
+    from incidents.spikes.report import daily_spikes
 
     console.rule("4. Spikes in November 2020, each day judged on the days before it")
-    for alarm in store_alarms(db, freq="day", since="2020-11-01", until="2020-11-30"):
-        console.print(f"  {alarm.explanation}", soft_wrap=True)
+    db.conn.commit()
+    # The verdicts are kept in the store, as `incidents spikes` and the alerts keep them: the commands
+    # suggested below then read them instead of judging two years again.
+    found = daily_spikes(path, since="2020-11-01", until="2020-11-30")
+    for episode in found.episodes:
+        text = sentence(episode, "en")
+        console.print(f"  {text[:1].upper()}{text[1:]}", soft_wrap=True)
+    console.print(
+        f"  ({len(found.alarms)} alarms in all; `incidents spikes --days` lists each with its bound)",
+        soft_wrap=True,
+    )
 
     console.rule("Done")
     console.print(
@@ -124,11 +134,19 @@ def summary_sentence(report: stats.MonthReport) -> str:
 
 
 def next_commands(path: Path, month: str) -> list[str]:
+    """Commands to try next, as the user can paste them: `uv run incidents ...` from a source checkout
+    (a fresh clone has no `incidents` on its PATH), the store's path quoted for the shell."""
+    import shlex
+
+    checkout = (Path(__file__).resolve().parent.parent / "pyproject.toml").is_file()
+    run = "uv run incidents" if checkout else "incidents"
+    db = shlex.quote(str(path))
     return [
-        f"incidents stats --db {path} --month {month}",
-        f"incidents list --db {path} --month {month} --category deface",
-        f"incidents spikes --db {path} --since 2020-01-01",
-        f"incidents bulletin --db {path} --month {month} --lang vi",
-        f"incidents rejects --db {path}",
-        "incidents rules list",
+        f"{run} stats --db {db} --month {month}",
+        f"{run} list --db {db} --month {month} --category deface",
+        f"{run} spikes --db {db} --since 2020-01-01",
+        f"{run} bulletin --db {db} --month {month} --lang vi",
+        f"{run} rejects --db {db}",
+        f"{run} tui --db {db}",
+        f"{run} rules list",
     ]

@@ -205,23 +205,6 @@ def count_incidents(conn, flt: IncidentFilter) -> int:
     return c.execute(f"SELECT count(*) FROM incidents {where}", args).fetchone()[0]
 
 
-# Tables where the `ingest` branch may keep a record's earlier versions (issue 9, point 6).
-_HISTORY_TABLES = ("incident_history", "record_history")
-
-
-def _history(conn: sqlite3.Connection, incident_id: str) -> tuple[dict, ...]:
-    for table in _HISTORY_TABLES:
-        exists = conn.execute(
-            "SELECT 1 FROM sqlite_master WHERE type = 'table' AND name = ?", [table]
-        ).fetchone()
-        if not exists:
-            continue
-        cur = conn.execute(f"SELECT * FROM {table} WHERE incident_id = ? ORDER BY rowid", [incident_id])
-        names = [d[0] for d in cur.description]
-        return tuple(dict(zip(names, row, strict=True)) for row in cur)
-    return ()
-
-
 def get_incident(conn, incident_id: str) -> IncidentRow | None:
     """One incident with its original record (`raw`, JSON text as the feed sent it) and history, or None."""
     c = _connection(conn)
@@ -230,12 +213,9 @@ def get_incident(conn, incident_id: str) -> IncidentRow | None:
     ).fetchone()
     if row is None:
         return None
-    try:
-        history = _history(c, incident_id)
-    except sqlite3.OperationalError:
-        # A history table of another shape (an older or newer release): the incident still shows.
-        history = ()
-    return IncidentRow(*row, history=history)
+    from incidents.store import incident_history
+
+    return IncidentRow(*row, history=tuple(incident_history(c, incident_id)))
 
 
 MIN_PREFIX = 6

@@ -630,3 +630,39 @@ def cutoff(db: sqlite_utils.Database) -> str | None:
     """The data's cut-off: the UTC time the last ingest or scan finished."""
     row = db.execute("SELECT max(finished_at) FROM ingest_runs WHERE status = 'ok'").fetchone()
     return row[0] if row else None
+
+
+def incident_history(conn: sqlite3.Connection, incident_id: str) -> list[dict]:
+    """Earlier versions of an incident, newest first: [{"incident_id", "run_id", "replaced_at", "old"}],
+    `old` being the replaced row as {column: value}.
+
+    Every version replaced under the same feed and record id (`record_key`) belongs to it; a correction may
+    change the incident's id (its day or target is part of the id), so without a record key the chain of
+    replacements is followed back through `new_incident_id`. Returns [] on a store without the table.
+    """
+    import json
+
+    try:
+        key = conn.execute("SELECT record_key FROM incidents WHERE id = ?", (incident_id,)).fetchone()
+        if key and key[0]:
+            rows = conn.execute(
+                "SELECT incident_id, run_id, replaced_at, old FROM incident_history WHERE record_key = ? "
+                "ORDER BY id DESC",
+                (key[0],),
+            ).fetchall()
+        else:
+            rows = conn.execute(
+                """
+                WITH RECURSIVE chain(incident_id) AS (
+                    SELECT ?
+                    UNION SELECT h.incident_id FROM incident_history h
+                    JOIN chain c ON h.new_incident_id = c.incident_id
+                )
+                SELECT incident_id, run_id, replaced_at, old FROM incident_history
+                WHERE new_incident_id IN (SELECT incident_id FROM chain) ORDER BY id DESC
+                """,
+                (incident_id,),
+            ).fetchall()
+    except sqlite3.OperationalError:  # an older store: no history kept
+        return []
+    return [{"incident_id": r[0], "run_id": r[1], "replaced_at": r[2], "old": json.loads(r[3])} for r in rows]

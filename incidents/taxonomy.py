@@ -275,6 +275,7 @@ _SEVERITY_LABELS = {
 _FOLDED_SEVERITIES = {_fold(k): v for k, v in _SEVERITY_LABELS.items()}
 
 
+@lru_cache(maxsize=1024)
 def severity_from_label(label: str) -> str | None:
     """'low', 'medium', 'high' or 'critical' from an English or Vietnamese label ("Cao", "nghiêm trọng")."""
     return _FOLDED_SEVERITIES.get(_fold(label))

@@ -99,3 +99,42 @@ def test_hostile_values_never_add_a_header_or_a_recipient_nor_markup(target, des
     benign_html = benign_html.get_body(preferencelist=("html",)).get_content()
     assert html.count("<") == benign_html.count("<")  # no markup from the fields, only the template's
     assert all(ch == "\n" or ord(ch) >= 32 for ch in text.replace("\r\n", "\n"))
+
+
+def test_a_hostile_feed_name_in_a_silence_alert_and_a_spike_target_stay_inert():
+    feed = "x\r\nBcc: thief@attacker.example\r\n<script>alert(1)</script>"
+    silence = {
+        "kind": "silence",
+        "rank": 500.0,
+        "headline": f"no records from feed {feed} for 40 hours, usually 12 a day",
+        "feed": feed,
+        "last_seen_utc": "2020-11-10T00:00:00Z",
+        "command": "incidents list --feed 'x'",
+    }
+    spike = {
+        "kind": "spike",
+        "rank": 1001.0,
+        "headline": "a phishing spike on 10 November 2020: 40 incidents, 5.0 times the expected 8.0",
+        "series": "phishing",
+        "first_day": "2020-11-10",
+        "last_day": "2020-11-10",
+        "incidents": 40,
+        "expected": 8.0,
+        "ratio": 5.0,
+        "peak_day": "2020-11-10",
+        "peak_count": 40,
+        "provisional": False,
+        "new_peak": False,
+        "top_targets": [[feed, 3]],
+        "top_sources": [["<img src=x>", 2]],
+        "top_feeds": [[feed, 1]],
+        "command": "incidents spikes --category phishing",
+    }
+    everyone = Recipient("duty@example.vn", spikes=True, feeds=True)
+    for kind, payloads in (("silence", [silence]), ("spike", [spike]), ("digest", [silence, spike])):
+        mail = compose(recipient=everyone, sender="soc@example.vn", kind=kind, payloads=payloads, now=NOW)
+        msg = email.message_from_string(mail.message, policy=email.policy.default)
+        assert set(msg.keys()) == HEADERS | {"MIME-Version", "Content-Type"}
+        assert msg.get_all("To") == ["duty@example.vn"]
+        html = msg.get_body(preferencelist=("html",)).get_content()
+        assert "<script>" not in html and "<img" not in html and "&lt;script&gt;" in html

@@ -479,3 +479,33 @@ def test_the_job_waits_for_a_writer_holding_the_store_and_misses_nothing(env):
     got = sorted(m for r in env.smtp.received for m in re.findall(r"incidents show (\S+)", r.text))
     assert got == ["p1", "p2"]
     writer.close()
+
+
+def test_a_recipient_removed_from_the_configuration_gets_nothing_more(env):
+    add(env.db, [{"id": "p1", "category": "phishing"}, {"id": "m1", "category": "malware"}])
+    env.smtp.stop()
+    assert env.run().exit_code == 75
+    env.smtp.start()
+    add(env.db, [{"id": "p2", "category": "phishing"}])
+    env.config.write_text(
+        env.config.read_text().split("[[recipients]]")[0]
+        + "[[recipients]]"
+        + DESKS.split("[[recipients]]")[2]
+    )
+    result = env.run(now=NOW + timedelta(minutes=15))
+    assert result.exit_code == 1
+    assert (
+        "mail to phishing-desk@example.vn not sent: recipient no longer in the configuration" in result.stderr
+    )
+    assert [r.rcpt_tos for r in env.smtp.received] == [["malware-desk@example.vn"]]
+    failed = list_alerts(env.conn(), status="failed")
+    assert [a.incident_id for a in failed] == ["p1"]  # p2 came after: no rule gives it to anyone
+
+
+def test_a_large_ingest_of_severe_incidents_is_one_readable_mail(env):
+    add(env.db, [{"id": f"x{k:03d}", "category": "phishing"} for k in range(300)])
+    assert env.run().exit_code == 0
+    (mail,) = env.smtp.received
+    assert mail.subject.startswith("[incidents] 300 incidents; worst:")
+    assert mail.text.count("look deeper:") == 25 and "and 275 more:" in mail.text
+    assert "and 75 more\n" in mail.text.replace("\r\n", "\n")

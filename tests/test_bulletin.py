@@ -109,6 +109,8 @@ def seeded(seeded_path):
 
 # --- numbers and the lead paragraph ----------------------------------------------------------------
 
+from dataclasses import replace
+
 from incidents.bulletin import numbers, numfmt, render
 
 LEAD_VI = (
@@ -387,7 +389,7 @@ def test_markdown_matches_golden_file(golden_bulletin, lang, edition, tmp_path):
         assert text.startswith("**TLP:CLEAR**") and text.rstrip().endswith("**TLP:CLEAR**")
     else:
         assert text.startswith("**TLP:AMBER**") and b.top_targets[0][0] in text
-    assert "2020-11-05" in text and "NCSC \\| AIS" in text  # the issuer's | escaped in Markdown
+    assert ("05/11/2020" if lang == "vi" else "5 November 2020") in text and "NCSC \\| AIS" in text  # the issuer's | escaped in Markdown
 
 
 @pytest.mark.parametrize(
@@ -401,7 +403,10 @@ def test_a_month_without_spikes_says_so(seeded, lang, text):
 
 def test_golden_bulletin_shows_spikes_and_the_revision(golden_bulletin):
     md = render.markdown(golden_bulletin, "en")
-    assert "- phishing: 31 incidents on 2020-10-14, expected 8, upper bound 16 (99.9%)" in md
+    assert "- A phishing spike on 14 October 2020: 31 incidents, 4.0 times the expected 7.8\n" in md
+    assert "- Đột biến lừa đảo ngày 14/10/2020: 31 sự cố, gấp 4,0 lần mức dự kiến 7,8\n" in render.markdown(
+        golden_bulletin, "vi"
+    )
     assert "\n\nThe 4 other published figures for these periods match the store's.\n" in md
     assert (
         "2020-01..2020-10, total: **Differs from the published figure**: published 4,170, now 4,161 — first release"
@@ -579,20 +584,31 @@ def test_cutoff_unknown_without_ingest_runs(db):
     assert json.loads(render.render(b, "en", "json"))["cutoff"] is None
 
 
-def test_a_month_with_many_alarms_lists_the_strongest(seeded):
+def test_a_month_with_many_episodes_lists_the_strongest(seeded):
     alarms = [
-        FixedAlarm("total", f"2020-10-{d:02d}", "day", 30 + d, 20.0, 28.0, score=float(d % 7),
-                   explanation=f"total: {30 + d} incidents on 2020-10-{d:02d}")
+        FixedAlarm("total", f"2020-10-{2 * d - 1:02d}", "day", 30 + d, 20.0, 28.0, score=float(d % 7),
+                   explanation=f"total: {30 + d} incidents on 2020-10-{2 * d - 1:02d}")
         for d in range(1, 13)
     ]  # fmt: skip
     b = numbers.build(seeded, "2020-10", alarms=alarms)
+    assert len(b.episodes) == 12  # alarm days two days apart: twelve episodes
     assert len(b.top_spikes) == numbers.SPIKES_SHOWN == 8 and b.more_spikes == 4
-    assert min(a.score for a in b.top_spikes) >= max(a.score for a in alarms if a not in b.top_spikes)
-    assert [a.date for a in b.top_spikes] == sorted(a.date for a in b.top_spikes)
+    shown = {e.key for e in b.top_spikes}
+    assert min(e.ratio for e in b.top_spikes) >= max(e.ratio for e in b.episodes if e.key not in shown)
+    assert [e.first_day for e in b.top_spikes] == sorted(e.first_day for e in b.top_spikes)
     md = render.markdown(b, "vi")
-    assert "… và 4 cảnh báo khác (xem: incidents spikes --since 2020-10-01)." in md
-    assert md.count("\n- total: ") == 8
-    assert len(json.loads(render.render(b, "en", "json"))["spikes"]["values"]) == 12
+    assert "… và 4 đợt đột biến khác (xem: incidents spikes --since 2020-10-01)." in md
+    assert md.count("\n- Đột biến tổng số sự cố ngày ") == 8
+    from incidents.bulletin.edition import Edition
+
+    public = render.markdown(replace(b, edition=Edition("public")), "vi")
+    assert "… và 4 đợt đột biến khác.\n" in public and "incidents spikes" not in public
+    data = json.loads(render.render(b, "en", "json"))
+    assert len(data["spikes"]["values"]) == 12 and len(data["spikes"]["episodes"]) == 12
+    assert (
+        data["spikes"]["sentences"][0]
+        == "A spike in all incidents on 1 October 2020: 31 incidents, 1.6 times the expected 20.0"
+    )
 
 
 def test_spike_sentences_in_vietnamese_from_the_alarms_parts():

@@ -37,7 +37,9 @@ def test_the_month_s_spike_is_in_the_bulletin(spiked):
     on_the_day = [a for a in b.spikes if a.date == "2020-10-14"]
     assert on_the_day, [a.explanation for a in b.spikes]
     md = render.markdown(b, "en")
-    for alarm in on_the_day:
-        assert f"- {alarm.explanation}" in md
+    [episode] = [
+        e for e in b.episodes if e.series == "phishing" and e.first_day <= "2020-10-14" <= e.last_day
+    ]
+    assert f"- {render.episode_text(episode, {}, 'en')}\n" in md and "phishing" in md
     data = json.loads(render.render(b, "en", "json"))
     assert "2020-10-14" in {a["date"] for a in data["spikes"]["values"]}

@@ -64,6 +64,10 @@ def invoke(*args, env=None):
         ["bulletin", "--month", "2020-10", "--lang", "fr"],
         ["bulletin", "--month", "2020-10", "--format", "pdf"],
         ["bulletin", "--month", "2020-10", "--edition", "secret"],
+        ["bulletin", "--month", "2020-10", "--tlp", "white"],
+        ["bulletin", "--month", "2020-10", "--format", "eml", "--to", "a@example.vn\nBcc: x@evil.example"],
+        ["bulletin", "--month", "2020-10", "--format", "eml", "--to", "a@example.vn, b@example.vn"],
+        ["bulletin", "--month", "2020-10", "--issued", "2020-11-31"],
         ["demo", "--month", "2020-1"],
     ],
 )

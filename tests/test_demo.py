@@ -48,7 +48,7 @@ def test_demo_reproduces_the_october_2020_report(tmp_path):
     ).fetchone()
     assert scanned[0] > 0 and scanned[1] >= "2021-01-01"
     # The detector finds the November 2020 phishing campaign the sample data carries (10-13 November).
-    assert "phishing: 69 incidents on 2020-11-11" in r.stdout
+    assert "A phishing campaign from 10 to 13 November 2020: 200 incidents" in r.stdout
     # The stats command then explores the same store.
     r = runner.invoke(app, ["stats", "--db", str(db_path), "--month", "2020-08", "--json"])
     assert json.loads(r.stdout)["total"]["month_over_month"] == -0.77
@@ -65,3 +65,25 @@ def test_demo_never_overwrites_a_real_store(db, db_path):
     r = runner.invoke(app, ["demo", "--db", str(db_path)])
     assert r.exit_code == 1
     assert r.stderr == f"Error: {db_path} exists and is not a demo store; choose another --db\n"
+
+
+def test_next_commands_paste_into_a_fresh_clone(tmp_path):
+    """A fresh clone has no `incidents` on its PATH: the demo's suggestions go through `uv run`, and a
+    path with a space stays one argument."""
+    import shlex
+
+    from incidents.demo import next_commands
+
+    commands = next_commands(tmp_path / "my demo.db", "2020-10")
+    assert all(c.startswith("uv run incidents ") for c in commands)
+    stats = shlex.split(commands[0])
+    assert stats == [
+        "uv",
+        "run",
+        "incidents",
+        "stats",
+        "--db",
+        str(tmp_path / "my demo.db"),
+        "--month",
+        "2020-10",
+    ]

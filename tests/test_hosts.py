@@ -116,3 +116,64 @@ def test_any_text_gives_a_target_or_bad_target(text):
     if target is not None:
         # Idempotent: a normalised target normalises to itself (or to the same host).
         assert normalise_target(target)[0] == target or kind == "text"
+
+
+@given(st.from_regex(r"\A[a-zA-Z0-9-]{1,12}(\.[a-zA-Z0-9-]{1,12}){0,3}\Z"))
+def test_the_ascii_fast_path_agrees_with_idna(name):
+    import idna
+
+    from incidents.ingest.hosts import host_text, ip_text
+
+    if ip_text(name):
+        return  # an address, not a name
+    if name.rpartition(".")[2].isdigit():
+        assert host_text(name) == (name.lower(), "text")  # an all-digit last label is no host name
+        return
+    try:
+        expected = (idna.decode(idna.encode(name, uts46=True, transitional=False)), "domain")
+    except (idna.IDNAError, UnicodeError, ValueError):
+        expected = (name.lower(), "text")
+    assert host_text(name) == expected
+
+
+@pytest.mark.parametrize(
+    "spaced, live",
+    [
+        ("site11 [.] example [.] vn", ("site11.example.vn", "domain")),
+        ("site [dot] example [dot] vn", ("site.example.vn", "domain")),
+        ("site ( . ) example (.) vn", ("site.example.vn", "domain")),
+        ("site[ . ]example{ . }vn", ("site.example.vn", "domain")),
+        ("203 [.] 0 [.] 113 [.] 7", ("203.0.113.7", "ip")),
+        ("hxxp://site [.] example [.] vn/x", ("http://site.example.vn/x", "url")),
+        ("hxxps [://] bank [.] example [.] vn/a", ("https://bank.example.vn/a", "url")),
+        ("hxxp [:] //bank [.] example [.] vn/a", ("http://bank.example.vn/a", "url")),
+    ],
+)
+def test_spaced_defangs_are_refanged(spaced, live):
+    assert normalise_target(spaced) == live
+
+
+def test_spaced_defang_dedups_with_the_live_form(db, tmp_path):
+    from incidents.ingest import ingest_file
+
+    f = tmp_path / "defang.csv"
+    f.write_text(
+        "id,time,category,target,feed\n"
+        "D20,2020-10-20T09:00:00+07:00,deface,site11 [.] example [.] vn,f\n"
+        "D21,2020-10-20T09:00:00+07:00,deface,site11.example.vn,g\n"
+    )
+    r = ingest_file(db, f)
+    assert (r.accepted, r.duplicate) == (1, 1), r.message
+
+
+@pytest.mark.parametrize(
+    "spelling", ["0xCB.0.113.7", "0xcb.0x00.0x71.0x07", "0XCB.0.0x71.7", "0xCB007107", "http://0xCB.0.113.7/"]
+)
+def test_hex_ipv4_is_the_address(spelling):
+    assert normalise_target(spelling) == ("203.0.113.7", "ip")
+
+
+@pytest.mark.parametrize("spelling", ["0313.0.113.7", "3405803783", "0x1FF.0.0.1", "203.0.113.256"])
+def test_no_address_spellings_stay_text(spelling):
+    # Zero-padded octets are decimal (never octal): 0313 is 313, no octet; a bare integer is no address.
+    assert normalise_target(spelling)[1] == "text"

@@ -130,3 +130,77 @@ def test_a_fifo_is_refused_at_once(db, tmp_path):
     os.mkfifo(fifo)
     r = ingest_file(db, fifo)
     assert r.status == "failed" and "not a regular file" in r.message
+
+
+@pytest.mark.parametrize(
+    "extra",
+    [{"extra": {"sector": "energy"}}, {"extra": '{"sector": "energy"}'}, {"extra.sector": "energy"}],
+)
+def test_intelmq_extra_as_object_json_text_or_flat(db, tmp_path, extra):
+    record = {
+        "time.source": "2020-10-05T01:00:00+00:00",
+        "classification.taxonomy": "malicious-code",
+        "classification.type": "infected-system",
+        "source.url": "",
+        "source.fqdn": "",
+        "source.reverse_dns": "bot.example.vn.",
+        "feed.provider": "Shadowserver",
+        **extra,
+    }
+    f = tmp_path / "e.jsonl"
+    f.write_text(json.dumps(record) + "\n", encoding="utf-8")
+    r = ingest_file(db, f)
+    assert (r.status, r.accepted) == ("ok", 1)
+    got = db.execute("SELECT sector, target, feed FROM incidents").fetchone()
+    assert tuple(got) == ("energy", "bot.example.vn", "Shadowserver")
+
+
+@pytest.mark.parametrize(
+    "sep_line",
+    ['"sep=;"', "sep=;;;;;;;;;", '"sep=;";;;', "SEP=;", "\ufeffsep=;;;", '"sep=;"\r'],
+)
+def test_excel_resaved_sep_line_is_skipped(db, tmp_path, sep_line):
+    f = tmp_path / "excel.csv"
+    f.write_text(
+        f"{sep_line}\nid;time;category;target\n1;2020-10-05T10:00:00+07:00;deface;a.example.vn\n"
+        "2;2020-10-05T11:00:00+07:00;phishing;http://b.example.vn/x\n",
+        encoding="utf-8",
+    )
+    r = ingest_file(db, f)
+    assert (r.status, r.read, r.accepted, r.rejected) == ("ok", 2, 2, 0), r.message
+
+
+def test_excel_resaved_sep_line_with_comma(db, tmp_path):
+    f = tmp_path / "excel.csv"
+    f.write_text('"sep=,",,,\nid,time,category,target\n1,2020-10-05T10:00:00+07:00,deface,a.example.vn\n')
+    r = ingest_file(db, f)
+    assert (r.status, r.accepted) == ("ok", 1), r.message
+
+
+ATTRIBUTE = {
+    "id": "1",
+    "event_id": "5",
+    "type": "url",
+    "value": "http://x.example.vn",
+    "timestamp": "1603162800",
+}
+
+
+@pytest.mark.parametrize(
+    "doc",
+    [
+        {"response": {"Attribute": [ATTRIBUTE]}},
+        {"Attribute": [ATTRIBUTE]},
+        {"response": [{"Attribute": ATTRIBUTE}]},
+        {"response": {"Event": MISP["Event"]}},
+    ],
+)
+@pytest.mark.parametrize("indent", [None, 2])
+@pytest.mark.parametrize("suffix", [".json", ".jsonl"])
+def test_misp_attribute_search_is_named(db, tmp_path, doc, indent, suffix):
+    f = tmp_path / f"misp{suffix}"
+    f.write_text(json.dumps(doc, indent=indent) + "\n", encoding="utf-8")
+    r = ingest_file(db, f)
+    assert r.status == "failed"
+    assert "MISP" in r.message and "export, not a supported layout" in r.message
+    assert "\n" not in r.message

@@ -120,3 +120,25 @@ def test_every_rsit_pair_maps_and_keeps_its_type(pair, spelling):
     found = classify(spelling(tax), spelling(typ))
     assert found is not None and found.category in CATEGORIES
     assert (found.taxonomy, found.type) == (tax, typ)
+
+
+PREFIXES = [b"", b"id,time,category,target\n", b"[", b'{"hits": {"hits": [', b"\xff\xfe", b"sep=;\n", b"{"]
+
+
+@settings(
+    max_examples=60,
+    deadline=None,
+    suppress_health_check=[HealthCheck.too_slow, HealthCheck.function_scoped_fixture],
+)
+@given(st.sampled_from(PREFIXES), st.binary(max_size=300))
+def test_any_bytes_give_a_result_never_an_exception(tmp_path_factory, prefix, body):
+    from incidents import store
+
+    folder = tmp_path_factory.mktemp("b")
+    f = folder / "feed.dat"
+    f.write_bytes(prefix + body)
+    db = store.open_db(folder / "t.db")
+    r = ingest_file(db, f)
+    assert r.status in ("ok", "failed", "skipped")
+    assert r.read == r.accepted + r.duplicate + r.rejected
+    db.close()

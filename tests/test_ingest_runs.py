@@ -25,7 +25,10 @@ HEADER = "id,time,category,target,sector,feed,severity,status,source_ip,descript
 def big_csv(path: Path, n: int, *, bad_last: bool = False, prefix: str = "h") -> Path:
     with open(path, "w", encoding="utf-8") as fh:
         fh.write(HEADER + "\n")
-        fh.writelines(f"{prefix}{i},2020-10-{1 + i % 28:02d}T10:00:00+07:00,deface,{prefix}{i}.example.vn,gov,feedA,high,new,,x\n" for i in range(n))
+        fh.writelines(
+            f"{prefix}{i},2020-10-{1 + i % 28:02d}T10:00:00+07:00,deface,{prefix}{i}.example.vn,gov,feedA,high,new,,x\n"
+            for i in range(n)
+        )
         if bad_last:
             fh.write("bad,2020-10-01T10:00:00+07:00,nosuchcategory,z.example.vn,gov,feedA,high,new,,x\n")
     return path

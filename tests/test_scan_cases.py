@@ -182,3 +182,11 @@ def test_gzip_written_here_is_read(db, tmp_path):
     path.write_bytes(gzip.compress(text.encode()))
     report = scan_paths(db, [path], year=2024)
     assert report.complete and report.files[0].lines == 12 and len(incidents(db)) == 1
+
+
+def test_a_file_no_loaded_rule_reads_is_not_silent(db, cases, shared_dir):
+    report = scan_paths(
+        db, [cases / "rfc5424.log"], rules_dir=shared_dir / "cases" / "hostile" / "29-rules-redos"
+    )
+    assert not report.complete
+    assert report.files[0].notes == ["no loaded rule reads auth logs, so nothing in this file was looked at"]

@@ -193,3 +193,19 @@ def test_port_and_nesting_and_year_9999_in_eve(db, tmp_path):
     assert (f.lines, f.events, f.unparsed) == (6, 2, 4)
     reasons = [r[0] for r in db.execute("SELECT reason FROM rejects ORDER BY line")]
     assert "src_port" in reasons[0] and "out of range" in reasons[1] and "nested too deep" in reasons[2]
+
+
+def test_out_of_range_years_in_text_logs_are_rejected_not_fatal(db, tmp_path):
+    web = tmp_path / "access.log"
+    good = '198.51.100.9 - - [01/Mar/2024:10:00:00 +0700] "GET /x HTTP/1.1" 200 1 "-" "sqlmap/1.8"\n'
+    web.write_text(good + good.replace("2024", "9999") + good.replace("2024", "0001") + good)
+    auth = tmp_path / "auth.log"
+    auth.write_text(
+        "<38>1 9999-12-31T23:59:59Z h sshd 1 - - Failed password for root from 198.51.100.1 port 1 ssh2\n"
+        "Mar  1 10:00:00 h sshd[1]: Failed password for root from 198.51.100.1 port 99999999999999999999 ssh2\n"
+        "Mar  1 10:00:01 h sshd[1]: Failed password for root from 198.51.100.1 port 2 ssh2\n"
+    )
+    report = scan_paths(db, [web, auth], year=2024)
+    w, a = report.files
+    assert (w.lines, w.events, w.unparsed) == (4, 2, 2) and w.found == 1
+    assert a.lines == 3 and a.unparsed == 1 and a.run_id is not None

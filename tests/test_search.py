@@ -123,12 +123,33 @@ def test_get_incident_has_the_original_record(filled):
     assert get_incident(filled, "no-such-id") is None
 
 
-def test_history_when_a_table_holds_it(filled):
-    filled.execute("CREATE TABLE incident_history (incident_id TEXT, run_id INTEGER, old_day TEXT)")
-    filled.execute("INSERT INTO incident_history VALUES ('id001', 1, '2020-10-01')")
-    assert get_incident(filled, "id001").history == (
-        {"incident_id": "id001", "run_id": 1, "old_day": "2020-10-01"},
+def test_history_follows_corrections_that_change_the_id(tmp_path):
+    """A feed re-sends record R1 twice, each time with another day: `show` of the last version lists both
+    earlier versions, newest first, although each correction gave the incident a new id."""
+    from incidents import store
+    from incidents.ingest import ingest_file
+
+    db = store.open_db(tmp_path / "h.db")
+    header = "id,time,category,target,feed"
+    for n, day in enumerate(("2020-10-01", "2020-10-02", "2020-10-03")):
+        f = tmp_path / f"export{n}.csv"
+        f.write_text(f"{header}\nR1,{day}T05:00:00Z,deface,a.gov.vn,feedA\n", encoding="utf-8")
+        ingest_file(db, f)
+    (current,) = db.execute("SELECT id FROM incidents").fetchall()
+    row = get_incident(db.conn, current[0])
+    assert row.day == "2020-10-03"
+    assert [h["old"]["day"] for h in row.history] == ["2020-10-02", "2020-10-01"]
+
+
+def test_history_of_a_corrected_record(filled):
+    filled.execute("UPDATE incidents SET record_key = 'feedA\x1fr1' WHERE id = 'id001'")
+    filled.execute(
+        "INSERT INTO incident_history(incident_id, new_incident_id, record_key, run_id, replaced_at, old) "
+        "VALUES ('old1', 'id001', 'feedA\x1fr1', 1, '2020-10-03T00:00:00Z', '{\"day\": \"2020-10-01\"}')"
     )
+    [version] = get_incident(filled, "id001").history
+    assert version["incident_id"] == "old1" and version["old"] == {"day": "2020-10-01"}
+    assert get_incident(filled, "id002").history == ()
 
 
 def test_read_only_connection(filled, db_path):

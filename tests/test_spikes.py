@@ -193,7 +193,7 @@ def test_cusum_threshold_keeps_wald_bound_on_its_own():
     mu = np.full((series, n), 3.0)
     y = rng.poisson(mu).astype(float)
     h = np.log(730.0)
-    cs, _, _ = cusum.run(y, mu, np.ones_like(mu), np.full_like(mu, np.inf), np.zeros_like(mu, bool), 2.0, h)
+    cs = cusum.run(y, mu, np.ones_like(mu), np.full_like(mu, np.inf), np.zeros_like(mu, bool), 2.0, h)[0]
     above = cs > h
     starts = (above[:, 1:] & ~above[:, :-1]).sum() + above[:, 0].sum()
     assert starts / (series * n) <= 1 / 730  # ARL0 >= e^h when the baseline is right

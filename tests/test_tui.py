@@ -12,7 +12,7 @@ from incidents.tui.app import IncidentsApp
 from incidents.tui.data import IncidentFilter, StoreReader
 from incidents.tui.screens.detail import DetailScreen
 from incidents.tui.screens.incidents import IncidentsScreen
-from tests.tui_helpers import HOSTILE_TARGET, SPIKE_DAY, build_store, screen_text, settle
+from tests.tui_helpers import HOSTILE_TARGET, SPIKE_DAY, screen_text, settle, shared_store
 
 
 def sql(path, query, *args):
@@ -22,9 +22,7 @@ def sql(path, query, *args):
 
 @pytest.fixture(scope="module")
 def tui_store(tmp_path_factory):
-    path = tmp_path_factory.mktemp("tui") / "tui.db"
-    build_store(path)
-    return path
+    return shared_store(tmp_path_factory)
 
 
 def make_app(path, **kwargs) -> IncidentsApp:
@@ -123,7 +121,7 @@ def test_filters_show_the_rows_they_select(tui_store):
             expected = sql(
                 tui_store,
                 "SELECT id FROM incidents WHERE category = 'malware' AND day BETWEEN '2020-03-01' AND '2020-03-31' "
-                "AND sector = 'finance' AND severity = 'high' ORDER BY day DESC, occurred_at DESC, id",
+                "AND sector = 'finance' AND severity = 'high' ORDER BY day DESC, occurred_at DESC, id DESC",
             )
             assert expected, "the fixture should have rows for this filter"
             assert [r["id"] for r in screen.rows] == [e[0] for e in expected]
@@ -155,7 +153,9 @@ def test_paging_and_sorting_query_one_page_at_a_time(tui_store):
             screen = await open_incidents(app, pilot)
             everything = [
                 r[0]
-                for r in sql(tui_store, "SELECT id FROM incidents ORDER BY day DESC, occurred_at DESC, id")
+                for r in sql(
+                    tui_store, "SELECT id FROM incidents ORDER BY day DESC, occurred_at DESC, id DESC"
+                )
             ]
             assert [r["id"] for r in screen.rows] == everything[:50]
             await pilot.press("n")

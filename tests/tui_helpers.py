@@ -5,6 +5,7 @@ from __future__ import annotations
 import io
 import json
 from datetime import date, timedelta
+from pathlib import Path
 
 from rich.console import Console
 
@@ -20,7 +21,7 @@ SEVERITIES = ("low", "medium", "high", "critical")
 HOSTILE_TARGET = "evil[/red]\x1b[31m.example.vn"
 
 
-def build_store(path) -> None:
+def build_store(path, *, keep_verdicts: bool = True) -> None:
     """Incidents on every day: phishing 3 + (day % 3), deface 2 (odd days 1), malware 1 every other
     day; 40 phishing on SPIKE_DAY. Two ingest runs with fixed times; the second rejected 2 rows."""
     db = store.open_db(path)
@@ -73,7 +74,23 @@ def build_store(path) -> None:
             "(2, 9, '2021-02-30,phishing,[red]a[/red]', 'impossible date')"
         )
         store.add_incidents(db, rows)
+    if keep_verdicts:  # as the alert job does after each ingest
+        from incidents.spikes.kept import judge_new_days
+
+        judge_new_days(db)
     db.close()
+
+
+def shared_store(tmp_path_factory) -> Path:
+    """One store built (and its spike verdicts kept) per test session, shared by the TUI test modules,
+    which only read it."""
+    path = tmp_path_factory.getbasetemp() / "tui-shared" / "tui.db"
+    if not path.exists():
+        path.parent.mkdir(exist_ok=True)
+        partial = path.with_suffix(".partial")
+        build_store(partial)
+        partial.rename(path)
+    return path
 
 
 def screen_text(app) -> str:

@@ -64,7 +64,7 @@ def episode_payload(conn, ep, *, lang: str, update: bool, db_hint: str | None) -
         "peak_day": ep.peak_day,
         "peak_count": int(ep.peak_count),
         "provisional": bool(ep.provisional),
-        "update": update,
+        "new_peak": update,
         "top_targets": _top(conn, "target", ep.series, ep.first_day, ep.last_day),
         "top_sources": _top(conn, "source_ip", ep.series, ep.first_day, ep.last_day),
         "top_feeds": _top(conn, "feed", ep.series, ep.first_day, ep.last_day),
@@ -89,7 +89,8 @@ def spike_items(
     horizon = (today - timedelta(days=EPISODE_HORIZON_DAYS)).isoformat()
     items: list[Item] = []
     for ep in episodes:
-        if ep.last_day < horizon or ep.explained_by:
+        # Days after `today` exist only when --now looks back on a store filled later: not news yet.
+        if ep.last_day < horizon or ep.first_day > today.isoformat() or ep.explained_by:
             continue
         for r in recipients:
             if not r.wants_series(ep.series):
@@ -149,7 +150,7 @@ def incident_rows(
     Rowids only grow with each insert and SQLite has one writer at a time, so every incident committed
     after this read gets a rowid above the returned watermark: late records (an old day ingested today)
     alert too. With no watermark yet (the store's first alert run), the incidents that occurred within
-    FIRST_RUN_WINDOW before `now`. Only severities at or above `min_severity` (None: no rows, the
+    FIRST_RUN_WINDOW before `now` (up to `now`). Only severities at or above `min_severity` (None: no rows, the
     watermark still moves).
     """
     top = conn.execute("SELECT max(rowid) FROM incidents").fetchone()[0] or 0
@@ -159,11 +160,12 @@ def incident_rows(
     marks = ",".join("?" for _ in severe)
     if after_rowid is None:
         since = (now - FIRST_RUN_WINDOW).astimezone(UTC).strftime("%Y-%m-%dT%H:%M:%SZ")
+        until = now.astimezone(UTC).strftime("%Y-%m-%dT%H:%M:%SZ")
         sql = (
             f"SELECT {_INCIDENT_COLUMNS} FROM incidents WHERE rowid <= ? AND occurred_at >= ? "
-            f"AND severity IN ({marks}) ORDER BY rowid"
+            f"AND occurred_at <= ? AND severity IN ({marks}) ORDER BY rowid"
         )
-        args = [top, since, *severe]
+        args = [top, since, until, *severe]
     else:
         sql = (
             f"SELECT {_INCIDENT_COLUMNS} FROM incidents WHERE rowid > ? AND rowid <= ? "
@@ -225,7 +227,7 @@ def silence_items(silences, recipients: list[Recipient], *, db_hint: str | None)
         hours = int(s.silent_hours)
         usual = float(s.usual_per_day)
         payload = {
-            "headline": f"no records from feed {s.feed} for {hours} hours, usually {_usual(usual)} a day",
+            "headline": s.sentence(),
             "feed": s.feed,
             "last_seen_utc": s.last_seen_utc,
             "silent_hours": hours,
@@ -247,10 +249,6 @@ def silence_items(silences, recipients: list[Recipient], *, db_hint: str | None)
                     )
                 )
     return items
-
-
-def _usual(x: float) -> str:
-    return f"{x:.0f}" if x >= 10 else f"{x:.1f}"
 
 
 # --- the daily summary ----------------------------------------------------------------------------------

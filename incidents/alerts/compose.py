@@ -22,7 +22,8 @@ from incidents.config import Recipient
 
 SUBJECT_PREFIX = "[incidents]"
 DIGEST_DETAIL = 10  # held items shown in full in a digest; the rest one line each
-DIGEST_LINES = 200  # ... and past that only counted
+MAIL_DETAIL = 25  # items shown in full in any other mail (a large ingest of severe incidents)
+DIGEST_LINES = 200  # ... the rest one line each, and past that only counted
 
 WORDS = {
     "en": {
@@ -44,12 +45,13 @@ WORDS = {
         "feeds": "top feeds",
         "deeper": "look deeper",
         "none": "none recorded",
-        "update": "Update: this episode reached a new peak.",
+        "new_peak_note": "Update: this episode reached a new peak.",
         "description": "description",
         "source_ip": "source",
         "last_seen": "last record",
         "more": "and {n} more, held back by the hourly limit",
         "counted": "and {n} more",
+        "others": "and {n} more",
         "why": "You receive this because incidents.toml lists {email}: {rules}.",
         "footer": "Sent by incidents alert {version}. Message-ID {mid}: a repeat with this Message-ID is the same alert.",
     },
@@ -72,12 +74,13 @@ WORDS = {
         "feeds": "nguồn dữ liệu hàng đầu",
         "deeper": "xem chi tiết",
         "none": "không có",
-        "update": "Cập nhật: đợt này đạt đỉnh mới.",
+        "new_peak_note": "Cập nhật: đợt này đạt đỉnh mới.",
         "description": "mô tả",
         "source_ip": "nguồn",
         "last_seen": "bản ghi cuối",
         "more": "và {n} cảnh báo khác, bị giữ lại do giới hạn mỗi giờ",
         "counted": "và {n} cảnh báo khác",
+        "others": "và {n} cảnh báo khác",
         "why": "Bạn nhận thư này vì incidents.toml liệt kê {email}: {rules}.",
         "footer": "Gửi bởi incidents alert {version}. Message-ID {mid}: thư lặp lại cùng Message-ID là cùng một cảnh báo.",
     },
@@ -158,11 +161,10 @@ def compose(
     lang = recipient.lang if recipient.lang in WORDS else "en"
     w = WORDS[lang]
     ordered = sorted(payloads, key=lambda p: -float(p.get("rank", 0.0)))
-    detail, lines, counted = ordered, [], 0
-    if kind == "digest":
-        detail = ordered[:DIGEST_DETAIL]
-        lines = ordered[DIGEST_DETAIL : DIGEST_DETAIL + DIGEST_LINES]
-        counted = max(len(ordered) - DIGEST_DETAIL - DIGEST_LINES, 0)
+    shown = DIGEST_DETAIL if kind == "digest" else MAIL_DETAIL
+    detail = ordered[:shown]
+    lines = ordered[shown : shown + DIGEST_LINES]
+    counted = max(len(ordered) - shown - DIGEST_LINES, 0)
     domain = sender.rpartition("@")[2] or "localhost"
     message_id = make_msgid(idstring="incidents", domain=domain)
     subject = subject_for(kind, ordered, lang)
@@ -174,6 +176,7 @@ def compose(
         "lines": lines,
         "counted": counted,
         "more": len(ordered) - len(detail),
+        "more_text": (w["more"] if kind == "digest" else w["others"]).format(n=len(ordered) - len(detail)),
         "recipient": recipient.email,
         "why": w["why"].format(email=recipient.email, rules=_rules(recipient)),
         "footer": w["footer"].format(version=__version__, mid=message_id),

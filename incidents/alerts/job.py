@@ -118,7 +118,7 @@ def run_alerts(
         raise JobError(f"no database at {path} (run 'incidents ingest' or 'incidents demo' first)")
     with RunLock(lock_path(path)):
         try:
-            db = store.open_db(path, create=False)
+            db = _open_store(path)
         except store.StoreBusy as e:
             raise TempFailed(f"{e}; pending alerts go out on the next run") from None
         except store.StoreError as e:
@@ -134,6 +134,34 @@ def run_alerts(
             raise JobError(str(problem)) from None
         finally:
             db.close()
+
+
+def _open_store(path: Path):
+    """The store for writing: a plain sqlite3 connection when its schema is current and it is in WAL mode
+    (the every-15-minutes case; sqlite_utils and the pandas it imports cost 2 CPU s a run), else
+    `store.open_db`, which migrates (after a backup copy) and sets the journal mode."""
+    from incidents import store
+    from incidents.migrations import MIGRATIONS
+
+    try:
+        conn = sqlite3.connect(path, timeout=store.busy_timeout())
+        try:
+            version = conn.execute("PRAGMA user_version").fetchone()[0]
+            wal = conn.execute("PRAGMA journal_mode").fetchone()[0] == "wal"
+            zone = (
+                conn.execute("SELECT value FROM meta WHERE key = 'reporting_zone'").fetchone()
+                if version
+                else None
+            )
+        except sqlite3.Error:
+            version, wal, zone = None, False, None
+        if version == len(MIGRATIONS) and wal and zone:
+            conn.execute("PRAGMA synchronous=NORMAL")
+            return conn
+        conn.close()
+    except sqlite3.Error as e:
+        raise store.explain(e, path) from None
+    return store.open_db(path, create=False)
 
 
 def _run(db, config: Config, *, now: datetime, dry_run: bool, db_hint: str | None) -> JobResult:
@@ -194,13 +222,18 @@ def _finish(
 
 def _news(db, config: Config, *, now: datetime, local_now: datetime, db_hint: str | None):
     """Every item the recipients' rules give, and the incident watermark to store with them."""
-    conn = db.conn
+    conn = outbox.connection(db)
     recipients = config.recipients
     items: list[outbox.Item] = []
-    if any(r.spikes for r in recipients):
-        from incidents.spikes.kept import judge_new_days, kept_episodes
+    if any(r.spikes or r.feeds for r in recipients):
+        from incidents.spikes.kept import judge_new_days
 
+        # Judges only the days not kept yet (today's running count provisional); it also keeps the
+        # per-feed daily counts that feed_silences reads.
         judge_new_days(db, now=now)
+    if any(r.spikes for r in recipients):
+        from incidents.spikes.kept import kept_episodes
+
         since = (local_now.date() - timedelta(days=collect.EPISODE_HORIZON_DAYS)).isoformat()
         episodes = kept_episodes(conn, since=since)
         items += collect.spike_items(conn, episodes, recipients, today=local_now.date(), db_hint=db_hint)
@@ -226,6 +259,7 @@ def _compose_all(conn, config: Config, *, now: datetime) -> list[Composed]:
     if config.smtp is None:
         return []
     composed: list[Composed] = []
+    outbox.fail_unknown_recipients(conn, {r.email for r in config.recipients})
     hour_ago = iso(now - timedelta(hours=1))
     for r in config.recipients:
         waiting = outbox.unmailed(conn, r.email)

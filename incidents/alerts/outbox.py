@@ -44,7 +44,7 @@ def writing(db, *, patience: float = WRITE_PATIENCE_S) -> Iterator[sqlite3.Conne
     Retries while another writer holds the store, up to `patience` seconds, then raises StoreBusy.
     Commits on success, rolls back on any exception.
     """
-    conn = _conn(db)
+    conn = connection(db)
     if conn.in_transaction:  # a read left open by the driver's implicit transactions: end it
         conn.commit()
     deadline = time.monotonic() + patience
@@ -115,7 +115,7 @@ class AlertRun:
         return dict(self.__dict__)
 
 
-def _conn(db) -> sqlite3.Connection:
+def connection(db) -> sqlite3.Connection:
     return getattr(db, "conn", db)
 
 
@@ -147,7 +147,7 @@ def list_alerts(
     """Alert items, newest first; `status` one of pending, held, sent, failed (None: all)."""
     if status is not None and status not in STATUSES:
         raise ValueError(f"status must be one of {', '.join(STATUSES)}, not {status!r}")
-    conn = _conn(db)
+    conn = connection(db)
     if not _has_tables(conn):
         return []
     clauses, args = [], []
@@ -165,7 +165,7 @@ def list_alerts(
 def alert_counts(db) -> dict[str, int]:
     """Alert items per status: {'pending': n, 'sent': n, 'failed': n, 'held': n}."""
     counts = dict.fromkeys(("pending", "sent", "failed", "held"), 0)
-    conn = _conn(db)
+    conn = connection(db)
     if not _has_tables(conn):
         return counts
     for status, n in conn.execute("SELECT status, count(*) FROM alert_outbox GROUP BY status"):
@@ -175,7 +175,7 @@ def alert_counts(db) -> dict[str, int]:
 
 def last_alert_run(db) -> AlertRun | None:
     """The latest `incidents alert` run (a run killed before its end reads outcome 'interrupted')."""
-    conn = _conn(db)
+    conn = connection(db)
     if not _has_tables(conn):
         return None
     row = conn.execute(
@@ -225,7 +225,7 @@ def queue(db, items: list[Item], *, now: str) -> int:
 
     Call inside the caller's transaction (with the state that says what was looked at).
     """
-    conn = _conn(db)
+    conn = connection(db)
     before = conn.total_changes
     payload_rank = lambda it: json.dumps(
         {**it.payload, "kind": it.kind, "rank": it.rank}, ensure_ascii=False, default=str
@@ -270,7 +270,7 @@ class Queued:
 
 def unmailed(db, recipient: str) -> list[Queued]:
     """Items of a recipient not yet in any mail (pending or held), oldest first."""
-    rows = _conn(db).execute(
+    rows = connection(db).execute(
         "SELECT id, kind, recipient, status, payload FROM alert_outbox "
         "WHERE recipient = ? AND status IN ('pending', 'held') AND message_id IS NULL ORDER BY id",
         [recipient],
@@ -282,14 +282,32 @@ def unmailed(db, recipient: str) -> list[Queued]:
     return out
 
 
+def fail_unknown_recipients(db, known: set[str]) -> int:
+    """Items waiting for a recipient no longer in the configuration: failed, never sent. Returns how many."""
+    conn = connection(db)
+    waiting = conn.execute(
+        "SELECT DISTINCT recipient FROM alert_outbox WHERE status IN ('pending', 'held') AND message_id IS NULL"
+    ).fetchall()
+    gone = [r for (r,) in waiting if r not in known]
+    before = conn.total_changes
+    conn.executemany(
+        "UPDATE alert_outbox SET status = 'failed', error = 'recipient no longer in the configuration; not sent' "
+        "WHERE recipient = ? AND status IN ('pending', 'held') AND message_id IS NULL",
+        [(r,) for r in gone],
+    )
+    return conn.total_changes - before
+
+
 def hold(db, item_ids: list[int]) -> None:
-    _conn(db).executemany("UPDATE alert_outbox SET status = 'held' WHERE id = ?", [(i,) for i in item_ids])
+    connection(db).executemany(
+        "UPDATE alert_outbox SET status = 'held' WHERE id = ?", [(i,) for i in item_ids]
+    )
 
 
 def mails_in_window(db, recipient: str, *, since: str) -> int:
     """Mails to a recipient sent at or after `since`, or composed and still waiting (they will be sent)."""
     row = (
-        _conn(db)
+        connection(db)
         .execute(
             "SELECT count(*) FROM alert_mails WHERE recipient = ? AND kind != 'daily' "
             "AND ((status = 'sent' AND sent_at >= ?) OR status = 'pending')",
@@ -312,7 +330,7 @@ def add_mail(
     now: str,
 ) -> None:
     """Record a composed mail and attach its items (which become pending). Inside the caller's transaction."""
-    conn = _conn(db)
+    conn = connection(db)
     conn.execute(
         "INSERT INTO alert_mails (message_id, recipient, kind, subject, items, status, created_at, message) "
         "VALUES (?, ?, ?, ?, ?, 'pending', ?, ?)",
@@ -336,7 +354,7 @@ class Mail:
 
 def pending_mails(db) -> list[Mail]:
     """Composed mails not yet accepted by the server, in the order they were composed."""
-    rows = _conn(db).execute(
+    rows = connection(db).execute(
         "SELECT message_id, recipient, kind, subject, items, message FROM alert_mails "
         "WHERE status = 'pending' ORDER BY created_at, rowid"
     )
@@ -381,12 +399,12 @@ def note_attempt(db, message_id: str, error: str) -> None:
 
 
 def get_state(db, key: str) -> str | None:
-    row = _conn(db).execute("SELECT value FROM alert_state WHERE key = ?", [key]).fetchone()
+    row = connection(db).execute("SELECT value FROM alert_state WHERE key = ?", [key]).fetchone()
     return row[0] if row else None
 
 
 def set_state(db, key: str, value: str) -> None:
-    _conn(db).execute(
+    connection(db).execute(
         "INSERT INTO alert_state(key, value) VALUES (?, ?) ON CONFLICT(key) DO UPDATE SET value = excluded.value",
         [key, value],
     )
@@ -395,7 +413,7 @@ def set_state(db, key: str, value: str) -> None:
 def alerted_peak(db, episode_key: str, recipient: str) -> tuple[int, str] | None:
     """The highest peak already queued for an episode and recipient, and the latest day it was queued for."""
     row = (
-        _conn(db)
+        connection(db)
         .execute(
             "SELECT max(peak), max(day) FROM alert_outbox WHERE episode_key = ? AND recipient = ?",
             [episode_key, recipient],
@@ -407,7 +425,7 @@ def alerted_peak(db, episode_key: str, recipient: str) -> tuple[int, str] | None
 
 def alerted_episodes(db, series: str, recipient: str) -> list[tuple[str, str, str]]:
     """(episode key, first day, last day) of the episodes of a series already queued for a recipient."""
-    rows = _conn(db).execute(
+    rows = connection(db).execute(
         "SELECT episode_key, min(json_extract(payload, '$.first_day')), max(json_extract(payload, '$.last_day')) "
         "FROM alert_outbox WHERE series = ? AND recipient = ? AND episode_key IS NOT NULL GROUP BY episode_key",
         [series, recipient],

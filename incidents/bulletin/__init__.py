@@ -42,10 +42,12 @@ def bulletin_text(
     """The bulletin of `month` as one text: Markdown (charts left out), self-contained HTML, JSON or eml.
 
     `edition`: public or internal, TLP, issue date, issuer (default: internal, TLP:AMBER, today).
-    `mail`: sender, recipients for an eml's headers."""
+    `mail`: sender, recipients for an eml's headers; progress(done, total) for the spikes' judging."""
     from incidents.bulletin import render
 
-    return render.render(build(db, month, edition=edition), lang, fmt, templates_dir=templates_dir, **mail)
+    progress = mail.pop("progress", None)
+    b = build(db, month, edition=edition, progress=progress)
+    return render.render(b, lang, fmt, templates_dir=templates_dir, **mail)
 
 
 def write_bulletin(
@@ -62,6 +64,6 @@ def write_bulletin(
     """Write the bulletin of `month` (and, for md, its PNG and SVG charts) into `out_dir`."""
     from incidents.bulletin import render
 
-    return render.write(
-        build(db, month, edition=edition), out_dir, lang, fmt, templates_dir=templates_dir, **mail
-    )
+    progress = mail.pop("progress", None)
+    b = build(db, month, edition=edition, progress=progress)
+    return render.write(b, out_dir, lang, fmt, templates_dir=templates_dir, **mail)

@@ -58,6 +58,7 @@ class Bulletin:
     notes: list[stats.Note] = field(default_factory=list)
     provenance: dict = field(default_factory=dict)
     edition: Edition = field(default_factory=Edition)  # public or internal, TLP, issue date, issuer
+    episodes: list[Any] | None = None  # spikes.episodes.Episode reaching into the month, oldest first
 
     @property
     def year(self) -> int:
@@ -69,7 +70,11 @@ class Bulletin:
 
     @property
     def top_spikes(self) -> list[Any]:
-        """The SPIKES_SHOWN strongest alarms (by score), in date order: a level shift can raise dozens."""
+        """The episodes the text tells (the SPIKES_SHOWN strongest by ratio, in date order); alarms where
+        no episode could be formed (an alarm from elsewhere)."""
+        if self.episodes is not None:
+            strongest = sorted(self.episodes, key=lambda e: -e.ratio)[:SPIKES_SHOWN]
+            return sorted(strongest, key=lambda e: (e.first_day, e.series != "total", e.series))
         if not self.spikes:
             return []
         strongest = sorted(self.spikes, key=lambda a: -a.score)[:SPIKES_SHOWN]
@@ -77,7 +82,8 @@ class Bulletin:
 
     @property
     def more_spikes(self) -> int:
-        return len(self.spikes or []) - len(self.top_spikes)
+        told = self.episodes if self.episodes is not None else (self.spikes or [])
+        return len(told) - len(self.top_spikes)
 
     @property
     def revisions(self) -> list[published.Comparison]:
@@ -86,10 +92,16 @@ class Bulletin:
 
 
 def build(
-    db: sqlite_utils.Database, month: str, *, alarms: list[Any] | None = None, edition: Edition | None = None
+    db: sqlite_utils.Database,
+    month: str,
+    *,
+    alarms: list[Any] | None = None,
+    edition: Edition | None = None,
+    progress: Any = None,
 ) -> Bulletin:
     """Gather the bulletin of `month` ('YYYY-MM'). `alarms` replaces the spike detector's (e.g. already
-    computed); `edition` says which bulletin is issued (default: the internal edition, TLP:AMBER)."""
+    computed); `edition` says which bulletin is issued (default: the internal edition, TLP:AMBER);
+    `progress(done, total)` hears how the judging of days not kept yet goes."""
     report = stats.month_report(db, month)
     if not report.has_data:
         why = "; ".join(n.text for n in report.notes) or f"the store holds no data for {month}"
@@ -122,7 +134,10 @@ def build(
     categories = [c for c in ordered if c in present]
 
     first, last = stats.month_days(month)
-    spikes, spikes_note = (alarms, None) if alarms is not None else month_spikes(db, first, last)
+    if alarms is not None:
+        spikes, spikes_note, episodes = alarms, None, month_episodes(alarms, first, last)
+    else:
+        spikes, episodes, spikes_note = month_spikes(db, first, last, progress=progress)
 
     # stats' notes say when the year to date starts late or the month may be incomplete; the
     # templates word them in the bulletin's language (labels.note_texts).
@@ -131,7 +146,7 @@ def build(
         month=month, zone=zone, cutoff=store.cutoff(db), first_day=first_day, last_day=last_day,
         report=report, categories=categories, ytd_from=ytd_from,
         chart_months=list(monthly), monthly=monthly, ytd_this_year=ytd_this, ytd_last_year=ytd_last,
-        spikes=spikes, spikes_note=spikes_note,
+        spikes=spikes, spikes_note=spikes_note, episodes=episodes,
         top_sectors=stats.top_values(db, month, "sector", TOP_LIMIT),
         top_targets=stats.top_values(db, month, "target", TOP_LIMIT),
         published=published.for_month(db, month), notes=notes,
@@ -151,9 +166,15 @@ def _cumulative(table: dict[str, dict[str, int]]) -> list[int]:
 
 
 def month_spikes(
-    db: sqlite_utils.Database, first_day: str, last_day: str
-) -> tuple[list[Any] | None, str | None]:
-    """Daily alarms of the spike detector within the month, or None and why when there is no detector."""
+    db: sqlite_utils.Database, first_day: str, last_day: str, *, progress: Any = None
+) -> tuple[list[Any] | None, list[Any] | None, str | None]:
+    """Daily alarms and episodes of the spike detector within the month (alarms, episodes, None), or
+    (None, None, why) when there is no detector.
+
+    The kept verdicts of `incidents spikes` and the alerts (spikes.report.daily_spikes: days not kept
+    yet are judged first, in memory when the store cannot be written), so the bulletin tells the same
+    episodes as they do; a store held only in memory is judged from scratch (spikes.store_alarms).
+    """
     try:
         # Imported here: the detector pulls in scipy/scikit-learn, and it is a separate stage (issue 3).
         from incidents import spikes
@@ -161,11 +182,44 @@ def month_spikes(
         if e.name != "incidents.spikes":
             raise
         spikes = None
-    store_alarms = getattr(spikes, "store_alarms", None)
-    if store_alarms is None:
-        return None, "spike detection is not installed (incidents.spikes.store_alarms)"
-    alarms = store_alarms(db, freq="day", since=first_day, until=last_day)
-    return [a for a in alarms if first_day <= a.date <= last_day], None
+    if getattr(spikes, "store_alarms", None) is None:
+        return None, None, "spike detection is not installed (incidents.spikes.store_alarms)"
+    path = _file_of(db)
+    try:
+        from incidents.spikes.report import daily_spikes
+    except ImportError:
+        daily_spikes = None
+    if path is not None and daily_spikes is not None:
+        found = daily_spikes(path, since=first_day, until=last_day, progress=progress)
+        alarms = [a for a in found.alarms if first_day <= a.date <= last_day]
+        episodes = [
+            e for e in found.episodes if e.first_day <= last_day and max(e.last_day, e.days[-1]) >= first_day
+        ]
+        return alarms, episodes, None
+    alarms = [a for a in spikes.store_alarms(db, freq="day", since=first_day, until=last_day)
+              if first_day <= a.date <= last_day]  # fmt: skip
+    return alarms, month_episodes(alarms, first_day, last_day), None
+
+
+def month_episodes(alarms: list[Any], first_day: str, last_day: str) -> list[Any] | None:
+    """Episodes of alarms known without the store's day verdicts (counts from the alarms themselves)."""
+    try:
+        from incidents.spikes.episodes import group_episodes
+    except ImportError:
+        return None
+    try:
+        episodes = group_episodes(list(alarms))
+    except (AttributeError, TypeError):  # alarms from elsewhere, without the parts an episode needs
+        return None
+    return [e for e in episodes if e.first_day <= last_day and max(e.last_day, e.days[-1]) >= first_day]
+
+
+def _file_of(db) -> str | None:
+    conn = getattr(db, "conn", db)
+    for _, name, file in conn.execute("PRAGMA database_list").fetchall():
+        if name == "main":
+            return file or None
+    return None
 
 
 # --- provenance ------------------------------------------------------------------------------------
@@ -244,8 +298,9 @@ def provenance(b: Bulletin) -> dict:
         "top_sectors": {"period": f"{month_first}..{month_last}", "zone": b.zone, "sql": top_sql.format(col="sector")},
         "top_targets": {"period": f"{month_first}..{month_last}", "zone": b.zone, "sql": top_sql.format(col="target")},
         "spikes": {"period": f"{month_first}..{month_last}", "zone": b.zone,
-                   "method": "incidents.spikes.store_alarms(db, freq='day', since, until): prospective daily "
-                             "verdicts, each with its expected count and upper bound"},
+                   "method": "the kept daily verdicts of incidents spikes (incidents.spikes.report.daily_spikes): "
+                             "prospective, each with its expected count and upper bound; consecutive alarm days "
+                             "of a series grouped into episodes (incidents.spikes.episodes)"},
         "cutoff": {"value": b.cutoff, "sql": "SELECT max(finished_at) FROM ingest_runs WHERE status = 'ok'",
                    "note": "UTC time the last successful ingest or scan finished"},
     }  # fmt: skip

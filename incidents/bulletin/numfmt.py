@@ -96,6 +96,14 @@ def month_label(month: str, lang: str) -> str:
     return f"{_EN_MONTHS[mon - 1]} {year}"
 
 
+def day_label(day: str, lang: str) -> str:
+    """'2020-11-05' -> '05/11/2020' (vi) or '5 November 2020' (en)."""
+    year, mon, d = int(day[:4]), int(day[5:7]), int(day[8:10])
+    if check_lang(lang) == "vi":
+        return f"{d:02d}/{mon:02d}/{year}"
+    return f"{d} {_EN_MONTHS[mon - 1]} {year}"
+
+
 def short_month(month: str, lang: str) -> str:
     """'2020-10' -> '10/2020' (vi) or 'Oct 2020' (en): chart axes and table headers."""
     year, mon = int(month[:4]), int(month[5:7])

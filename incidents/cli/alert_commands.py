@@ -8,7 +8,7 @@ from typing import Annotated
 
 import typer
 
-from incidents.cli.common import EXIT_TEMPFAIL, app, console, fail, print_json
+from incidents.cli.common import EXIT_TEMPFAIL, app, fail, print_json
 
 ConfigOption = Annotated[
     Path | None,
@@ -180,7 +180,7 @@ def _text_of(message: str) -> str:
     msg = email.message_from_string(message, policy=email.policy.default)
     body = msg.get_body(preferencelist=("plain",))
     head = f"From: {msg['From']}\nTo: {msg['To']}\nSubject: {msg['Subject']}\n\n"
-    return head + (body.get_content() if body else "")
+    return head + (body.get_content().replace("\r\n", "\n") if body else "")
 
 
 def _status(db: Path | None, json_out: bool) -> None:
@@ -209,35 +209,27 @@ def _status(db: Path | None, json_out: bool) -> None:
             }
         )
         return
-    from rich.table import Table
-    from rich.text import Text
-
     from incidents.alerts.inert import inert
 
-    out = console()
-    out.print(
-        Text(
-            f"alerts: {counts['pending']} pending, {counts['held']} held, {counts['sent']} sent, {counts['failed']} failed"
-        )
+    # Plain lines, one per alert, whatever the terminal's width: cron mails and grep read them too.
+    print(
+        f"alerts: {counts['pending']} pending, {counts['held']} held, {counts['sent']} sent, "
+        f"{counts['failed']} failed"
     )
     if run is None:
-        out.print(Text("last run: none yet"))
+        print("last run: none yet")
     else:
         line = f"last run: started {run.started_at}, {run.outcome}, {run.sent} mails sent, {run.queued} new alerts"
         if run.error:
             line += f" ({run.error})"
-        out.print(Text(inert(line)))
+        print(inert(line))
     rows = waiting + recent
-    if not rows:
-        return
-    table = Table("status", "created", "recipient", "kind", "alert", "error")
+    if rows:
+        width = max(len(a.recipient) for a in rows)
+        print(f"{'status':<8} {'created (UTC)':<16} {'recipient':<{width}} {'kind':<12} alert")
     for a in rows:
-        table.add_row(
-            a.status,
-            a.created_at,
-            Text(inert(a.recipient)),
-            a.kind,
-            Text(inert(a.headline, 120)),
-            Text(inert(a.error or "", 80)),
+        error = f"  [{inert(a.error, 80)}]" if a.error else ""
+        print(
+            f"{a.status:<8} {a.created_at[:16].replace('T', ' '):<16} {inert(a.recipient):<{width}} "
+            f"{a.kind:<12} {inert(a.headline, 140)}{error}"
         )
-    out.print(table)

@@ -11,6 +11,7 @@ import typer
 from incidents.cli.common import (
     DAY_METAVAR,
     EXIT_FOUND,
+    EXIT_TEMPFAIL,
     DbOption,
     JsonOption,
     LangOption,
@@ -23,7 +24,18 @@ from incidents.cli.common import (
     open_store,
     parse_day,
     print_json,
+    steps,
 )
+
+
+def parse_address(value: str) -> str:
+    """One e-mail address (`name@example.vn` or `Name <name@example.vn>`): no line break, no list."""
+    from email.utils import getaddresses
+
+    found = getaddresses([value])
+    if "\r" in value or "\n" in value or len(found) != 1 or "@" not in found[0][1] or " " in found[0][1]:
+        raise typer.BadParameter(f"{value!r} is not one e-mail address")
+    return value.strip()
 
 
 @app.command()
@@ -60,7 +72,13 @@ def bulletin(
         ),
     ] = None,
     to: Annotated[
-        list[str] | None, typer.Option("--to", help="With --format eml: a recipient (repeat for more).")
+        list[str] | None,
+        typer.Option(
+            "--to",
+            parser=parse_address,
+            metavar="ADDRESS",
+            help="With --format eml: a recipient (repeat for more).",
+        ),
     ] = None,
     out: Annotated[
         Path | None,
@@ -95,6 +113,7 @@ def bulletin(
     does not render (one Error: line naming the template and line).
     """
     from incidents import bulletin as bulletin_lib
+    from incidents import store
     from incidents.stats import StatsError
 
     try:
@@ -116,19 +135,25 @@ def bulletin(
     mail = {"recipients": to} if fmt == "eml" else {}
     database = open_store(db, read_only=True)
     try:
-        if out is None:
-            emit(
-                bulletin_lib.bulletin_text(
+        with steps("Writing the bulletin") as tick:
+            mail["progress"] = lambda done, total: tick(done, total, "judging new days")
+            if out is None:
+                text = bulletin_lib.bulletin_text(
                     database, month, lang=lang, fmt=fmt, templates_dir=templates, edition=chosen, **mail
                 )
-            )
-            return
-        for path in bulletin_lib.write_bulletin(
-            database, month, out, lang=lang, fmt=fmt, templates_dir=templates, edition=chosen, **mail
-        ):
-            print(path)
+            else:
+                paths = bulletin_lib.write_bulletin(
+                    database, month, out, lang=lang, fmt=fmt, templates_dir=templates, edition=chosen, **mail
+                )
     except (bulletin_lib.BulletinError, StatsError) as e:
         raise fail(str(e)) from None
+    except store.StoreError as e:  # judging the spikes' new days met a busy or unusable store
+        raise fail(str(e), EXIT_TEMPFAIL if isinstance(e, store.StoreBusy) else 1) from None
+    if out is None:
+        emit(text)
+    else:
+        for path in paths:
+            print(path)
 
 
 published_app = typer.Typer(

@@ -160,13 +160,16 @@ def parse_category(value: str) -> str:
     return found
 
 
-SEVERITIES = ("low", "medium", "high", "critical")
-
-
 def parse_severity(value: str) -> str:
-    if value.lower() not in SEVERITIES:
-        raise typer.BadParameter(f"{_shown(value)} is not one of {', '.join(SEVERITIES)}")
-    return value.lower()
+    """A severity, or its English or Vietnamese label ('Cao', 'nghiêm trọng') as ingest accepts it."""
+    from incidents.taxonomy import SEVERITIES, severity_from_label
+
+    found = severity_from_label(value)
+    if found is None:
+        raise typer.BadParameter(
+            f"{_shown(value)} is not one of {', '.join(SEVERITIES)} (or their Vietnamese labels)"
+        )
+    return found
 
 
 Lang = Literal["vi", "en"]
@@ -288,6 +291,23 @@ def progress(label: str):
 
     with Console(stderr=True).status(label) as status:
         yield lambda rows: status.update(f"{label}: {rows:,} rows")
+
+
+@contextmanager
+def steps(label: str):
+    """A transient status line on stderr when it is a terminal, for work that can take more than a
+    second; yields tick(done, total, what='') to report steps. A no-op in a pipe or under cron."""
+    if not sys.stderr.isatty():
+        yield lambda done, total, what="": None
+        return
+    from rich.console import Console
+
+    with Console(stderr=True).status(label) as status:
+
+        def tick(done: int, total: int, what: str = "") -> None:
+            status.update(f"{label}: {what or 'step'} {min(done + 1, total)} of {total}")
+
+        yield tick
 
 
 def _version(value: bool) -> None:

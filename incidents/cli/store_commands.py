@@ -52,7 +52,12 @@ def ingest(
     ] = False,
     wait: Annotated[
         float,
-        typer.Option("--wait", min=0, help="Seconds to wait for another process writing to the store."),
+        typer.Option(
+            "--wait",
+            min=0,
+            envvar="INCIDENTS_BUSY_TIMEOUT",
+            help="Seconds to wait for another process writing to the store.",
+        ),
     ] = 600.0,
     as_json: JsonOption = False,
 ) -> None:
@@ -96,6 +101,12 @@ def ingest(
             print(f"Error: {file}: {printable(result.message)}", file=sys.stderr)
         elif result.message:
             print(f"Note: {file}: {printable(result.message)}", file=sys.stderr)
+        if result.corrected:
+            print(
+                f"Note: {file}: {result.corrected:,} record(s) corrected their stored earlier version "
+                "(the old values are kept in the incident's history)",
+                file=sys.stderr,
+            )
     if as_json:
         print_json([r.as_dict() for r in results])
     else:
@@ -264,9 +275,15 @@ def show(
     else:
         out.print(literal(record), soft_wrap=True)
     if row.history:
-        out.print(f"History ({len(row.history)} earlier versions):")
+        from incidents.delimited import to_json
+
+        out.print(f"History: {len(row.history)} earlier version(s) of this record, oldest first:")
         for version in row.history:
-            out.print(literal(version), soft_wrap=True)
+            out.print(
+                literal(f"- replaced {version.get('replaced_at')} by ingest run {version.get('run_id')}: "
+                        + to_json(version.get("old"), indent=None)),
+                soft_wrap=True,
+            )  # fmt: skip
 
 
 @app.command()

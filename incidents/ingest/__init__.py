@@ -10,6 +10,7 @@ from __future__ import annotations
 import gc
 import hashlib
 import os
+import sqlite3
 from collections import Counter
 from collections.abc import Callable
 from dataclasses import dataclass, field
@@ -152,6 +153,9 @@ def ingest_file(
     except runs.StoreBusy as e:
         result.status, result.message = "busy", str(e)
         return result
+    except sqlite3.DatabaseError as e:
+        result.message = f"the store cannot be written: {e}"
+        return result
     if earlier:
         result.status, result.run_id = "skipped", earlier["id"]
         result.message = f"same content already ingested as run {earlier['id']} ({earlier['file']})"
@@ -198,6 +202,17 @@ def ingest_file(
         result.status, result.message = "failed", f"cannot decode: {e.reason}"
     except runs.StoreBusy as e:
         result.status, result.message = "busy", f"{e}; nothing of this file was kept"
+    except sqlite3.DatabaseError as e:
+        # A full disk, a read-only or damaged store: say so; the run is undone if the store allows it.
+        result.status, result.message = (
+            "failed",
+            f"the store cannot be written: {e}; nothing of this file was kept",
+        )
+    except OSError as e:
+        result.status, result.message = (
+            "failed",
+            f"cannot read: {e.strerror or e}; nothing of this file was kept",
+        )
     except BaseException:
         _discard(db, result.run_id, lock)
         raise
@@ -208,14 +223,14 @@ def ingest_file(
 
 def _discard(db, run_id: int, lock: dict) -> None:
     """Undo a run that did not finish and forget it; if the store stays busy, the next ingest will."""
-    if db.conn.in_transaction:
-        db.conn.rollback()
     try:
+        if db.conn.in_transaction:
+            db.conn.rollback()
         with runs.write_lock(db, **lock):
             runs.undo(db, run_id)
             db.conn.execute("DELETE FROM ingest_runs WHERE id = ?", (run_id,))
-    except runs.StoreBusy:
-        pass
+    except (runs.StoreBusy, sqlite3.DatabaseError):
+        pass  # left `running`: the next ingest undoes it once this process is gone
 
 
 def _load(
@@ -256,8 +271,8 @@ def _load(
         # Group reasons without their particulars: "impossible date '2021-02-30'" -> "impossible date".
         result.reasons[reason.split(":")[0].split(" '")[0].split(" (")[0]] += 1
         if strict:
-            raise StrictRefusal(f"line {number}: {reason}")
-        rejects.append((number, raw, reason))
+            raise StrictRefusal(f"line {number}: {_printable(reason)}")
+        rejects.append((number, _printable(raw), _printable(reason)))
 
     items = read_items(path, result.format)
     last_number = 0
@@ -305,6 +320,16 @@ def _load(
         if len(batch) >= BATCH:
             flush()
     flush(final=True)
+
+
+def _printable(text: str | None) -> str | None:
+    """Text as stored: bytes that were not UTF-8 (kept as surrogates while reading) become U+FFFD."""
+    if text is None or text.isascii():
+        return text
+    try:
+        return text.encode("utf-8", "surrogateescape").decode("utf-8", "replace")
+    except UnicodeEncodeError:  # a lone surrogate from a JSON escape such as "\ud800"
+        return text.encode("utf-8", "replace").decode("utf-8")
 
 
 def rejects_of(db: sqlite_utils.Database, run_id: int | None = None, limit: int | None = None) -> list[dict]:

@@ -15,6 +15,7 @@ from dataclasses import dataclass
 from pathlib import Path
 
 from incidents.ingest.records import ALIASES
+from incidents.ingest.sniff import legacy_encoding_hint, sniff_encoding, unsupported_layout
 
 FORMATS = ("csv", "jsonl", "json")
 _SNIFF_BYTES = 64 * 1024
@@ -89,56 +90,6 @@ def detect_format(path: Path) -> str:
     return "csv"
 
 
-def sniff_encoding(head: bytes) -> str:
-    """The text encoding of a file from its first bytes: UTF-16 (Excel's "Unicode Text") or UTF-8."""
-    if head.startswith((b"\xff\xfe", b"\xfe\xff")):
-        return "utf-16"
-    sample = head[:4096]
-    if len(sample) >= 4 and sample.count(b"\x00") * 3 > len(sample):
-        # UTF-16 without a byte-order mark: ASCII text leaves every other byte NUL.
-        return "utf-16-le" if sample[1::2].count(b"\x00") > sample[0::2].count(b"\x00") else "utf-16-be"
-    return "utf-8-sig"
-
-
-def legacy_encoding_hint(raw: bytes) -> str:
-    """For bytes that are not UTF-8: which 8-bit encoding they look like, and how to convert the file."""
-    try:
-        text = raw.decode("cp1258")
-    except UnicodeDecodeError:
-        text = ""
-    vietnamese = any(ch in _VIETNAMESE for ch in text)
-    name, codec = ("Windows-1258 (Vietnamese)", "CP1258") if vietnamese else ("Windows-1252", "CP1252")
-    return f"invalid UTF-8: it looks like {name}; convert the file with `iconv -f {codec} -t UTF-8 FILE > FILE.utf8`"
-
-
-_VIETNAMESE = set("ăâđêôơưĂÂĐÊÔƠƯ\u0300\u0301\u0303\u0309\u0323")
-
-
-def unsupported_layout(value) -> str | None:
-    """A message naming a known export that is not a layout ingest reads (MISP event, TheHive alert)."""
-    first = value[0] if isinstance(value, list) and value else value
-    if not isinstance(first, dict):
-        return None
-    if "Event" in first or (isinstance(first.get("response"), list) and _is_misp(first["response"])):
-        return (
-            "a MISP event export, not a supported layout: export the event's attributes as CSV, "
-            "or take MISP events through IntelMQ's MISP collector"
-        )
-    kind = str(first.get("_type", "")).lower()
-    if kind in ("alert", "case") or (
-        "sourceRef" in first and ("artifacts" in first or "observables" in first)
-    ):
-        return (
-            f"a TheHive {kind or 'alert'} export, not a supported layout: export its observables as CSV, "
-            "or feed them through IntelMQ"
-        )
-    return None
-
-
-def _is_misp(items: list) -> bool:
-    return bool(items) and isinstance(items[0], dict) and "Event" in items[0]
-
-
 def read_items(path: Path, fmt: str) -> Iterator[Item]:
     if fmt == "csv":
         return _read_csv(path)
@@ -169,12 +120,17 @@ def _encoding_of(path: Path) -> str:
         return sniff_encoding(fh.read(4096))
 
 
+# Excel's `sep=;` line, also as Excel re-saves it: quoted (`"sep=;"`) and/or padded with the
+# delimiter to the width of the rows (`sep=;;;;;;`, `"sep=;";;;`).
+_SEP_LINE = re.compile(r'^\ufeff?\s*"?sep=([^\r\n])"?(?:[,;\t|]|\1)*\s*$', re.IGNORECASE)
+
+
 def _read_csv(path: Path) -> Iterator[Item]:
     encoding = _encoding_of(path)
     with open(path, encoding=encoding, errors="surrogateescape", newline="") as fh:
         first = fh.readline()
         line = 1
-        forced = re.match(r"^\ufeff?sep=(.)\s*$", first)
+        forced = _SEP_LINE.match(first)
         if forced:
             # Excel's `sep=;` line names the delimiter of the rows below it.
             delimiter = forced.group(1)

@@ -11,6 +11,7 @@ import hashlib
 import json
 import math
 import re
+from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import UTC, date, datetime, timedelta
 from decimal import Decimal, InvalidOperation
@@ -81,8 +82,46 @@ ALIASES: dict[str, tuple[str, ...]] = {
     "record_id": ("id", "_id", "uuid", "event_id", "record_id", "extra.id", "extra.event_id"),
 }
 
+# Values that mean "no value" in the exports feeds really send: IntelMQ's SQL table as CSV writes `\N`
+# (PostgreSQL COPY) or `NULL`; JSON feeds send "null", "none", "-", "N/A". Such a value counts as empty
+# in EVERY field (compared after trimming blanks, case-insensitively), so it never hides the next
+# candidate (`source.url` = `\N` falls through to `source.fqdn`) and a `time.source` of "null" falls
+# back to `time.observation`. The README's Ingest section lists them (incidents.ingest.reference).
+EMPTY_MARKERS: tuple[str, ...] = (
+    "",
+    "\\N",
+    "NULL",
+    "null",
+    "(null)",
+    "<null>",
+    "nil",
+    "None",
+    "none",
+    "(none)",
+    "undefined",
+    "N/A",
+    "n/a",
+    "NA",
+    "-",
+    "--",
+)
+_EMPTY = frozenset(m.lower() for m in EMPTY_MARKERS)
+_EMPTY_MAX = max(len(m) for m in EMPTY_MARKERS)
+
+
+def is_empty(value) -> bool:
+    """True for None, an empty list or object, blanks, or one of EMPTY_MARKERS (any case, any blanks around)."""
+    if value is None:
+        return True
+    if value.__class__ is str:
+        return not value or (len(value) <= _EMPTY_MAX + 8 and value.strip().lower() in _EMPTY)
+    return value == [] or value == {}
+
+
 _EPOCH = re.compile(r"^[+]?\d+(?:\.\d+)?$")
 _DATE_LIKE = re.compile(r"^\d{4}-\d{2}-\d{2}")
+_LONE_SURROGATE = re.compile("[\ud800-\udfff]")
+_UTC_SUFFIX = re.compile(r"\s*(?:UTC|GMT)$", re.IGNORECASE)
 _EPOCH_ZERO = datetime(1970, 1, 1, tzinfo=UTC)
 # Nothing before the first CERTs existed, nothing later than tomorrow: such times are typos.
 _EARLIEST = datetime(1990, 1, 1, tzinfo=UTC)
@@ -94,9 +133,11 @@ class BadRecord(ValueError):
 
 @dataclass(frozen=True)
 class Plan:
-    """For one set of field names: the names present for each incident field, in priority order."""
+    """For one set of field names: the names present for each incident field, in priority order, and a
+    getter per field that returns the row's first non-empty value among them (see `pick`)."""
 
     fields: dict[str, tuple[str, ...]]
+    get: dict[str, Callable[[dict], object]]
 
     @classmethod
     def for_names(cls, names) -> Plan:
@@ -104,17 +145,38 @@ class Plan:
         for n in names:
             if isinstance(n, str):
                 folded.setdefault(n.strip().lower(), n)
-        return cls({f: tuple(folded[a] for a in aliases if a in folded) for f, aliases in ALIASES.items()})
+        fields = {f: tuple(folded[a] for a in aliases if a in folded) for f, aliases in ALIASES.items()}
+        return cls(fields, {f: _getter(names) for f, names in fields.items()})
+
+
+def _none(rec: dict) -> None:
+    return None
+
+
+def _getter(names: tuple[str, ...]) -> Callable[[dict], object]:
+    if not names:
+        return _none
+    if len(names) > 1:
+        return lambda rec: pick(rec, names)
+    (name,) = names
+
+    def one(rec: dict):
+        value = rec.get(name)
+        if value.__class__ is str:
+            return None if is_empty(value) or value.isspace() else value
+        return None if value == [] or value == {} else value
+
+    return one
 
 
 def pick(rec: dict, names: tuple[str, ...]):
-    """The first value among `names` that is not empty (None, '' or blanks), else None."""
+    """The first value among `names` that is not empty (None, blanks, an EMPTY_MARKERS value), else None."""
     for name in names:
         value = rec.get(name)
         if value is None:
             continue
         if value.__class__ is str:
-            if value and not value.isspace():
+            if not is_empty(value) and not value.isspace():
                 return value
         elif value != [] and value != {}:
             return value
@@ -194,6 +256,13 @@ def _from_iso(text: str) -> datetime:
     try:
         return datetime.fromisoformat(text)
     except ValueError as e:
+        zone_name = _UTC_SUFFIX.search(text)
+        if zone_name:
+            # "2020-10-31 17:30:00 UTC", as many SIEM exports write it.
+            try:
+                return datetime.fromisoformat(text[: zone_name.start()].rstrip()).replace(tzinfo=UTC)
+            except ValueError:
+                pass
         if _DATE_LIKE.match(text) and ("range" in str(e) or "must be in" in str(e)):
             raise BadRecord(f"impossible date {text[:100]!r}") from None
         raise BadRecord(f"unparsable timestamp {text[:100]!r}") from None
@@ -265,9 +334,9 @@ def to_row(
 
     This runs once per row of every feed: it is written for speed (see bench/ingest.py).
     """
-    f = plan.fields
-    when = parse_time(pick(rec, f["time"]), naive_zone, latest)
-    key = (pick(rec, f["category"]), pick(rec, f["taxonomy"]), pick(rec, f["type"]))
+    g = plan.get
+    when = parse_time(g["time"](rec), naive_zone, latest)
+    key = (g["category"](rec), g["taxonomy"](rec), g["type"](rec))
     try:
         category, taxonomy, type_ = _CLASSIFIED[key]
     except (KeyError, TypeError):
@@ -277,21 +346,24 @@ def to_row(
                 _CLASSIFIED[key] = (category, taxonomy, type_)
             except TypeError:
                 pass
-    target, kind = normalise_target(pick(rec, f["target"]))
+    target, kind = normalise_target(g["target"](rec))
     occurred, day = _stamps(when, zone)
-    source_ip = _text(pick(rec, f["source_ip"]))
-    description = _text(pick(rec, f["description"]))
-    severity = _text(pick(rec, f["severity"]))
+    source_ip = _text(g["source_ip"](rec))
+    description = _text(g["description"](rec))
+    severity = g["severity"](rec)
     if severity is not None:
-        found = severity_from_label(severity)
+        found = severity_from_label(severity if severity.__class__ is str else str(severity))
         if found is None:
             raise BadRecord(
-                f"unknown severity {severity[:60]!r} (expected one of {', '.join(SEVERITIES)}, or thấp, "
+                f"unknown severity {str(severity)[:60]!r} (expected one of {', '.join(SEVERITIES)}, or thấp, "
                 "trung bình, cao, nghiêm trọng)"
             )
         severity = found
-    feed = _text(pick(rec, f["feed"])) or default_feed
-    record_id = _text(pick(rec, f["record_id"]))
+    feed = _text(g["feed"](rec)) or default_feed
+    record_id = _text(g["record_id"](rec))
+    raw = _encode_raw(rec)
+    if not raw.isascii() and _LONE_SURROGATE.search(raw):
+        raise BadRecord("invalid Unicode: a lone surrogate (a JSON escape such as \\ud800 with no pair)")
     return (
         incident_id(category, target, day, f"{occurred}|{source_ip}|{description}"),
         occurred,
@@ -302,13 +374,13 @@ def to_row(
         target,
         kind,
         source_ip,
-        _text(pick(rec, f["sector"])),
+        _text(g["sector"](rec)),
         feed,
         severity,
-        _text(pick(rec, f["status"])) or "new",
+        _text(g["status"](rec)) or "new",
         description,
         run_id,
-        _encode_raw(rec),
+        raw,
         f"{feed}\x1f{record_id}" if record_id else None,
     )
 
@@ -343,4 +415,4 @@ def _text(value) -> str | None:
     if isinstance(value, (dict, list)):
         return _encode_raw(value)
     text = (value if value.__class__ is str else str(value)).strip()
-    return text or None
+    return None if is_empty(text) else text

@@ -6,7 +6,7 @@ README and the code drift apart.
 
 from __future__ import annotations
 
-from incidents.ingest.records import ALIASES
+from incidents.ingest.records import ALIASES, EMPTY_MARKERS
 from incidents.taxonomy import (
     CATEGORIES,
     RSIT_VERSION,
@@ -61,6 +61,15 @@ def markdown() -> str:
         "|---|---|",
     ]
     out += [f"| {field} | {', '.join(f'`{n}`' for n in names)} |" for field, names in ALIASES.items()]
+    out += [
+        "",
+        (
+            "Empty-field markers: in every field, a value that is one of these (blanks around it ignored, any "
+            "case) counts as empty, like a missing field, so the next name in the list above is taken: "
+            + ", ".join(f"`{m}`" if m else "the empty string" for m in EMPTY_MARKERS)
+            + ' (IntelMQ\'s SQL table as CSV writes `\\N` or `NULL`; JSON feeds send `"null"`, `"-"`, `"N/A"`).'
+        ),
+    ]
     out += [
         "",
         (

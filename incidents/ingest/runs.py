@@ -22,15 +22,11 @@ from contextlib import contextmanager
 
 import sqlite_utils
 
-from incidents.store import utc_now
+from incidents.store import StoreBusy, utc_now
 
 # How long a writer waits for another one before giving up (exit 75: worth retrying later).
 DEFAULT_WAIT_S = 600.0
 _RETRY_S = 0.5
-
-
-class StoreBusy(Exception):
-    """Another process held the store's write lock for longer than we were willing to wait."""
 
 
 def _busy(e: sqlite3.OperationalError) -> bool:

@@ -77,10 +77,7 @@ def write_batch(conn: sqlite3.Connection, rows: Sequence[tuple], run_id: int) ->
 
 
 def history_of(conn: sqlite3.Connection, incident_id: str) -> list[dict]:
-    """Earlier versions of an incident (newest first): run, time replaced, and the old row's values."""
-    rows = conn.execute(
-        "SELECT run_id, replaced_at, old FROM incident_history WHERE new_incident_id = ? OR incident_id = ? "
-        "ORDER BY id DESC",
-        (incident_id, incident_id),
-    ).fetchall()
-    return [{"run_id": r[0], "replaced_at": r[1], "old": json.loads(r[2])} for r in rows]
+    """Earlier versions of an incident, newest first (store.incident_history)."""
+    from incidents.store import incident_history
+
+    return incident_history(conn, incident_id)

@@ -20,17 +20,18 @@ from collections.abc import Callable, Iterable
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from pathlib import Path
+from typing import TYPE_CHECKING
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
-import sqlite_utils
-
-from incidents import store
 from incidents.scan import events as events_table
 from incidents.scan.engine import Episode, detect
 from incidents.scan.readers import FORMATS, UnknownFormat
 from incidents.scan.readers import detect as detect_format
 from incidents.scan.readers.lines import ReadError, check_text_file, sha256_of
 from incidents.scan.rules import Rule, RuleError, RuleSet, load_rules, shipped_rules_dir
+
+if TYPE_CHECKING:
+    import sqlite_utils
 
 __all__ = ["FORMATS", "FileReport", "RuleError", "ScanError", "ScanReport", "resolve_rules_dir", "scan_paths"]
 
@@ -178,6 +179,8 @@ def scan_paths(
     """
     if fmt is not None and fmt not in FORMATS:
         raise ScanError(f"unknown format {fmt!r}; scan reads {', '.join(FORMATS)}")
+    from incidents import store  # lazily: `rules list|test` need no store (and no sqlite_utils import)
+
     clock = _zone(log_zone)
     folder, ruleset = load_ruleset(rules_dir)
     report = ScanReport(str(folder), ruleset.rules, [str(p) for p in ruleset.problems])
@@ -212,6 +215,8 @@ def scan_file(
     log_zone: ZoneInfo | None = None,
 ) -> FileReport:
     """Read one file, run the rules that fit its format, store the incidents in one transaction."""
+    from incidents import store
+
     result = FileReport(file=str(path))
     guess = None
     try:
@@ -241,6 +246,10 @@ def scan_file(
             result.notes.append(guess.doubtful)
         _note_problems(result, read)
         episodes: list[Episode] = []
+        if result.events and not any(result.fmt in rule.readers for rule in ruleset.rules):
+            result.notes.append(
+                f"no loaded rule reads {result.fmt} logs, so nothing in this file was looked at"
+            )
         for rule in ruleset.rules:
             if result.fmt in rule.readers:
                 found = detect(conn, rule)

@@ -59,11 +59,23 @@ def compile_regex(pattern: str):
         raise ValueError(f"regex {pattern!r} has no linear-time form (RE2: {e})") from None
 
 
+_SEEN: dict[tuple[str, str], bool] = {}
+
+
 def regexp(pattern: str, value) -> bool:
-    """SQLite's REGEXP operator (`X REGEXP Y` calls regexp(Y, X)); pySigma's sqlite backend emits it for |re."""
+    """SQLite's REGEXP operator (`X REGEXP Y` calls regexp(Y, X)); pySigma's sqlite backend emits it for |re.
+
+    Log fields repeat (the same URI, the same agent): each distinct (pattern, value) is searched once.
+    """
     if value is None:
         return False
-    return compile_regex(pattern).search(str(value)) is not None
+    text = value if type(value) is str else str(value)
+    found = _SEEN.get((pattern, text))
+    if found is None:
+        if len(_SEEN) > 200_000:
+            _SEEN.clear()
+        found = _SEEN[(pattern, text)] = compile_regex(pattern).search(text) is not None
+    return found
 
 
 def connect() -> sqlite3.Connection:

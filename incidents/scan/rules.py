@@ -12,6 +12,7 @@ from pathlib import Path
 
 import yaml
 
+from incidents.scan.backend import make_backend
 from incidents.scan.classify import classify
 from incidents.scan.readers import EVENT_FIELDS
 from incidents.taxonomy import CATEGORIES, category_from_rsit, rsit
@@ -165,41 +166,43 @@ def load_pipeline(folder: Path):
     return pipeline
 
 
-def _on_message(cond):
-    """A Sigma keyword (a value bound to no field) as `message|contains: value`."""
-    from sigma.conditions import ConditionFieldEqualsValueExpression
-    from sigma.types import SigmaString, SpecialChars
+def load_rules(folder: Path, *, cache: bool = True) -> RuleSet:
+    """Load and convert every rule under `folder`; a bad file becomes a Problem, the others load.
 
-    value = cond.value if isinstance(cond.value, SigmaString) else SigmaString(str(cond.value))
-    parts = tuple(value.s)
-    if not parts or parts[0] != SpecialChars.WILDCARD_MULTI:
-        parts = (SpecialChars.WILDCARD_MULTI, *parts)
-    if parts[-1] != SpecialChars.WILDCARD_MULTI:
-        parts = (*parts, SpecialChars.WILDCARD_MULTI)
-    contains = SigmaString("")
-    contains.s = parts
-    bound = ConditionFieldEqualsValueExpression("message", contains)
-    bound.parent = cond.parent
-    return bound
+    The result is cached by content hash (cache.py): unchanged rules load without pySigma.
+    """
+    from incidents.scan import cache as rule_cache
 
-
-def make_backend(pipeline):
-    """pysigma-backend-sqlite over the events table, with Sigma keyword searches (a `keywords:` list, no
-    field) sent to the message text as a case-insensitive substring match (LIKE '%...%')."""
-    from sigma.backends.sqlite import sqliteBackend
-
-    class Backend(sqliteBackend):
-        def convert_condition_val_str(self, cond, state):
-            return self.convert_condition_field_eq_val_str(_on_message(cond), state)
-
-        def convert_condition_val_num(self, cond, state):
-            return self.convert_condition_field_eq_val_str(_on_message(cond), state)
-
-    return Backend(pipeline, table=TABLE, timestamp_field="epoch", timestamp_format="unix")
+    digest = None
+    if cache:
+        shipped = shipped_rules_dir()
+        lists = sorted((folder / LISTS_DIR).glob("*.txt"))
+        if shipped.resolve() != folder.resolve():
+            lists = sorted((shipped / LISTS_DIR).glob("*.txt")) + lists
+        try:
+            digest = rule_cache.key(folder, rule_files(folder), pipeline_path(folder), lists)
+        except OSError:
+            digest = None
+        stored = rule_cache.read(digest) if digest else None
+        if stored is not None:
+            return _from_cache(folder, stored)
+    ruleset = _convert_all(folder)
+    if digest:
+        rule_cache.write(digest, ruleset)
+    return ruleset
 
 
-def load_rules(folder: Path) -> RuleSet:
-    """Load and convert every rule under `folder`; a bad file becomes a Problem, the others load."""
+def _from_cache(folder: Path, stored: dict) -> RuleSet:
+    rules = []
+    for r in stored["rules"]:
+        fixtures = [Fixture(**(f | {"file": Path(f["file"])})) for f in r.pop("fixtures")]
+        for name in ("readers", "falsepositives", "group_by"):
+            r[name] = tuple(r[name])
+        rules.append(Rule(**(r | {"file": Path(r["file"]), "fixtures": fixtures})))
+    return RuleSet(folder=folder, rules=rules, problems=[Problem(**p) for p in stored["problems"]])
+
+
+def _convert_all(folder: Path) -> RuleSet:
     pipeline = load_pipeline(folder)
     rules: list[Rule] = []
     problems: list[Problem] = []
@@ -237,7 +240,7 @@ def load_file(path: Path, pipeline) -> list[Rule]:
         raise RuleError(f"{where}YAML error: {getattr(e, 'problem', None) or e}") from None
     try:
         collection = SigmaCollection.from_yaml(text)
-        backend = make_backend(pipeline)
+        backend = make_backend(pipeline, TABLE)
         backend.convert(collection)
     except SigmaError as e:
         raise RuleError(f"Sigma: {e}") from None

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from rich import box
 from rich.table import Table
 from rich.text import Text
 
@@ -21,14 +22,16 @@ def scan_table(report: ScanReport) -> Table:
 
 
 def files_table(report: ScanReport) -> Table:
-    table = Table(title="Files")
-    for name, justify in (("file", "left"), ("format", "left"), ("lines", "right"), ("events", "right"),
-                          ("skipped", "right"), ("unparsed", "right"), ("incidents", "right"), ("new", "right"),
-                          ("read", "left")):  # fmt: skip
-        table.add_column(name, justify=justify, no_wrap=name != "file", overflow="fold")
+    """One row per file (with its format): lines read, events recognised, lines skipped (read, no event)
+    and rejected, incidents found and new. Fits an 80-column terminal: the file name folds, numbers never do.
+    """
+    table = Table(title="Files", box=box.SIMPLE_HEAD, pad_edge=False, padding=(0, 1))
+    table.add_column("file (format)", overflow="fold", ratio=1)
+    for name in ("lines", "events", "skipped", "rejected", "found", "new", "read"):
+        table.add_column(name, justify="left" if name == "read" else "right", no_wrap=True)
     for f in report.files:
         table.add_row(
-            Text(f.file), f.fmt or "-", f"{f.lines:,}", f"{f.recognised:,}", f"{sum(f.skipped.values()):,}",
+            Text(f"{f.file} ({f.fmt or '-'})"), f"{f.lines:,}", f"{f.recognised:,}", f"{sum(f.skipped.values()):,}",
             f"{f.unparsed:,}", f"{f.found:,}", f"{f.new:,}",
             "completely" if f.complete else ("no" if f.error else "partly"),
         )  # fmt: skip

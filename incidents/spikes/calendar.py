@@ -11,6 +11,7 @@ from datetime import date, timedelta
 
 import numpy as np
 
+HOLIDAY_LANGUAGE = "en_US"
 # Column names of `holiday_indicators`, in order.
 HOLIDAY_COLUMNS = ("tet", "public_holiday", "year_end")
 
@@ -27,7 +28,10 @@ def holiday_days(first: date, last: date) -> dict[str, set[date]]:
     import holidays
 
     years = range(first.year, last.year + 1)
-    vn = holidays.country_holidays("VN", years=years)
+    # Names in one fixed language: without `language` the package names Vietnam's holidays in the
+    # process's locale (Vietnamese under vi_VN and C alike, English under en_US), and a verdict must
+    # not depend on the machine's LANG.
+    vn = holidays.country_holidays("VN", years=years, language=HOLIDAY_LANGUAGE)
     kinds: dict[str, set[date]] = {name: set() for name in HOLIDAY_COLUMNS}
     for day, name in vn.items():
         if not first <= day <= last:

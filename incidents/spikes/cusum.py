@@ -44,28 +44,44 @@ def run(
     restart: np.ndarray,
     delta: float,
     h: float,
-) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    *,
+    begin: int = 0,
+    state: tuple | None = None,
+) -> tuple[np.ndarray, np.ndarray, np.ndarray, np.ndarray, np.ndarray]:
     """The cumulative sum over the periods (columns) of each series (rows).
 
     NaN mu (no verdict, or a gap) adds nothing; where `restart` is set the sum starts from zero (a
-    level shift was accepted: the rise it summed is now the baseline). Returns the sum, the first period of its current run
-    (since it last left zero) and the slope of the last period's contribution (for the bound).
+    level shift was accepted: the rise it summed is now the baseline). Returns the sum, the first
+    period of its current run (since it last left zero), the slope of the last period's contribution
+    (for the bound), and the run's total count and total expectation (mu, NaN counted as 0).
+    The sum starts at period `begin`, from `state` (sum, run start, total count, total expectation,
+    as returned for period begin - 1) or from zero.
     """
     has = ~np.isnan(mu)
     yc = np.where(has, np.minimum(y, np.where(np.isnan(cap), y, cap)), 0.0)
     inc, slope = llr(yc, np.where(has, mu, 1.0), np.where(has, disp, 1.0), delta)
     inc = np.where(has, inc, 0.0)
+    m = np.where(has, mu, 0.0)
     S, T = y.shape
     cs = np.zeros((S, T))
     start = np.zeros((S, T), dtype=int)
-    c = np.zeros(S)
-    s0 = np.zeros(S, dtype=int)
-    for t in range(T):
+    ty = np.zeros((S, T))
+    tm = np.zeros((S, T))
+    if state is None:
+        c, s0, sy, sm = np.zeros(S), np.zeros(S, dtype=int), np.zeros(S), np.zeros(S)
+    else:
+        c, s0, sy, sm = (np.array(a, copy=True) for a in state)
+    for t in range(begin, T):
         c = np.where(restart[:, t], 0.0, c)
         nxt = c + inc[:, t]
         fresh = c <= 0
         s0 = np.where(fresh, t, s0)
+        # running totals of the run: restarted with it, so a resumed run adds up the same way
+        sy = np.where(fresh, 0.0, sy) + y[:, t]
+        sm = np.where(fresh, 0.0, sm) + m[:, t]
         c = np.maximum(nxt, 0.0)
         cs[:, t] = c
         start[:, t] = s0
-    return cs, start, slope
+        ty[:, t] = sy
+        tm[:, t] = sm
+    return cs, start, slope, ty, tm

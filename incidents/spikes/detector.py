@@ -14,6 +14,14 @@ that lasts longer than `shift_min` is thereby absorbed once it has alarmed. A fa
 coverage) becomes the new level the same way once it has lasted `fall_min` periods; otherwise the
 baseline would stay too high to see the next outbreak for months.
 
+Outages: a feed that stops sending leaves a run of zeros (or a collapse to a fraction of the usual
+count). Taken as data, the zeros drag the refitted level down, or become a new level after `fall_min`
+periods, and the return to the usual counts then looks like a rise: a week of false alarms. So once a
+run of periods each at most `collapse` times its expectation has become improbable under the baseline
+(joint probability at most `outage_alpha`), its periods count as missing for every later fit,
+level-shift test and running total (outage.py). The periods themselves were judged on their day as
+usual (a low count never alarms); only what the detector learns from them changes.
+
 Besides each period on its own, the totals of the last few periods (`spans`) are judged against the
 same baseline: a burst or campaign whose excess is spread over days shows there first. A count exceeds
 its bound when its mid-p value is at most alpha (tails.py: discrete counts would otherwise spend a
@@ -30,7 +38,8 @@ from dataclasses import dataclass, field
 import numpy as np
 from scipy import stats
 
-from incidents.spikes import allocation, baseline, cusum, tails
+from incidents.spikes import allocation, baseline, cusum, outage, tails
+from incidents.spikes.resume import Checkpoint
 
 
 @dataclass(frozen=True)
@@ -57,6 +66,10 @@ class Settings:
     span_alpha: float = 0.001  # tail probability of each of those totals' bounds
     cusum_delta: float | None = None  # Page's CUSUM against a shift of this many sd (None: off)
     cusum_arl: float = 730.0  # in-control average run length of the CUSUM, in periods
+    # Outages (outage.py): a run of periods at most `collapse` times their expectation whose joint
+    # probability under the baseline is at most `outage_alpha` is missing data, not a level.
+    collapse: float | None = 0.2  # None: no outage check
+    outage_alpha: float = 1e-9
 
     def levels(self, expected: np.ndarray, dispersion: np.ndarray) -> np.ndarray:
         """The tail probability of each period's single-period bound."""
@@ -127,6 +140,10 @@ class Verdicts:
     # The tail probability of the bound each period was judged by: the single period's, a total's
     # (for span alarms), or the CUSUM's 1 / ARL.
     level: np.ndarray | None = None
+    # What the detector knew at the start of the block asked for (detect's `checkpoint_at`)
+    checkpoint: Checkpoint | None = None
+    # The CUSUM per period: its sum, the start of its run, and the run's total count and expectation
+    cusum: tuple | None = None
 
 
 def refit_periods(starts: np.ndarray, freq: str) -> np.ndarray:
@@ -138,24 +155,42 @@ def refit_periods(starts: np.ndarray, freq: str) -> np.ndarray:
     return np.ones(len(starts), dtype=bool)
 
 
-def detect(counts: np.ndarray, observed: np.ndarray, starts: np.ndarray, settings: Settings) -> Verdicts:
+def detect(
+    counts: np.ndarray,
+    observed: np.ndarray,
+    starts: np.ndarray,
+    settings: Settings,
+    *,
+    resume: Checkpoint | None = None,
+    checkpoint_at: int | None = None,
+) -> Verdicts:
     """Run the detector over `counts` (series x periods of the regular calendar `starts`).
 
     `observed` is 0/1: a gap (not observed) is neither used for fitting nor judged.
+    `resume`: start at that checkpoint's block (made by an earlier run on the same series and
+    calendar start, with the same counts before it); periods before it get no verdict (NaN).
+    `checkpoint_at`: a refit period; the verdicts then carry the checkpoint of that block's start.
     """
     # The matrices are small (series x 15 x 15): a multi-threaded BLAS spends more time waking
     # threads than multiplying, six times slower on a busy two-core machine (measured).
     from threadpoolctl import threadpool_limits
 
     with threadpool_limits(limits=1, user_api="blas"):
-        return _detect(counts, observed, starts, settings)
+        return _detect(counts, observed, starts, settings, resume, checkpoint_at)
 
 
-def _detect(counts: np.ndarray, observed: np.ndarray, starts: np.ndarray, settings: Settings) -> Verdicts:
+def last_refit(starts: np.ndarray, freq: str) -> int | None:
+    """The last refit period of the calendar (the start of its last block), None if none."""
+    idx = np.flatnonzero(refit_periods(starts, freq))
+    return int(idx[-1]) if idx.size else None
+
+
+def _detect(counts, observed, starts, settings: Settings, resume=None, checkpoint_at=None) -> Verdicts:
     s = settings
     S, T = counts.shape
     y = np.where(observed > 0, counts, 0.0).astype(float)
-    obs = (observed > 0).astype(float)
+    seen_obs = (observed > 0).astype(float)
+    obs = seen_obs.copy()  # observed and not in an outage: what fits and running totals use
     d = baseline.design(starts, s.freq)
     Z = d.Z
     p0 = d.X.shape[1]
@@ -173,7 +208,21 @@ def _detect(counts: np.ndarray, observed: np.ndarray, starts: np.ndarray, settin
     span_d = np.full((len(spans), S, T), np.nan)
     g_shift = stats.chi2.isf(s.shift_alpha / (s.shift_max - s.shift_min + 1), 1)
     g_half = stats.chi2.isf(0.01, 1)
+    runs = outage.Runs(S, s.collapse or 0.0, s.outage_alpha)
+    done = 0  # periods before this one have been through the outage check
+    begin = 0
+    if resume is not None:
+        begin = done = resume.t0
+        _restore(resume, state, runs, obs)
+    taken = None
     for t0, t1 in zip(refit_idx, np.append(refit_idx[1:], T)):
+        if t0 < begin:
+            continue
+        if t0 > done and s.collapse is not None:
+            runs.scan(y, seen_obs, mu_out, disp_out, done, t0, obs)
+            done = t0
+        if t0 == checkpoint_at:
+            taken = _take(t0, max(0, t0 - reach), state, runs, obs)
         if state.fitted.any() and t0 >= s.shift_min:
             _level_shift(t0 - 1, s, y, obs, first, state, g_shift, g_half, p0)
         due = (t0 - first >= s.min_history) & (first < T)
@@ -184,7 +233,7 @@ def _detect(counts: np.ndarray, observed: np.ndarray, starts: np.ndarray, settin
         restart[:, t0] = state.changed & due
         _refit(t0, t1, a, due, s, d, Z, y, obs, state)
         i = np.flatnonzero(state.fitted)
-        seen = obs[i, t0:t1] > 0
+        seen = seen_obs[i, t0:t1] > 0
         mu = state.cur[i, t0:t1]
         x = np.empty((len(i), t1 - t0, p0 + 1))
         x[:, :, :p0] = d.X[t0:t1]
@@ -206,7 +255,48 @@ def _detect(counts: np.ndarray, observed: np.ndarray, starts: np.ndarray, settin
                 span_m[n, i, t0:t1] = np.where(seen, total_m, np.nan)
                 span_d[n, i, t0:t1] = total_d
     forecast = Forecast(mu_out, disp_out, lift_out, restart, span_y, span_m, span_d)
-    return decide(y, forecast, s, state.shifts)
+    verdicts = decide(y, forecast, s, state.shifts, begin=begin, cusum0=resume.cusum if resume else None)
+    if taken is not None:
+        k = taken.t0 - 1
+        if k >= begin and verdicts.cusum is not None:
+            taken.cusum = tuple(a[:, k].copy() for a in verdicts.cusum)
+        elif resume is not None:
+            taken.cusum = resume.cusum
+        else:
+            taken.cusum = (np.zeros(S), np.zeros(S, dtype=int), np.zeros(S), np.zeros(S))
+        verdicts.checkpoint = taken
+    return verdicts
+
+
+def _take(t0: int, tail_from: int, st: _State, runs: outage.Runs, obs: np.ndarray) -> Checkpoint:
+    return Checkpoint(
+        t0,
+        st.beta.copy(),
+        st.cov.copy(),
+        st.phi.copy(),
+        st.fitted.copy(),
+        st.changed.copy(),
+        st.cp.copy(),
+        st.step_on.copy(),
+        [list(x) for x in st.shifts],
+        tail_from,
+        st.cur[:, tail_from:t0].copy(),
+        st.lift[:, tail_from:t0].copy(),
+        obs[:, :t0].copy(),
+        runs.start.copy(),
+        runs.logp.copy(),
+        (),
+    )
+
+
+def _restore(ck: Checkpoint, st: _State, runs: outage.Runs, obs: np.ndarray) -> None:
+    st.beta[:], st.cov[:], st.phi[:] = ck.beta, ck.cov, ck.phi
+    st.fitted[:], st.changed[:], st.cp[:], st.step_on[:] = ck.fitted, ck.changed, ck.cp, ck.step_on
+    st.shifts = [list(x) for x in ck.shifts]
+    st.cur[:, ck.tail_from : ck.t0] = ck.cur_tail
+    st.lift[:, ck.tail_from : ck.t0] = ck.lift_tail
+    obs[:, : ck.t0] = ck.use
+    runs.start[:], runs.logp[:] = ck.runs_start, ck.runs_logp
 
 
 def span_totals(
@@ -246,9 +336,12 @@ class Forecast:
     span_dispersion: np.ndarray
 
 
-def decide(y: np.ndarray, f: Forecast, s: Settings, shifts: list | None = None) -> Verdicts:
+def decide(
+    y: np.ndarray, f: Forecast, s: Settings, shifts: list | None = None, *, begin: int = 0, cusum0=None
+) -> Verdicts:
     """The verdicts on counts `y` given what the baseline expects: the single-period bound, the totals
-    of the last few periods, and the CUSUM. bench/spikes_oracle.py feeds it the true baseline."""
+    of the last few periods, and the CUSUM. bench/spikes_oracle.py feeds it the true baseline.
+    `begin`, `cusum0`: the CUSUM starts at period `begin` in that state (a resumed run)."""
     S, T = y.shape
     spans = [w for w in s.spans if w > 1]
     mu_out, disp_out, lift_out, restart = f.expected, f.dispersion, f.lift, f.restart
@@ -288,12 +381,11 @@ def decide(y: np.ndarray, f: Forecast, s: Settings, shifts: list | None = None) 
     if s.cusum_delta:
         ordinary = mu_out * np.exp(np.minimum(lift_out, 10.0))
         h = np.log(s.cusum_arl)
-        cs, run_start, slope = cusum.run(y, ordinary, disp_out, upper, restart, s.cusum_delta, h)
-        cy = np.cumsum(np.concatenate([np.zeros((S, 1)), y], axis=1), axis=1)
-        cm = np.cumsum(np.concatenate([np.zeros((S, 1)), np.nan_to_num(ordinary)], axis=1), axis=1)
+        cs, run_start, slope, total, expect = cusum.run(
+            y, ordinary, disp_out, upper, restart, s.cusum_delta, h, begin=begin, state=cusum0
+        )
+        cusum_cols = (cs, run_start, total, expect)
         cols = np.arange(T)[None, :]
-        total = cy[np.arange(S)[:, None], cols + 1] - np.take_along_axis(cy, run_start, axis=1)
-        expect = cm[np.arange(S)[:, None], cols + 1] - np.take_along_axis(cm, run_start, axis=1)
         hit = has & ~alarm & (cs > h) & (total >= s.min_count)
         with np.errstate(divide="ignore", invalid="ignore"):
             up_c = np.maximum(total - (cs - h) / np.maximum(slope, 1e-9), expect)
@@ -317,6 +409,7 @@ def decide(y: np.ndarray, f: Forecast, s: Settings, shifts: list | None = None) 
         span_upper,
         disp_out,
         level,
+        cusum=cusum_cols if s.cusum_delta else None,
     )
 
 

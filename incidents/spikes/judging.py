@@ -21,7 +21,7 @@ from zoneinfo import ZoneInfo
 import numpy as np
 
 # Bump when the detector or the kept columns change: kept verdicts of another version are recomputed.
-VERSION = "1"
+VERSION = "2"
 
 
 @dataclass(frozen=True)
@@ -103,11 +103,13 @@ def judge_new_days(
     full = fc == first
     table, kept_series = _count_table(conn, first, last, fc, full)
     tick(1, steps)
+    from incidents.spikes.detector import last_refit
     from incidents.spikes.series import judge
 
-    verdicts, notes = judge(table)
-    tick(2, steps)
     start = int((np.datetime64(fc) - table.starts[0]).astype(int))
+    resume = None if full else _checkpoint(state, table, start)
+    verdicts, notes = judge(table, resume=resume, checkpoint_at=last_refit(table.starts, "day"))
+    tick(2, steps)
     rows = verdict_rows(table, verdicts, start, kept_series, today, judged_at)
     with conn:
         if full:
@@ -138,11 +140,34 @@ def judge_new_days(
                 "first_day": first,
                 "last_day": last,
                 "today": today or "",
+                "checkpoint_series": json.dumps(table.names),
             },
+        )
+        blob = verdicts.checkpoint.to_bytes() if verdicts.checkpoint is not None else b""
+        conn.execute(
+            "INSERT INTO spike_state(key, value) VALUES ('checkpoint', ?) "
+            "ON CONFLICT(key) DO UPDATE SET value = excluded.value",
+            [blob],
         )
     tick(steps, steps)
     days = len(table.starts) - start
     return KeptRun(days, fc, last)
+
+
+def _checkpoint(state: dict, table, start: int):
+    """The kept detector checkpoint, when it was made on these series and starts at or before `start`."""
+    from incidents.spikes.resume import Checkpoint
+
+    blob = state.get("checkpoint")
+    if not blob or state.get("checkpoint_series") != json.dumps(table.names):
+        return None
+    try:
+        ck = Checkpoint.from_bytes(bytes(blob))
+    except (ValueError, KeyError, OSError):
+        return None  # unreadable: judge from the first day
+    if ck.t0 > start or ck.phi.shape[0] != len(table.names):
+        return None
+    return ck
 
 
 def _clear(conn: sqlite3.Connection) -> None:

@@ -9,10 +9,12 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 import numpy as np
 
-from incidents.spikes.detector import SETTINGS, Verdicts, detect
+if TYPE_CHECKING:  # the detector imports scipy: only judging needs it, not reading kept notes
+    from incidents.spikes.detector import Verdicts
 
 
 class CountsError(Exception):
@@ -118,10 +120,13 @@ class SeriesNote:
     kind: str = "short"  # "short" | "shift"
 
 
-def judge(table: CountTable) -> tuple[Verdicts, list[SeriesNote]]:
-    """Run the detector on every series of the table; notes for series it cannot judge."""
+def judge(table: CountTable, **resume) -> tuple[Verdicts, list[SeriesNote]]:
+    """Run the detector on every series of the table; notes for series it cannot judge.
+    `resume` passes detect's `resume` and `checkpoint_at` on."""
+    from incidents.spikes.detector import SETTINGS, detect
+
     settings = SETTINGS[table.freq]
-    verdicts = detect(table.counts, table.observed, table.starts, settings)
+    verdicts = detect(table.counts, table.observed, table.starts, settings, **resume)
     notes = []
     unit = {"day": "days", "week": "weeks", "month": "months", "hour": "hours"}[table.freq]
     for i, name in enumerate(table.names):

@@ -60,3 +60,15 @@ def upper_bound(mu: np.ndarray, disp: np.ndarray, alpha) -> np.ndarray:
     q[nb] = stats.nbinom.ppf(1 - a[nb], m[nb] / (dsp[nb] - 1), 1 / dsp[nb])
     out[has] = np.where(mid_p(q, m, dsp) <= a, q - 1, q)
     return out
+
+
+def log_cdf(y: np.ndarray, mu: np.ndarray, disp: np.ndarray) -> np.ndarray:
+    """log P(Y <= y), accurate far into the lower tail (a run of zeros at a mean of 40)."""
+    m, dsp = _dist(mu, disp)
+    out = np.empty(np.broadcast(y, m, dsp).shape)
+    y, m, dsp = np.broadcast_arrays(y, m, dsp)
+    pois = dsp < 1 + 1e-6
+    out[pois] = stats.poisson.logcdf(y[pois], m[pois])
+    nb = ~pois
+    out[nb] = stats.nbinom.logcdf(y[nb], m[nb] / (dsp[nb] - 1), 1 / dsp[nb])
+    return out

@@ -65,6 +65,8 @@ class IncidentsApp(App):
         self.data_version = 0
         self.spikes: Spikes | None = None
         self.spikes_error: str | None = None
+        self.spikes_judging: tuple[int, int] | None = None  # days judged so far, of how many
+        self._judging_timer = None
         self._spikes_version = -1
         self._store_version = store.data_version()
         self._poll_seconds = poll
@@ -82,8 +84,8 @@ class IncidentsApp(App):
     # --- keys ------------------------------------------------------------------------------------------
 
     def check_action(self, action: str, parameters: tuple) -> bool | None:
-        # The month keys act on the overview only.
-        return not (action == "month" and not isinstance(self.screen, OverviewScreen))
+        # The month keys act on the overview and the spikes.
+        return not (action == "month" and not isinstance(self.screen, (OverviewScreen, SpikesScreen)))
 
     def action_go(self, mode: str) -> None:
         self.switch_mode(mode)
@@ -150,17 +152,29 @@ class IncidentsApp(App):
 
     @work(thread=True, exclusive=True, group="spikes", exit_on_error=False)
     def _load_spikes(self, version: int) -> None:
+        def progress(done: int, total: int) -> None:
+            # Never call into the UI from here (the UI may be waiting for this thread as it quits): the
+            # figures are left where a timer of the UI reads them.
+            self.spikes_judging = (done, total)
+
+        self.call_from_thread(self._watch_judging)
         try:
-            spikes = self.store.kept_spikes(None, None)
-            if spikes is None:
-                spikes = self.store.computed_spikes(None, None)
+            spikes = self.store.spikes(progress=progress)
             error = None
         except Exception as e:  # noqa: BLE001 - any failure is shown on the screen, never a crash
             spikes, error = None, str(e) or type(e).__name__
         self.call_from_thread(self._spikes_loaded, version, spikes, error)
 
+    def _watch_judging(self) -> None:
+        if self._judging_timer is None:
+            self._judging_timer = self.set_interval(0.25, self._tell_spikes)
+
     def _spikes_loaded(self, version: int, spikes: Spikes | None, error: str | None) -> None:
         self.spikes, self.spikes_error, self._spikes_version = spikes, error, version
+        self.spikes_judging = None
+        if self._judging_timer is not None:
+            self._judging_timer.stop()
+            self._judging_timer = None
         self._tell_spikes()
 
     def _tell_spikes(self) -> None:

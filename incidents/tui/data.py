@@ -9,125 +9,49 @@ left open to hold back a checkpoint of the cron job's writes (in WAL mode reader
 
 from __future__ import annotations
 
+import queue
 import sqlite3
 import threading
 from collections.abc import Callable
-from dataclasses import asdict, dataclass, fields, is_dataclass, replace
+from concurrent.futures import Future
+from dataclasses import asdict, dataclass, fields, is_dataclass
+from datetime import UTC, datetime
 from pathlib import Path
-from urllib.parse import quote
 
-from incidents import stats, store
+from incidents import search, stats, store
+from incidents.search import IncidentFilter, SearchError
 
 PAGE = 50
-ORDERS = ("day", "category", "target", "sector", "feed", "severity")
+# The sort keys the incidents screen cycles through (`s`), all of them incidents.search.ORDERS.
+ORDERS = ("day", "category", "severity", "target", "sector", "feed")
 
 
 class TuiDataError(Exception):
     """The store cannot be read by the TUI."""
 
 
-# --- opening -------------------------------------------------------------------------------------------
+# --- opening (contract 5: store.open_read) and searching (contract 4: incidents.search) ----------------
 
 
 def open_read(path: str | Path | None) -> sqlite3.Connection:
-    """A read-only connection to an incidents store; raises TuiDataError (not a store, no file)."""
-    file = store.resolve_path(path)
-    if not file.is_file():
-        raise TuiDataError(f"no database at {file} (run 'incidents ingest' or 'incidents demo' first)")
+    """A read-only connection to an incidents store (store.open_read); raises TuiDataError."""
     try:
-        conn = sqlite3.connect(
-            f"file:{quote(str(file.resolve()))}?mode=ro", uri=True, timeout=5.0, check_same_thread=False
-        )
-        conn.execute("PRAGMA query_only = 1")
-        names = {r[0] for r in conn.execute("SELECT name FROM sqlite_master WHERE type = 'table'")}
-    except sqlite3.DatabaseError as e:
-        raise TuiDataError(f"{file}: {e}") from None
-    if not {"incidents", "ingest_runs", "rejects", "meta"} <= names:
-        conn.close()
-        raise TuiDataError(f"{file} is not an incidents store (no incidents table)")
-    return conn
+        return store.open_read(path)
+    except store.StoreError as e:
+        raise TuiDataError(str(e)) from None
 
 
-# --- incident search (contract 4: incidents/search.py, owner `cli`) -----------------------------------
+def empty(flt: IncidentFilter) -> bool:
+    """True when the filter restricts nothing."""
+    return all(getattr(flt, f.name) in (None, "") for f in fields(flt))
 
 
-@dataclass(frozen=True)
-class IncidentFilter:
-    category: str | None = None
-    since: str | None = None  # local days, inclusive
-    until: str | None = None
-    sector: str | None = None
-    feed: str | None = None
-    severity: str | None = None
-    target: str | None = None  # substring, case-insensitive
-    run_id: int | None = None
-
-    def with_(self, **changes) -> IncidentFilter:
-        return replace(self, **changes)
-
-    def is_empty(self) -> bool:
-        return all(getattr(self, f.name) in (None, "") for f in fields(self))
-
-
-_LISTED = "id, occurred_at, day, category, target, sector, feed, severity, status, source_ip, description"
-
-
-def _where(flt: IncidentFilter) -> tuple[str, list]:
-    clauses, args = [], []
-    for column in ("category", "sector", "feed", "severity", "run_id"):
-        value = getattr(flt, column)
-        if value not in (None, ""):
-            clauses.append(f"{column} = ?")
-            args.append(value)
-    if flt.since:
-        clauses.append("day >= ?")
-        args.append(flt.since)
-    if flt.until:
-        clauses.append("day <= ?")
-        args.append(flt.until)
-    if flt.target:  # the FTS5 trigram index, the same clause as incidents list (search.target_clause)
-        from incidents.search import target_clause
-
-        sql, targs = target_clause(flt.target)
-        clauses.append(sql)
-        args.extend(targs)
-    return ("WHERE " + " AND ".join(clauses)) if clauses else "", args
-
-
-def _find(conn, flt: IncidentFilter, order: str, descending: bool, limit: int, offset: int) -> list[dict]:
-    if order not in ORDERS:
-        raise ValueError(f"order must be one of {', '.join(ORDERS)}")
-    where, args = _where(flt)
-    direction = "DESC" if descending else "ASC"
-    # A substring of the target matches few rows anywhere: walking the day index backwards to find them
-    # reads the whole table at random (5 s on 10^6 rows); `+day` lets SQLite scan once and sort the few.
-    day = "+day" if flt.target else "day"
-    keys = (
-        f"{day} {direction}, occurred_at {direction}"
-        if order == "day"
-        else f"{order} {direction}, {day} DESC"
-    )
-    sql = f"SELECT {_LISTED} FROM incidents {where} ORDER BY {keys}, id LIMIT ? OFFSET ?"
-    cur = conn.execute(sql, [*args, int(limit), int(offset)])
-    names = [d[0] for d in cur.description]
-    return [dict(zip(names, row)) for row in cur.fetchall()]
+def _find(conn, flt: IncidentFilter, order: str, descending: bool, limit: int, offset: int) -> list:
+    return search.find_incidents(conn, flt, order=order, descending=descending, limit=limit, offset=offset)
 
 
 def _count(conn, flt: IncidentFilter) -> int:
-    where, args = _where(flt)
-    if not where:  # kept by triggers: no walk over every row
-        from incidents.store import stored_count
-
-        known = stored_count(conn)
-        if known is not None:
-            return known
-    return conn.execute(f"SELECT count(*) FROM incidents {where}", args).fetchone()[0]
-
-
-def _get(conn, incident_id: str) -> dict | None:
-    cur = conn.execute("SELECT * FROM incidents WHERE id = ?", [incident_id])
-    row = cur.fetchone()
-    return dict(zip([d[0] for d in cur.description], row)) if row else None
+    return search.count_incidents(conn, flt)
 
 
 # --- runs and rejects ----------------------------------------------------------------------------------
@@ -184,8 +108,9 @@ class DayPoint:
 @dataclass(frozen=True)
 class Spikes:
     alarms: list[SpikeAlarm]
-    kept: bool  # True: read from the kept verdicts; False: computed by this process
-    judged_at: str | None = None
+    kept: bool  # True: read from fresh kept verdicts; False: days judged now, in memory
+    judged_at: str | None = None  # when the kept verdicts were judged (UTC)
+    source: str = "kept"  # 'kept', 'kept+memory' (new days judged in memory), 'memory' (none kept)
 
 
 def _alarm_from(a) -> SpikeAlarm:
@@ -202,40 +127,111 @@ def _alarm_from(a) -> SpikeAlarm:
     )
 
 
-_JUDGED: dict[tuple, Spikes] = {}
+class _SpikeLane:
+    """The thread where verdicts are read or judged: the store's read connection and, when the kept
+    verdicts are stale, the in-memory database they were judged in (a connection stays in its thread)."""
+
+    def __init__(self, path: Path) -> None:
+        self._thread = _Thread("incidents-tui-spikes")
+        self.path = path
+        self._reader: sqlite3.Connection | None = None
+        self.memory: sqlite3.Connection | None = None
+        self.verdicts: sqlite3.Connection | None = None
+
+    def reader(self) -> sqlite3.Connection:
+        if self._reader is None:
+            self._reader = open_read(self.path)
+        return self._reader
+
+    def run(self, fn: Callable, *args):
+        return self._thread.submit(self._call, fn, args).result()
+
+    def _call(self, fn: Callable, args: tuple):
+        try:
+            if fn is _judge_spikes:
+                return fn(self, *args)
+            return fn(self.verdicts or self.reader(), *args)
+        except sqlite3.DatabaseError as e:
+            raise TuiDataError(str(store.explain(e, self.path))) from None
+
+    def close(self) -> None:
+        def close_all() -> None:
+            for conn in (self._reader, self.memory):
+                if conn is not None:
+                    conn.close()
+
+        self._thread.submit(close_all)  # after the judgement in progress, if any; never waited for
+        self._thread.stop()
 
 
 # --- the store as the TUI sees it ----------------------------------------------------------------------
 
 
+class _Thread:
+    """A daemon thread that runs what it is given in order: the home of one sqlite3 connection (which
+    stays in its thread). Daemon, so that quitting the TUI never waits for a long judgement."""
+
+    def __init__(self, name: str) -> None:
+        self._jobs: queue.SimpleQueue = queue.SimpleQueue()
+        threading.Thread(target=self._loop, name=name, daemon=True).start()
+
+    def _loop(self) -> None:
+        while True:
+            job = self._jobs.get()
+            if job is None:
+                return
+            fn, args, future = job
+            if future.set_running_or_notify_cancel():
+                try:
+                    future.set_result(fn(*args))
+                except BaseException as e:  # noqa: BLE001 - handed to the caller
+                    future.set_exception(e)
+
+    def submit(self, fn: Callable, *args) -> Future:
+        future: Future = Future()
+        self._jobs.put((fn, args, future))
+        return future
+
+    def stop(self) -> None:
+        self._jobs.put(None)
+
+
 class _Lane:
-    """One read-only connection and the lock that gives it one statement at a time. A lane whose
-    requests supersede each other (the page of a filter being typed) interrupts the running one."""
+    """One read-only connection in a thread of its own (sqlite3 connections stay in their thread);
+    the UI's workers hand it one statement at a time. A lane whose requests supersede each other (the
+    page of a filter being typed) interrupts the running statement when a newer one arrives."""
 
     def __init__(self, path: Path) -> None:
-        self.conn = open_read(path)
-        self.lock = threading.Lock()
+        self._thread = _Thread("incidents-tui-read")
+        self.conn = self._thread.submit(open_read, path).result()
         self.busy = False
 
     def run(self, fn: Callable, *args, supersede: bool = False, **kwargs):
         if supersede and self.busy:
-            self.conn.interrupt()
-        with self.lock:
-            self.busy = True
-            try:
-                return fn(self.conn, *args, **kwargs)
-            except sqlite3.OperationalError as e:
-                if "interrupt" in str(e):
-                    raise Superseded() from None
-                raise TuiDataError(str(e)) from None
-            except sqlite3.DatabaseError as e:
-                raise TuiDataError(str(e)) from None
-            finally:
-                self.busy = False
+            self.conn.interrupt()  # thread-safe by design (sqlite.org/c3ref/interrupt.html)
+        return self._thread.submit(self._call, fn, args, kwargs).result()
+
+    def _call(self, fn: Callable, args: tuple, kwargs: dict):
+        self.busy = True
+        try:
+            return fn(self.conn, *args, **kwargs)
+        except sqlite3.OperationalError as e:
+            if "interrupt" in str(e):
+                raise Superseded() from None
+            raise TuiDataError(str(store.explain(e, self.conn.path))) from None
+        except sqlite3.DatabaseError as e:
+            raise TuiDataError(str(store.explain(e, self.conn.path))) from None
+        except SearchError as e:
+            raise TuiDataError(str(e)) from None
+        finally:
+            self.busy = False
 
     def close(self) -> None:
-        with self.lock:
-            self.conn.close()
+        """Close without waiting: a running statement is interrupted, the connection closed after it."""
+        if self.busy:
+            self.conn.interrupt()
+        self._thread.submit(self.conn.close)
+        self._thread.stop()
 
 
 class Superseded(TuiDataError):
@@ -251,9 +247,10 @@ class StoreReader:
         self._main = _Lane(self.path)
         self._pages = _Lane(self.path)
         self._counts = _Lane(self.path)
+        self._spike_lane = _SpikeLane(self.path)
 
     def close(self) -> None:
-        for lane in (self._main, self._pages, self._counts):
+        for lane in (self._main, self._pages, self._counts, self._spike_lane):
             lane.close()
 
     def _run(self, fn: Callable, *args, **kwargs):
@@ -296,7 +293,7 @@ class StoreReader:
         return self._counts.run(_count, flt, supersede=True)
 
     def get_incident(self, incident_id: str) -> dict | None:
-        row = self._run(_get, incident_id)
+        row = self._run(search.get_incident, incident_id)
         return _as_dict(row) if row is not None else None
 
     # runs and quarantine
@@ -324,59 +321,25 @@ class StoreReader:
         )
         return [Reject(*row) for row in rows]
 
-    # spikes
-    def kept_spikes(self, since: str, until: str) -> Spikes | None:
-        """Alarms from the kept verdicts, or None when the store keeps none (compute them instead)."""
-        try:
-            from incidents.spikes import kept
-        except ImportError:
-            return None
-
-        def q(conn):
-            status = kept.kept_status(conn)
-            if status is None:
-                return None
-            alarms = kept.kept_alarms(conn, since=since, until=until)
-            return Spikes([_alarm_from(a) for a in alarms], True, getattr(status, "judged_at", None))
-
-        return self._run(q)
-
-    def fingerprint(self) -> tuple:
-        """What identifies the stored incidents' content: (largest rowid, count, last day)."""
-        return self._run(
-            lambda c: c.execute("SELECT max(rowid), count(*), max(day) FROM incidents").fetchone()
-        )
-
-    def computed_spikes(self, since: str | None, until: str | None) -> Spikes:
-        """Alarms judged now over the stored daily counts (seconds on a large store: call from a worker).
-
-        Uses its own read-only connection so that the UI's short queries are not held behind it. The
-        verdicts of one content are judged once per process (the detector is deterministic).
-        """
-        from incidents.spikes import store_alarms
-
-        key = (str(self.path.resolve()), self.fingerprint(), since, until)
-        if key not in _JUDGED:
-            conn = open_read(self.path)
-            try:
-                alarms = store_alarms(conn, freq="day", since=since, until=until)
-            finally:
-                conn.close()
-            _JUDGED.clear()
-            _JUDGED[key] = Spikes([_alarm_from(a) for a in alarms], False)
-        return _JUDGED[key]
+    # spikes (contract 1: incidents.spikes.kept)
+    def spikes(
+        self, *, now: datetime | None = None, progress: Callable[[int, int], None] | None = None
+    ) -> Spikes:
+        """Every kept daily alarm, oldest first. When the kept verdicts are missing or stale (incidents
+        stored since, a new day), the days not kept are judged in memory, from the kept ones, as
+        `incidents spikes` does on a read-only store: nothing is written. Seconds on a large store
+        without kept verdicts: call from a worker; `progress(done, total)` reports the days judged."""
+        return self._spike_lane.run(_judge_spikes, self.path, now, progress)
 
     def series_window(self, series: str, day: str, before: int = 28, after: int = 7) -> list[DayPoint]:
-        """Counts, expected and upper bound of one series around a day (kept verdicts, else computed)."""
-        try:
-            from incidents.spikes import kept
-        except ImportError:
-            kept = None
-        if kept is not None:
-            rows = self._run(lambda c: kept.series_window(c, series, day, before=before, after=after))
-            if rows:
-                return [DayPoint(r.day, r.count, r.expected, r.upper, r.alarm) for r in rows]
-        return _computed_window(self.path, series, day, before, after)
+        """Counts, expected count and upper bound of one series around a day, from the verdicts that
+        `spikes()` last read (kept, or judged in memory)."""
+        from incidents.spikes import kept
+
+        rows = self._spike_lane.run(
+            lambda conn: kept.series_window(conn, series, day, before=before, after=after)
+        )
+        return [DayPoint(r.day, r.count, r.expected, r.upper, r.alarm) for r in rows]
 
     # alerts (contract 3: incidents/alerts/outbox.py, owner `alerts`)
     def alerts(self, *, status: str | None = None, limit: int = 200):
@@ -404,38 +367,30 @@ class StoreReader:
 def _as_dict(row) -> dict:
     if isinstance(row, dict):
         return row
+    if hasattr(row, "as_dict"):
+        return row.as_dict()
     if is_dataclass(row):
         return asdict(row)
     return dict(row)
 
 
-def _computed_window(path: Path, series: str, day: str, before: int, after: int) -> list[DayPoint]:
-    import numpy as np
+def _judge_spikes(lane: _SpikeLane, path: Path, now: datetime | None, progress) -> Spikes:
+    from incidents.spikes import kept
+    from incidents.spikes.judging import judge_new_days
+    from incidents.spikes.report import in_memory
 
-    from incidents.spikes.series import judge, store_table
-
-    conn = open_read(path)
-    try:
-        table = store_table(conn, freq="day", category=None if series == "total" else series)
-    finally:
-        conn.close()
-    if series not in table.names:
-        return []
-    verdicts, _ = judge(table)
-    i = table.names.index(series)
-    at = int(np.searchsorted(table.starts, np.datetime64(day)))
-    lo, hi = max(0, at - before), min(len(table.starts), at + after + 1)
-
-    def val(x: float) -> float | None:
-        return None if np.isnan(x) else float(x)
-
-    return [
-        DayPoint(
-            str(table.starts[c]),
-            int(table.counts[i, c]),
-            val(verdicts.expected[i, c]),
-            val(verdicts.upper[i, c]),
-            bool(verdicts.alarm[i, c]),
-        )
-        for c in range(lo, hi)
-    ]
+    now = now or datetime.now(UTC)
+    conn = lane.reader()
+    status = kept.kept_status(conn, now=now)
+    if status is not None and status.fresh:
+        lane.verdicts = conn
+        judged_at, source = status.judged_at, "kept"
+    else:
+        if lane.memory is not None:
+            lane.memory.close()
+        lane.memory = in_memory(conn, path)
+        judge_new_days(lane.memory, now=now, progress=progress)
+        lane.verdicts = lane.memory
+        judged_at, source = None, ("kept+memory" if status is not None else "memory")
+    alarms = [_alarm_from(a) for a in kept.kept_alarms(lane.verdicts)]
+    return Spikes(alarms, source == "kept", judged_at, source)

@@ -72,3 +72,12 @@ class Words:
             return numfmt.NOT_AVAILABLE[self.lang]
         text = f"{(1 - level) * 100:.3f}".rstrip("0").rstrip(".")
         return (text.replace(".", ",") if self.lang == "vi" else text) + "%"
+
+
+def spikes_source(spikes, words: Words) -> str:
+    """Where the alarms shown come from: kept verdicts (and when judged), or judged now in memory."""
+    if spikes.source == "kept":
+        return words("kept_verdicts", when=(spikes.judged_at or "?")[:16].replace("T", " "))
+    if spikes.source == "kept+memory":
+        return words("kept_and_memory")
+    return words("computed_verdicts")

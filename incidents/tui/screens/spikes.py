@@ -11,8 +11,9 @@ from textual import work
 from textual.binding import Binding
 from textual.widgets import DataTable, Footer, Header, ProgressBar, Static
 
+from incidents import stats
 from incidents.tui.data import IncidentFilter
-from incidents.tui.fmt import literal
+from incidents.tui.fmt import literal, spikes_source
 from incidents.tui.screens.base import StoreScreen
 from incidents.tui.widgets.bound_chart import BoundChart
 
@@ -59,6 +60,8 @@ class SpikesScreen(StoreScreen):
         source = self.query_one("#spikes-source", Static)
         if app.spikes is None and not app.spikes_error:
             bar.display = True
+            if app.spikes_judging:
+                bar.update(progress=app.spikes_judging[0], total=app.spikes_judging[1])
             source.update(Text(w("computing_spikes"), style="dim"))
             return
         bar.display = False
@@ -68,7 +71,7 @@ class SpikesScreen(StoreScreen):
         spikes = app.spikes
         source.update(
             Text(
-                w("kept_verdicts", when=spikes.judged_at) if spikes.kept else w("computed_verdicts"),
+                spikes_source(spikes, w),
                 style="dim",
             )
         )
@@ -89,7 +92,14 @@ class SpikesScreen(StoreScreen):
                 key=str(i),
             )
         if self.alarms:
-            self.highlight(0)
+            # The cursor starts on the latest alarm of the app's month (or the latest before it).
+            end = stats.month_days(app.month)[1]
+            start = next((i for i, a in enumerate(self.alarms) if a.day <= end), 0)
+            table.move_cursor(row=start)
+            self.highlight(start)
+
+    def month_changed(self) -> None:
+        self.spikes_ready()
 
     def on_data_table_row_highlighted(self, event: DataTable.RowHighlighted) -> None:
         if event.row_key is not None and event.row_key.value is not None:
