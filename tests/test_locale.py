@@ -78,14 +78,8 @@ def reference(demo_store, tmp_path_factory):
 
 
 @pytest.mark.parametrize("variant", list(VARIANTS))
-def test_same_figures_spikes_and_bulletin_everywhere(demo_store, reference, tmp_path, request, variant):
+def test_same_figures_spikes_and_bulletin_everywhere(demo_store, reference, tmp_path, variant):
     env = VARIANTS[variant]
-    if variant == "vi_VN.UTF-8":  # measured: expected counts of November's spikes differ (23.724 -> 23.763)
-        request.applymarker(
-            pytest.mark.xfail(
-                strict=False, reason="needs spikes branch: holidays looked up by translated name"
-            )
-        )
     if "LANG" in env and env["LANG"] != "C" and not has_locale(env["LANG"]):
         pytest.skip(f"locale {env['LANG']} is not installed (localedef -i vi_VN -f UTF-8 vi_VN.UTF-8)")
     got = outputs(demo_store, env, tmp_path)
