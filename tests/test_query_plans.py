@@ -37,6 +37,10 @@ def two_years(tmp_path_factory):
     store.add_rejects(db, run, [(2, "bad,row", "wrong field count")])
     store.finish_run(db, run, read=2, accepted=1, duplicate=0, rejected=1, status="ok")
     db.conn.commit()
+    # Spike verdicts kept, as a writer (ingest, alert, spikes) leaves them: readers then read, not judge.
+    from incidents.spikes.kept import judge_new_days
+
+    judge_new_days(db)
     db.close()
     return path
 
@@ -104,11 +108,13 @@ READS = [
 
 
 @pytest.mark.parametrize("args", READS, ids=lambda a: " ".join(a))
-def test_read_commands_never_scan_the_incidents_table(two_years, monkeypatch, args):
-    if args[0] == "bulletin":
-        pytest.xfail("needs spikes branch: the bulletin's spikes re-read every day's count (kept verdicts)")
+def test_read_commands_never_scan_the_incidents_table(two_years, monkeypatch, request, args):
     if args[0] == "list" and ("--category" in args or "--sector" in args) and "--month" not in args:
-        pytest.xfail("needs cli branch: search.py's indexes for category/sector without a month")
+        request.applymarker(
+            pytest.mark.xfail(
+                strict=False, reason="needs cli branch: an index for category/sector without a month"
+            )
+        )
     statements = traced_statements(monkeypatch, [*args, "--db", str(two_years)])
     assert any("incidents" in s or "rejects" in s or "published" in s for s in statements)
     assert whole_reads(two_years, statements) == []

@@ -20,6 +20,14 @@ from zoneinfo import ZoneInfo
 
 import numpy as np
 
+
+def _stored_count(conn) -> int:
+    """Incidents in the store: the count kept by triggers where there is one (no walk over every row)."""
+    from incidents.store import count_incidents
+
+    return count_incidents(conn)
+
+
 # Bump when the detector or the kept columns change: kept verdicts of another version are recomputed.
 VERSION = "2"
 
@@ -129,7 +137,7 @@ def judge_new_days(
         _keep_mix_inputs(conn, fc, 0 if full else int(state.get("last_rowid", 0)), full)
         tick(3, steps)
         _keep_mix_flags(conn, table, fc, today)
-        count = conn.execute("SELECT count(*) FROM incidents").fetchone()[0]
+        count = _stored_count(conn)
         _save_state(
             conn,
             {
@@ -202,10 +210,10 @@ def _first_changed(conn, state: dict, first: str, last: str, today: str | None, 
         return first
     if added == 0 and state.get("today", "") == (today or "") and state["last_day"] == last:
         # Nothing was added: unless rows were deleted or replaced, every kept verdict stands.
-        if str(conn.execute("SELECT count(*) FROM incidents").fetchone()[0]) == state.get("count"):
+        if str(_stored_count(conn)) == state.get("count"):
             return None
         return first
-    total = conn.execute("SELECT count(*) FROM incidents").fetchone()[0]
+    total = _stored_count(conn)
     if total != int(state.get("count", -1)) + added:
         return first  # rows were deleted or replaced in place: recount everything
     candidates = [d for d in (earliest,) if d]

@@ -17,6 +17,7 @@ from incidents.spikes.episodes import Episode, group_episodes
 from incidents.spikes.judging import (
     VERSION,
     KeptRun,
+    _stored_count,
     connection,
     has_tables,
     judge_new_days,
@@ -290,7 +291,7 @@ def kept_status(conn, *, now: datetime | None = None) -> KeptStatus | None:
     rowid = conn.execute("SELECT max(rowid) FROM incidents").fetchone()[0]
     fresh = state.get("version") == VERSION and str(rowid or 0) == state.get("last_rowid")
     if fresh:
-        fresh = str(conn.execute("SELECT count(*) FROM incidents").fetchone()[0]) == state.get("count")
+        fresh = str(_stored_count(conn)) == state.get("count")
     if fresh and now is not None:
         today = local_day(conn, now)
         stale = conn.execute(
