@@ -357,6 +357,28 @@ def _v9_day_counts(db: sqlite_utils.Database) -> None:
     )
 
 
+def _v10_incident_records(db: sqlite_utils.Database) -> None:
+    # Which records support each incident (the one that made it and every duplicate of it), so that a
+    # correction of one record never deletes an incident another record still reports
+    # (incidents.ingest.writer). Records without an id have no row, except one anonymous support
+    # ("\x1e" + incident id) for an incident made by a record with an id.
+    db.execute(
+        """
+        CREATE TABLE IF NOT EXISTS incident_records (
+            record_key TEXT PRIMARY KEY,   -- "feed\x1frecord id"
+            incident_id TEXT NOT NULL,     -- the incident the record's latest version describes
+            run_id INTEGER                 -- the run that stored this support (undone with it)
+        )
+        """
+    )
+    db.execute("CREATE INDEX IF NOT EXISTS incident_records_incident ON incident_records(incident_id)")
+    db.execute("CREATE INDEX IF NOT EXISTS incident_records_run ON incident_records(run_id)")
+    db.execute(
+        "INSERT OR IGNORE INTO incident_records(record_key, incident_id, run_id) "
+        "SELECT record_key, id, run_id FROM incidents WHERE record_key IS NOT NULL"
+    )
+
+
 MIGRATIONS: list[Callable[[sqlite_utils.Database], None]] = [
     _v1_initial,
     _v2_published,
@@ -367,4 +389,5 @@ MIGRATIONS: list[Callable[[sqlite_utils.Database], None]] = [
     _v7_record_history,
     _v8_incident_count,
     _v9_day_counts,
+    _v10_incident_records,
 ]

@@ -204,3 +204,50 @@ def test_misp_attribute_search_is_named(db, tmp_path, doc, indent, suffix):
     assert r.status == "failed"
     assert "MISP" in r.message and "export, not a supported layout" in r.message
     assert "\n" not in r.message
+
+
+def bulk_body(*pairs):
+    lines = []
+    for action, doc in pairs:
+        lines.append(json.dumps(action))
+        if doc is not None:
+            lines.append(json.dumps(doc))
+    return "\n".join(lines) + "\n"
+
+
+@pytest.mark.parametrize("suffix", [".ndjson", ".json", ".jsonl"])
+def test_elasticsearch_bulk_body_is_read(db, tmp_path, suffix):
+    f = tmp_path / f"bulk{suffix}"
+    f.write_text(
+        bulk_body(
+            ({"index": {"_index": "ev", "_id": "b0"}}, RECORD),
+            ({"create": {"_index": "ev", "_id": "b1"}}, RECORD2),
+            ({"delete": {"_index": "ev", "_id": "b9"}}, None),
+            ({"update": {"_index": "ev", "_id": "b2"}}, {"doc": {**RECORD, "target": "c.example.vn"}}),
+        ),
+        encoding="utf-8",
+    )
+    r = ingest_file(db, f)
+    assert (r.status, r.read, r.accepted, r.rejected) == ("ok", 4, 3, 1), r.message
+    assert dict(r.reasons) == {"a _bulk delete action": 1}
+    keys = sorted(k.split("\x1f")[1] for (k,) in db.execute("SELECT record_key FROM incidents"))
+    assert keys == ["b0", "b1", "b2"]
+
+
+def test_bulk_id_makes_a_resent_document_a_correction(db, tmp_path):
+    f = tmp_path / "bulk.ndjson"
+    f.write_text(bulk_body(({"index": {"_id": "b0"}}, RECORD)), encoding="utf-8")
+    ingest_file(db, f)
+    (tmp_path / "next").mkdir()
+    g = tmp_path / "next" / "bulk.ndjson"  # the feed's name is the file's (no feed field)
+    g.write_text(bulk_body(({"index": {"_id": "b0"}}, {**RECORD, "time": "2020-10-07T10:00:00+07:00"})))
+    r = ingest_file(db, g)
+    assert (r.accepted, r.corrected) == (1, 1)
+    assert [d for (d,) in db.execute("SELECT day FROM incidents")] == ["2020-10-07"]
+
+
+def test_a_record_with_an_index_field_is_not_a_bulk_action(db, tmp_path):
+    f = tmp_path / "records.jsonl"
+    f.write_text(json.dumps({**RECORD, "index": {"x": 1}}) + "\n" + json.dumps(RECORD2) + "\n")
+    r = ingest_file(db, f)
+    assert (r.read, r.accepted) == (2, 2), r.message

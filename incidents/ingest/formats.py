@@ -195,14 +195,89 @@ def _join(row: list[str], delimiter: str) -> str:
 # --- JSON Lines --------------------------------------------------------------------------------------
 
 
+# An Elasticsearch/OpenSearch `_bulk` body (what elasticdump and `_bulk` exports write): an action line
+# `{"index": {"_index": ..., "_id": ...}}` before each document line.
+_BULK_ACTION = re.compile(r'^\{\s*"(index|create|update|delete)"\s*:\s*\{')
+
+
 def _read_jsonl(path: Path) -> Iterator[Item]:
     encoding = _encoding_of(path)
+    action: tuple[int, str, dict] | None = None  # (line, kind, metadata) of a _bulk action line
     with open(path, encoding=encoding, errors="surrogateescape") as fh:
         for number, line in enumerate(fh, start=1):
             text = line.strip().lstrip("\ufeff")
             if not text:
                 continue
+            bulk = _bulk_action(text) if text[0] == "{" and _BULK_ACTION.match(text) else None
+            if bulk is not None:
+                if action is not None:
+                    yield Item(action[0], "", error=f"a _bulk {action[1]} action without its document")
+                action = None
+                if bulk[0] == "delete":
+                    yield Item(
+                        number, text, error="a _bulk delete action: a document removed, no record to read"
+                    )
+                else:
+                    action = (number, *bulk)
+                continue
+            if action is not None:
+                yield _bulk_document(number, text, action[1], action[2])
+                action = None
+                continue
             yield from _json_items(number, text)
+    if action is not None:
+        yield Item(action[0], "", error=f"a _bulk {action[1]} action without its document")
+
+
+def _bulk_action(text: str) -> tuple[str, dict] | None:
+    """(kind, metadata) for a `_bulk` action line, else None (a record that happens to look like one)."""
+    try:
+        value = json.loads(text)
+    except (ValueError, RecursionError):
+        return None
+    if not (isinstance(value, dict) and len(value) == 1):
+        return None
+    ((kind, meta),) = value.items()
+    if not isinstance(meta, dict) or not set(meta) <= _BULK_META:
+        return None
+    return kind, meta
+
+
+_BULK_META = {
+    "_index",
+    "_id",
+    "_type",
+    "routing",
+    "_routing",
+    "version",
+    "version_type",
+    "pipeline",
+    "if_seq_no",
+    "if_primary_term",
+    "retry_on_conflict",
+    "require_alias",
+    "op_type",
+    "dynamic_templates",
+}
+
+
+def _bulk_document(number: int, text: str, kind: str, meta: dict) -> Item:
+    """The document line after a `_bulk` index/create/update action, with the action's `_id` as its id."""
+    try:
+        value = json.loads(text)
+    except ValueError as e:
+        return Item(number, text, error=f"invalid JSON: {e.msg}")
+    except RecursionError:
+        return Item(number, text[:1000], error="invalid JSON: nested too deep")
+    if kind == "update":
+        value = value.get("doc") if isinstance(value, dict) else None
+        if not isinstance(value, dict):
+            return Item(
+                number, text, error="a _bulk update without a `doc` (a script update): no record to read"
+            )
+    if isinstance(value, dict) and "_id" in meta and "_id" not in value and "id" not in value:
+        value = {**value, "_id": meta["_id"]}
+    return _value_item(number, value, text)
 
 
 def _json_items(number: int, text: str) -> Iterator[Item]:

@@ -24,7 +24,7 @@ LAYOUTS = (
     ),
     (
         "JSON Lines",
-        'one record per line; a line may also be a search hit (`{"_id", "_source": {...}}`) or a whole search response',
+        'one record per line; a line may also be a search hit (`{"_id", "_source": {...}}`) or a whole search response; an Elasticsearch/OpenSearch `_bulk` body (an `index`/`create` action line, then the document, whose record id is the action\'s `_id`; `update` reads its `doc`; a `delete` action is counted as a rejected line, reason "a _bulk delete action")',
     ),
     (
         "JSON",

@@ -123,15 +123,22 @@ def undo(db: sqlite_utils.Database, run_id: int) -> None:
     conn = db.conn
     conn.execute("DELETE FROM incidents WHERE run_id = ?", (run_id,))
     replaced = conn.execute(
-        "SELECT old FROM incident_history WHERE run_id = ? ORDER BY id DESC", (run_id,)
+        "SELECT old, record_key, incident_id FROM incident_history WHERE run_id = ? ORDER BY id DESC",
+        (run_id,),
     ).fetchall()
-    for (old,) in replaced:
+    for old, record_key, incident_id in replaced:
         row = json.loads(old)
         names = list(row)
         conn.execute(
             f"INSERT OR IGNORE INTO incidents ({', '.join(names)}) VALUES ({', '.join('?' * len(names))})",
             [row[n] for n in names],
         )
+        # The corrected record supports again the incident it supported before the run.
+        conn.execute(
+            "INSERT OR REPLACE INTO incident_records(record_key, incident_id, run_id) VALUES (?, ?, ?)",
+            (record_key, incident_id, row.get("run_id")),
+        )
+    conn.execute("DELETE FROM incident_records WHERE run_id = ?", (run_id,))
     conn.execute("DELETE FROM incident_history WHERE run_id = ?", (run_id,))
     conn.execute("DELETE FROM rejects WHERE run_id = ?", (run_id,))
 

@@ -1,8 +1,17 @@
 """Write a batch of incident rows: new incidents, duplicates, and corrections of stored records.
 
-A record that carries the same feed and record id as the record an incident was made from is a
-correction: it replaces that incident, and the replaced row is kept in `incident_history` with the run
-that replaced it (as IntelMQ and MISP keep an event's updates), so a re-sent export never counts twice.
+Which records support an incident is kept in `incident_records` (record key "feed\\x1frecord id" ->
+incident id): the record that made it and every record that repeated it (a duplicate). A record that
+carries the same feed and record id as a stored one is a correction of that record:
+- it moves the record's support to the incident it now describes (a new one, or an existing one, which
+  it never replaces: a record corrected onto another record's incident is a duplicate of it);
+- the incident it supported before is deleted only when no other record still supports it (another
+  feed's report of it, or a record without an id); otherwise it stays, as the other records report it;
+- a correction that keeps the incident's id but changes its fields replaces it in place, again only when
+  no other record supports it.
+Every replaced or abandoned version is kept in `incident_history` with the run that replaced it (as
+IntelMQ and MISP keep an event's updates), so a re-sent export never counts twice and `runs.undo` can
+put everything back.
 """
 
 from __future__ import annotations
@@ -19,6 +28,14 @@ _KEY = len(INCIDENT_COLUMNS)
 # Columns compared to tell a correction from a repeat: everything but the run, the raw text and the key.
 _SAME = slice(0, INCIDENT_COLUMNS.index("run_id"))
 _INSERT = f"INSERT OR IGNORE INTO incidents ({', '.join(RECORD_COLUMNS)}) VALUES ({', '.join('?' for _ in RECORD_COLUMNS)})"
+_SELECT = f"SELECT {', '.join(RECORD_COLUMNS)} FROM incidents WHERE id = ?"
+_SUPPORT = "INSERT OR REPLACE INTO incident_records(record_key, incident_id, run_id) VALUES (?, ?, ?)"
+# A record without an id that repeats an incident made by a record with one: it supports the incident
+# too (one anonymous support per incident, "\x1e" + incident id), so a correction cannot take it away.
+_ANONYMOUS = (
+    "INSERT OR IGNORE INTO incident_records(record_key, incident_id, run_id) SELECT ?, ?, ? "
+    "WHERE EXISTS (SELECT 1 FROM incidents WHERE id = ? AND record_key IS NOT NULL)"
+)
 _CHUNK = 500  # bound parameters per look-up (SQLite allows 999 in old builds)
 
 
@@ -28,15 +45,28 @@ def write_batch(conn: sqlite3.Connection, rows: Sequence[tuple], run_id: int) ->
     accepted counts new incidents and corrections (corrected <= accepted); the rest are duplicates.
     """
     keys = list({r[_KEY] for r in rows if r[_KEY] is not None})
-    stored: dict[str, tuple] = {}
+    known: dict[str, str] = {}  # record key -> the incident it supports
     for i in range(0, len(keys), _CHUNK):
         chunk = keys[i : i + _CHUNK]
-        sql = f"SELECT {', '.join(RECORD_COLUMNS)} FROM incidents WHERE record_key IN ({', '.join('?' * len(chunk))})"
-        for row in conn.execute(sql, chunk):
-            stored[row[_KEY]] = tuple(row)
+        sql = f"SELECT record_key, incident_id FROM incident_records WHERE record_key IN ({', '.join('?' * len(chunk))})"
+        known.update(conn.execute(sql, chunk).fetchall())
     plain: list[tuple] = []
     pending: dict[str, int] = {}  # record key -> index in `plain` (not yet written)
-    corrected = 0
+    accepted = corrected = 0
+
+    def write_plain() -> None:
+        nonlocal accepted
+        if not plain:
+            return
+        # rowcount sums sqlite3_changes() over the rows; total_changes would also count the writes of
+        # the target search index's triggers.
+        accepted += conn.executemany(_INSERT, plain).rowcount
+        conn.executemany(_SUPPORT, [(r[_KEY], r[0], run_id) for r in plain if r[_KEY] is not None])
+        conn.executemany(_ANONYMOUS, [("\x1e" + r[0], r[0], run_id, r[0]) for r in plain if r[_KEY] is None])
+        known.update((r[_KEY], r[0]) for r in plain if r[_KEY] is not None)
+        plain.clear()
+        pending.clear()
+
     for row in rows:
         key = row[_KEY]
         if key is None:
@@ -47,33 +77,62 @@ def write_batch(conn: sqlite3.Connection, rows: Sequence[tuple], run_id: int) ->
             if earlier[_SAME] != row[_SAME]:
                 plain[pending[key]] = row  # a later version of a record this batch has not written yet
             continue
-        old = stored.get(key)
-        if old is None:
+        supported = known.get(key)
+        if supported is None:
             pending[key] = len(plain)
             plain.append(row)
             continue
-        if old[_SAME] == row[_SAME]:
-            continue  # the same record again: a duplicate
+        write_plain()  # corrections apply in the order of the file
+        if _correct(conn, row, key, supported, run_id):
+            accepted += 1
+            corrected += 1
+        known[key] = row[0]
+    write_plain()
+    return accepted, corrected
+
+
+def _correct(conn: sqlite3.Connection, row: tuple, key: str, supported: str, run_id: int) -> bool:
+    """Apply a stored record's new version; False if it changes nothing (a duplicate)."""
+    old = conn.execute(_SELECT, (supported,)).fetchone()
+    if old is None:  # the supported incident is gone (an older store): the record is new again
+        conn.execute(_SUPPORT, (key, row[0], run_id))
+        return conn.execute(_INSERT, row).rowcount > 0
+    shared = _supported_by_others(conn, old, key)
+    if row[0] == supported and (old[_SAME] == row[_SAME] or shared):
+        return False  # the same incident: a repeat, or a change to one that other records also report
+    _keep_history(conn, old, row, key, run_id)
+    if not shared:
+        conn.execute("DELETE FROM incidents WHERE id = ?", (supported,))
+    conn.execute(_INSERT, row)  # OR IGNORE: another record's incident is never replaced nor absorbed
+    conn.execute(_SUPPORT, (key, row[0], run_id))
+    return True
+
+
+def _supported_by_others(conn: sqlite3.Connection, incident: tuple, key: str) -> bool:
+    if incident[_KEY] is None:
+        return True  # made by a record without an id: nothing can correct that record away
+    return (
         conn.execute(
-            "INSERT INTO incident_history(incident_id, new_incident_id, record_key, run_id, replaced_at, old) "
-            "VALUES (?, ?, ?, ?, ?, ?)",
-            (
-                old[0],
-                row[0],
-                key,
-                run_id,
-                utc_now(),
-                json.dumps(dict(zip(RECORD_COLUMNS, old)), ensure_ascii=False),
-            ),
-        )
-        conn.execute("DELETE FROM incidents WHERE id = ?", (old[0],))
-        conn.execute(_INSERT, row)
-        stored[key] = row
-        corrected += 1
-    # rowcount sums sqlite3_changes() over the rows; total_changes would also count the writes of the
-    # target search index's triggers.
-    inserted = conn.executemany(_INSERT, plain).rowcount
-    return inserted + corrected, corrected
+            "SELECT 1 FROM incident_records WHERE incident_id = ? AND record_key != ? LIMIT 1",
+            (incident[0], key),
+        ).fetchone()
+        is not None
+    )
+
+
+def _keep_history(conn: sqlite3.Connection, old: tuple, row: tuple, key: str, run_id: int) -> None:
+    conn.execute(
+        "INSERT INTO incident_history(incident_id, new_incident_id, record_key, run_id, replaced_at, old) "
+        "VALUES (?, ?, ?, ?, ?, ?)",
+        (
+            old[0],
+            row[0],
+            key,
+            run_id,
+            utc_now(),
+            json.dumps(dict(zip(RECORD_COLUMNS, old)), ensure_ascii=False),
+        ),
+    )
 
 
 def history_of(conn: sqlite3.Connection, incident_id: str) -> list[dict]:

@@ -245,6 +245,10 @@ def scan_file(
         if guess is not None and guess.doubtful and read.unparsed == 0:
             result.notes.append(guess.doubtful)
         _note_problems(result, read)
+        if read.unaccounted > 0:  # every line is an event, a skip with its reason, or a reject
+            result.notes.append(
+                f"{read.unaccounted:,} lines read are neither events, skipped nor rejected (a reader bug)"
+            )
         episodes: list[Episode] = []
         if result.events and not any(result.fmt in rule.readers for rule in ruleset.rules):
             result.notes.append(

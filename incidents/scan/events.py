@@ -39,6 +39,15 @@ class FileRead:
     recognised: int = 0  # events the format is about (auth: sshd/PAM login events; others: every row)
     skipped: Counter = field(default_factory=Counter)  # reason -> lines read that are no event
     cr_only: bool = False  # lines were split on CR alone
+    event_lines: int = 0  # lines (records) that gave at least one recognised event
+
+    @property
+    def unaccounted(self) -> int:
+        """Lines read that are neither an event, a skip with its reason, nor a reject: 0 unless a bug.
+
+        The scan's accounting: lines == event_lines + sum(skipped) + unparsed.
+        """
+        return self.lines - self.event_lines - sum(self.skipped.values()) - self.unparsed
 
     def reject(self, line: int, text: str, reason: str) -> None:
         self.unparsed += 1
@@ -138,6 +147,10 @@ def _load_lines(conn, path: Path, fmt: str, reader, insert: str, result: FileRea
     parse = reader.parse
     append = batch.append
     skipped = result.skipped
+    is_event = READERS[fmt].is_event
+    # Read, but no event: the reason each such line is counted under (every line is an event, a skip or
+    # a reject; FileRead.unaccounted checks it).
+    no_event = "a syslog line that is no sshd/PAM login event" if fmt == "auth" else "no event in this line"
     number = 0
     try:
         for number, text in lines:
@@ -148,11 +161,23 @@ def _load_lines(conn, path: Path, fmt: str, reader, insert: str, result: FileRea
             if type(row) is tuple:
                 if row:
                     append(row)
+                    if is_event(row):
+                        result.event_lines += 1
+                    else:
+                        skipped[no_event] += 1
+                else:
+                    skipped[no_event] += 1
             elif row is None:
                 if text.strip():
                     result.reject(number, text, f"fits no {fmt} line")
+                else:
+                    skipped["blank line"] += 1
             elif type(row) is list:
                 batch.extend(row)
+                if any(is_event(r) for r in row):
+                    result.event_lines += 1
+                else:
+                    skipped[no_event] += 1
             elif type(row) is Rejected:
                 result.reject(number, text, row)
             else:
@@ -204,8 +229,15 @@ def _load_array(conn, path: Path, reader, insert: str, result: FileRead) -> None
             result.reject(line, raw, row or "not an eve record (an object with a timestamp)")
         elif type(row) is list:
             rows.extend(row)
-        else:
+            if row:
+                result.event_lines += 1
+            else:
+                result.skipped["no event in this record"] += 1
+        elif row:
             rows.append(row)
+            result.event_lines += 1
+        else:
+            result.skipped["no event in this record"] += 1
     conn.executemany(insert, rows)
     result.events = len(rows)
 

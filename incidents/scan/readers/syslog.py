@@ -48,6 +48,11 @@ _ACCEPTED = re.compile(r"Accepted (\S+) for (.*) from (\S+) port (\d{1,5})" + _E
 _OPENPAM = re.compile(
     r"error: PAM: [Aa]uthentication error for (?:illegal user |invalid user )?(.*) from (\S+?)(?: via \S+)?$"
 )
+# sshd closing a connection after MaxAuthTries failures (auth2.c, auth_maxtries_exceeded): a failed login.
+_MAX_AUTH = re.compile(
+    r"error: maximum authentication attempts exceeded for (?:invalid user |illegal user )?(.*) from (\S+) "
+    r"port (\d{1,5})(?: ssh\d)?(?: \[preauth\])?$"
+)
 _PAM_FAILURE = re.compile(r"authentication failure;.*? ruser=\S* rhost=(\S*)(?:\s+user=(.*))?$")
 _PAM_FAILURE_LOOSE = re.compile(r"authentication failure;.*? rhost=(\S*)(?:\s+user=(.*))?$")
 _BREAK_IN = re.compile(r"\[([^\]\s]+)\] failed - POSSIBLE BREAK-IN ATTEMPT!?$")
@@ -186,6 +191,8 @@ def classify(message: str) -> tuple:
     Events: failed_password, failed_<method> (failed_keyboard_interactive, failed_publickey, failed_none),
     invalid_user, accepted, pam_auth_error (OpenPAM on FreeBSD/macOS), auth_failure (pam_unix),
     break_in_attempt; `failure_logged_twice` marks the second line OpenPAM writes for one attempt.
+    sshd's "error: maximum authentication attempts exceeded for U from IP port N ssh2 [preauth]" (the
+    attempt that hit MaxAuthTries) is read as failed_password, the failed login the rules count.
     """
     c = message[:1]
     if c == "F" and message.startswith("Failed "):
@@ -210,6 +217,10 @@ def classify(message: str) -> tuple:
         m = _OPENPAM.match(message)
         if m is not None:
             return "pam_auth_error", m.group(1) or None, m.group(2), None
+    elif c == "e" and message.startswith("error: maximum authentication attempts exceeded for "):
+        m = _MAX_AUTH.match(message)
+        if m is not None:
+            return "failed_password", m.group(1) or None, m.group(2), _port(m.group(3))
     elif "authentication failure;" in message:
         m = _PAM_FAILURE.search(message) or _PAM_FAILURE_LOOSE.search(message)
         if m is not None:
