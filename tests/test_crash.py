@@ -158,8 +158,10 @@ def kill_loop(tmp_path: Path, args_for, files: list[Path], kills_wanted: int, se
     return figures
 
 
-def test_kill_9_during_ingest(tmp_path):
-    files = [make_feed(tmp_path / f"feed{k}.csv", k, 12_000) for k in range(3)]
+def test_kill_9_during_ingest(tmp_path, monkeypatch):
+    # Batches of 1,000 rows, so that kills land between the committed batches of one file's run too.
+    monkeypatch.setenv("INCIDENTS_INGEST_COMMIT_ROWS", "1000")
+    files = [make_feed(tmp_path / f"feed{k}.csv", k, 5_000) for k in range(3)]
     figures = kill_loop(tmp_path, lambda db: ["ingest", "--db", str(db)], files, kills_wanted=12, seed=15)
     print(f"\ningest: {figures}")
     assert figures["kills"] == 12 and figures["lost"] == 0 and figures["doubled"] == 0
@@ -181,7 +183,7 @@ def test_kill_9_during_scan(tmp_path):
     for k in range(2):
         path = tmp_path / f"auth{k}.log"
         with open(path, "w") as fh:
-            fh.writelines(gen.auth_lines(40_000, seed=k + 1))
+            fh.writelines(gen.auth_lines(20_000, seed=k + 1))
         files.append(path)
     figures = kill_loop(
         tmp_path, lambda db: ["scan", "--year", "2020", "--db", str(db)], files, kills_wanted=10, seed=16
