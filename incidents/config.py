@@ -20,7 +20,7 @@ import tomllib
 from dataclasses import dataclass, field
 from pathlib import Path
 
-from incidents.taxonomy import CATEGORIES
+from incidents.taxonomy import CATEGORIES, SEVERITIES
 
 DEFAULT_PATH = "incidents.toml"
 PASSWORD_ENV = "INCIDENTS_SMTP_PASSWORD"
@@ -28,9 +28,6 @@ SECURITIES = ("none", "starttls", "tls")
 LANGS = ("en", "vi")
 DEFAULT_PORTS = {"none": 25, "starttls": 587, "tls": 465}
 DEFAULT_MAX_PER_HOUR = 12
-# The severities ingest accepts (incidents.ingest.records.SEVERITIES, lowest first; a test keeps the two
-# equal): importing ingest here would pull sqlite_utils and pandas into `incidents config check`.
-SEVERITIES = ("low", "medium", "high", "critical")
 
 
 class ConfigError(Exception):

@@ -71,12 +71,6 @@ def test_recipient_rules():
     assert not everyone.wants_severity("critical")
 
 
-def test_severities_are_the_ones_ingest_accepts():
-    from incidents.ingest.records import SEVERITIES
-
-    assert cfg.SEVERITIES == SEVERITIES
-
-
 def test_path_resolution(tmp_path, monkeypatch):
     monkeypatch.delenv("INCIDENTS_CONFIG", raising=False)
     assert cfg.resolve_config_path(None) == Path("incidents.toml")

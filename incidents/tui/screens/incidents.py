@@ -13,12 +13,11 @@ from textual.binding import Binding
 from textual.containers import Horizontal
 from textual.widgets import DataTable, Footer, Header, Input, Select, Static
 
-from incidents.taxonomy import CATEGORIES
+from incidents.taxonomy import CATEGORIES, SEVERITIES
 from incidents.tui.data import ORDERS, PAGE, IncidentFilter, Superseded, TuiDataError
 from incidents.tui.fmt import literal
 from incidents.tui.screens.base import StoreScreen
 
-SEVERITIES = ("low", "medium", "high", "critical")
 _DAY = re.compile(r"^\d{4}-\d{2}-\d{2}$")
 TEXT_FILTERS = ("since", "until", "sector", "feed", "target")
 COLUMNS = ("day", "category", "target", "sector", "feed", "severity")
