@@ -49,7 +49,7 @@ def environment(lang: str, templates_dir: str | Path | None = None):
         lstrip_blocks=True,
         keep_trailing_newline=True,
     )
-    env.filters.update(
+    custom = dict(
         num=lambda n: numfmt.integer(n, lang),
         pct=lambda x: numfmt.percent(x, lang),
         signed=lambda x: numfmt.percent(x, lang, signed=True),
@@ -61,12 +61,27 @@ def environment(lang: str, templates_dir: str | Path | None = None):
         episode=lambda item, labels: episode_text(item, labels, lang),
         md=md_escape,
     )
+    env.filters.update({name: strict_filter(f) for name, f in custom.items()})
     env.globals.update(
         lang=lang,
         months_of_year=lambda n: numfmt.months_of_year(n, lang),
         category_label=lambda c: CATEGORIES[c].label_vi if lang == "vi" else CATEGORIES[c].label_en,
     )
     return env
+
+
+def strict_filter(f):
+    """`f` as a filter that, given an undefined name, raises that name's own UndefinedError
+    ("'... object' has no attribute 'cuont'") instead of failing inside `f` on the stand-in."""
+    import jinja2
+
+    def checked(*args, **kwargs):
+        for value in (*args, *kwargs.values()):
+            if isinstance(value, jinja2.Undefined):
+                value._fail_with_undefined_error()
+        return f(*args, **kwargs)
+
+    return checked
 
 
 _MONTH = re.compile(r"^\d{4}-\d{2}$")
@@ -274,7 +289,7 @@ def html(b: Bulletin, lang: str, *, templates_dir=None, images: list[dict] | Non
     from incidents.bulletin import charts
 
     env = environment(lang, templates_dir)
-    env.filters["markdown"] = lambda text: markupsafe.Markup(markdown_to_html(text))
+    env.filters["markdown"] = strict_filter(lambda text: markupsafe.Markup(markdown_to_html(text)))
     if images is None:
         images = [
             {"title": c.title, "width": c.width, "height": c.height,
