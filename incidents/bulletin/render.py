@@ -49,7 +49,7 @@ def environment(lang: str, templates_dir: str | Path | None = None):
         lstrip_blocks=True,
         keep_trailing_newline=True,
     )
-    custom = dict(
+    env.filters.update(
         num=lambda n: numfmt.integer(n, lang),
         pct=lambda x: numfmt.percent(x, lang),
         signed=lambda x: numfmt.percent(x, lang, signed=True),
@@ -61,7 +61,8 @@ def environment(lang: str, templates_dir: str | Path | None = None):
         episode=lambda item, labels: episode_text(item, labels, lang),
         md=md_escape,
     )
-    env.filters.update({name: strict_filter(f) for name, f in custom.items()})
+    for name in ("num", "pct", "signed", "change", "month", "short_month", "note", "spike", "episode", "md"):
+        env.filters[name] = strict_filter(env.filters[name])
     env.globals.update(
         lang=lang,
         months_of_year=lambda n: numfmt.months_of_year(n, lang),
