@@ -171,3 +171,22 @@ def test_svg_charts_keep_their_text(store_file):
         assert "<text" in chart.svg and '<g id="text_' in chart.svg or "<text" in chart.svg
         assert "tháng" in chart.svg.lower() or "2020" in chart.svg  # words an editor can change
         assert 'id="DejaVuSans-' not in chart.svg  # no glyph outlines standing in for the text
+
+
+@pytest.mark.parametrize("lang", ["en", "vi"])
+def test_lead_and_recommendations_name_the_configured_issuer(store_file, tmp_path, lang):
+    config = tmp_path / "incidents.toml"
+    config.write_text('[bulletin]\nissuer = "VNCERT/CC"\n', encoding="utf-8")
+    r = invoke("bulletin", "--month", "2020-10", "--lang", lang, "--config", config, "--db", store_file)
+    assert r.exit_code == 0, r.stderr
+    assert "NCSC" not in r.stdout
+    lead = (
+        "In October 2020, VNCERT/CC recorded"
+        if lang == "en"
+        else "Trong tháng 10/2020, VNCERT/CC đã ghi nhận"
+    )
+    assert lead in r.stdout
+    advice = "Report incidents to VNCERT/CC" if lang == "en" else "Thông báo sự cố cho VNCERT/CC"
+    assert advice in r.stdout
+    r = invoke("bulletin", "--month", "2020-10", "--lang", lang, "--db", store_file)
+    assert "NCSC" in r.stdout  # no issuer configured: the default wording

@@ -216,6 +216,8 @@ def template_error(error: BaseException, name: str) -> str:
 
 def _context(b: Bulletin, env) -> dict:
     labels = _labels(env, env.globals["lang"])
+    if b.edition.issuer:  # the lead and the recommendations name the configured issuer, not the NCSC
+        labels = {**labels, "org": b.edition.issuer}
     context = {"b": b, "r": b.report, "labels": labels, "e": b.edition}
     lead_text = _render(env, f"lead.{env.globals['lang']}.j2", **context)
     # A paragraph per blank-line-separated block, its whitespace collapsed: templates stay readable.
