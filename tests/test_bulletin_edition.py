@@ -190,3 +190,18 @@ def test_lead_and_recommendations_name_the_configured_issuer(store_file, tmp_pat
     assert advice in r.stdout
     r = invoke("bulletin", "--month", "2020-10", "--lang", lang, "--db", store_file)
     assert "NCSC" in r.stdout  # no issuer configured: the default wording
+
+
+def test_public_json_carries_no_provenance_and_no_raw_alarms(store_file):
+    args = ("bulletin", "--month", "2020-10", "--lang", "en", "--format", "json", "--db", store_file)
+    public = invoke(*args)
+    assert public.exit_code == 0, public.stderr
+    assert "provenance" not in public.stdout and "SELECT" not in public.stdout
+    data = json.loads(public.stdout)
+    assert data["figures"]["total"]["count"] > 0  # {value, provenance} pairs became their values
+    assert "values" not in data["spikes"]
+    assert all("alarms" not in ep for ep in data["spikes"]["episodes"] or [])
+    internal = json.loads(invoke(*args, "--edition", "internal").stdout)
+    assert "provenance" in internal["figures"]["total"]["count"]
+    assert "SELECT" in internal["figures"]["total"]["count"]["provenance"]["sql"]
+    assert "values" in internal["spikes"]

@@ -414,7 +414,23 @@ def as_json(b: Bulletin, lang: str, *, templates_dir=None) -> dict:
         data["notes"] = [n for n in data["notes"] if n["code"] in ("no_last_year", "ytd_from", "incomplete")]
         if not e.names_targets:
             del data["top_targets"]
+        # nor the SQL provenance of each number and the detector's raw alarms (internal edition only)
+        del data["spikes"]["values"]
+        for ep in data["spikes"]["episodes"] or []:
+            del ep["alarms"]
+        data = _without_provenance(data)
     return data
+
+
+def _without_provenance(x: Any) -> Any:
+    """`x` with every "provenance" key removed at any depth; a {value, provenance} pair becomes its value."""
+    if isinstance(x, dict):
+        if set(x) == {"value", "provenance"}:
+            return _without_provenance(x["value"])
+        return {k: _without_provenance(v) for k, v in x.items() if k != "provenance"}
+    if isinstance(x, list):
+        return [_without_provenance(v) for v in x]
+    return x
 
 
 def _episode_dict(e: Any) -> dict:
