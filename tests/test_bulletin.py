@@ -269,9 +269,13 @@ def test_incomplete_last_month_is_noted(db):
     db.conn.commit()
     b = numbers.build(db, "2020-09", alarms=[])
     assert "incomplete" in [n.code for n in b.notes]
-    assert "Số liệu mới có đến ngày 2020-09-20: tháng 9/2020 có thể chưa đầy đủ." in render.render(
+    assert "Số liệu mới có đến ngày 20/09/2020: tháng 9/2020 có thể chưa đầy đủ." in render.render(
         b, "vi", "html"
     )
+    from incidents.bulletin.edition import Edition
+
+    b.edition = Edition(name="public")  # the data-freshness note is an internal check
+    assert "Số liệu mới có đến ngày" not in render.render(b, "vi", "html")
 
 
 # --- number formats --------------------------------------------------------------------------------
@@ -389,7 +393,7 @@ def test_markdown_matches_golden_file(golden_bulletin, lang, edition, tmp_path):
         assert text.startswith("**TLP:CLEAR**") and text.rstrip().endswith("**TLP:CLEAR**")
     else:
         assert text.startswith("**TLP:AMBER**") and b.top_targets[0][0] in text
-    assert "2020-11-05" in text and "NCSC \\| AIS" in text  # the issuer's | escaped in Markdown
+    assert ("2020-11-05" if lang == "en" else "05/11/2020") in text and "NCSC \\| AIS" in text  # the issuer's | escaped in Markdown
 
 
 @pytest.mark.parametrize(

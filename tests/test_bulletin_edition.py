@@ -205,3 +205,28 @@ def test_public_json_carries_no_provenance_and_no_raw_alarms(store_file):
     assert "provenance" in internal["figures"]["total"]["count"]
     assert "SELECT" in internal["figures"]["total"]["count"]["provenance"]["sql"]
     assert "values" in internal["spikes"]
+
+
+def test_vietnamese_dates_are_dd_mm_yyyy_and_public_has_no_freshness_note(store_file):
+    from incidents.bulletin import numfmt
+
+    assert numfmt.day_label("2026-11-30", "vi") == "30/11/2026"
+    assert numfmt.day_label("2026-11-30", "en") == "2026-11-30"
+    args = ("bulletin", "--month", "2020-10", "--lang", "vi", "--issued", "2026-11-30", "--db", store_file)
+    for fmt in ("md", "html"):
+        internal = invoke(*args, "--format", fmt, "--edition", "internal")
+        assert internal.exit_code == 0, internal.stderr
+        assert "Ngày phát hành: 30/11/2026" in internal.stdout
+        assert not re.search(r"Ngày phát hành: \d{4}-", internal.stdout)
+        assert not re.search(r"Sự cố gần nhất trong kho dữ liệu: \d{4}-", internal.stdout)
+        public = invoke(*args, "--format", fmt, "--edition", "public")
+        assert "Số liệu mới có đến ngày" not in public.stdout
+        assert "Sự cố gần nhất trong kho dữ liệu" not in public.stdout
+    data = json.loads(invoke(*args, "--format", "json").stdout)
+    assert "data_span" not in data and all(n["code"] != "incomplete" for n in data["notes"])
+
+
+def test_list_since_after_until_is_a_usage_error(store_file):
+    r = invoke("list", "--since", "2020-10-31", "--until", "2020-10-01", "--db", store_file)
+    assert r.exit_code == 2, r.output
+    assert "after --until" in r.output

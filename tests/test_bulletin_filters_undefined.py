@@ -11,7 +11,7 @@ class Figures:
     count = 3
 
 
-FILTERS = ["num", "pct", "signed", "change", "month", "short_month", "note", "spike", "episode", "md"]
+FILTERS = ["num", "pct", "signed", "change", "month", "short_month", "day", "note", "spike", "episode", "md"]
 
 
 def test_the_list_covers_every_custom_filter():

@@ -96,6 +96,13 @@ def month_label(month: str, lang: str) -> str:
     return f"{_EN_MONTHS[mon - 1]} {year}"
 
 
+def day_label(day: str, lang: str) -> str:
+    """'2026-11-30' -> '30/11/2026' (vi, dd/mm/yyyy as the releases write dates) or unchanged (en)."""
+    if check_lang(lang) == "vi" and isinstance(day, str) and len(day) == 10 and day[4] == day[7] == "-":
+        return f"{day[8:10]}/{day[5:7]}/{day[:4]}"
+    return day
+
+
 def short_month(month: str, lang: str) -> str:
     """'2020-10' -> '10/2020' (vi) or 'Oct 2020' (en): chart axes and table headers."""
     year, mon = int(month[:4]), int(month[5:7])

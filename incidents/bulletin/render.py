@@ -56,12 +56,14 @@ def environment(lang: str, templates_dir: str | Path | None = None):
         change=lambda x: numfmt.change(x, lang),
         month=lambda m: numfmt.month_label(m, lang),
         short_month=lambda m: numfmt.short_month(m, lang),
+        day=lambda d: numfmt.day_label(d, lang),
         note=lambda n, labels: note_text(n, labels, lang),
         spike=lambda a, labels: spike_text(a, labels, lang),
         episode=lambda item, labels: episode_text(item, labels, lang),
         md=md_escape,
     )
-    for name in ("num", "pct", "signed", "change", "month", "short_month", "note", "spike", "episode", "md"):
+    custom = ("num", "pct", "signed", "change", "month", "short_month", "day", "note", "spike", "episode")
+    for name in (*custom, "md"):
         env.filters[name] = strict_filter(env.filters[name])
     env.globals.update(
         lang=lang,
@@ -111,7 +113,9 @@ def note_text(note, labels: dict, lang: str) -> str:
     if not wording:
         return note.text
     params = {
-        k: numfmt.month_label(v, lang) if isinstance(v, str) and _MONTH.match(v) else v
+        k: numfmt.month_label(v, lang)
+        if isinstance(v, str) and _MONTH.match(v)
+        else numfmt.day_label(v, lang)
         for k, v in note.params.items()
     }
     return wording.format(**params)
@@ -409,9 +413,9 @@ def as_json(b: Bulletin, lang: str, *, templates_dir=None) -> dict:
     }  # fmt: skip
     if e.public:
         # The public edition carries no internal check (cut-off, published-vs-computed) and no victim name.
-        for key in ("cutoff", "cutoff_provenance", "published"):
+        for key in ("cutoff", "cutoff_provenance", "published", "data_span"):
             del data[key]
-        data["notes"] = [n for n in data["notes"] if n["code"] in ("no_last_year", "ytd_from", "incomplete")]
+        data["notes"] = [n for n in data["notes"] if n["code"] in ("no_last_year", "ytd_from")]
         if not e.names_targets:
             del data["top_targets"]
         # nor the SQL provenance of each number and the detector's raw alarms (internal edition only)
