@@ -269,9 +269,13 @@ def test_incomplete_last_month_is_noted(db):
     db.conn.commit()
     b = numbers.build(db, "2020-09", alarms=[])
     assert "incomplete" in [n.code for n in b.notes]
-    assert "Số liệu mới có đến ngày 2020-09-20: tháng 9/2020 có thể chưa đầy đủ." in render.render(
+    assert "Số liệu mới có đến ngày 20/09/2020: tháng 9/2020 có thể chưa đầy đủ." in render.render(
         b, "vi", "html"
     )
+    from incidents.bulletin.edition import Edition
+
+    b.edition = Edition(name="public")  # the data-freshness note is an internal check
+    assert "Số liệu mới có đến ngày" not in render.render(b, "vi", "html")
 
 
 # --- number formats --------------------------------------------------------------------------------

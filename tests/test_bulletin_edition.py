@@ -171,3 +171,62 @@ def test_svg_charts_keep_their_text(store_file):
         assert "<text" in chart.svg and '<g id="text_' in chart.svg or "<text" in chart.svg
         assert "tháng" in chart.svg.lower() or "2020" in chart.svg  # words an editor can change
         assert 'id="DejaVuSans-' not in chart.svg  # no glyph outlines standing in for the text
+
+
+@pytest.mark.parametrize("lang", ["en", "vi"])
+def test_lead_and_recommendations_name_the_configured_issuer(store_file, tmp_path, lang):
+    config = tmp_path / "incidents.toml"
+    config.write_text('[bulletin]\nissuer = "VNCERT/CC"\n', encoding="utf-8")
+    r = invoke("bulletin", "--month", "2020-10", "--lang", lang, "--config", config, "--db", store_file)
+    assert r.exit_code == 0, r.stderr
+    assert "NCSC" not in r.stdout
+    lead = (
+        "In October 2020, VNCERT/CC recorded"
+        if lang == "en"
+        else "Trong tháng 10/2020, VNCERT/CC đã ghi nhận"
+    )
+    assert lead in r.stdout
+    advice = "Report incidents to VNCERT/CC" if lang == "en" else "Thông báo sự cố cho VNCERT/CC"
+    assert advice in r.stdout
+    r = invoke("bulletin", "--month", "2020-10", "--lang", lang, "--db", store_file)
+    assert "NCSC" in r.stdout  # no issuer configured: the default wording
+
+
+def test_public_json_carries_no_provenance_and_no_raw_alarms(store_file):
+    args = ("bulletin", "--month", "2020-10", "--lang", "en", "--format", "json", "--db", store_file)
+    public = invoke(*args)
+    assert public.exit_code == 0, public.stderr
+    assert "provenance" not in public.stdout and "SELECT" not in public.stdout
+    data = json.loads(public.stdout)
+    assert data["figures"]["total"]["count"] > 0  # {value, provenance} pairs became their values
+    assert "values" not in data["spikes"]
+    assert all("alarms" not in ep for ep in data["spikes"]["episodes"] or [])
+    internal = json.loads(invoke(*args, "--edition", "internal").stdout)
+    assert "provenance" in internal["figures"]["total"]["count"]
+    assert "SELECT" in internal["figures"]["total"]["count"]["provenance"]["sql"]
+    assert "values" in internal["spikes"]
+
+
+def test_vietnamese_dates_are_dd_mm_yyyy_and_public_has_no_freshness_note(store_file):
+    from incidents.bulletin import numfmt
+
+    assert numfmt.day_label("2026-11-30", "vi") == "30/11/2026"
+    assert numfmt.day_label("2026-11-30", "en") == "2026-11-30"
+    args = ("bulletin", "--month", "2020-10", "--lang", "vi", "--issued", "2026-11-30", "--db", store_file)
+    for fmt in ("md", "html"):
+        internal = invoke(*args, "--format", fmt, "--edition", "internal")
+        assert internal.exit_code == 0, internal.stderr
+        assert "Ngày phát hành: 30/11/2026" in internal.stdout
+        assert not re.search(r"Ngày phát hành: \d{4}-", internal.stdout)
+        assert not re.search(r"Sự cố gần nhất trong kho dữ liệu: \d{4}-", internal.stdout)
+        public = invoke(*args, "--format", fmt, "--edition", "public")
+        assert "Số liệu mới có đến ngày" not in public.stdout
+        assert "Sự cố gần nhất trong kho dữ liệu" not in public.stdout
+    data = json.loads(invoke(*args, "--format", "json").stdout)
+    assert "data_span" not in data and all(n["code"] != "incomplete" for n in data["notes"])
+
+
+def test_list_since_after_until_is_a_usage_error(store_file):
+    r = invoke("list", "--since", "2020-10-31", "--until", "2020-10-01", "--db", store_file)
+    assert r.exit_code == 2, r.output
+    assert "after --until" in r.output

@@ -36,7 +36,12 @@ print(code, " ".join(sorted({m.split(".")[0] for m in sys.modules})), file=sys.s
 
 def imported(args: list[str], env: dict | None = None) -> tuple[int, set[str]]:
     r = subprocess.run(
-        [sys.executable, "-c", PROBE, *args], check=False, capture_output=True, text=True, timeout=120, env=env
+        [sys.executable, "-c", PROBE, *args],
+        check=False,
+        capture_output=True,
+        text=True,
+        timeout=120,
+        env=env,
     )
     code, modules = r.stderr.strip().splitlines()[-1].split(" ", 1)
     return int(code or 0), set(modules.split())

@@ -97,7 +97,12 @@ def month_label(month: str, lang: str) -> str:
 
 
 def day_label(day: str, lang: str) -> str:
-    """'2020-11-05' -> '05/11/2020' (vi) or '5 November 2020' (en)."""
+    """'2020-11-05' -> '05/11/2020' (vi, dd/mm/yyyy as the releases write dates) or '5 November 2020'
+    (en); anything that is not a YYYY-MM-DD day is returned unchanged."""
+    if not (
+        isinstance(day, str) and len(day) == 10 and day[4] == day[7] == "-" and day.replace("-", "").isdigit()
+    ):
+        return day
     year, mon, d = int(day[:4]), int(day[5:7]), int(day[8:10])
     if check_lang(lang) == "vi":
         return f"{d:02d}/{mon:02d}/{year}"

@@ -62,12 +62,29 @@ def environment(lang: str, templates_dir: str | Path | None = None):
         episode=lambda item, labels: episode_text(item, labels, lang),
         md=md_escape,
     )
+    custom = ("num", "pct", "signed", "change", "month", "short_month", "day", "note", "spike", "episode")
+    for name in (*custom, "md"):
+        env.filters[name] = strict_filter(env.filters[name])
     env.globals.update(
         lang=lang,
         months_of_year=lambda n: numfmt.months_of_year(n, lang),
         category_label=lambda c: CATEGORIES[c].label_vi if lang == "vi" else CATEGORIES[c].label_en,
     )
     return env
+
+
+def strict_filter(f):
+    """`f` as a filter that, given an undefined name, raises that name's own UndefinedError
+    ("'... object' has no attribute 'cuont'") instead of failing inside `f` on the stand-in."""
+    import jinja2
+
+    def checked(*args, **kwargs):
+        for value in (*args, *kwargs.values()):
+            if isinstance(value, jinja2.Undefined):
+                value._fail_with_undefined_error()
+        return f(*args, **kwargs)
+
+    return checked
 
 
 _MONTH = re.compile(r"^\d{4}-\d{2}$")
@@ -96,7 +113,9 @@ def note_text(note, labels: dict, lang: str) -> str:
     if not wording:
         return note.text
     params = {
-        k: numfmt.month_label(v, lang) if isinstance(v, str) and _MONTH.match(v) else v
+        k: numfmt.month_label(v, lang)
+        if isinstance(v, str) and _MONTH.match(v)
+        else numfmt.day_label(v, lang)
         for k, v in note.params.items()
     }
     return wording.format(**params)
@@ -201,6 +220,8 @@ def template_error(error: BaseException, name: str) -> str:
 
 def _context(b: Bulletin, env) -> dict:
     labels = _labels(env, env.globals["lang"])
+    if b.edition.issuer:  # the lead and the recommendations name the configured issuer, not the NCSC
+        labels = {**labels, "org": b.edition.issuer}
     context = {"b": b, "r": b.report, "labels": labels, "e": b.edition}
     lead_text = _render(env, f"lead.{env.globals['lang']}.j2", **context)
     # A paragraph per blank-line-separated block, its whitespace collapsed: templates stay readable.
@@ -275,7 +296,7 @@ def html(b: Bulletin, lang: str, *, templates_dir=None, images: list[dict] | Non
     from incidents.bulletin import charts
 
     env = environment(lang, templates_dir)
-    env.filters["markdown"] = lambda text: markupsafe.Markup(markdown_to_html(text))
+    env.filters["markdown"] = strict_filter(lambda text: markupsafe.Markup(markdown_to_html(text)))
     if images is None:
         images = [
             {"title": c.title, "width": c.width, "height": c.height,
@@ -392,12 +413,28 @@ def as_json(b: Bulletin, lang: str, *, templates_dir=None) -> dict:
     }  # fmt: skip
     if e.public:
         # The public edition carries no internal check (cut-off, published-vs-computed) and no victim name.
-        for key in ("cutoff", "cutoff_provenance", "published"):
+        for key in ("cutoff", "cutoff_provenance", "published", "data_span"):
             del data[key]
-        data["notes"] = [n for n in data["notes"] if n["code"] in ("no_last_year", "ytd_from", "incomplete")]
+        data["notes"] = [n for n in data["notes"] if n["code"] in ("no_last_year", "ytd_from")]
         if not e.names_targets:
             del data["top_targets"]
+        # nor the SQL provenance of each number and the detector's raw alarms (internal edition only)
+        del data["spikes"]["values"]
+        for ep in data["spikes"]["episodes"] or []:
+            del ep["alarms"]
+        data = _without_provenance(data)
     return data
+
+
+def _without_provenance(x: Any) -> Any:
+    """`x` with every "provenance" key removed at any depth; a {value, provenance} pair becomes its value."""
+    if isinstance(x, dict):
+        if set(x) == {"value", "provenance"}:
+            return _without_provenance(x["value"])
+        return {k: _without_provenance(v) for k, v in x.items() if k != "provenance"}
+    if isinstance(x, list):
+        return [_without_provenance(v) for v in x]
+    return x
 
 
 def _episode_dict(e: Any) -> dict:

@@ -194,6 +194,8 @@ def list_incidents(
         raise typer.BadParameter("choose one output format", param_hint="/".join(chosen))
     if month is not None and (since or until):
         raise typer.BadParameter("--month or --since/--until, not both", param_hint="--month")
+    if since and until and since > until:
+        raise typer.BadParameter(f"{since} is after --until {until}", param_hint="--since")
     if month is not None:
         from incidents.stats import month_days
 

@@ -271,7 +271,18 @@ def _labels(series: str) -> tuple[str, str]:
     c = CATEGORIES.get(series)
     if c is None:
         return series, series
-    return c.label_en if c.label_en.isupper() else c.label_en.lower(), c.label_vi.lower()
+    # an acronym label ("DDoS") is kept as written; a word ("Phishing") is lower-cased in a sentence
+    en = c.label_en if any(ch.isupper() for ch in c.label_en[1:]) else c.label_en.lower()
+    return en, c.label_vi.lower()
+
+
+def _sustained(ep: Episode) -> bool:
+    """A multi-day episode is a campaign only when alarm days cover at least half of its span
+    (a sustained excess); a long run with a few alarm days is a rise."""
+    a, b = _d(ep.first_day), _d(ep.last_day)
+    span = (b - a).days + 1
+    inside = {d for d in ep.days if ep.first_day <= d <= ep.last_day}
+    return len(inside) * 2 >= span
 
 
 def sentence(ep: Episode, lang: str = "en") -> str:
@@ -284,26 +295,39 @@ def sentence(ep: Episode, lang: str = "en") -> str:
     a, b = _d(ep.first_day), _d(ep.last_day)
     en_label, vi_label = _labels(ep.series)
     one = a == b
+    kind = "spike" if one else ("campaign" if _sustained(ep) else "rise")
+    tiny = round(ep.expected, 1) == 0  # "80.0 times the expected 0.0" says nothing
     if lang == "en":
         if ep.series == "total":
             head = "a spike in all incidents" if one else "a rise in all incidents"
+        elif ep.series == "other":
+            head = {"spike": "a spike in", "rise": "a rise in", "campaign": "a campaign of"}[kind]
+            head += " other incidents"
+        elif kind == "rise":
+            head = f"a rise in {en_label} incidents"
         else:
-            noun = "spike" if one else "campaign"
-            head = f"{'an' if en_label[:1].lower() in 'aeiou' else 'a'} {en_label} {noun}"
+            head = f"{'an' if en_label[:1].lower() in 'aeiou' else 'a'} {en_label} {kind}"
         noun = "incident" if ep.incidents == 1 else "incidents"
-        text = (
-            f"{head} {_en_range(a, b)}: {_group(ep.incidents, ',')} {noun}, "
-            f"{_fixed(ep.ratio, 'en')} times the expected {_fixed(ep.expected, 'en')}"
+        tail = (
+            f"where fewer than {_fixed(0.1, 'en')} were expected"
+            if tiny
+            else f"{_fixed(ep.ratio, 'en')} times the expected {_fixed(ep.expected, 'en')}"
         )
+        text = f"{head} {_en_range(a, b)}: {_group(ep.incidents, ',')} {noun}, {tail}"
         return text + (" (today's count so far)" if ep.provisional else "")
     if lang == "vi":
         if ep.series == "total":
             head = "đột biến tổng số sự cố" if one else "đợt tăng tổng số sự cố"
         else:
-            head = f"{'đột biến' if one else 'chiến dịch'} {vi_label}"
-        text = (
-            f"{head} {_vi_range(a, b)}: {_group(ep.incidents, '.')} sự cố, "
-            f"gấp {_fixed(ep.ratio, 'vi')} lần mức dự kiến {_fixed(ep.expected, 'vi')}"
+            what = "sự cố loại khác" if ep.series == "other" else vi_label
+            if kind == "rise":
+                what = what if ep.series == "other" else f"sự cố {vi_label}"
+            head = f"{ {'spike': 'đột biến', 'rise': 'đợt tăng', 'campaign': 'chiến dịch'}[kind] } {what}"
+        tail = (
+            f"trong khi mức dự kiến chưa đến {_fixed(0.1, 'vi')}"
+            if tiny
+            else f"gấp {_fixed(ep.ratio, 'vi')} lần mức dự kiến {_fixed(ep.expected, 'vi')}"
         )
+        text = f"{head} {_vi_range(a, b)}: {_group(ep.incidents, '.')} sự cố, {tail}"
         return text + (" (số liệu hôm nay chưa đầy đủ)" if ep.provisional else "")
     raise ValueError(f"language must be en or vi, not {lang!r}")

@@ -55,27 +55,53 @@ def calendar(first: np.datetime64, last: np.datetime64, freq: str) -> np.ndarray
     return np.arange(first, last + 1, step, dtype="datetime64[D]")
 
 
-def read_counts(path: Path, freq: str = "day") -> CountTable:
-    """Read a `series,date,count` CSV (many series per file, any order); the first bad row fails it."""
-    import pandas as pd
+def _read_rows(path: Path) -> tuple[list[list[str]], list[int]]:
+    """Every record of a CSV with the line it starts on; a record whose field count is not the
+    header's (extra or missing field, empty line, a quoted newline that swallows a row) fails it."""
+    import csv
 
+    rows: list[list[str]] = []
+    starts: list[int] = []
     try:
-        frame = pd.read_csv(path, dtype=str, keep_default_na=False, skipinitialspace=True)
+        with open(path, newline="", encoding="utf-8-sig") as f:
+            reader = csv.reader(f, skipinitialspace=True, strict=True)
+            start = 1
+            for row in reader:
+                rows.append(row)
+                starts.append(start)
+                start = reader.line_num + 1
     except FileNotFoundError:
         raise CountsError(f"no such file: {path}") from None
     except (OSError, UnicodeDecodeError) as e:
         raise CountsError(f"cannot read {path}: {e}") from None
-    except pd.errors.EmptyDataError:
-        raise CountsError(f"{path} is empty (expected a header series,date,count)") from None
-    except pd.errors.ParserError as e:
-        raise CountsError(f"{path} is not a readable CSV: {str(e).strip().splitlines()[-1]}") from None
-    frame.columns = [str(c).strip().lower().lstrip("\ufeff") for c in frame.columns]
-    missing = [c for c in ("series", "date", "count") if c not in frame.columns]
+    except csv.Error as e:
+        raise CountsError(f"{path} line {start}: not a readable CSV record ({e})") from None
+    if not rows:
+        raise CountsError(f"{path} is empty (expected a header series,date,count)")
+    width = len(rows[0])
+    for row, n in zip(rows[1:], starts[1:], strict=True):
+        if len(row) != width:
+            what = "an empty line" if not row else f"{len(row)} fields"
+            span = "" if "\n" not in "".join(row) else " (a quoted field holds a line break)"
+            raise CountsError(
+                f"{path} line {n}: {what} where the header has {width} ({','.join(rows[0])}){span}"
+            )
+    return rows, starts
+
+
+def read_counts(path: Path, freq: str = "day") -> CountTable:
+    """Read a `series,date,count` CSV (many series per file, any order); the first bad row fails it."""
+    import pandas as pd
+
+    rows, line = _read_rows(path)
+    header = [str(c).strip().lower().lstrip("\ufeff") for c in rows[0]]
+    missing = [c for c in ("series", "date", "count") if c not in header]
     if missing:
         raise CountsError(f"{path}: header lacks {', '.join(missing)} (expected series,date,count)")
-    if frame.empty:
+    if len(rows) == 1:
         raise CountsError(f"{path} has a header but no rows")
-    line = frame.index.to_numpy() + 2  # header is line 1
+    frame = pd.DataFrame(rows[1:], columns=header, dtype=str)
+    line = np.asarray(line[1:])
     written = frame["date"].str.strip().to_numpy()
     days = pd.to_datetime(pd.Series(written).str.slice(0, 10), format="%Y-%m-%d", errors="coerce")
     bad = days.isna().to_numpy()
