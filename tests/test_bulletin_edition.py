@@ -211,7 +211,7 @@ def test_vietnamese_dates_are_dd_mm_yyyy_and_public_has_no_freshness_note(store_
     from incidents.bulletin import numfmt
 
     assert numfmt.day_label("2026-11-30", "vi") == "30/11/2026"
-    assert numfmt.day_label("2026-11-30", "en") == "2026-11-30"
+    assert numfmt.day_label("2026-11-30", "en") == "30 November 2026"
     args = ("bulletin", "--month", "2020-10", "--lang", "vi", "--issued", "2026-11-30", "--db", store_file)
     for fmt in ("md", "html"):
         internal = invoke(*args, "--format", fmt, "--edition", "internal")
