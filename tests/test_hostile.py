@@ -47,8 +47,6 @@ SPECIAL = settings(
 )
 FEW = settings(max_examples=25, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture])
 ALLOWED_PREFIXES = ("Error: ", "Note: ", "Warning: ", "Rejected: ")
-NEEDS_INGEST = "needs ingest branch: hostile feed input"
-NEEDS_SCAN = "needs scan branch: hostile log input"
 
 
 class Hang(Exception):
@@ -260,14 +258,6 @@ SPECIAL_KINDS = (
     "deep-json",
 )
 # Expected to fail on this branch until the reader fixes land (issue 9 and 10 branches).
-KNOWN_FEED = {
-    ("fifo", "csv"),
-    ("fifo", "jsonl"),
-    ("fifo", "json"),
-    ("50mb-line", "csv"),
-    ("deep-json", "jsonl"),
-}
-KNOWN_LOG = {("fifo", f) for f in LOG_FORMATS}
 
 
 @pytest.mark.parametrize("kind", SPECIAL_KINDS)
@@ -275,8 +265,6 @@ KNOWN_LOG = {("fifo", f) for f in LOG_FORMATS}
 def test_special_files_into_ingest(tmp_path, request, kind, fmt):
     if kind == "unreadable" and os.geteuid() == 0:
         pytest.skip("root reads a file whatever its mode: unreadable cannot be made here")
-    if (kind, fmt) in KNOWN_FEED:
-        request.applymarker(pytest.mark.xfail(strict=False, reason=NEEDS_INGEST))
     path = special_file(kind, tmp_path, fmt)
     r = ingest(tmp_path / "s.db", path, fmt, seconds=60)
     if kind in ("fifo", "folder"):
@@ -291,8 +279,6 @@ def test_special_files_into_ingest(tmp_path, request, kind, fmt):
 def test_special_files_into_scan(tmp_path, request, ruleset, kind, fmt):
     if kind == "unreadable" and os.geteuid() == 0:
         pytest.skip("root reads a file whatever its mode: unreadable cannot be made here")
-    if (kind, fmt) in KNOWN_LOG:
-        request.applymarker(pytest.mark.xfail(strict=False, reason=NEEDS_SCAN))
     path = special_file(kind, tmp_path, fmt)
     result = scan(tmp_path / "s.db", path, fmt, ruleset, seconds=60)
     if kind in ("fifo", "folder"):
