@@ -18,24 +18,10 @@ import re
 import sqlite3
 from dataclasses import asdict, dataclass, field
 
+from incidents.store import INCIDENT_COLUMNS
+
 # Columns of an IncidentRow, in table order; `raw` (the original record) only comes with get_incident.
-ROW_COLUMNS = (
-    "id",
-    "occurred_at",
-    "day",
-    "category",
-    "taxonomy",
-    "type",
-    "target",
-    "target_kind",
-    "source_ip",
-    "sector",
-    "feed",
-    "severity",
-    "status",
-    "description",
-    "run_id",
-)
+ROW_COLUMNS = tuple(c for c in INCIDENT_COLUMNS if c != "raw")
 
 # Sort keys a caller may ask for, and the ORDER BY each one means (ascending form). Ties are broken
 # by the incident id so that pages never overlap or skip a row.

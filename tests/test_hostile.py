@@ -25,21 +25,11 @@ from typer.testing import CliRunner
 
 from incidents import store
 from incidents.cli import app
+from incidents.ingest.records import OWN_COLUMNS
 
 pytestmark = pytest.mark.hostile
 runner = CliRunner()
-HEADER = [
-    "id",
-    "time",
-    "category",
-    "target",
-    "sector",
-    "feed",
-    "severity",
-    "status",
-    "source_ip",
-    "description",
-]
+HEADER = list(OWN_COLUMNS)  # the project's own export schema
 FEED_FORMATS = ("csv", "jsonl", "json")
 LOG_FORMATS = ("auth", "web", "suricata", "dns")
 SPECIAL = settings(
