@@ -33,117 +33,28 @@ threshold from the budget the single-day bound leaves (0.5 false alerts a series
 
 from __future__ import annotations
 
-from dataclasses import dataclass, field
-
 import numpy as np
 from scipy import stats
 
-from incidents.spikes import allocation, baseline, cusum, outage, tails
+from incidents.spikes import baseline, outage
+from incidents.spikes.level_shift import _level_shift
 from incidents.spikes.resume import Checkpoint
+from incidents.spikes.settings import SETTINGS, Settings
+from incidents.spikes.verdicts import Forecast, Verdicts, decide
 
-
-@dataclass(frozen=True)
-class Settings:
-    """Everything that decides a verdict, fixed per frequency. Set from principles (a false-alert budget,
-    a test's level); the one figure picked by measurement, `price`, was picked among four on the spike
-    benchmark's tuning seeds (0-999), never on the seeds it is judged on."""
-
-    freq: str
-    window: int  # periods of history in each fit
-    min_history: int  # periods before the first verdict
-    shift_min: int  # a level held this long is the new normal
-    shift_max: int  # how far back a level shift may have started
-    fall_min: int  # a lower level held this long is the new normal
-    alpha: float = 0.001  # one-sided tail probability above the upper bound: a 99.9% bound
-    # If set, each period's alpha is instead where one more false alert a year would raise the chance
-    # of catching a 3-8 sd outbreak by less than `price` (allocation.py); `alpha` then only sets the
-    # ratio of the totals' level to the single period's.
-    price: float | None = None
-    per_year: float = 365.0  # periods in a year: what one false alert a year costs in alpha
-    shift_alpha: float = 0.001  # family-wise false-shift rate of one level-shift test
-    min_count: int = 3  # low-count guard: fewer incidents than this never alarm
-    spans: tuple[int, ...] = (1,)  # also judge the total of the last n periods, for each n here
-    span_alpha: float = 0.001  # tail probability of each of those totals' bounds
-    cusum_delta: float | None = None  # Page's CUSUM against a shift of this many sd (None: off)
-    cusum_arl: float = 730.0  # in-control average run length of the CUSUM, in periods
-    # Outages (outage.py): a run of periods at most `collapse` times their expectation whose joint
-    # probability under the baseline is at most `outage_alpha` is missing data, not a level.
-    collapse: float | None = 0.2  # None: no outage check
-    outage_alpha: float = 1e-9
-
-    def levels(self, expected: np.ndarray, dispersion: np.ndarray) -> np.ndarray:
-        """The tail probability of each period's single-period bound."""
-        if self.price is None:
-            return np.where(np.isnan(expected), np.nan, self.alpha)
-        return allocation.bound_levels(expected, dispersion, self.price, self.per_year)
-
-
-SETTINGS = {
-    # 8 weeks before the first verdict, as the issue asks; three years of history per fit (Noufaily
-    # et al. use b = 5 years of weekly data; three years of daily data hold ~1,100 points).
-    # Totals of 2, 3 and 7 days catch bursts and campaigns; the three share one 0.1% budget
-    # (Bonferroni), so flat noise stays under half a false alert a year (tests/test_spikes.py).
-    "day": Settings(
-        "day",
-        window=3 * 365,
-        min_history=56,
-        shift_min=7,
-        shift_max=28,
-        fall_min=14,
-        spans=(1, 2, 3, 7),
-        span_alpha=0.001 / 3,
-        # The budget spread by power (allocation.py); measured on seeds 0-299 and 300-999 of the spike
-        # benchmark it beats one 99.9% bound on every column of both (README). On flat noise it
-        # spends less than that bound (0.36 false alerts a series-year in all, against 0.50).
-        price=0.35,
-        # A budget of 0.5 false alerts a series-year: a single-day 99.9% mid-p bound spends 0.365
-        # of it, the CUSUM gets the rest, 0.135 a year = one start in 2,700 days; 2 sd a day is the
-        # smallest sustained rise worth an alert (a campaign's days).
-        cusum_delta=2.0,
-        cusum_arl=2700.0,
-    ),
-    "week": Settings("week", window=156, min_history=8, shift_min=2, shift_max=8, fall_min=4, spans=(1, 2)),
-    # A monthly baseline needs a year before it can say what is usual.
-    "month": Settings("month", window=60, min_history=12, shift_min=2, shift_max=6, fall_min=3),
-    # Sub-daily counts (bench/nab.py): four weeks of hours, a week before the first verdict.
-    "hour": Settings(
-        "hour",
-        window=28 * 24,
-        min_history=7 * 24,
-        shift_min=24,
-        shift_max=72,
-        fall_min=48,
-        spans=(1, 3, 6),
-        span_alpha=0.001 / 2,
-        price=0.35,
-        per_year=365.25 * 24,
-    ),
-}
-
-
-@dataclass
-class Verdicts:
-    """Per series (rows) and period (columns) of the calendar; NaN / False where there is no verdict."""
-
-    expected: np.ndarray
-    upper: np.ndarray
-    score: np.ndarray
-    alarm: np.ndarray
-    shifts: list[list[tuple[int, float]]] = field(default_factory=list)  # (period index, ratio)
-    # For an alarm raised by the total of several periods: how many, their total, its expectation
-    # and bound (span 1 = the period alone).
-    span: np.ndarray | None = None
-    span_count: np.ndarray | None = None
-    span_expected: np.ndarray | None = None
-    span_upper: np.ndarray | None = None
-    dispersion: np.ndarray | None = None  # variance / mean of the predictive distribution
-    # The tail probability of the bound each period was judged by: the single period's, a total's
-    # (for span alarms), or the CUSUM's 1 / ARL.
-    level: np.ndarray | None = None
-    # What the detector knew at the start of the block asked for (detect's `checkpoint_at`)
-    checkpoint: Checkpoint | None = None
-    # The CUSUM per period: its sum, the start of its run, and the run's total count and expectation
-    cusum: tuple | None = None
+# Settings, verdicts and the level-shift test live in their own modules; these names stay importable
+# from here, where the callers (judging, series, the benchmarks) have always found them.
+__all__ = [
+    "SETTINGS",
+    "Forecast",
+    "Settings",
+    "Verdicts",
+    "decide",
+    "detect",
+    "last_refit",
+    "refit_periods",
+    "span_totals",
+]
 
 
 def refit_periods(starts: np.ndarray, freq: str) -> np.ndarray:
@@ -323,96 +234,6 @@ def span_totals(
     return out
 
 
-@dataclass
-class Forecast:
-    """What the baseline expects of every period (series x periods; NaN where there is no verdict)."""
-
-    expected: np.ndarray
-    dispersion: np.ndarray  # variance / mean of the predictive distribution
-    lift: np.ndarray  # how much a holiday lowered the expectation (log scale, >= 0)
-    restart: np.ndarray  # the CUSUM starts afresh here (a new level is in force)
-    span_count: np.ndarray  # (spans > 1) x series x periods: totals of the last w periods
-    span_expected: np.ndarray
-    span_dispersion: np.ndarray
-
-
-def decide(
-    y: np.ndarray, f: Forecast, s: Settings, shifts: list | None = None, *, begin: int = 0, cusum0=None
-) -> Verdicts:
-    """The verdicts on counts `y` given what the baseline expects: the single-period bound, the totals
-    of the last few periods, and the CUSUM. bench/spikes_oracle.py feeds it the true baseline.
-    `begin`, `cusum0`: the CUSUM starts at period `begin` in that state (a resumed run)."""
-    S, T = y.shape
-    spans = [w for w in s.spans if w > 1]
-    mu_out, disp_out, lift_out, restart = f.expected, f.dispersion, f.lift, f.restart
-    span_y, span_m, span_d = f.span_count, f.span_expected, f.span_dispersion
-    alpha = s.levels(mu_out, disp_out)
-    span_alpha = alpha * (s.span_alpha / s.alpha)
-    upper = tails.upper_bound(mu_out, disp_out, alpha)
-    # A holiday may make a day quieter than usual, never more suspicious: reporting on holidays is
-    # irregular (a centre closed one year, on duty the next), so on a holiday a count must also exceed
-    # the bound of an ordinary day before it alarms.
-    lifted = lift_out > 0
-    if lifted.any():
-        ordinary = np.where(lifted, np.exp(np.log(mu_out) + np.minimum(lift_out, 10.0)), np.nan)
-        upper = np.where(lifted, np.fmax(upper, tails.upper_bound(ordinary, disp_out, alpha)), upper)
-    has = ~np.isnan(mu_out)
-    alarm = has & (y > upper) & (y >= s.min_count)
-    with np.errstate(invalid="ignore"):
-        score = np.where(has, (y - mu_out) / np.maximum(upper - mu_out, 1.0), np.nan)
-    span = np.where(alarm, 1, 0)
-    span_count, span_expected, span_upper = y.copy(), mu_out.copy(), upper.copy()
-    level = alpha.copy()
-    for n, w in enumerate(spans):
-        # a total alarms only when the period itself is above its expectation: the run is going on
-        test = has & ~alarm & (y > mu_out) & (span_y[n] >= s.min_count)
-        hit = np.zeros_like(alarm)
-        hit[test] = tails.exceeds(span_y[n][test], span_m[n][test], span_d[n][test], span_alpha[test])
-        up_w = tails.upper_bound(np.where(hit, span_m[n], np.nan), span_d[n], span_alpha)
-        with np.errstate(invalid="ignore"):
-            sc = (span_y[n] - span_m[n]) / np.maximum(up_w - span_m[n], 1.0)
-        score = np.where(hit, sc, score)
-        span = np.where(hit, w, span)
-        span_count = np.where(hit, span_y[n], span_count)
-        span_expected = np.where(hit, span_m[n], span_expected)
-        span_upper = np.where(hit, up_w, span_upper)
-        level = np.where(hit, span_alpha, level)
-        alarm = alarm | hit
-    if s.cusum_delta:
-        ordinary = mu_out * np.exp(np.minimum(lift_out, 10.0))
-        h = np.log(s.cusum_arl)
-        cs, run_start, slope, total, expect = cusum.run(
-            y, ordinary, disp_out, upper, restart, s.cusum_delta, h, begin=begin, state=cusum0
-        )
-        cusum_cols = (cs, run_start, total, expect)
-        cols = np.arange(T)[None, :]
-        hit = has & ~alarm & (cs > h) & (total >= s.min_count)
-        with np.errstate(divide="ignore", invalid="ignore"):
-            up_c = np.maximum(total - (cs - h) / np.maximum(slope, 1e-9), expect)
-            sc = (total - expect) / np.maximum(up_c - expect, 1.0)
-        score = np.where(hit, sc, score)
-        span = np.where(hit, cols - run_start + 1, span)
-        span_count = np.where(hit, total, span_count)
-        span_expected = np.where(hit, expect, span_expected)
-        span_upper = np.where(hit, np.floor(up_c), span_upper)
-        level = np.where(hit, 1.0 / s.cusum_arl, level)
-        alarm = alarm | hit
-    return Verdicts(
-        mu_out,
-        upper,
-        score,
-        alarm,
-        shifts or [[] for _ in range(S)],
-        span,
-        span_count,
-        span_expected,
-        span_upper,
-        disp_out,
-        level,
-        cusum=cusum_cols if s.cusum_delta else None,
-    )
-
-
 class _State:
     """What the detector knows at the start of a refit block, per series."""
 
@@ -465,55 +286,3 @@ def _refit(t0, t1, a, due, s, d, Z, y, obs, st: _State) -> None:
 def _dot(beta: np.ndarray, X: np.ndarray) -> np.ndarray:
     """beta @ X.T (series x periods), each element summed in the same order whatever the shapes."""
     return (beta[:, None, :] * X[None, :, :]).sum(axis=2)
-
-
-def _level_shift(t, s, y, obs, first, st: _State, g_shift, g_half, p0) -> None:
-    """Declare a level shift for series whose counts rose or fell to a new level before period t."""
-    lo = max(0, t - s.shift_max + 1)
-    i = np.flatnonzero(st.fitted)
-    mm = np.nan_to_num(st.cur[i, lo : t + 1]) * obs[i, lo : t + 1]
-    # A level is what most days show: a day beyond the outlier cut-off (an outbreak) counts only up
-    # to the cut-off, so one spike cannot pass for a level shift.
-    cap = baseline.outlier_cap(np.maximum(mm, 1e-9), st.phi[i, None], baseline.DISPERSION_Z)
-    yy = np.minimum(y[i, lo : t + 1], cap) * obs[i, lo : t + 1]
-    A = np.cumsum(yy[:, ::-1], axis=1)[:, ::-1]  # counts from candidate start c to t
-    B = np.cumsum(mm[:, ::-1], axis=1)[:, ::-1]
-    starts = np.arange(lo, t + 1)
-    ok = (
-        (t - starts + 1 >= s.shift_min)[None, :]
-        & (starts[None, :] > st.cp[i, None])
-        & (starts[None, :] >= first[i, None])
-        & (B > 0)
-    )
-    phi = st.phi[i, None]
-    G = np.where(ok, _lr(A, B) / phi, 0.0)
-    # ... and a lasting one: each half of the span must be high (or low) on its own, so a burst at
-    # the start of the span (an outbreak that is over) is not taken for a new level. A fall matters
-    # too: a feed that loses half its coverage leaves a baseline too high to see the next outbreak
-    # for months (measured on seeds 0-999: recall on series with a fall 0.46 without, 0.52 with).
-    cols = np.arange(A.shape[1])
-    mid = np.minimum(cols + (t - starts + 1) // 2, A.shape[1] - 1)
-    A2, B2 = A[:, mid], B[:, mid]
-    A1, B1 = A - A2, B - B2
-    both = (_lr(A1, B1) / phi > g_half) & (_lr(A2, B2) / phi > g_half)
-    lasting = both & (A1 > B1) & (A2 > B2)
-    # A fall must last twice as long: a quiet fortnight (holidays the calendar does not know, a
-    # feed that was late) is commoner than a lasting rise, and a fall missed costs sensitivity only.
-    lasting |= both & (A1 < B1) & (A2 < B2) & (t - starts + 1 >= s.fall_min)[None, :]
-    G = np.where(lasting, G, 0.0)
-    c = np.argmax(G, axis=1)
-    best = G[np.arange(len(i)), c]
-    for n in np.flatnonzero(best > g_shift):
-        series, start = i[n], lo + c[n]
-        ratio = max(A[n, c[n]], 0.5) / B[n, c[n]]
-        old = st.beta[series, p0] if st.cp[series] >= 0 else 0.0
-        st.beta[series, p0] = old + np.log(ratio)  # the refit starts from the observed level
-        st.cp[series] = start
-        st.changed[series] = True
-        st.shifts[series].append((int(start), float(ratio)))
-
-
-def _lr(A: np.ndarray, B: np.ndarray) -> np.ndarray:
-    """Poisson likelihood-ratio statistic of rate ratio A/B against 1."""
-    with np.errstate(divide="ignore", invalid="ignore"):
-        return 2.0 * np.where(A > 0, A * np.log(A / B) - (A - B), B)
