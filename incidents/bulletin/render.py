@@ -8,7 +8,6 @@ packaged one of the same name.
 from __future__ import annotations
 
 import base64
-import dataclasses
 import json
 import re
 from datetime import UTC, datetime
@@ -16,268 +15,48 @@ from email.message import EmailMessage
 from pathlib import Path
 from typing import Any
 
-from incidents import __version__
 from incidents.bulletin import numfmt
+from incidents.bulletin.json_document import as_json
 from incidents.bulletin.numbers import Bulletin, BulletinError
-from incidents.taxonomy import CATEGORIES
+from incidents.bulletin.templating import (
+    TemplateProblem,
+    _context,
+    _labels,
+    _render,
+    environment,
+    lead,
+    markdown_to_html,
+    recommendations,
+    strict_filter,
+    template_error,
+)
+from incidents.bulletin.wording import episode_text, md_escape, note_text, spike_text
+
+# The templates (templating.py), the wording of values and alarms (wording.py) and the JSON document
+# (json_document.py) live in their own modules; their public names stay importable from here.
+__all__ = [
+    "FORMATS",
+    "TemplateProblem",
+    "as_json",
+    "document",
+    "email_message",
+    "environment",
+    "episode_text",
+    "html",
+    "lead",
+    "markdown",
+    "markdown_to_html",
+    "md_escape",
+    "note_text",
+    "recommendations",
+    "render",
+    "spike_text",
+    "strict_filter",
+    "template_error",
+    "write",
+]
 
 FORMATS = ("md", "html", "json", "eml")
-
-
-class TemplateProblem(BulletinError):
-    """A bulletin template is missing or does not render."""
-
-
-def environment(lang: str, templates_dir: str | Path | None = None):
-    """A Jinja2 environment for one language: number filters bound to it, user folder before the package."""
-    import jinja2
-
-    numfmt.check_lang(lang)
-    loaders: list[jinja2.BaseLoader] = []
-    if templates_dir is not None:
-        folder = Path(templates_dir)
-        if not folder.is_dir():
-            raise TemplateProblem(f"templates folder {folder} does not exist")
-        loaders.append(jinja2.FileSystemLoader(folder))
-    loaders.append(jinja2.PackageLoader("incidents.bulletin", "templates"))
-    env = jinja2.Environment(
-        loader=jinja2.ChoiceLoader(loaders),
-        # Escape in HTML only; StrictUndefined makes a misspelt name in a centre's template an error, not a gap.
-        autoescape=jinja2.select_autoescape(enabled_extensions=("html.j2",), default_for_string=False),
-        undefined=jinja2.StrictUndefined,
-        trim_blocks=True,
-        lstrip_blocks=True,
-        keep_trailing_newline=True,
-    )
-    env.filters.update(
-        num=lambda n: numfmt.integer(n, lang),
-        pct=lambda x: numfmt.percent(x, lang),
-        signed=lambda x: numfmt.percent(x, lang, signed=True),
-        change=lambda x: numfmt.change(x, lang),
-        month=lambda m: numfmt.month_label(m, lang),
-        short_month=lambda m: numfmt.short_month(m, lang),
-        day=lambda d: numfmt.day_label(d, lang),
-        note=lambda n, labels: note_text(n, labels, lang),
-        spike=lambda a, labels: spike_text(a, labels, lang),
-        episode=lambda item, labels: episode_text(item, labels, lang),
-        md=md_escape,
-    )
-    custom = ("num", "pct", "signed", "change", "month", "short_month", "day", "note", "spike", "episode")
-    for name in (*custom, "md"):
-        env.filters[name] = strict_filter(env.filters[name])
-    env.globals.update(
-        lang=lang,
-        months_of_year=lambda n: numfmt.months_of_year(n, lang),
-        category_label=lambda c: CATEGORIES[c].label_vi if lang == "vi" else CATEGORIES[c].label_en,
-    )
-    return env
-
-
-def strict_filter(f):
-    """`f` as a filter that, given an undefined name, raises that name's own UndefinedError
-    ("'... object' has no attribute 'cuont'") instead of failing inside `f` on the stand-in."""
-    import jinja2
-
-    def checked(*args, **kwargs):
-        for value in (*args, *kwargs.values()):
-            if isinstance(value, jinja2.Undefined):
-                value._fail_with_undefined_error()
-        return f(*args, **kwargs)
-
-    return checked
-
-
-_MONTH = re.compile(r"^\d{4}-\d{2}$")
-# Characters that Markdown (CommonMark, GitHub tables) would read as syntax in a value from a record:
-# `|` ends a table cell, `<` `>` open HTML, `[` `]` make links and images, `*` `_` `~` `` ` `` emphasis
-# and code, `\` escapes. (A value never starts a line, so `#`, `-` and `+` need no escape.)
-_MD_SPECIAL = re.compile(r"([\\`*_\[\]|~])")
-
-
-def md_escape(value: object) -> str:
-    """A record's value made safe inside Markdown text and table cells: syntax characters backslash-
-    escaped, `&`, `<`, `>` as entities, line breaks as `<br>` (the one tag a cell may hold)."""
-    if value is None:
-        return ""
-    text = str(value).replace("&", "&amp;").replace("<", "&lt;").replace(">", "&gt;")
-    text = _MD_SPECIAL.sub(r"\\\1", text)
-    return re.sub(r"\r\n|\r|\n", "<br>", text)
-
-
-def note_text(note, labels: dict, lang: str) -> str:
-    """A stats note (code, params) in the bulletin's words: labels.note_texts[code], months localised.
-
-    A code the labels do not know (a centre's older labels file) falls back to the English text.
-    """
-    wording = labels.get("note_texts", {}).get(note.code)
-    if not wording:
-        return note.text
-    params = {
-        k: numfmt.month_label(v, lang)
-        if isinstance(v, str) and _MONTH.match(v)
-        else numfmt.day_label(v, lang)
-        for k, v in note.params.items()
-    }
-    return wording.format(**params)
-
-
-def episode_text(item, labels: dict, lang: str) -> str:
-    """An episode (spikes.episodes.Episode) as the bulletin's sentence in `lang`, capitalised:
-    "A phishing campaign from 10 to 13 November 2020: 248 incidents, 5.1 times the expected 48.6".
-    An alarm (where no episode could be formed) is worded by spike_text."""
-    if not hasattr(item, "first_day"):
-        return spike_text(item, labels, lang)
-    from incidents.spikes.episodes import sentence
-
-    text = sentence(item, lang)
-    return text[:1].upper() + text[1:]
-
-
-def spike_text(alarm, labels: dict, lang: str) -> str:
-    """An alarm's sentence in the bulletin's words: labels.spike_texts, numbers and dates localised.
-
-    The detector's own sentence (English) where the labels have no spike_texts (English, or a centre's
-    older labels file) or the alarm does not carry its parts (an alarm from elsewhere).
-    """
-    words = labels.get("spike_texts")
-    if not words or getattr(alarm, "period_count", None) is None:
-        return alarm.explanation
-    from incidents.spikes.explain import level_text, number
-
-    def day(label: str) -> str:  # '2020-10-14' -> '14/10/2020', '2020-10' -> 'tháng 10/2020'
-        return numfmt.month_label(label, lang) if len(label) == 7 else "/".join(reversed(label.split("-")))
-
-    point = "," if lang == "vi" else "."
-
-    def expected(x: float) -> str:  # the English sentence's figure (explain.number), localised
-        text = number(x)
-        return numfmt.integer(int(text), lang) if x >= 10 else text.replace(".", point)
-
-    series = (
-        labels.get("total", alarm.series) if alarm.series == "total" else _category_label(alarm.series, lang)
-    )
-    unit = words["units"][alarm.freq]
-    span = alarm.span or 1
-    since_key = ("since" if alarm.since else "since_start") + ("_span" if span > 1 else "")
-    level = level_text(alarm.level).rstrip("%")
-    return words["span" if span > 1 else "one"].format(
-        series=series,
-        count=numfmt.integer(alarm.period_count, lang),
-        total=numfmt.integer(alarm.count, lang),
-        when=words[alarm.freq].format(date=day(alarm.date[:7] if alarm.freq == "month" else alarm.date)),
-        span=span,
-        unit=unit,
-        expected=expected(alarm.expected),
-        upper=numfmt.integer(int(alarm.upper), lang),
-        level=level.replace(".", point),
-        since=words[since_key].format(date=day(alarm.since or alarm.records_from), span=span, unit=unit),
-    )
-
-
-def _category_label(name: str, lang: str) -> str:
-    category = CATEGORIES.get(name)
-    if category is None:
-        return name
-    return category.label_vi if lang == "vi" else category.label_en
-
-
-def _render(env, name: str, **context: Any) -> str:
-    import jinja2
-
-    try:
-        return env.get_template(name).render(**context)
-    except jinja2.TemplateNotFound as e:
-        raise TemplateProblem(f"no template {e.name}") from None
-    except jinja2.TemplateSyntaxError as e:
-        raise TemplateProblem(
-            f"template {_short(e.filename or e.name)} line {e.lineno}: {e.message}"
-        ) from None
-    except BulletinError:
-        raise
-    except Exception as e:  # noqa: BLE001 - any error a template causes (a filter given an undefined name...)
-        raise TemplateProblem(template_error(e, name)) from None
-
-
-def _short(filename: str | None) -> str:
-    return Path(filename).name if filename else "?"
-
-
-def template_error(error: BaseException, name: str) -> str:
-    """'template lead.en.j2 line 12: ...': the innermost template frame of the traceback names both
-    (Jinja2 rewrites tracebacks so that template frames carry the template's file and line)."""
-    import traceback
-
-    where = f"template {name}"
-    for frame in reversed(traceback.extract_tb(error.__traceback__)):
-        if frame.filename.endswith(".j2") or frame.filename == "<template>":
-            where = f"template {_short(frame.filename)} line {frame.lineno}"
-            break
-    message = getattr(error, "message", None) or str(error) or type(error).__name__
-    if not isinstance(error, (ValueError, LookupError)) and type(error).__name__ not in ("UndefinedError",):
-        message = f"{type(error).__name__}: {message}"
-    return f"{where}: {' '.join(str(message).split())}"
-
-
-def _context(b: Bulletin, env) -> dict:
-    labels = _labels(env, env.globals["lang"])
-    if b.edition.issuer:  # the lead and the recommendations name the configured issuer, not the NCSC
-        labels = {**labels, "org": b.edition.issuer}
-    context = {"b": b, "r": b.report, "labels": labels, "e": b.edition}
-    lead_text = _render(env, f"lead.{env.globals['lang']}.j2", **context)
-    # A paragraph per blank-line-separated block, its whitespace collapsed: templates stay readable.
-    context["lead"] = [" ".join(p.split()) for p in re.split(r"\n\s*\n", lead_text) if p.strip()]
-    context["recommendations"] = recommendations(env, context)
-    return context
-
-
-def recommendations(env, context: dict) -> str:
-    """The recommendations section as Markdown: the centre's template named in the configuration
-    (`[bulletin] recommendations`), else `recommendations.<lang>.j2` (--templates folder, then the
-    package). Rendered with the bulletin's context, so it can speak of the month's figures."""
-    import jinja2
-
-    path = context["b"].edition.recommendations
-    if path is None:
-        text = _render(env, f"recommendations.{env.globals['lang']}.j2", **context)
-    else:
-        path = Path(path)
-        try:
-            source = path.read_text(encoding="utf-8")
-        except (OSError, UnicodeDecodeError) as e:
-            raise TemplateProblem(f"cannot read the recommendations template {path}: {e}") from None
-        try:
-            template = env.from_string(source)
-            template.filename = str(path)
-        except jinja2.TemplateSyntaxError as e:
-            raise TemplateProblem(f"template {path.name} line {e.lineno}: {e.message}") from None
-        try:
-            text = template.render(**context)
-        except Exception as e:  # noqa: BLE001 - see _render
-            raise TemplateProblem(template_error(e, path.name).replace("<template>", path.name)) from None
-    return text.strip()
-
-
-def markdown_to_html(text: str) -> str:
-    """CommonMark to HTML for the recommendations (raw HTML in the template is shown as text)."""
-    from markdown_it import MarkdownIt
-
-    return MarkdownIt("commonmark", {"html": False}).render(text)
-
-
-def _labels(env, lang: str) -> dict:
-    import jinja2
-
-    try:
-        return env.get_template(f"labels.{lang}.j2").module.labels
-    except jinja2.TemplateNotFound as e:
-        raise TemplateProblem(f"no template {e.name}") from None
-    except AttributeError:
-        raise TemplateProblem(f"template labels.{lang}.j2 does not set `labels`") from None
-
-
-def lead(b: Bulletin, lang: str, templates_dir: str | Path | None = None) -> list[str]:
-    """The lead paragraph(s) in the published style."""
-    return _context(b, environment(lang, templates_dir))["lead"]
 
 
 def markdown(b: Bulletin, lang: str, *, templates_dir=None, chart_files: list[dict] | None = None) -> str:
@@ -372,83 +151,6 @@ def _address(text: str | None) -> str | None:
             return address
     found = re.search(r"[\w.+-]+@[\w-]+(\.[\w-]+)+", text)
     return found.group(0) if found else None
-
-
-def as_json(b: Bulletin, lang: str, *, templates_dir=None) -> dict:
-    """Every number of the bulletin with its provenance, the cut-off, and the lead paragraph in `lang`."""
-    p = b.provenance
-    e = b.edition
-    data = {
-        "bulletin": "incidents monthly bulletin",
-        "generator": f"incidents {__version__}",
-        "edition": e.name,
-        "tlp": e.tlp_label,
-        "issued": e.issue_date,
-        "issuer": e.issuer,
-        "contact": e.contact,
-        "month": b.month,
-        "lang": lang,
-        "zone": b.zone,
-        "cutoff": b.cutoff,
-        "cutoff_provenance": p["cutoff"],
-        "data_span": {"first_day": b.first_day, "last_day": b.last_day},
-        "lead": lead(b, lang, templates_dir),
-        "figures": {"total": p["total"], "categories": p["categories"]},
-        "monthly": {"values": b.monthly, "provenance": p["monthly"]},
-        "year_to_date_series": {
-            "this_year": {"first_month": b.ytd_from, "values": b.ytd_this_year, "provenance": p["ytd_this_year"]},
-            "last_year": {"first_month": f"{b.year - 1}-01", "values": b.ytd_last_year, "provenance": p["ytd_last_year"]},
-        },
-        "top_sectors": {"values": [{"sector": v, "count": n} for v, n in b.top_sectors], "provenance": p["top_sectors"]},
-        "top_targets": {"values": [{"target": v, "count": n} for v, n in b.top_targets], "provenance": p["top_targets"]},
-        "spikes": {
-            "values": None if b.spikes is None else [_alarm_dict(a) for a in b.spikes],
-            "episodes": None if b.episodes is None else [_episode_dict(e) for e in b.episodes],
-            "sentences": None if b.episodes is None else [episode_text(e, {}, lang) for e in b.episodes],
-            "note": b.spikes_note,
-            "provenance": p["spikes"],
-        },
-        "published": [c.as_dict() for c in b.published],
-        "notes": [dataclasses.asdict(n) for n in b.notes],
-    }  # fmt: skip
-    if e.public:
-        # The public edition carries no internal check (cut-off, published-vs-computed) and no victim name.
-        for key in ("cutoff", "cutoff_provenance", "published", "data_span"):
-            del data[key]
-        data["notes"] = [n for n in data["notes"] if n["code"] in ("no_last_year", "ytd_from")]
-        if not e.names_targets:
-            del data["top_targets"]
-        # nor the SQL provenance of each number and the detector's raw alarms (internal edition only)
-        del data["spikes"]["values"]
-        for ep in data["spikes"]["episodes"] or []:
-            del ep["alarms"]
-        data = _without_provenance(data)
-    return data
-
-
-def _without_provenance(x: Any) -> Any:
-    """`x` with every "provenance" key removed at any depth; a {value, provenance} pair becomes its value."""
-    if isinstance(x, dict):
-        if set(x) == {"value", "provenance"}:
-            return _without_provenance(x["value"])
-        return {k: _without_provenance(v) for k, v in x.items() if k != "provenance"}
-    if isinstance(x, list):
-        return [_without_provenance(v) for v in x]
-    return x
-
-
-def _episode_dict(e: Any) -> dict:
-    skip = ("alarms", "folded")
-    d = {f.name: getattr(e, f.name) for f in dataclasses.fields(e) if f.name not in skip}
-    d["key"] = e.key
-    d["days"] = list(e.days)
-    d["alarms"] = [_alarm_dict(a) for a in e.alarms]
-    d["folded"] = [f.key for f in e.folded]
-    return d
-
-
-def _alarm_dict(alarm: Any) -> dict:
-    return dataclasses.asdict(alarm) if dataclasses.is_dataclass(alarm) else dict(vars(alarm))
 
 
 def render(b: Bulletin, lang: str, fmt: str, *, templates_dir=None, **mail: Any) -> str:

@@ -1,0 +1,180 @@
+"""The bulletin's Jinja2 templates: the environment and its filters, rendering with errors that name the
+template and line, the labels, the lead and the recommendations.
+
+The wording lives in Jinja2 templates (incidents/bulletin/templates/); a centre adapts it by copying
+any of them into a folder and passing `templates_dir` (`--templates DIR`): a file there wins over the
+packaged one of the same name.
+"""
+
+from __future__ import annotations
+
+import re
+from pathlib import Path
+from typing import Any
+
+from incidents.bulletin import numfmt
+from incidents.bulletin.numbers import Bulletin, BulletinError
+from incidents.bulletin.wording import episode_text, md_escape, note_text, spike_text
+from incidents.taxonomy import CATEGORIES
+
+
+class TemplateProblem(BulletinError):
+    """A bulletin template is missing or does not render."""
+
+
+def environment(lang: str, templates_dir: str | Path | None = None):
+    """A Jinja2 environment for one language: number filters bound to it, user folder before the package."""
+    import jinja2
+
+    numfmt.check_lang(lang)
+    loaders: list[jinja2.BaseLoader] = []
+    if templates_dir is not None:
+        folder = Path(templates_dir)
+        if not folder.is_dir():
+            raise TemplateProblem(f"templates folder {folder} does not exist")
+        loaders.append(jinja2.FileSystemLoader(folder))
+    loaders.append(jinja2.PackageLoader("incidents.bulletin", "templates"))
+    env = jinja2.Environment(
+        loader=jinja2.ChoiceLoader(loaders),
+        # Escape in HTML only; StrictUndefined makes a misspelt name in a centre's template an error, not a gap.
+        autoescape=jinja2.select_autoescape(enabled_extensions=("html.j2",), default_for_string=False),
+        undefined=jinja2.StrictUndefined,
+        trim_blocks=True,
+        lstrip_blocks=True,
+        keep_trailing_newline=True,
+    )
+    env.filters.update(
+        num=lambda n: numfmt.integer(n, lang),
+        pct=lambda x: numfmt.percent(x, lang),
+        signed=lambda x: numfmt.percent(x, lang, signed=True),
+        change=lambda x: numfmt.change(x, lang),
+        month=lambda m: numfmt.month_label(m, lang),
+        short_month=lambda m: numfmt.short_month(m, lang),
+        day=lambda d: numfmt.day_label(d, lang),
+        note=lambda n, labels: note_text(n, labels, lang),
+        spike=lambda a, labels: spike_text(a, labels, lang),
+        episode=lambda item, labels: episode_text(item, labels, lang),
+        md=md_escape,
+    )
+    custom = ("num", "pct", "signed", "change", "month", "short_month", "day", "note", "spike", "episode")
+    for name in (*custom, "md"):
+        env.filters[name] = strict_filter(env.filters[name])
+    env.globals.update(
+        lang=lang,
+        months_of_year=lambda n: numfmt.months_of_year(n, lang),
+        category_label=lambda c: CATEGORIES[c].label_vi if lang == "vi" else CATEGORIES[c].label_en,
+    )
+    return env
+
+
+def strict_filter(f):
+    """`f` as a filter that, given an undefined name, raises that name's own UndefinedError
+    ("'... object' has no attribute 'cuont'") instead of failing inside `f` on the stand-in."""
+    import jinja2
+
+    def checked(*args, **kwargs):
+        for value in (*args, *kwargs.values()):
+            if isinstance(value, jinja2.Undefined):
+                value._fail_with_undefined_error()
+        return f(*args, **kwargs)
+
+    return checked
+
+
+def _render(env, name: str, **context: Any) -> str:
+    import jinja2
+
+    try:
+        return env.get_template(name).render(**context)
+    except jinja2.TemplateNotFound as e:
+        raise TemplateProblem(f"no template {e.name}") from None
+    except jinja2.TemplateSyntaxError as e:
+        raise TemplateProblem(
+            f"template {_short(e.filename or e.name)} line {e.lineno}: {e.message}"
+        ) from None
+    except BulletinError:
+        raise
+    except Exception as e:  # noqa: BLE001 - any error a template causes (a filter given an undefined name...)
+        raise TemplateProblem(template_error(e, name)) from None
+
+
+def _short(filename: str | None) -> str:
+    return Path(filename).name if filename else "?"
+
+
+def template_error(error: BaseException, name: str) -> str:
+    """'template lead.en.j2 line 12: ...': the innermost template frame of the traceback names both
+    (Jinja2 rewrites tracebacks so that template frames carry the template's file and line)."""
+    import traceback
+
+    where = f"template {name}"
+    for frame in reversed(traceback.extract_tb(error.__traceback__)):
+        if frame.filename.endswith(".j2") or frame.filename == "<template>":
+            where = f"template {_short(frame.filename)} line {frame.lineno}"
+            break
+    message = getattr(error, "message", None) or str(error) or type(error).__name__
+    if not isinstance(error, (ValueError, LookupError)) and type(error).__name__ not in ("UndefinedError",):
+        message = f"{type(error).__name__}: {message}"
+    return f"{where}: {' '.join(str(message).split())}"
+
+
+def _context(b: Bulletin, env) -> dict:
+    labels = _labels(env, env.globals["lang"])
+    if b.edition.issuer:  # the lead and the recommendations name the configured issuer, not the NCSC
+        labels = {**labels, "org": b.edition.issuer}
+    context = {"b": b, "r": b.report, "labels": labels, "e": b.edition}
+    lead_text = _render(env, f"lead.{env.globals['lang']}.j2", **context)
+    # A paragraph per blank-line-separated block, its whitespace collapsed: templates stay readable.
+    context["lead"] = [" ".join(p.split()) for p in re.split(r"\n\s*\n", lead_text) if p.strip()]
+    context["recommendations"] = recommendations(env, context)
+    return context
+
+
+def recommendations(env, context: dict) -> str:
+    """The recommendations section as Markdown: the centre's template named in the configuration
+    (`[bulletin] recommendations`), else `recommendations.<lang>.j2` (--templates folder, then the
+    package). Rendered with the bulletin's context, so it can speak of the month's figures."""
+    import jinja2
+
+    path = context["b"].edition.recommendations
+    if path is None:
+        text = _render(env, f"recommendations.{env.globals['lang']}.j2", **context)
+    else:
+        path = Path(path)
+        try:
+            source = path.read_text(encoding="utf-8")
+        except (OSError, UnicodeDecodeError) as e:
+            raise TemplateProblem(f"cannot read the recommendations template {path}: {e}") from None
+        try:
+            template = env.from_string(source)
+            template.filename = str(path)
+        except jinja2.TemplateSyntaxError as e:
+            raise TemplateProblem(f"template {path.name} line {e.lineno}: {e.message}") from None
+        try:
+            text = template.render(**context)
+        except Exception as e:  # noqa: BLE001 - see _render
+            raise TemplateProblem(template_error(e, path.name).replace("<template>", path.name)) from None
+    return text.strip()
+
+
+def markdown_to_html(text: str) -> str:
+    """CommonMark to HTML for the recommendations (raw HTML in the template is shown as text)."""
+    from markdown_it import MarkdownIt
+
+    return MarkdownIt("commonmark", {"html": False}).render(text)
+
+
+def _labels(env, lang: str) -> dict:
+    import jinja2
+
+    try:
+        return env.get_template(f"labels.{lang}.j2").module.labels
+    except jinja2.TemplateNotFound as e:
+        raise TemplateProblem(f"no template {e.name}") from None
+    except AttributeError:
+        raise TemplateProblem(f"template labels.{lang}.j2 does not set `labels`") from None
+
+
+def lead(b: Bulletin, lang: str, templates_dir: str | Path | None = None) -> list[str]:
+    """The lead paragraph(s) in the published style."""
+    return _context(b, environment(lang, templates_dir))["lead"]
