@@ -174,6 +174,12 @@ def _email_problem(address: str) -> str:
     return f"{address!r} is not a valid e-mail address: one mailbox, no name, comma or line break"
 
 
+def _beside(raw: str, folder: Path) -> Path:
+    """A path written in the file: `~` expanded, a relative one taken from the file's own folder."""
+    path = Path(raw).expanduser()
+    return path if path.is_absolute() else folder / path
+
+
 def _smtp(table: dict, folder: Path, problems: _Problems) -> SmtpConfig | None:
     _unknown_keys(table, _SMTP_KEYS, "smtp", problems)
     host = _str(table, "host", "smtp", problems)
@@ -203,9 +209,7 @@ def _smtp(table: dict, folder: Path, problems: _Problems) -> SmtpConfig | None:
     password_file = None
     raw_file = _str(table, "password_file", "smtp", problems)
     if raw_file:
-        password_file = Path(raw_file).expanduser()
-        if not password_file.is_absolute():
-            password_file = folder / password_file
+        password_file = _beside(raw_file, folder)
         problem = _password_file_problem(password_file)
         if problem:
             problems.append(f"{problems.file}: {problem}")
@@ -296,9 +300,7 @@ def _bulletin(table: dict, folder: Path, problems: _Problems) -> BulletinConfig:
     recommendations = None
     raw = _str(table, "recommendations", "bulletin", problems)
     if raw:
-        recommendations = Path(raw).expanduser()
-        if not recommendations.is_absolute():
-            recommendations = folder / recommendations
+        recommendations = _beside(raw, folder)
         if not recommendations.is_file():
             problems.add("bulletin.recommendations", f"no template file at {recommendations}")
             recommendations = None

@@ -5,7 +5,7 @@ through another stage's internals. This module is the store's face: `from incide
 then `store.open_db(...)`, `store.day_counts(...)`. The code lives in one module per idea:
 store_errors (errors, explain), store_open (opening, backup, migrations, meta), store_runs (ingest and
 scan runs, rejects), store_counts (counts per day and month) and store_incidents (adding, browsing,
-target search, one incident and its history).
+target search, one incident and its history), store_sql (WHERE clauses, table checks).
 """
 
 from __future__ import annotations
@@ -63,6 +63,7 @@ from incidents.store_open import (
     set_meta,
 )
 from incidents.store_runs import add_rejects, finish_run, previous_run, start_run, storable, utc_now
+from incidents.store_sql import connection, has_tables, where_clause
 
 __all__ = [
     "BUSY_TIMEOUT_S",
@@ -86,6 +87,7 @@ __all__ = [
     "backup_old_store",
     "backup_path",
     "busy_timeout",
+    "connection",
     "count_incidents",
     "cutoff",
     "data_span",
@@ -97,6 +99,7 @@ __all__ = [
     "get_incident",
     "get_meta",
     "has_table",
+    "has_tables",
     "incident_history",
     "like_pattern",
     "migrate",
@@ -115,4 +118,5 @@ __all__ = [
     "target_clause",
     "target_match",
     "utc_now",
+    "where_clause",
 ]

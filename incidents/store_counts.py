@@ -6,6 +6,7 @@ import sqlite3
 from typing import TYPE_CHECKING
 
 from incidents.store_open import has_table
+from incidents.store_sql import where_clause
 
 if TYPE_CHECKING:
     import sqlite_utils
@@ -69,17 +70,7 @@ def month_counts(
 
 
 def _day_filter(since: str | None, until: str | None, category: str | None) -> tuple[str, list]:
-    clauses, args = [], []
-    if since:
-        clauses.append("day >= ?")
-        args.append(since)
-    if until:
-        clauses.append("day <= ?")
-        args.append(until)
-    if category:
-        clauses.append("category = ?")
-        args.append(category)
-    return ("WHERE " + " AND ".join(clauses)) if clauses else "", args
+    return where_clause(("day >= ?", since), ("day <= ?", until), ("category = ?", category))
 
 
 def day_spread(db: sqlite_utils.Database, *, until: str | None = None) -> list[tuple[str, int, int]]:

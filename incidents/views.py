@@ -124,42 +124,46 @@ def rejects_table(rows: list[dict]) -> Table:
 
 def month_table(report: MonthReport) -> Table:
     p = report.periods
-    table = Table(
-        title=f"Incidents in {report.month} (months in {report.zone})",
-        title_justify="left",
-        caption=f"vs {p['previous_month']}, vs {p['same_month_last_year']}; year to date {p['year_to_date']} "
-        f"vs {p['year_to_date_last_year']}",
-        caption_justify="left",
-    )
-    for name, justify in (
-        ("category", "left"),
-        ("count", "right"),
-        ("share", "right"),
-        ("vs last month", "right"),
-        ("vs last year", "right"),
-        ("year to date", "right"),
-        ("YTD vs last year", "right"),
-    ):
-        table.add_column(name, justify=justify)
 
-    def row(label: str, f: Figures, style: str = "") -> None:
-        share = "" if f.share is None else f"{f.share:.2f}%"
-        table.add_row(
-            label,
+    def cells(f: Figures) -> tuple[str, ...]:
+        return (
             f"{f.count:,}",
-            share,
+            _share(f),
             pct(f.month_over_month),
             pct(f.year_over_year),
             f"{f.year_to_date:,}",
             pct(f.year_to_date_change),
-            style=style,
         )
 
+    return _category_table(
+        report,
+        f"Incidents in {report.month} (months in {report.zone})",
+        f"vs {p['previous_month']}, vs {p['same_month_last_year']}; year to date {p['year_to_date']} "
+        f"vs {p['year_to_date_last_year']}",
+        ("count", "share", "vs last month", "vs last year", "year to date", "YTD vs last year"),
+        cells,
+        # a category with nothing in any compared period would be a row of zeros and n/a
+        lambda f: f.seen,
+    )
+
+
+def _share(f) -> str:
+    return "" if f.share is None else f"{f.share:.2f}%"
+
+
+def _category_table(report, title: str, caption: str, numbers: tuple[str, ...], cells, shown) -> Table:
+    """A row per category `shown(figures)` keeps, labelled in English, then the total in bold.
+
+    `cells(figures)` gives the row's cells under `numbers` (right-aligned, after the category column).
+    """
+    table = Table(title=title, title_justify="left", caption=caption, caption_justify="left")
+    for name in ("category", *numbers):
+        table.add_column(name, justify="left" if name == "category" else "right")
     for name, f in report.categories.items():
-        if f.seen:  # a category with nothing in any compared period would be a row of zeros and n/a
-            row(CATEGORIES[name].label_en, f)
+        if shown(f):
+            table.add_row(CATEGORIES[name].label_en, *cells(f), style="")
     table.add_section()
-    row("Total", report.total, "bold")
+    table.add_row("Total", *cells(report.total), style="bold")
     return table
 
 
@@ -243,25 +247,12 @@ def incident_table(row) -> Table:
 def period_table(report) -> Table:
     """stats.PeriodReport: each category's count, share, vs the previous period and the same one a year earlier."""
     p = report.periods
-    table = Table(
-        title=f"Incidents in {report.period} ({report.first_month}..{report.last_month}, months in {report.zone})",
-        title_justify="left",
-        caption=f"vs the previous period {p['previous_period']}, vs the same period a year earlier "
+    return _category_table(
+        report,
+        f"Incidents in {report.period} ({report.first_month}..{report.last_month}, months in {report.zone})",
+        f"vs the previous period {p['previous_period']}, vs the same period a year earlier "
         f"{p['same_period_last_year']}",
-        caption_justify="left",
+        ("count", "share", "vs previous period", "vs a year earlier"),
+        lambda f: (f"{f.count:,}", _share(f), pct(f.change_vs_previous), pct(f.change_vs_last_year)),
+        lambda f: f.count or f.previous_period or f.same_period_last_year,
     )
-    for name in ("category", "count", "share", "vs previous period", "vs a year earlier"):
-        table.add_column(name, justify="left" if name == "category" else "right")
-
-    def row(label: str, f, style: str = "") -> None:
-        share = "" if f.share is None else f"{f.share:.2f}%"
-        table.add_row(
-            label, f"{f.count:,}", share, pct(f.change_vs_previous), pct(f.change_vs_last_year), style=style
-        )
-
-    for name, f in report.categories.items():
-        if f.count or f.previous_period or f.same_period_last_year:
-            row(CATEGORIES[name].label_en, f)
-    table.add_section()
-    row("Total", report.total, "bold")
-    return table

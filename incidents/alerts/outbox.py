@@ -27,6 +27,8 @@ from collections.abc import Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass, field
 
+from incidents.store_sql import connection, has_tables, where_clause
+
 STATUSES = ("pending", "held", "sent", "failed")
 # How long a write waits for a concurrent writer (an ingest holds one transaction per file), beyond the
 # connection's own busy timeout, before the job gives up with "store busy" (exit 75).
@@ -115,17 +117,6 @@ class AlertRun:
         return dict(self.__dict__)
 
 
-def connection(db) -> sqlite3.Connection:
-    return getattr(db, "conn", db)
-
-
-def _has_tables(conn: sqlite3.Connection) -> bool:
-    row = conn.execute(
-        "SELECT 1 FROM sqlite_master WHERE type = 'table' AND name = 'alert_outbox'"
-    ).fetchone()
-    return row is not None
-
-
 _ROW_COLUMNS = (
     "id, key, kind, recipient, status, created_at, sent_at, error, message_id, subject, day, series, "
     "episode_key, incident_id, feed, payload"
@@ -148,16 +139,9 @@ def list_alerts(
     if status is not None and status not in STATUSES:
         raise ValueError(f"status must be one of {', '.join(STATUSES)}, not {status!r}")
     conn = connection(db)
-    if not _has_tables(conn):
+    if not has_tables(conn, "alert_outbox"):
         return []
-    clauses, args = [], []
-    if status:
-        clauses.append("status = ?")
-        args.append(status)
-    if recipient:
-        clauses.append("recipient = ?")
-        args.append(recipient)
-    where = ("WHERE " + " AND ".join(clauses)) if clauses else ""
+    where, args = where_clause(("status = ?", status), ("recipient = ?", recipient))
     sql = f"SELECT {_ROW_COLUMNS} FROM alert_outbox {where} ORDER BY id DESC LIMIT ?"
     return [_outbox_row(r) for r in conn.execute(sql, [*args, int(limit)]).fetchall()]
 
@@ -166,7 +150,7 @@ def alert_counts(db) -> dict[str, int]:
     """Alert items per status: {'pending': n, 'sent': n, 'failed': n, 'held': n}."""
     counts = dict.fromkeys(("pending", "sent", "failed", "held"), 0)
     conn = connection(db)
-    if not _has_tables(conn):
+    if not has_tables(conn, "alert_outbox"):
         return counts
     for status, n in conn.execute("SELECT status, count(*) FROM alert_outbox GROUP BY status"):
         counts[status] = n
@@ -176,7 +160,7 @@ def alert_counts(db) -> dict[str, int]:
 def last_alert_run(db) -> AlertRun | None:
     """The latest `incidents alert` run (a run killed before its end reads outcome 'interrupted')."""
     conn = connection(db)
-    if not _has_tables(conn):
+    if not has_tables(conn, "alert_outbox"):
         return None
     row = conn.execute(
         "SELECT id, started_at, finished_at, now, outcome, queued, sent, pending, failed, held, error "

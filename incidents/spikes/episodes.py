@@ -242,27 +242,24 @@ def _fixed(x: float, lang: str) -> str:
     return text.replace(".", ",") if lang == "vi" else text
 
 
-def _en_range(a: date, b: date) -> str:
-    def full(d: date) -> str:
-        return f"{d.day} {_EN_MONTHS[d.month - 1]} {d.year}"
-
+def _day_range(a: date, b: date, lang: str) -> str:
+    """'from 10 to 13 November 2020' / 'từ 10 đến 13/11/2020': what the two days share is said once."""
+    if lang == "vi":
+        on, since, to = "ngày", "từ", "đến"
+        day, day_month, full = f"{a:%d}", f"{a:%d/%m}", lambda d: f"{d:%d/%m/%Y}"
+    else:
+        on, since, to = "on", "from", "to"
+        day, day_month = str(a.day), f"{a.day} {_EN_MONTHS[a.month - 1]}"
+        full = lambda d: f"{d.day} {_EN_MONTHS[d.month - 1]} {d.year}"
     if a == b:
-        return f"on {full(a)}"
+        return f"{on} {full(a)}"
     if (a.year, a.month) == (b.year, b.month):
-        return f"from {a.day} to {full(b)}"
-    if a.year == b.year:
-        return f"from {a.day} {_EN_MONTHS[a.month - 1]} to {full(b)}"
-    return f"from {full(a)} to {full(b)}"
-
-
-def _vi_range(a: date, b: date) -> str:
-    if a == b:
-        return f"ngày {a:%d/%m/%Y}"
-    if (a.year, a.month) == (b.year, b.month):
-        return f"từ {a:%d} đến {b:%d/%m/%Y}"
-    if a.year == b.year:
-        return f"từ {a:%d/%m} đến {b:%d/%m/%Y}"
-    return f"từ {a:%d/%m/%Y} đến {b:%d/%m/%Y}"
+        start = day
+    elif a.year == b.year:
+        start = day_month
+    else:
+        start = full(a)
+    return f"{since} {start} {to} {full(b)}"
 
 
 def _labels(series: str) -> tuple[str, str]:
@@ -313,7 +310,7 @@ def sentence(ep: Episode, lang: str = "en") -> str:
             if tiny
             else f"{_fixed(ep.ratio, 'en')} times the expected {_fixed(ep.expected, 'en')}"
         )
-        text = f"{head} {_en_range(a, b)}: {_group(ep.incidents, ',')} {noun}, {tail}"
+        text = f"{head} {_day_range(a, b, 'en')}: {_group(ep.incidents, ',')} {noun}, {tail}"
         return text + (" (today's count so far)" if ep.provisional else "")
     if lang == "vi":
         if ep.series == "total":
@@ -328,6 +325,6 @@ def sentence(ep: Episode, lang: str = "en") -> str:
             if tiny
             else f"gấp {_fixed(ep.ratio, 'vi')} lần mức dự kiến {_fixed(ep.expected, 'vi')}"
         )
-        text = f"{head} {_vi_range(a, b)}: {_group(ep.incidents, '.')} sự cố, {tail}"
+        text = f"{head} {_day_range(a, b, 'vi')}: {_group(ep.incidents, '.')} sự cố, {tail}"
         return text + (" (số liệu hôm nay chưa đầy đủ)" if ep.provisional else "")
     raise ValueError(f"language must be en or vi, not {lang!r}")

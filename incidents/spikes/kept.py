@@ -25,6 +25,7 @@ from incidents.spikes.judging import (
     read_state,
 )
 from incidents.spikes.mix import MixFlag
+from incidents.store_sql import where_clause
 
 if TYPE_CHECKING:
     from incidents.spikes.series import SeriesNote
@@ -96,17 +97,10 @@ def _ready(conn) -> bool:
 
 
 def _where(since, until, category, extra: list[str]) -> tuple[str, list]:
-    clauses, args = list(extra), []
-    if since:
-        clauses.append("day >= ?")
-        args.append(since)
-    if until:
-        clauses.append("day <= ?")
-        args.append(until)
-    if category:
-        clauses.append("series = ?")
-        args.append(category)
-    return (" WHERE " + " AND ".join(clauses)) if clauses else "", args
+    where, args = where_clause(
+        ("day >= ?", since), ("day <= ?", until), ("series = ?", category), always=extra
+    )
+    return (" " + where if where else ""), args
 
 
 def _alarm(row) -> Alarm:

@@ -20,16 +20,21 @@ def _dist(mu: np.ndarray, disp: np.ndarray):
     return m, dsp
 
 
+def _by_family(method: str, x: np.ndarray, m: np.ndarray, dsp: np.ndarray) -> np.ndarray:
+    """scipy's `method` (sf, ppf, logcdf) at x, element by element (x, m, dsp of one shape): Poisson
+    where the dispersion is 1, else the negative binomial of size m / (dsp - 1), probability 1 / dsp."""
+    out = np.empty(np.shape(m))
+    pois = dsp < 1 + 1e-6
+    out[pois] = getattr(stats.poisson, method)(x[pois], m[pois])
+    nb = ~pois
+    out[nb] = getattr(stats.nbinom, method)(x[nb], m[nb] / (dsp[nb] - 1), 1 / dsp[nb])
+    return out
+
+
 def sf(y: np.ndarray, mu: np.ndarray, disp: np.ndarray) -> np.ndarray:
     """P(Y > y)."""
     m, dsp = _dist(mu, disp)
-    out = np.empty(np.broadcast(y, m, dsp).shape)
-    y, m, dsp = np.broadcast_arrays(y, m, dsp)
-    pois = dsp < 1 + 1e-6
-    out[pois] = stats.poisson.sf(y[pois], m[pois])
-    nb = ~pois
-    out[nb] = stats.nbinom.sf(y[nb], m[nb] / (dsp[nb] - 1), 1 / dsp[nb])
-    return out
+    return _by_family("sf", *np.broadcast_arrays(y, m, dsp))
 
 
 def mid_p(y: np.ndarray, mu: np.ndarray, disp: np.ndarray) -> np.ndarray:
@@ -53,11 +58,7 @@ def upper_bound(mu: np.ndarray, disp: np.ndarray, alpha) -> np.ndarray:
     has = ~np.isnan(mu)
     m, dsp = _dist(mu[has], disp[has])
     a = np.broadcast_to(alpha, np.shape(mu))[has]
-    q = np.empty(m.shape)
-    pois = dsp < 1 + 1e-6
-    q[pois] = stats.poisson.ppf(1 - a[pois], m[pois])
-    nb = ~pois
-    q[nb] = stats.nbinom.ppf(1 - a[nb], m[nb] / (dsp[nb] - 1), 1 / dsp[nb])
+    q = _by_family("ppf", 1 - a, m, dsp)
     out[has] = np.where(mid_p(q, m, dsp) <= a, q - 1, q)
     return out
 
@@ -65,10 +66,4 @@ def upper_bound(mu: np.ndarray, disp: np.ndarray, alpha) -> np.ndarray:
 def log_cdf(y: np.ndarray, mu: np.ndarray, disp: np.ndarray) -> np.ndarray:
     """log P(Y <= y), accurate far into the lower tail (a run of zeros at a mean of 40)."""
     m, dsp = _dist(mu, disp)
-    out = np.empty(np.broadcast(y, m, dsp).shape)
-    y, m, dsp = np.broadcast_arrays(y, m, dsp)
-    pois = dsp < 1 + 1e-6
-    out[pois] = stats.poisson.logcdf(y[pois], m[pois])
-    nb = ~pois
-    out[nb] = stats.nbinom.logcdf(y[nb], m[nb] / (dsp[nb] - 1), 1 / dsp[nb])
-    return out
+    return _by_family("logcdf", *np.broadcast_arrays(y, m, dsp))

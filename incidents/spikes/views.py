@@ -19,17 +19,21 @@ def _table(title: str, plain: bool) -> Table:
     return Table(title=title, title_justify="left", box=box.SIMPLE_HEAD)
 
 
+def _columns(table: Table, keys: tuple[str, ...], numbers: tuple[str, ...], text: str) -> None:
+    """The spike tables' layout: key columns that never wrap, right-aligned numbers, then a text that folds."""
+    for col in keys:
+        table.add_column(col, no_wrap=True)
+    for col in numbers:
+        table.add_column(col, justify="right", no_wrap=True)
+    table.add_column(text, overflow="fold")
+
+
 def episodes_table(episodes, since: str, last: str, width: int, *, plain: bool = False) -> Table:
     from incidents.spikes.episodes import sentence
 
     table = _table(f"Spike episodes from {since} to {last}", plain)
     numbers = ("incidents", "expected", "ratio", "alarm days") if width >= _WIDE else ("ratio",)
-    table.add_column("from", no_wrap=True)
-    table.add_column("to", no_wrap=True)
-    table.add_column("series", no_wrap=True)
-    for col in numbers:
-        table.add_column(col, justify="right", no_wrap=True)
-    table.add_column("what", overflow="fold")
+    _columns(table, ("from", "to", "series"), numbers, "what")
     for e in episodes:
         values = {
             "incidents": str(e.incidents),
@@ -47,11 +51,7 @@ def episodes_table(episodes, since: str, last: str, width: int, *, plain: bool =
 def alarms_table(alarms, since: str, last: str, width: int, *, plain: bool = False) -> Table:
     table = _table(f"Spikes from {since} to {last}", plain)
     numbers = ("count", "expected", "upper", "score") if width >= _WIDE else ("score",)
-    table.add_column("date", no_wrap=True)
-    table.add_column("series", no_wrap=True)
-    for col in numbers:
-        table.add_column(col, justify="right", no_wrap=True)
-    table.add_column("why", overflow="fold")
+    _columns(table, ("date", "series"), numbers, "why")
     for a in alarms:
         values = {
             "count": str(a.count),
@@ -66,8 +66,7 @@ def alarms_table(alarms, since: str, last: str, width: int, *, plain: bool = Fal
 
 def mix_table(mix, *, plain: bool = False) -> Table:
     table = _table("Days with an unusual mix (IsolationForest)", plain)
-    table.add_column("date", no_wrap=True)
-    table.add_column("why", overflow="fold")
+    _columns(table, ("date",), (), "why")
     for m in mix:
         table.add_row(m.date, Text(m.explanation))
     return table

@@ -1,0 +1,34 @@
+"""SQL pieces every reader of the store shares: a WHERE clause from optional filters, table checks."""
+
+from __future__ import annotations
+
+import sqlite3
+
+
+def where_clause(*filters: tuple[str, object], always: list[str] | tuple[str, ...] = ()) -> tuple[str, list]:
+    """`"WHERE c1 AND c2 ..."` (or `""` when there is nothing to filter) and its arguments, in order.
+
+    `filters`: (clause with one `?`, value) pairs; a pair whose value is None or empty is left out, so
+    optional command-line filters pass straight through: `where_clause(("day >= ?", since),
+    ("category = ?", category))`. `always`: clauses without arguments that come first (`"alarm = 1"`).
+    """
+    clauses, args = list(always), []
+    for clause, value in filters:
+        if value:
+            clauses.append(clause)
+            args.append(value)
+    return ("WHERE " + " AND ".join(clauses)) if clauses else "", args
+
+
+def connection(db) -> sqlite3.Connection:
+    """The sqlite3 connection of a sqlite_utils Database, or the connection itself."""
+    return getattr(db, "conn", db)
+
+
+def has_tables(conn: sqlite3.Connection, *names: str) -> bool:
+    """True when every table named exists (read-only: an older store simply lacks the newer ones)."""
+    row = conn.execute(
+        f"SELECT count(*) FROM sqlite_master WHERE type = 'table' AND name IN ({', '.join('?' * len(names))})",
+        names,
+    ).fetchone()
+    return row[0] == len(names)
