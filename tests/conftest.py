@@ -36,6 +36,26 @@ def shared_dir() -> Path:
     return SHARED
 
 
+@pytest.fixture
+def smtp():
+    """A real SMTP server (aiosmtpd) on 127.0.0.1 for one test (tests/smtpd.py: its port, what it received)."""
+    from tests.smtpd import SmtpServer
+
+    server = SmtpServer().start()
+    yield server
+    server.stop()
+
+
+@pytest.fixture(scope="module")
+def small_store(tmp_path_factory) -> Path:
+    """A store file with five incidents (3 deface on 2020-10-05, 2 phishing on 2020-09-05), per module."""
+    path = tmp_path_factory.mktemp("small") / "s.db"
+    db = store.open_db(path)
+    add_counts(db, {("2020-10-05", "deface"): 3, ("2020-09-05", "phishing"): 2})
+    db.close()
+    return path
+
+
 def add_counts(database, counts: dict[tuple[str, str], int]) -> None:
     """Store `n` distinct incidents for each (local day 'YYYY-MM-DD', category)."""
     from incidents.taxonomy import rsit

@@ -21,13 +21,6 @@ from tests.smtpd import SmtpServer
 NOW = datetime(2020, 11, 12, 3, 0, tzinfo=UTC)  # 10:00 in Asia/Ho_Chi_Minh
 
 
-@pytest.fixture
-def smtp():
-    server = SmtpServer().start()
-    yield server
-    server.stop()
-
-
 def config_text(port: int, recipients: str) -> str:
     return f"""
 [smtp]

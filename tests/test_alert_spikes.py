@@ -17,13 +17,6 @@ START = date(2020, 3, 1)
 HISTORY = 150  # days of quiet history before the test's events
 
 
-@pytest.fixture
-def smtp():
-    server = SmtpServer().start()
-    yield server
-    server.stop()
-
-
 def local(day: date, hour: int, minute: int = 0) -> datetime:
     """An aware UTC time for a local time in Asia/Ho_Chi_Minh (UTC+7)."""
     return datetime(day.year, day.month, day.day, hour, minute, tzinfo=UTC) - timedelta(hours=7)

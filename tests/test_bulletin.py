@@ -91,13 +91,17 @@ def seed(db, totals: dict[str, int] = MONTH_TOTALS, *, cutoff: str | None = CUTO
             db.execute("UPDATE ingest_runs SET finished_at = ? WHERE id = ?", [cutoff, run_id])
 
 
-@pytest.fixture(scope="module")
-def seeded_path(tmp_path_factory) -> Path:
-    path = tmp_path_factory.mktemp("bulletin") / "seeded.db"
+def seeded_store(path: Path) -> Path:
+    """A store at `path` filled by `seed` (the monthly totals of 2019-2020), closed; returns `path`."""
     db = store.open_db(path)
     seed(db)
     db.close()
     return path
+
+
+@pytest.fixture(scope="module")
+def seeded_path(tmp_path_factory) -> Path:
+    return seeded_store(tmp_path_factory.mktemp("bulletin") / "seeded.db")
 
 
 @pytest.fixture

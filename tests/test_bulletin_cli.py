@@ -10,18 +10,14 @@ from typer.testing import CliRunner
 from incidents import store
 from incidents.bulletin import numbers, render
 from incidents.cli import app
-from tests.test_bulletin import ALARMS, LEAD_EN, LEAD_VI, png_size, seed
+from tests.test_bulletin import ALARMS, LEAD_EN, LEAD_VI, png_size, seeded_store
 
 runner = CliRunner()
 
 
 @pytest.fixture(scope="module")
 def store_file(tmp_path_factory):
-    path = tmp_path_factory.mktemp("cli") / "incidents.db"
-    db = store.open_db(path)
-    seed(db)
-    db.close()
-    return path
+    return seeded_store(tmp_path_factory.mktemp("cli") / "incidents.db")
 
 
 def invoke(*args):

@@ -12,18 +12,14 @@ from incidents import store
 from incidents.bulletin import numbers, render
 from incidents.bulletin.edition import Edition, EditionError, load_settings
 from incidents.cli import app
-from tests.test_bulletin import PUBLISHED_CSV, seed
+from tests.test_bulletin import PUBLISHED_CSV, seed, seeded_store
 
 runner = CliRunner()
 
 
 @pytest.fixture(scope="module")
 def store_file(tmp_path_factory):
-    path = tmp_path_factory.mktemp("edition") / "incidents.db"
-    db = store.open_db(path)
-    seed(db)
-    db.close()
-    return path
+    return seeded_store(tmp_path_factory.mktemp("edition") / "incidents.db")
 
 
 def invoke(*args, **kw):

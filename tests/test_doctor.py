@@ -11,16 +11,9 @@ from typer.testing import CliRunner
 from incidents import store
 from incidents.cli import app
 from tests.conftest import add_counts
-from tests.smtpd import SmtpServer, free_port
+from tests.smtpd import free_port
 
 runner = CliRunner()
-
-
-@pytest.fixture
-def smtp():
-    server = SmtpServer().start()
-    yield server
-    server.stop()
 
 
 def config(tmp_path, port: int, extra: str = "") -> str:

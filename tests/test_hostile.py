@@ -291,17 +291,6 @@ SQL_META = [
 ]
 
 
-@pytest.fixture(scope="module")
-def small_store(tmp_path_factory):
-    from tests.conftest import add_counts
-
-    path = tmp_path_factory.mktemp("meta") / "s.db"
-    db = store.open_db(path)
-    add_counts(db, {("2020-10-05", "deface"): 3, ("2020-09-05", "phishing"): 2})
-    db.close()
-    return path
-
-
 @pytest.mark.parametrize("value", SQL_META)
 def test_sql_metacharacters_in_every_filter(small_store, value):
     commands = [

@@ -13,8 +13,6 @@ import sys
 
 import pytest
 
-from tests.conftest import add_counts
-
 HEAVY = {
     "pandas", "numpy", "scipy", "sklearn", "matplotlib", "sigma", "textual", "sqlite_utils", "pydantic",
     "jinja2", "holidays", "yaml", "pyarrow",
@@ -45,17 +43,6 @@ def imported(args: list[str], env: dict | None = None) -> tuple[int, set[str]]:
     )
     code, modules = r.stderr.strip().splitlines()[-1].split(" ", 1)
     return int(code or 0), set(modules.split())
-
-
-@pytest.fixture(scope="module")
-def small_store(tmp_path_factory):
-    from incidents import store
-
-    path = tmp_path_factory.mktemp("startup") / "s.db"
-    db = store.open_db(path)
-    add_counts(db, {("2020-10-05", "deface"): 3, ("2020-09-05", "phishing"): 2})
-    db.close()
-    return path
 
 
 @pytest.mark.parametrize(

@@ -229,12 +229,17 @@ def store_state(path: Path) -> tuple[str, int, list]:
         conn.close()
 
 
+def ingested_on(mount: Path, tmp_path: Path, rows: int) -> tuple[Path, Path, tuple]:
+    """A store on `mount` made by ingesting `rows` rows (first.csv): (store, first.csv, store_state)."""
+    path = mount / "s.db"
+    first = csv_rows(tmp_path / "first.csv", rows, prefix="a")
+    assert run_cli(["ingest", str(first), "--db", str(path)]).returncode == 0
+    return path, first, store_state(path)
+
+
 @pytest.mark.resources
 def test_a_full_disk_gives_one_line_exit_1_and_an_intact_store(tmp_path, small_mount):
-    path = small_mount / "s.db"
-    first = csv_rows(tmp_path / "first.csv", 50, prefix="a")
-    assert run_cli(["ingest", str(first), "--db", str(path)]).returncode == 0
-    before = store_state(path)
+    path, first, before = ingested_on(small_mount, tmp_path, 50)
     big = csv_rows(tmp_path / "big.csv", 30_000, prefix="b")  # ~7 MB of incidents: more than the disk
     r = run_cli(["ingest", str(big), "--db", str(path)])
     assert r.returncode == 1, r.stderr
@@ -246,10 +251,7 @@ def test_a_full_disk_gives_one_line_exit_1_and_an_intact_store(tmp_path, small_m
 
 @pytest.mark.resources
 def test_a_read_only_store_is_read_and_a_writer_gets_one_line(tmp_path, small_mount):
-    path = small_mount / "s.db"
-    first = csv_rows(tmp_path / "first.csv", 20, prefix="a")
-    assert run_cli(["ingest", str(first), "--db", str(path)]).returncode == 0
-    before = store_state(path)
+    path, _, before = ingested_on(small_mount, tmp_path, 20)
     if os.geteuid() == 0:  # root writes through permissions: make the mount itself read-only
         r = subprocess.run(["mount", "-o", "remount,ro", str(small_mount)], check=False, capture_output=True)
         assert r.returncode == 0, r.stderr
