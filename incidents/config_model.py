@@ -52,6 +52,7 @@ class Recipient:
     lang: str = "en"
 
     def wants_category(self, category: str) -> bool:
+        """True when the recipient takes `category` (no categories listed means every one)."""
         return not self.categories or category in self.categories
 
     def wants_series(self, series: str) -> bool:
@@ -63,6 +64,8 @@ class Recipient:
         return self.wants_category(series)
 
     def wants_severity(self, severity: str | None) -> bool:
+        """True when an incident of `severity` is at or above min_severity (taxonomy.SEVERITIES order);
+        False without min_severity or for an unknown severity."""
         if self.min_severity is None or severity not in SEVERITIES:
             return False
         return SEVERITIES.index(severity) >= SEVERITIES.index(self.min_severity)

@@ -30,6 +30,7 @@ def samples_dir() -> Path:
 
 
 def export_files(folder: Path) -> list[Path]:
+    """The feed exports in `folder` (by suffix: EXPORT_SUFFIXES), sorted by path."""
     return sorted(p for p in folder.iterdir() if p.is_file() and p.suffix.lower() in EXPORT_SUFFIXES)
 
 
@@ -52,6 +53,11 @@ def fresh_store(path: Path):
 
 
 def run_demo(console: Console, db_path: Path | None = None, month: str = "2020-10") -> Path:
+    """Build the demo store at `db_path` (default ./incidents-demo.db) from sample_logs/, printing each step
+    on `console`: ingest, the month's statistics (`month` 'YYYY-MM'), the raw-log scan, the spikes.
+    Returns the store's path. Raises DemoError (one line) when there are no exports, the store cannot be
+    made (never over a store that is not a demo store) or the scan fails; stats.parse_month's error for
+    a bad month (stats.BadMonth)."""
     started = time.perf_counter()
     stats.parse_month(month)
     path = Path(db_path or DEFAULT_DEMO_DB)

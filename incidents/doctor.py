@@ -38,6 +38,7 @@ class Check:
     detail: dict = field(default_factory=dict)
 
     def as_dict(self) -> dict:
+        """The check as a plain dict (for --json)."""
         return dataclasses.asdict(self)
 
 
@@ -49,9 +50,11 @@ class Report:
 
     @property
     def healthy(self) -> bool:
+        """True when no check is a problem (warnings allowed)."""
         return all(c.level != PROBLEM for c in self.checks)
 
     def as_dict(self) -> dict:
+        """The report as a plain dict (for --json): healthy, db, config, checks."""
         return {
             "healthy": self.healthy,
             "db": self.db,
@@ -83,6 +86,9 @@ def diagnose(
 
 
 def store_checks(path: Path, *, integrity: bool = True) -> list[Check]:
+    """Checks of the store at `path`, read-only: it opens, SQLite's integrity_check (with `integrity`),
+    its schema version, the WAL's size, the last ingest and scan runs, the alert outbox. Never raises
+    for a bad store: a problem is a Check."""
     try:
         conn = store.open_read(path)
     except store.StoreError as e:
@@ -303,6 +309,8 @@ def _alert_checks(conn: sqlite3.Connection) -> list[Check]:
 
 
 def config_checks(path: Path, *, smtp_timeout: float = SMTP_TIMEOUT_S) -> list[Check]:
+    """Checks of the configuration at `path`: it is valid (config.check_config), and the SMTP server
+    answers within `smtp_timeout` seconds (smtp_check). A missing file is fine (only alerts need it)."""
     from incidents.config import check_config, load_config
 
     if not path.exists():

@@ -89,6 +89,7 @@ class Comparison:
     detail: str = ""
 
     def as_dict(self) -> dict:
+        """The comparison as a plain dict (for --json)."""
         return asdict(self)
 
 

@@ -6,6 +6,10 @@ then `store.open_db(...)`, `store.day_counts(...)`. The code lives in one module
 store_errors (errors, explain), store_open (opening, backup, migrations, meta), store_runs (ingest and
 scan runs, rejects), store_counts (counts per day and month) and store_incidents (adding, browsing,
 target search, one incident and its history), store_sql (WHERE clauses, table checks).
+
+Writing functions (add_incidents, start_run, ...) run inside the caller's transaction and let sqlite3
+errors through; `explain` turns one into the StoreError subclass a command reports (busy, full,
+read-only, not a store). Read functions take a writer's sqlite_utils Database or open_read's connection.
 """
 
 from __future__ import annotations

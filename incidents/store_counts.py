@@ -13,6 +13,7 @@ if TYPE_CHECKING:
 
 
 def count_incidents(db: sqlite_utils.Database) -> int:
+    """The number of stored incidents: the count the triggers keep (_v8_incident_count), else count(*)."""
     known = stored_count(db)
     return known if known is not None else db.execute("SELECT count(*) FROM incidents").fetchone()[0]
 

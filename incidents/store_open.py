@@ -39,6 +39,7 @@ class ReadConnection(sqlite3.Connection):
     path: Path
 
     def query(self, sql: str, params: Sequence | dict | None = None) -> Iterator[dict]:
+        """Rows of `sql` as dicts {column: value}, lazily, as sqlite_utils' Database.query gives them."""
         cursor = self.execute(sql, params if params is not None else [])
         names = [d[0] for d in cursor.description]
         for row in cursor:
@@ -46,6 +47,7 @@ class ReadConnection(sqlite3.Connection):
 
     @property
     def conn(self) -> ReadConnection:
+        """The connection itself (a sqlite_utils Database's `.conn` is its sqlite3 connection)."""
         return self
 
 
@@ -222,15 +224,18 @@ def migrate(db: sqlite_utils.Database) -> int:
 
 
 def schema_version(db: sqlite_utils.Database) -> int:
+    """The store's schema version (PRAGMA user_version): the number of MIGRATIONS applied to it."""
     return db.execute("PRAGMA user_version").fetchone()[0]
 
 
 def get_meta(db: sqlite_utils.Database, key: str) -> str | None:
+    """The `meta` table's value for `key` ('reporting_zone', ...), None when it is not set."""
     row = db.execute("SELECT value FROM meta WHERE key = ?", [key]).fetchone()
     return row[0] if row else None
 
 
 def set_meta(db: sqlite_utils.Database, key: str, value: str) -> None:
+    """Set `meta[key] = value`, committing at once unless the caller holds a transaction."""
     db.execute(
         "INSERT INTO meta(key, value) VALUES (?, ?) ON CONFLICT(key) DO UPDATE SET value = excluded.value",
         [key, value],
@@ -245,4 +250,5 @@ def reporting_zone(db: sqlite_utils.Database) -> ZoneInfo:
 
 
 def has_table(db, name: str) -> bool:
+    """True when the store has a table, view or index named `name` (sqlite_master)."""
     return db.execute("SELECT 1 FROM sqlite_master WHERE name = ?", [name]).fetchone() is not None

@@ -11,6 +11,7 @@ if TYPE_CHECKING:
 
 
 def utc_now() -> str:
+    """The current time in UTC as ISO 8601 to the second ('2020-10-14T03:05:09Z'), as runs record it."""
     return datetime.now(UTC).strftime("%Y-%m-%dT%H:%M:%SZ")
 
 
@@ -33,6 +34,8 @@ def finish_run(
     rejected: int,
     status: str,
 ) -> None:
+    """Close run `run_id`: its row counts (read, accepted, duplicate, rejected) and status ('ok', 'failed',
+    ...), finished now (UTC). Inside the caller's transaction; sqlite3 errors pass through (see explain)."""
     db.execute(
         "UPDATE ingest_runs SET finished_at = ?, rows_read = ?, accepted = ?, duplicate = ?, rejected = ?, status = ? "
         "WHERE id = ?",

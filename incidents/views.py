@@ -52,6 +52,7 @@ def plain(table: Table) -> Table:
 
 
 def finish(table: Table, plain_output: bool) -> Table:
+    """`table` as it is, or without box drawing and styles (see plain) when `plain_output` (`--plain`)."""
     return plain(table) if plain_output else table
 
 
@@ -61,10 +62,13 @@ def pct(value: float | None) -> str:
 
 
 def num(value: int | None) -> str:
+    """A count with thousands separators ('1,234'), 'n/a' for None."""
     return "n/a" if value is None else f"{value:,}"
 
 
 def ingest_table(results) -> Table:
+    """One row per ingested file (ingest.FileResult): format, status, rows read, accepted, duplicate,
+    rejected, and a total row."""
     table = Table(title="Ingest", title_justify="left")
     for name in ("file", "format", "status", "read", "accepted", "duplicate", "rejected"):
         table.add_column(
@@ -105,6 +109,8 @@ def ingest_table(results) -> Table:
 
 
 def rejects_table(rows: list[dict]) -> Table:
+    """Quarantined rows (dicts from the rejects query: run_id, file, line, reason, raw), the raw text cut
+    to 120 characters; captioned 'no quarantined rows' when there are none."""
     table = Table(title="Quarantined rows", title_justify="left")
     for name in ("run", "file", "line", "reason", "raw"):
         table.add_column(name, overflow="fold", justify="right" if name in ("run", "line") else "left")
@@ -123,6 +129,8 @@ def rejects_table(rows: list[dict]) -> Table:
 
 
 def month_table(report: MonthReport) -> Table:
+    """stats.MonthReport: each category's count, share, vs last month, vs the same month a year earlier,
+    year to date and its change, then the total."""
     p = report.periods
 
     def cells(f: Figures) -> tuple[str, ...]:

@@ -47,6 +47,9 @@ def _top(conn, column: str, series: str, first: str, last: str) -> list[list]:
 
 
 def episode_payload(conn, ep, *, lang: str, update: bool, db_hint: str | None) -> dict:
+    """What an alert mail says of a spike episode: a dict of its sentence in `lang` (headline), its days,
+    counts, expected and ratio, top targets, sources and feeds, and the command that shows it
+    (`incidents spikes ...`, with `--db` when `db_hint` is set); `update` marks a new peak."""
     from incidents.spikes.episodes import sentence
 
     args = ["spikes", "--since", ep.first_day, "--until", ep.last_day]
@@ -178,6 +181,7 @@ def incident_rows(
 
 
 def incident_items(rows: list[dict], recipients: list[Recipient], *, db_hint: str | None) -> list[Item]:
+    """One outbox Item per (incident row, recipient) whose min_severity and categories take the incident."""
     items = []
     for row in rows:
         for r in recipients:
@@ -199,6 +203,8 @@ def incident_items(rows: list[dict], recipients: list[Recipient], *, db_hint: st
 
 
 def incident_payload(row: dict, *, db_hint: str | None) -> dict:
+    """What an alert mail says of one incident (a row of the incidents table as a dict): a headline with the
+    target defanged, its fields, the description cut to 500 characters, and the command that shows it."""
     target = defang(row["target"]) if row["target"] else "an unnamed target"
     feed = f", reported by {row['feed']}" if row["feed"] else ""
     return {
@@ -255,6 +261,8 @@ def silence_items(silences, recipients: list[Recipient], *, db_hint: str | None)
 
 
 def daily_due(r: Recipient, local_now: datetime) -> bool:
+    """True when the recipient's daily summary time (`digest_at`, 'HH:MM' in the store's zone) has come
+    on `local_now`'s day; False for a recipient without one."""
     if r.digest_at is None:
         return False
     hh, mm = (int(x) for x in r.digest_at.split(":"))

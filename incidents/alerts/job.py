@@ -59,6 +59,7 @@ class JobResult:
 
 
 def lock_path(db_path: Path) -> Path:
+    """The lock file that keeps two alert jobs on one store apart: '<store>.alert-lock' beside it."""
     return db_path.with_name(db_path.name + ".alert-lock")
 
 
@@ -95,6 +96,7 @@ class RunLock:
 
 
 def iso(t: datetime) -> str:
+    """`t` in UTC as ISO 8601 to the second ('2020-10-14T03:05:09Z')."""
     return t.astimezone(UTC).strftime("%Y-%m-%dT%H:%M:%SZ")
 
 

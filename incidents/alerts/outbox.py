@@ -96,6 +96,7 @@ class OutboxRow:
     headline: str  # the item's one-sentence explanation
 
     def as_dict(self) -> dict:
+        """The row as a plain dict (for --json)."""
         return dict(self.__dict__)
 
 
@@ -114,6 +115,7 @@ class AlertRun:
     error: str | None
 
     def as_dict(self) -> dict:
+        """The run as a plain dict (for --json)."""
         return dict(self.__dict__)
 
 
@@ -197,6 +199,8 @@ class Item:
 
     @property
     def key(self) -> str:
+        """The outbox's unique key: kind, subject, day, extra key and recipient, each prefixed by its length
+        so that a '|' inside a part (a feed name from a file) cannot make two keys equal."""
         parts = [self.kind, self.subject_key, self.day or "", self.recipient]
         if self.extra_key:
             parts.insert(3, self.extra_key)
@@ -283,6 +287,8 @@ def fail_unknown_recipients(db, known: set[str]) -> int:
 
 
 def hold(db, item_ids: list[int]) -> None:
+    """Mark the outbox items `item_ids` held (kept for the digest, not mailed on their own), in the
+    caller's transaction."""
     connection(db).executemany(
         "UPDATE alert_outbox SET status = 'held' WHERE id = ?", [(i,) for i in item_ids]
     )
@@ -383,11 +389,13 @@ def note_attempt(db, message_id: str, error: str) -> None:
 
 
 def get_state(db, key: str) -> str | None:
+    """The alert job's kept value for `key` (table alert_state), None when not set."""
     row = connection(db).execute("SELECT value FROM alert_state WHERE key = ?", [key]).fetchone()
     return row[0] if row else None
 
 
 def set_state(db, key: str, value: str) -> None:
+    """Keep `value` for `key` in alert_state (insert or replace), in the caller's transaction."""
     connection(db).execute(
         "INSERT INTO alert_state(key, value) VALUES (?, ?) ON CONFLICT(key) DO UPDATE SET value = excluded.value",
         [key, value],
@@ -418,6 +426,8 @@ def alerted_episodes(db, series: str, recipient: str) -> list[tuple[str, str, st
 
 
 def start_run(db, *, started_at: str, now: str) -> int:
+    """Record the start of an alert job (`started_at`, `now`: UTC ISO 8601) in alert_runs; returns its id.
+    Raises StoreBusy when the store stays locked longer than WRITE_PATIENCE_S."""
     with writing(db) as conn:
         cur = conn.execute(
             "INSERT INTO alert_runs (started_at, now, outcome) VALUES (?, ?, 'running')", [started_at, now]
@@ -428,6 +438,8 @@ def start_run(db, *, started_at: str, now: str) -> int:
 def finish_run(
     db, run_id: int, *, finished_at: str, outcome: str, queued: int, sent: int, error: str | None
 ) -> None:
+    """Close alert run `run_id`: its outcome ('ok', 'dry-run', 'failed', 'tempfail'), items queued and sent, the
+    outbox's pending/failed/held counts now, and the error (one line) if any. Raises StoreBusy as start_run."""
     counts = alert_counts(db)
     with writing(db) as conn:
         conn.execute(

@@ -41,10 +41,12 @@ class Chart:
     height: int
 
     def filename(self, month: str, lang: str, ext: str) -> str:
+        """The chart's file name: 'bulletin-2020-10-by-category.vi.png' for month, lang and ext (png, svg)."""
         return f"bulletin-{month}-{self.name.replace('_', '-')}.{lang}.{ext}"
 
 
 def category_label(name: str, lang: str) -> str:
+    """The category's label in `lang` ('vi' or 'en'); KeyError for a name not in the taxonomy."""
     c = CATEGORIES[name]
     return c.label_vi if lang == "vi" else c.label_en
 
@@ -151,4 +153,5 @@ def year_to_date(b: Bulletin, lang: str) -> Chart:
 
 
 def all_charts(b: Bulletin, lang: str) -> list[Chart]:
+    """The bulletin's charts in `lang`, in the order they appear: by category, then year to date."""
     return [by_category(b, lang), year_to_date(b, lang)]

@@ -66,14 +66,18 @@ class Edition:
 
     @property
     def public(self) -> bool:
+        """True for the public edition (no internal checks, no victim names unless configured)."""
         return self.name == "public"
 
     @property
     def internal(self) -> bool:
+        """True for the internal edition."""
         return self.name == "internal"
 
     @property
     def tlp_level(self) -> str:
+        """The TLP level in lower case ('clear', 'green', 'amber', 'amber+strict', 'red'), the edition's default unless set
+        (FIRST TLP 2.0)."""
         return (self.tlp or DEFAULT_TLP[self.name]).lower()
 
     @property
@@ -83,6 +87,7 @@ class Edition:
 
     @property
     def tlp_colour(self) -> str:
+        """The colour FIRST TLP 2.0 gives the level's label, as a CSS hex colour ('#FFC000')."""
         return TLP_COLOURS[self.tlp_level]
 
     @property
@@ -92,6 +97,7 @@ class Edition:
 
     @property
     def issue_date(self) -> str:
+        """The date of issue, 'YYYY-MM-DD': the one given, else today (UTC)."""
         return self.issued or datetime.now(UTC).strftime("%Y-%m-%d")
 
 

@@ -62,10 +62,12 @@ class Bulletin:
 
     @property
     def year(self) -> int:
+        """The bulletin's year (2020 for '2020-10')."""
         return int(self.month[:4])
 
     @property
     def month_number(self) -> int:
+        """The bulletin's month, 1-12 (10 for '2020-10')."""
         return int(self.month[5:7])
 
     @property
@@ -82,6 +84,7 @@ class Bulletin:
 
     @property
     def more_spikes(self) -> int:
+        """How many episodes (or alarms, where no episodes were formed) the bulletin leaves out of its list."""
         told = self.episodes if self.episodes is not None else (self.spikes or [])
         return len(told) - len(self.top_spikes)
 

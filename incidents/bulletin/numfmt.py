@@ -37,6 +37,7 @@ class UnknownLanguage(ValueError):
 
 
 def check_lang(lang: str) -> str:
+    """`lang` when it is one of LANGS ('en', 'vi'); raises UnknownLanguage otherwise."""
     if lang not in LANGS:
         raise UnknownLanguage(f"language must be one of {', '.join(LANGS)}, got {lang!r}")
     return lang

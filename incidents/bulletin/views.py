@@ -41,6 +41,7 @@ def comparison_table(comparisons: list[Comparison], title: str, width: int = 160
 
 
 def summary(comparisons: list[Comparison]) -> str:
+    """'12 published figures compared: 1 differs, 11 same': the verdicts of the comparisons, counted."""
     counts: dict[str, int] = {}
     for c in comparisons:
         counts[c.verdict] = counts.get(c.verdict, 0) + 1
@@ -51,4 +52,5 @@ def summary(comparisons: list[Comparison]) -> str:
 
 
 def import_summary(result: ImportResult) -> str:
+    """One line on a published-figures import: file, rows read, stored and rejected."""
     return f"{result.file}: read {result.read}, stored {result.stored}, rejected {result.rejected}"

@@ -42,6 +42,7 @@ class Alarm:
     final: bool = True  # False for today's provisional verdict (its count may still grow)
 
     def as_dict(self) -> dict:
+        """The alarm as a plain dict (for --json)."""
         return asdict(self)
 
 

@@ -46,6 +46,7 @@ class Episode:
         return f"{self.series}:{self.days[0]}"
 
     def as_dict(self) -> dict:
+        """The episode as a plain dict (for --json): key, days, counts, expected and ratio to 3 decimals."""
         return {
             "key": self.key,
             "series": self.series,

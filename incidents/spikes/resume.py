@@ -37,6 +37,7 @@ class Checkpoint:
     cusum: tuple[np.ndarray, np.ndarray, np.ndarray, np.ndarray]  # sum, run start, total y, total expected
 
     def to_bytes(self) -> bytes:
+        """The checkpoint as bytes (numpy .npz, no pickle) to keep in the store; see from_bytes."""
         flat = [(s, c, r) for s, items in enumerate(self.shifts) for c, r in items]
         arrays = {
             "t0": np.array(self.t0),
@@ -67,6 +68,7 @@ class Checkpoint:
 
     @classmethod
     def from_bytes(cls, data: bytes) -> Checkpoint:
+        """The checkpoint that to_bytes wrote; numpy's errors for bytes that are not one."""
         z = np.load(io.BytesIO(data), allow_pickle=False)
         series = len(z["phi"])
         shifts: list[list[tuple[int, float]]] = [[] for _ in range(series)]

@@ -29,6 +29,8 @@ def _columns(table: Table, keys: tuple[str, ...], numbers: tuple[str, ...], text
 
 
 def episodes_table(episodes, since: str, last: str, width: int, *, plain: bool = False) -> Table:
+    """Spike episodes (episodes.Episode) from `since` to `last` ('YYYY-MM-DD') as a table, one row each;
+    narrower than 100 columns (`width`) it keeps only the ratio among the numbers."""
     from incidents.spikes.episodes import sentence
 
     table = _table(f"Spike episodes from {since} to {last}", plain)
@@ -49,6 +51,8 @@ def episodes_table(episodes, since: str, last: str, width: int, *, plain: bool =
 
 
 def alarms_table(alarms, since: str, last: str, width: int, *, plain: bool = False) -> Table:
+    """Alarm days (spikes.Alarm) from `since` to `last` as a table: count, expected, upper bound and score
+    (only the score when `width` < 100), and the detector's explanation."""
     table = _table(f"Spikes from {since} to {last}", plain)
     numbers = ("count", "expected", "upper", "score") if width >= _WIDE else ("score",)
     _columns(table, ("date", "series"), numbers, "why")
@@ -65,6 +69,7 @@ def alarms_table(alarms, since: str, last: str, width: int, *, plain: bool = Fal
 
 
 def mix_table(mix, *, plain: bool = False) -> Table:
+    """Days with an unusual category mix (mix.MixFlag) and why, one row each."""
     table = _table("Days with an unusual mix (IsolationForest)", plain)
     _columns(table, ("date",), (), "why")
     for m in mix:
