@@ -109,7 +109,9 @@ def example_text() -> str:
 
 
 def write_example(path: str | Path | None = None, *, force: bool = False) -> Path:
-    """Write the commented example configuration; refuses to overwrite unless `force`. Returns the path."""
+    """Write the commented example configuration; refuses to overwrite unless `force`. Returns the path.
+
+    Raises ConfigError when the file exists (without `force`), its folder does not, or it cannot be written."""
     file = resolve_config_path(path)
     if file.exists() and not force:
         raise ConfigError(f"{file} already exists (use --force to overwrite it)")

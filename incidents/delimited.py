@@ -57,7 +57,9 @@ def to_json(data, *, indent: int | None = 2) -> str:
 def delimited(
     rows: Iterable[dict], columns: Sequence[str], fmt: str, *, headers: bool = True
 ) -> Iterable[str]:
-    """Lines of `rows` (dicts) as 'csv', 'tsv' or 'nl' (one JSON object a line); text cells neutralised."""
+    """Lines of `rows` (dicts) as 'csv', 'tsv' or 'nl' (one JSON object a line); text cells neutralised.
+
+    Raises ValueError for another `fmt`."""
     if fmt == "nl":
         for row in rows:
             yield to_json({c: row.get(c) for c in columns}, indent=None) + "\n"

@@ -21,7 +21,7 @@ class DemoError(Exception):
 
 
 def samples_dir() -> Path:
-    """sample_logs/ of a source checkout, else the copy packed into the wheel."""
+    """sample_logs/ of a source checkout, else the copy packed into the wheel; DemoError when neither is there."""
     here = Path(__file__).resolve().parent
     for candidate in (here.parent / "sample_logs", here / "_data" / "sample_logs"):
         if candidate.is_dir():
@@ -35,7 +35,8 @@ def export_files(folder: Path) -> list[Path]:
 
 
 def fresh_store(path: Path):
-    """A new, empty demo store at `path`; an existing file is replaced only if it is a demo store itself."""
+    """A new, empty demo store at `path`; an existing file is replaced only if it is a demo store itself
+    (DemoError otherwise)."""
     if path.exists():
         try:
             conn = sqlite3.connect(path)

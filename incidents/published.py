@@ -94,7 +94,9 @@ class Comparison:
 
 
 def parse_period(text: str) -> tuple[str, str]:
-    """'2020-10' -> ('2020-10', '2020-10'); '2019-01..2019-04' -> ('2019-01', '2019-04'); '2020' -> ('2020-01', '2020-12')."""
+    """'2020-10' -> ('2020-10', '2020-10'); '2019-01..2019-04' -> ('2019-01', '2019-04'); '2020' -> ('2020-01', '2020-12').
+
+    Raises BadPeriod for any other text or a period that ends before it starts."""
     m = _PERIOD.match(text.strip())
     if not m:
         raise BadPeriod(f"period must be YYYY, YYYY-MM or YYYY-MM..YYYY-MM, got {text!r}")
@@ -116,7 +118,10 @@ def _count(text: str, column: str) -> int | None:
 
 
 def read_csv(path: str | Path) -> tuple[list[tuple[int, PublishedFigure]], list[tuple[int, str]]]:
-    """The usable rows of a published-figures CSV as (line, figure), and the rejected ones as (line, reason)."""
+    """The usable rows of a published-figures CSV as (line, figure), and the rejected ones as (line, reason).
+
+    Raises PublishedError when the file cannot be read, is empty, is not UTF-8 CSV or lacks the period,
+    scope or total column."""
     try:
         with open(path, encoding="utf-8-sig", newline="") as handle:
             return _read_rows(csv.reader(handle), path)
@@ -171,7 +176,9 @@ def _figure(row: dict[str, str]) -> PublishedFigure:
 
 
 def import_file(db: sqlite_utils.Database, path: str | Path) -> ImportResult:
-    """Store the usable rows of a published-figures CSV in one transaction; the same (period, source) is replaced."""
+    """Store the usable rows of a published-figures CSV in one transaction; the same (period, source) is replaced.
+
+    Raises PublishedError (read_csv's, or when no row is usable: nothing is stored then)."""
     good, bad = read_csv(path)
     if not good:
         reason = f" (line {bad[0][0]}: {bad[0][1]})" if bad else ""

@@ -212,7 +212,9 @@ def _set_zone(db: sqlite_utils.Database, zone: str) -> None:
 
 
 def migrate(db: sqlite_utils.Database) -> int:
-    """Bring the schema up to date; returns the schema version. Each migration runs in its own transaction."""
+    """Bring the schema up to date; returns the schema version. Each migration runs in its own transaction.
+
+    Raises NewerSchema for a store made by a newer release (more steps than MIGRATIONS)."""
     version = db.execute("PRAGMA user_version").fetchone()[0]
     if version > len(MIGRATIONS):
         raise NewerSchema(f"schema version {version} is newer than this release knows ({len(MIGRATIONS)})")

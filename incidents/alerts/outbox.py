@@ -137,7 +137,8 @@ def _outbox_row(row: tuple) -> OutboxRow:
 def list_alerts(
     db, *, status: str | None = None, recipient: str | None = None, limit: int = 200
 ) -> list[OutboxRow]:
-    """Alert items, newest first; `status` one of pending, held, sent, failed (None: all)."""
+    """Alert items, newest first, at most `limit`; `status` one of pending, held, sent, failed (None: all),
+    `recipient` an address (None: all). [] on a store without the outbox; ValueError for another status."""
     if status is not None and status not in STATUSES:
         raise ValueError(f"status must be one of {', '.join(STATUSES)}, not {status!r}")
     conn = connection(db)

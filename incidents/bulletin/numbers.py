@@ -104,7 +104,8 @@ def build(
 ) -> Bulletin:
     """Gather the bulletin of `month` ('YYYY-MM'). `alarms` replaces the spike detector's (e.g. already
     computed); `edition` says which bulletin is issued (default: the internal edition, TLP:AMBER);
-    `progress(done, total)` hears how the judging of days not kept yet goes."""
+    `progress(done, total)` hears how the judging of days not kept yet goes. Raises NoData when the
+    store holds nothing for `month` (before the first or after the last day with data, or empty)."""
     report = stats.month_report(db, month)
     if not report.has_data:
         why = "; ".join(n.text for n in report.notes) or f"the store holds no data for {month}"

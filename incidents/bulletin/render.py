@@ -169,7 +169,8 @@ def document(
     chart_files: list[dict] | None = None,
     **mail: Any,
 ) -> bytes:
-    """The bulletin in one format as bytes (eml is a MIME message, the others UTF-8 text)."""
+    """The bulletin in one format (`fmt` one of FORMATS) as bytes (eml is a MIME message, the others UTF-8
+    text). Raises BulletinError for another format, TemplateProblem for a template that does not render."""
     if fmt == "md":
         return markdown(b, lang, templates_dir=templates_dir, chart_files=chart_files).encode("utf-8")
     if fmt == "html":
@@ -185,7 +186,9 @@ def document(
 def write(
     b: Bulletin, out_dir: str | Path, lang: str, fmt: str, *, templates_dir=None, **mail: Any
 ) -> list[Path]:
-    """Write the bulletin into `out_dir` (created if missing); returns the files written, document first."""
+    """Write the bulletin into `out_dir` (created if missing); returns the files written, document first.
+
+    Raises BulletinError for an unknown format or a folder or file that cannot be written."""
     from incidents.bulletin import charts
 
     if fmt not in FORMATS:

@@ -23,7 +23,10 @@ class TemplateProblem(BulletinError):
 
 
 def environment(lang: str, templates_dir: str | Path | None = None):
-    """A Jinja2 environment for one language: number filters bound to it, user folder before the package."""
+    """A Jinja2 environment for one language: number filters bound to it, user folder before the package.
+
+    Raises UnknownLanguage for a language other than en/vi, TemplateProblem when `templates_dir` is not
+    a folder."""
     import jinja2
 
     numfmt.check_lang(lang)
@@ -133,7 +136,8 @@ def _context(b: Bulletin, env) -> dict:
 def recommendations(env, context: dict) -> str:
     """The recommendations section as Markdown: the centre's template named in the configuration
     (`[bulletin] recommendations`), else `recommendations.<lang>.j2` (--templates folder, then the
-    package). Rendered with the bulletin's context, so it can speak of the month's figures."""
+    package). Rendered with the bulletin's context, so it can speak of the month's figures. Raises
+    TemplateProblem (naming the template and line) when it cannot be read or does not render."""
     import jinja2
 
     path = context["b"].edition.recommendations

@@ -60,7 +60,9 @@ def store_alarms(
 def store_spikes(
     db, *, freq: str = "day", category: str | None = None, since: str | None = None, until: str | None = None
 ) -> tuple[list[Alarm], list[SeriesNote]]:
-    """`store_alarms` and the notes on series too short to judge or whose level shifted."""
+    """`store_alarms` and the notes on series too short to judge or whose level shifted.
+
+    `freq` is day, week or month (ValueError otherwise); `since`, `until` are days 'YYYY-MM-DD'."""
     from incidents.spikes.series import judge, store_table
 
     if freq not in ("day", "week", "month"):

@@ -90,7 +90,8 @@ def _read_rows(path: Path) -> tuple[list[list[str]], list[int]]:
 
 
 def read_counts(path: Path, freq: str = "day") -> CountTable:
-    """Read a `series,date,count` CSV (many series per file, any order); the first bad row fails it."""
+    """Read a `series,date,count` CSV (many series per file, any order); the first bad row fails it
+    with CountsError (file and line: a missing column, a date that is not YYYY-MM-DD, a bad count)."""
     import pandas as pd
 
     rows, line = _read_rows(path)
@@ -182,6 +183,7 @@ def write_verdicts(path: Path, table: CountTable, verdicts: Verdicts) -> int:
     """Write series,date,count,expected,upper,score,alarm for every observed period; returns the rows.
 
     Periods without a verdict (the first weeks of a series) have empty expected/upper/score, alarm 0.
+    Raises CountsError when the file cannot be written.
     """
     import pandas as pd
 
