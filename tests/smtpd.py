@@ -66,6 +66,18 @@ class Recorder:
         return [r for r in self.received if address in r.rcpt_tos]
 
 
+def smtp_table(port: int) -> str:
+    """The [smtp] table of an incidents.toml that sends to the test server on `port` (plain SMTP, no login)."""
+    return f"""
+[smtp]
+host = "127.0.0.1"
+port = {port}
+security = "none"
+sender = "soc@example.vn"
+timeout = 5
+"""
+
+
 def free_port() -> int:
     with socket.socket() as s:
         s.bind(("127.0.0.1", 0))

@@ -16,21 +16,13 @@ from incidents.alerts import alert_counts, last_alert_run, list_alerts
 from incidents.alerts.job import RunLock, lock_path
 from incidents.cli import app
 from incidents.taxonomy import rsit
-from tests.smtpd import SmtpServer
+from tests.smtpd import SmtpServer, smtp_table
 
 NOW = datetime(2020, 11, 12, 3, 0, tzinfo=UTC)  # 10:00 in Asia/Ho_Chi_Minh
 
 
 def config_text(port: int, recipients: str) -> str:
-    return f"""
-[smtp]
-host = "127.0.0.1"
-port = {port}
-security = "none"
-sender = "soc@example.vn"
-timeout = 5
-{recipients}
-"""
+    return smtp_table(port) + f"{recipients}\n"
 
 
 DESKS = """

@@ -11,7 +11,7 @@ from typer.testing import CliRunner
 from incidents import store
 from incidents.cli import app
 from tests.conftest import add_counts
-from tests.smtpd import free_port
+from tests.smtpd import free_port, smtp_table
 
 runner = CliRunner()
 
@@ -19,14 +19,8 @@ runner = CliRunner()
 def config(tmp_path, port: int, extra: str = "") -> str:
     path = tmp_path / "incidents.toml"
     path.write_text(
-        f"""
-[smtp]
-host = "127.0.0.1"
-port = {port}
-security = "none"
-sender = "soc@example.vn"
-timeout = 5
-{extra}
+        smtp_table(port)
+        + f"""{extra}
 [[recipients]]
 email = "desk@example.vn"
 categories = ["phishing"]

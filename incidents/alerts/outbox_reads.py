@@ -1,0 +1,117 @@
+"""The outbox's read API (TUI, doctor, `incidents alert --status`): alert items, counts, the last run.
+
+Never writes; takes a plain (even read-only) `sqlite3.Connection` or a sqlite_utils Database, and
+returns []/zeros/None on a store without the outbox tables (an older store).
+"""
+
+from __future__ import annotations
+
+import json
+from dataclasses import dataclass
+
+from incidents.store_sql import connection, has_tables, where_clause
+
+STATUSES = ("pending", "held", "sent", "failed")
+
+
+@dataclass(frozen=True)
+class OutboxRow:
+    """One alert item for one recipient."""
+
+    id: int
+    key: str
+    kind: str
+    recipient: str
+    status: str
+    created_at: str
+    sent_at: str | None
+    error: str | None
+    message_id: str | None
+    subject: str | None
+    day: str | None
+    series: str | None
+    episode_key: str | None
+    incident_id: str | None
+    feed: str | None
+    headline: str  # the item's one-sentence explanation
+
+    def as_dict(self) -> dict:
+        """The row as a plain dict (for --json)."""
+        return dict(self.__dict__)
+
+
+@dataclass(frozen=True)
+class AlertRun:
+    id: int
+    started_at: str
+    finished_at: str | None
+    now: str | None
+    outcome: str  # ok, nothing, tempfail, failed; 'interrupted' for a run that never finished
+    queued: int
+    sent: int
+    pending: int
+    failed: int
+    held: int
+    error: str | None
+
+    def as_dict(self) -> dict:
+        """The run as a plain dict (for --json)."""
+        return dict(self.__dict__)
+
+
+_ROW_COLUMNS = (
+    "id, key, kind, recipient, status, created_at, sent_at, error, message_id, subject, day, series, "
+    "episode_key, incident_id, feed, payload"
+)
+
+
+def _outbox_row(row: tuple) -> OutboxRow:
+    *head, payload = row
+    try:
+        headline = json.loads(payload).get("headline", "")
+    except (TypeError, ValueError):
+        headline = ""
+    return OutboxRow(*head, headline=headline)
+
+
+def list_alerts(
+    db, *, status: str | None = None, recipient: str | None = None, limit: int = 200
+) -> list[OutboxRow]:
+    """Alert items, newest first, at most `limit`; `status` one of pending, held, sent, failed (None: all),
+    `recipient` an address (None: all). [] on a store without the outbox; ValueError for another status."""
+    if status is not None and status not in STATUSES:
+        raise ValueError(f"status must be one of {', '.join(STATUSES)}, not {status!r}")
+    conn = connection(db)
+    if not has_tables(conn, "alert_outbox"):
+        return []
+    where, args = where_clause(("status = ?", status), ("recipient = ?", recipient))
+    sql = f"SELECT {_ROW_COLUMNS} FROM alert_outbox {where} ORDER BY id DESC LIMIT ?"
+    return [_outbox_row(r) for r in conn.execute(sql, [*args, int(limit)]).fetchall()]
+
+
+def alert_counts(db) -> dict[str, int]:
+    """Alert items per status: {'pending': n, 'sent': n, 'failed': n, 'held': n}."""
+    counts = dict.fromkeys(("pending", "sent", "failed", "held"), 0)
+    conn = connection(db)
+    if not has_tables(conn, "alert_outbox"):
+        return counts
+    for status, n in conn.execute("SELECT status, count(*) FROM alert_outbox GROUP BY status"):
+        counts[status] = n
+    return counts
+
+
+def last_alert_run(db) -> AlertRun | None:
+    """The latest `incidents alert` run (a run killed before its end reads outcome 'interrupted')."""
+    conn = connection(db)
+    if not has_tables(conn, "alert_outbox"):
+        return None
+    row = conn.execute(
+        "SELECT id, started_at, finished_at, now, outcome, queued, sent, pending, failed, held, error "
+        "FROM alert_runs ORDER BY id DESC LIMIT 1"
+    ).fetchone()
+    if row is None:
+        return None
+    run = AlertRun(*row)
+    if run.finished_at is None and run.outcome == "running":
+        run = AlertRun(**{**run.as_dict(), "outcome": "interrupted"})
+    return run
