@@ -14,6 +14,7 @@ from pathlib import Path
 from typing import TYPE_CHECKING
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
+from incidents import completed
 from incidents.migrations import MIGRATIONS
 
 if TYPE_CHECKING:  # sqlite_utils imports pandas (~0.5 s): writers import it when they open the store
@@ -208,6 +209,9 @@ def open_read(path: str | Path | None = None) -> ReadConnection:
         conn = _connect_ro(uri, file)
         conn.path = file
         _check_schema(conn, file)
+        # One snapshot for the whole read; the rows of runs not completed in it are hidden (completed.py).
+        completed.begin_snapshot(conn)
+        completed.hide_running(conn)
     except sqlite3.Error as e:
         raise explain(e, file) from None
     return conn
@@ -564,7 +568,7 @@ def has_table(db, name: str) -> bool:
     return db.execute("SELECT 1 FROM sqlite_master WHERE name = ?", [name]).fetchone() is not None
 
 
-def target_clause(text: str) -> tuple[str, list]:
+def target_clause(text: str, *, restored: bool = False) -> tuple[str, list]:
     """The WHERE clause (and its arguments) for incidents whose target contains `text`, ignoring case.
 
     Served by the FTS5 trigram index `incidents_target` (migration _v6_target_search): the phrase
@@ -578,7 +582,10 @@ def target_clause(text: str) -> tuple[str, list]:
     if len(text) < TRIGRAM:
         return "target LIKE ? ESCAPE '\\'", [pattern]
     phrase = '"' + text.replace('"', '""') + '"'
-    clause = f"rowid IN (SELECT rowid FROM {TARGET_INDEX} WHERE {TARGET_INDEX} MATCH ?) AND target LIKE ? ESCAPE '\\'"
+    found = f"rowid IN (SELECT rowid FROM {TARGET_INDEX} WHERE {TARGET_INDEX} MATCH ?)"
+    if restored:  # rows a running run replaced are out of the index: the view gives them rowids below 0
+        found = f"({found} OR rowid < 0)"
+    clause = f"{found} AND target LIKE ? ESCAPE '\\'"
     return clause, [phrase, pattern]
 
 
@@ -586,12 +593,14 @@ def target_match(db, text: str) -> tuple[str, list]:
     """target_clause, falling back to LIKE over the table on a store without the index (an older release)."""
     if not has_table(db, TARGET_INDEX):
         return "target LIKE ? ESCAPE '\\'", [like_pattern(text)]
-    return target_clause(text)
+    return target_clause(text, restored=bool(getattr(getattr(db, "conn", db), "_restored_rows", False)))
 
 
 def get_incident(db: sqlite_utils.Database, incident_id: str) -> dict | None:
     """One incident with everything stored about it, the original record included."""
     rows = list(db.query("SELECT * FROM incidents WHERE id = ?", [incident_id]))
+    if rows:
+        rows[0].pop("rowid", None)  # a reader's view of the table carries it (completed.py)
     return rows[0] if rows else None
 
 
