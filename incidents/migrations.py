@@ -379,6 +379,13 @@ def _v10_incident_records(db: sqlite_utils.Database) -> None:
     )
 
 
+def _v11_incidents_run(db: sqlite_utils.Database) -> None:
+    # The rows of one ingest run: undoing a run (runs.undo, a kill's recovery) deletes them, and readers
+    # hide the rows of a run not completed yet (incidents.completed); without it both walk every row.
+    # Run ids only grow, so ingest appends at the index's right edge.
+    db.execute("CREATE INDEX IF NOT EXISTS incidents_run ON incidents(run_id)")
+
+
 MIGRATIONS: list[Callable[[sqlite_utils.Database], None]] = [
     _v1_initial,
     _v2_published,
@@ -390,4 +397,5 @@ MIGRATIONS: list[Callable[[sqlite_utils.Database], None]] = [
     _v8_incident_count,
     _v9_day_counts,
     _v10_incident_records,
+    _v11_incidents_run,
 ]

@@ -100,23 +100,29 @@ def _connection(conn) -> sqlite3.Connection:
     return getattr(conn, "conn", conn)
 
 
+def _restores(conn) -> bool:
+    """Whether a reader's view of the incidents holds rows a running run replaced (incidents.completed)."""
+    return bool(getattr(_connection(conn), "_restored_rows", False))
+
+
 def _check_day(name: str, value: str | None) -> None:
     if value is not None and not _DAY.match(value):
         raise SearchError(f"{name} must be a day YYYY-MM-DD, got {value!r}")
 
 
-def target_clause(target: str) -> tuple[str, list]:
+def target_clause(target: str, *, restored: bool = False) -> tuple[str, list]:
     """The WHERE clause (and its parameters) for "the target contains `target`", case-insensitively.
 
     The FTS5 trigram index of the targets (store.target_clause): an index search, then LIKE with the
     wildcards in `target` escaped re-checks the matched rows, so `%` and `_` are matched literally.
+    `restored`: the reader's view also holds rows a running run replaced (incidents.completed).
     """
     from incidents.store import target_clause as indexed
 
-    return indexed(target)
+    return indexed(target, restored=restored)
 
 
-def where_clause(flt: IncidentFilter) -> tuple[str, list]:
+def where_clause(flt: IncidentFilter, *, restored: bool = False) -> tuple[str, list]:
     """`WHERE ...` (or '') and its parameters for a filter; raises SearchError for a malformed day."""
     _check_day("since", flt.since)
     _check_day("until", flt.until)
@@ -137,7 +143,7 @@ def where_clause(flt: IncidentFilter) -> tuple[str, list]:
         clauses.append("run_id = ?")
         args.append(int(flt.run_id))
     if flt.target:
-        sql, targs = target_clause(flt.target)
+        sql, targs = target_clause(flt.target, restored=restored)
         clauses.append(sql)
         args.extend(targs)
     return ("WHERE " + " AND ".join(clauses)) if clauses else "", args
@@ -166,7 +172,7 @@ def find_incidents(
     `limit` rows at most (None or a negative limit: all of them), after skipping `offset`. The raw
     record is not loaded (see get_incident). Raises SearchError for a malformed day or unknown order.
     """
-    where, args = where_clause(flt)
+    where, args = where_clause(flt, restored=_restores(conn))
     order_sql = _order_by(order, descending)
     select = ", ".join(ROW_COLUMNS)
     if order == "severity":
@@ -180,7 +186,7 @@ def find_incidents(
 
 def count_incidents(conn, flt: IncidentFilter) -> int:
     """How many incidents match `flt` (the "of N" beside a page). Raises SearchError like find_incidents."""
-    where, args = where_clause(flt)
+    where, args = where_clause(flt, restored=_restores(conn))
     c = _connection(conn)
     if not where:  # kept by triggers (migration _v8_incident_count): no walk over every row
         from incidents.store import stored_count

@@ -107,7 +107,7 @@ def like_pattern(text: str) -> str:
     return "%" + text.replace("\\", "\\\\").replace("%", "\\%").replace("_", "\\_") + "%"
 
 
-def target_clause(text: str) -> tuple[str, list]:
+def target_clause(text: str, *, restored: bool = False) -> tuple[str, list]:
     """The WHERE clause (and its arguments) for incidents whose target contains `text`, ignoring case.
 
     Served by the FTS5 trigram index `incidents_target` (migration _v6_target_search): the phrase
@@ -121,7 +121,10 @@ def target_clause(text: str) -> tuple[str, list]:
     if len(text) < TRIGRAM:
         return "target LIKE ? ESCAPE '\\'", [pattern]
     phrase = '"' + text.replace('"', '""') + '"'
-    clause = f"rowid IN (SELECT rowid FROM {TARGET_INDEX} WHERE {TARGET_INDEX} MATCH ?) AND target LIKE ? ESCAPE '\\'"
+    found = f"rowid IN (SELECT rowid FROM {TARGET_INDEX} WHERE {TARGET_INDEX} MATCH ?)"
+    if restored:  # rows a running run replaced are out of the index: the view gives them rowids below 0
+        found = f"({found} OR rowid < 0)"
+    clause = f"{found} AND target LIKE ? ESCAPE '\\'"
     return clause, [phrase, pattern]
 
 
@@ -129,12 +132,14 @@ def target_match(db, text: str) -> tuple[str, list]:
     """target_clause, falling back to LIKE over the table on a store without the index (an older release)."""
     if not has_table(db, TARGET_INDEX):
         return "target LIKE ? ESCAPE '\\'", [like_pattern(text)]
-    return target_clause(text)
+    return target_clause(text, restored=bool(getattr(getattr(db, "conn", db), "_restored_rows", False)))
 
 
 def get_incident(db: sqlite_utils.Database, incident_id: str) -> dict | None:
     """One incident with everything stored about it, the original record included."""
     rows = list(db.query("SELECT * FROM incidents WHERE id = ?", [incident_id]))
+    if rows:
+        rows[0].pop("rowid", None)  # a reader's view of the table carries it (completed.py)
     return rows[0] if rows else None
 
 

@@ -9,6 +9,7 @@ from pathlib import Path
 from typing import TYPE_CHECKING
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
+from incidents import completed
 from incidents.migrations import MIGRATIONS
 from incidents.store_errors import NewerSchema, NotAStore, StoreError, StoreReadOnly, busy_timeout, explain
 
@@ -108,6 +109,9 @@ def open_read(path: str | Path | None = None) -> ReadConnection:
         conn = _connect_ro(uri, file)
         conn.path = file
         _check_schema(conn, file)
+        # One snapshot for the whole read; the rows of runs not completed in it are hidden (completed.py).
+        completed.begin_snapshot(conn)
+        completed.hide_running(conn)
     except sqlite3.Error as e:
         raise explain(e, file) from None
     return conn

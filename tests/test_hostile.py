@@ -327,11 +327,48 @@ def test_a_percent_or_underscore_in_target_is_literal(tmp_path):
 # --- formula prefixes in CSV output ------------------------------------------------------------------
 
 
-@pytest.mark.xfail(strict=False, reason="needs cli branch: CSV outputs neutralise formula prefixes (OWASP)")
+FORMULAS = ('=HYPERLINK("http://x")', "+1+1", "-2+3", "@SUM(A1)", "\t=cmd", "\r@cmd", " =1+1")
+
+
+def _formula_cells(cells: list[str]) -> list[str]:
+    """Cells a spreadsheet would run: starting, after blanks, with = + - @ (a lone number is data)."""
+    return [
+        c
+        for c in cells
+        if c[:1] in ("=", "+", "@", "\t", "\r")
+        or c.lstrip(" \t\r\n")[:1] in ("=", "+", "@")
+        or (c.lstrip()[:1] == "-" and not _number(c))
+    ]
+
+
+def test_formula_prefixes_are_neutralised_in_list_csv_and_tsv(tmp_path):
+    """Every text field of `incidents list --csv/--tsv` (targets, descriptions, feeds, sectors)."""
+    from tests.conftest import add_counts
+
+    path = tmp_path / "f.db"
+    db = store.open_db(path)
+    add_counts(db, {("2020-10-05", "deface"): len(FORMULAS)})
+    for k, value in enumerate(FORMULAS):
+        db.execute(
+            "UPDATE incidents SET target = ?, description = ?, feed = ?, sector = ? WHERE id = ?",
+            [value, value, value, value, f"2020-10-05-deface-{k}"],
+        )
+    db.conn.commit()
+    db.close()
+    for fmt, delimiter in (("--csv", ","), ("--tsv", "\t")):
+        r = invoke(["list", "--db", str(path), "--all", fmt])
+        assert r.exit_code == 0, r.stderr
+        rows = list(csv.reader(io.StringIO(r.stdout, newline=""), delimiter=delimiter))
+        cells = [cell for row in rows[1:] for cell in row]
+        assert sum(c.startswith("'") for c in cells) >= 4 * len(FORMULAS)
+        assert not _formula_cells(cells), fmt
+
+
 def test_formula_prefixes_are_neutralised_in_csv_output(tmp_path):
+    """`incidents spikes --counts IN --output OUT`: the series names of the user's file."""
     counts = tmp_path / "counts.csv"
     lines = ["series,date,count"]
-    for name in ('=HYPERLINK("http://x")', "+1+1", "-2+3", "@SUM(A1)", "\t=cmd"):
+    for name in FORMULAS:
         lines += [f'"{name.replace(chr(34), chr(34) * 2)}",2020-01-{d:02d},{d % 5}' for d in range(1, 29)]
     counts.write_text("\n".join(lines) + "\n")
     out = tmp_path / "flags.csv"
@@ -339,7 +376,8 @@ def test_formula_prefixes_are_neutralised_in_csv_output(tmp_path):
     with open(out, newline="") as fh:
         cells = [cell for row in csv.reader(fh) for cell in row]
     # OWASP CSV injection: a cell starting with = + - @ tab or CR is prefixed with a single quote.
-    assert not [c for c in cells if c[:1] in ("=", "+", "@", "\t", "\r") or (c[:1] == "-" and not _number(c))]
+    assert sum(c.startswith("'") for c in cells) >= len(FORMULAS) * 28
+    assert not _formula_cells(cells)
 
 
 def _number(text: str) -> bool:

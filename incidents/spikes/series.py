@@ -13,6 +13,8 @@ from typing import TYPE_CHECKING
 
 import numpy as np
 
+from incidents.delimited import neutralise
+
 if TYPE_CHECKING:  # the detector imports scipy: only judging needs it, not reading kept notes
     from incidents.spikes.detector import Verdicts
 
@@ -199,8 +201,9 @@ def write_verdicts(path: Path, table: CountTable, verdicts: Verdicts) -> int:
 
     frame = pd.DataFrame(
         {
-            "series": np.asarray(table.names, dtype=object)[si],
-            "date": label,
+            # Series names come from the user's file: a spreadsheet must not run one as a formula (OWASP).
+            "series": [neutralise(name) for name in np.asarray(table.names, dtype=object)[si]],
+            "date": [neutralise(d) for d in label],
             "count": table.counts[si, ci].astype(np.int64),
             "expected": fmt(exp, "%.3f"),
             "upper": fmt(verdicts.upper[si, ci], "%d"),

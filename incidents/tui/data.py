@@ -18,7 +18,7 @@ from dataclasses import asdict, dataclass, fields, is_dataclass
 from datetime import UTC, datetime
 from pathlib import Path
 
-from incidents import search, stats, store
+from incidents import completed, search, stats, store
 from incidents.search import IncidentFilter, SearchError
 
 PAGE = 50
@@ -150,6 +150,8 @@ class _SpikeLane:
         try:
             if fn is _judge_spikes:
                 return fn(self, *args)
+            if self.verdicts is None:
+                completed.refresh(self.reader())  # a new snapshot; runs not completed stay hidden
             return fn(self.verdicts or self.reader(), *args)
         except sqlite3.DatabaseError as e:
             raise TuiDataError(str(store.explain(e, self.path))) from None
@@ -214,6 +216,7 @@ class _Lane:
     def _call(self, fn: Callable, args: tuple, kwargs: dict):
         self.busy = True
         try:
+            completed.refresh(self.conn)  # a new snapshot; runs not completed stay hidden
             return fn(self.conn, *args, **kwargs)
         except sqlite3.OperationalError as e:
             if "interrupt" in str(e):
