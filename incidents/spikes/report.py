@@ -94,12 +94,21 @@ def _judge_in_store(file: Path, now, progress) -> KeptRun:
 
     conn = sqlite3.connect(file, timeout=store.busy_timeout())
     try:
-        if has_tables(conn, "spike_days", "spike_state", "spike_mix_days", "spike_feed_days"):
+        running = (
+            has_tables(conn, "ingest_runs")
+            and conn.execute("SELECT 1 FROM ingest_runs WHERE status = 'running' LIMIT 1").fetchone()
+        )
+        if not running and has_tables(conn, "spike_days", "spike_state", "spike_mix_days", "spike_feed_days"):
             return judge_new_days(conn, now=now, progress=progress)
     finally:
         conn.close()
+    # An ingest run left 'running': the next writer undoes it first if its process died (kill -9), so
+    # that its committed batches never reach a kept verdict (a live run's rows are judged again later).
     db = store.open_db(file, create=False)  # an older store: upgraded (after a backup copy) first
     try:
+        from incidents.ingest.runs import recover
+
+        recover(db)
         return judge_new_days(db, now=now, progress=progress)
     finally:
         db.close()
