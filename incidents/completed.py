@@ -39,9 +39,17 @@ def running_runs(conn: sqlite3.Connection) -> list[int]:
 
 
 def begin_snapshot(conn: sqlite3.Connection) -> None:
-    """Start a read transaction that later statements share (WAL: a consistent snapshot of the store)."""
+    """Start a read transaction that later statements share (WAL: a consistent snapshot of the store).
+
+    Only in WAL mode: there a held snapshot never makes a writer wait. A store still in a rollback journal
+    (an older release not yet migrated) is left in autocommit, since a held read lock there would block
+    the next writer (its migration) for as long as the reader stays open; such a store has no batched
+    run in progress, because every writer switches it to WAL first.
+    """
     if conn.in_transaction:
         conn.commit()
+    if conn.execute("PRAGMA journal_mode").fetchone()[0].lower() != "wal":
+        return
     conn.execute("BEGIN")
     conn.execute("SELECT 1 FROM main.sqlite_master LIMIT 1").fetchall()  # the snapshot starts here
 
