@@ -202,7 +202,7 @@ def main() -> int:
     a = min(after)
     print(f"  after a day's ingest ({n:,} incidents)         : {a[0]:6.2f} s CPU ({a[1]:.2f} s wall)   target < 3 s")
     r = min(refit)
-    print(f"  after {refit_day}'s, forests refitted       : {r[0]:6.2f} s CPU ({r[1]:.2f} s wall)   "
+    print(f"  after {refit_day}'s ingest, forests refitted: {r[0]:6.2f} s CPU ({r[1]:.2f} s wall)   "
           "(the first day of a 4-week block: once in 28 days)")  # fmt: skip
     print(f"  ratio full / after a day: {full_cpu / a[0]:.1f}x")
     per = 1e6 / args.incidents
