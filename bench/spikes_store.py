@@ -37,6 +37,7 @@ import numpy as np
 
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
+sys.path.insert(0, str(ROOT / "bench"))
 
 from incidents import store
 from incidents.spikes.mix import REFIT_DAYS
@@ -97,19 +98,25 @@ def daily_means(incidents: int, rng: np.random.Generator) -> np.ndarray:
 
 
 def make_store(path: Path, incidents: int, seed: int) -> None:
+    from bulk import bulk_load
+
     rng = np.random.default_rng(seed)
     mu = daily_means(incidents, rng)
     counts = rng.poisson(mu)
-    for suffix in ("", "-wal", "-shm"):
-        Path(f"{path}{suffix}").unlink(missing_ok=True)
-    db = store.open_db(path)
-    serial = 0
-    with db.atomic():
+
+    def batches():
+        serial, rows = 0, []
         for k, n in enumerate(counts):
-            store.add_incidents(db, rows_for_day(rng, FIRST + timedelta(days=k), int(n), serial))
+            rows += rows_for_day(rng, FIRST + timedelta(days=k), int(n), serial)
             serial += int(n)
+            if len(rows) >= 200_000:
+                yield rows
+                rows = []
+        yield rows
+
+    bulk_load(path, batches())
+    db = store.open_db(path)
     store.set_meta(db, "bench", f"{incidents}:{seed}")
-    db.execute("PRAGMA wal_checkpoint(TRUNCATE)")
     db.close()
 
 
