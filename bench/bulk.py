@@ -36,7 +36,9 @@ def bulk_load(path: Path, batches: Iterable[list[tuple]]) -> int:
         for kind, name, _ in saved:
             conn.execute(f"DROP {kind.upper()} {name}")
     columns = store.INCIDENT_COLUMNS
-    insert = f"INSERT OR IGNORE INTO incidents ({', '.join(columns)}) VALUES ({', '.join('?' * len(columns))})"
+    insert = (
+        f"INSERT OR IGNORE INTO incidents ({', '.join(columns)}) VALUES ({', '.join('?' * len(columns))})"
+    )
     for rows in batches:
         with conn:
             conn.executemany(insert, rows)
