@@ -134,10 +134,15 @@ def where_clause(flt: IncidentFilter, *, restored: bool = False) -> tuple[str, l
     if flt.until is not None:
         clauses.append("day <= ?")
         args.append(flt.until)
+    ranged = flt.since is not None or flt.until is not None
     for column in ("category", "severity", "feed", "sector"):
         value = getattr(flt, column)
         if value is not None:
-            clauses.append(f"{column} = ?")
+            # With a day range, the covering (day, category, severity, feed, sector) index serves the
+            # page and the count without reading a row; unary + keeps SQLite from preferring the
+            # (category, day) / (sector, day) index, which is for no day range (_v11) and not covering.
+            unary = "+" if ranged and column in ("category", "sector") else ""
+            clauses.append(f"{unary}{column} = ?")
             args.append(value)
     if flt.run_id is not None:
         clauses.append("run_id = ?")
@@ -194,6 +199,11 @@ def count_incidents(conn, flt: IncidentFilter) -> int:
         known = stored_count(c)
         if known is not None:
             return known
+    if not (flt.sector or flt.feed or flt.severity or flt.run_id is not None or flt.target):
+        from incidents.store import has_table
+
+        if has_table(c, "day_counts"):  # kept by triggers (_v9_day_counts): sums days, not rows
+            return c.execute(f"SELECT coalesce(sum(n), 0) FROM day_counts {where}", args).fetchone()[0]
     return c.execute(f"SELECT count(*) FROM incidents {where}", args).fetchone()[0]
 
 

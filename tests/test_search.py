@@ -64,8 +64,11 @@ def test_count_and_find_agree_for_every_filter(filled):
         IncidentFilter(target="EXAMPLE.VN"),
         IncidentFilter(run_id=2),
         IncidentFilter(category="phishing", severity="low", since="2020-10-01", until="2020-10-31"),
+        IncidentFilter(category="deface", since="2020-10-05", until="2020-10-09"),  # from day_counts
+        IncidentFilter(category="deface", sector="finance"),  # (category, day) index, no day range
+        IncidentFilter(sector="finance", since="2020-10-05", until="2020-10-30"),
     ]
-    expected = [60, 20, 10, 30, 20, 20, 15, 60, 30, 5]
+    expected = [60, 20, 10, 30, 20, 20, 15, 60, 30, 5, 4, 10, 26]
     for flt, n in zip(filters, expected, strict=True):
         rows = find_incidents(filled, flt, limit=None)
         assert count_incidents(filled, flt) == len(rows) == n, flt

@@ -57,6 +57,30 @@ def test_everyday_commands_import_nothing_heavy(small_store, args):
     assert modules & HEAVY == set()
 
 
+def test_help_imports_neither_markdown_nor_pygments():
+    """typer.rich_utils imports rich.markdown and rich.traceback (markdown-it, pygments, attrs) for
+    features this app does not use; `incidents --help` gets stand-ins (cli/common._import_rich_help)."""
+    code, modules = imported(["--help"])
+    assert code == 0 and "typer" in modules
+    assert modules & {"markdown_it", "pygments", "attr"} == set()
+
+
+def test_the_stand_ins_give_the_real_classes_later():
+    code = (
+        "import sys; sys.argv = ['incidents', '--help']\n"
+        "from incidents.cli.common import _import_rich_help\n"
+        "_import_rich_help()\n"
+        "import typer.rich_utils as r\n"
+        "from rich.markdown import Markdown\n"
+        "from rich.traceback import Traceback\n"
+        "print(type(r.Markdown('*x*')) is Markdown, r.Traceback.from_exception == Traceback.from_exception)\n"
+    )
+    out = subprocess.run(
+        [sys.executable, "-c", code], capture_output=True, text=True, check=True, timeout=120
+    )
+    assert out.stdout.split() == ["True", "True"]
+
+
 def test_the_probe_sees_a_heavy_import(tmp_path):
     """The check above can fail: `rules list` with an empty rule cache converts the Sigma rules, so it
     imports pySigma and YAML."""

@@ -264,7 +264,7 @@ def _kept_variance(mu: np.ndarray, phi: np.ndarray) -> np.ndarray:
 
 
 def _kept_variance_table() -> np.ndarray:
-    from scipy import stats
+    from incidents.spikes.tails import nbinom_cdf, poisson_cdf
 
     m, ph = np.broadcast_arrays(np.exp(_LOG_MU)[:, None], np.exp(_LOG_PHI)[None, :])
     cap = np.floor(outlier_cap(m, ph, DISPERSION_Z))
@@ -273,7 +273,7 @@ def _kept_variance_table() -> np.ndarray:
     q = 1 / ph
 
     def cdf(c, extra):  # P(Y' <= c) for Y' the size-biased variable: NB(r + extra, q), or Y for Poisson
-        return np.where(pois, stats.poisson.cdf(c, m), stats.nbinom.cdf(c, r + extra, q))
+        return np.where(pois, poisson_cdf(c, m), nbinom_cdf(c, r + extra, q))
 
     # Partial moments by size-biasing: E[Y 1(Y <= c)] = mu P(Y' <= c - 1) with Y' ~ NB(r + 1, q), and
     # E[Y(Y - 1) 1(Y <= c)] = E[Y(Y - 1)] P(Y'' <= c - 2) with Y'' ~ NB(r + 2, q).

@@ -34,7 +34,6 @@ threshold from the budget the single-day bound leaves (0.5 false alerts a series
 from __future__ import annotations
 
 import numpy as np
-from scipy import stats
 
 from incidents.spikes import baseline, outage
 from incidents.spikes.level_shift import _level_shift
@@ -117,8 +116,8 @@ def _detect(counts, observed, starts, settings: Settings, resume=None, checkpoin
     span_y = np.zeros((len(spans), S, T))
     span_m = np.full((len(spans), S, T), np.nan)
     span_d = np.full((len(spans), S, T), np.nan)
-    g_shift = stats.chi2.isf(s.shift_alpha / (s.shift_max - s.shift_min + 1), 1)
-    g_half = stats.chi2.isf(0.01, 1)
+    g_shift = tails.chi2_isf(s.shift_alpha / (s.shift_max - s.shift_min + 1), 1)
+    g_half = tails.chi2_isf(0.01, 1)
     runs = outage.Runs(S, s.collapse or 0.0, s.outage_alpha)
     done = 0  # periods before this one have been through the outage check
     begin = 0

@@ -136,7 +136,7 @@ def judge_new_days(
         )
         _keep_mix_inputs(conn, fc, 0 if full else int(state.get("last_rowid", 0)), full)
         tick(3, steps)
-        _keep_mix_flags(conn, table, fc, today)
+        forests = _keep_mix_flags(conn, table, fc, today, state.get("mix_forests"))
         count = _stored_count(conn)
         _save_state(
             conn,
@@ -156,6 +156,11 @@ def judge_new_days(
             "INSERT INTO spike_state(key, value) VALUES ('checkpoint', ?) "
             "ON CONFLICT(key) DO UPDATE SET value = excluded.value",
             [blob],
+        )
+        conn.execute(
+            "INSERT INTO spike_state(key, value) VALUES ('mix_forests', ?) "
+            "ON CONFLICT(key) DO UPDATE SET value = excluded.value",
+            [forests.to_bytes()],
         )
     tick(steps, steps)
     days = len(table.starts) - start
@@ -361,11 +366,15 @@ def mix_features(conn, table) -> tuple[np.ndarray, list[str], np.ndarray]:
     return days, names, values
 
 
-def _keep_mix_flags(conn, table, fc: str, today: str | None) -> None:
+def _keep_mix_flags(conn, table, fc: str, today: str | None, kept_forests: bytes | None):
+    """Flag the unusual-mix days from `fc` on; returns the forests used (the newest block's is kept,
+    so a day within a four-week block is scored without refitting: forest.py)."""
+    from incidents.spikes.forest import ForestCache
     from incidents.spikes.mix import unusual_days
 
     days, names, values = mix_features(conn, table)
-    flags = unusual_days(days, names, values, since=fc)
+    forests = ForestCache.from_bytes(kept_forests)
+    flags = unusual_days(days, names, values, since=fc, forests=forests)
     conn.executemany(
         "INSERT INTO spike_mix_flags(day, score, threshold, features, explanation, final) VALUES (?, ?, ?, ?, ?, ?)",
         [
@@ -380,6 +389,7 @@ def _keep_mix_flags(conn, table, fc: str, today: str | None) -> None:
             for f in flags
         ],
     )
+    return forests
 
 
 def parse_day(text: str) -> date:

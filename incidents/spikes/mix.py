@@ -1,5 +1,6 @@
 """Days whose mix of incidents is unusual even when no single count is: an IsolationForest (Liu, Ting
-and Zhou 2008; scikit-learn) over daily feature vectors, refitted on the past only.
+and Zhou 2008; scikit-learn) over daily feature vectors, refitted on the past only, every four weeks
+(a day between refits is scored by its block's forests, kept in the store: forest.py).
 
 Features per day: incidents per category, distinct targets, distinct source addresses, and the share
 of targets never seen before. Counts enter as log(1 + n) so a busy category does not drown the rest;
@@ -14,8 +15,12 @@ calibrated rate on past data, not scikit-learn's fixed "contamination" share of 
 from __future__ import annotations
 
 from dataclasses import asdict, dataclass
+from typing import TYPE_CHECKING
 
 import numpy as np
+
+if TYPE_CHECKING:
+    from incidents.spikes.forest import ForestCache
 
 TRAIN_DAYS = 365
 MIN_TRAIN_DAYS = 56  # the same eight weeks the count detector needs
@@ -71,12 +76,21 @@ def day_features(db, *, until: str | None = None) -> tuple[np.ndarray, list[str]
 
 
 def unusual_days(
-    days: np.ndarray, names: list[str], values: np.ndarray, *, since: str | None = None
+    days: np.ndarray,
+    names: list[str],
+    values: np.ndarray,
+    *,
+    since: str | None = None,
+    forests: ForestCache | None = None,
 ) -> list[MixFlag]:
     """Flag days from `since` on whose feature vector the forest isolates more easily than any
-    training day; each flag names the features furthest from their usual range."""
-    from sklearn.ensemble import IsolationForest
+    training day; each flag names the features furthest from their usual range.
 
+    `forests`: fitted forests by what they were trained on (forest.py), reused and filled; a block
+    whose training rows are in it is scored without fitting (nor importing scikit-learn)."""
+    from incidents.spikes.forest import ForestCache, score
+
+    forests = forests if forests is not None else ForestCache()
     if len(days) == 0:
         return []
     x = _transform(values, names)
@@ -96,11 +110,9 @@ def unusual_days(
         # Two forests on alternate days: each scores the days it did not see (a day a forest was
         # trained on looks less unusual to it), and the new days get the mean of the two scores.
         halves = [train[0::2], train[1::2]]
-        forests = [IsolationForest(n_estimators=100, random_state=SEED).fit(h) for h in halves]
-        calibration = np.sort(
-            np.concatenate([forests[1].score_samples(halves[0]), forests[0].score_samples(halves[1])])
-        )
-        scores = (forests[0].score_samples(x[t:end]) + forests[1].score_samples(x[t:end])) / 2
+        pair = forests.pair(halves, SEED)
+        calibration = np.sort(np.concatenate([score(pair[1], halves[0]), score(pair[0], halves[1])]))
+        scores = (score(pair[0], x[t:end]) + score(pair[1], x[t:end])) / 2
         # p = (1 + #calibration scores <= s) / (n + 1) <= MIX_ALPHA
         allowed = int(np.floor(MIX_ALPHA * (len(calibration) + 1))) - 1
         if allowed < 0:
