@@ -35,7 +35,7 @@ from __future__ import annotations
 
 import numpy as np
 
-from incidents.spikes import baseline, outage
+from incidents.spikes import baseline, outage, tails
 from incidents.spikes.level_shift import _level_shift
 from incidents.spikes.resume import Checkpoint
 from incidents.spikes.settings import SETTINGS, Settings
