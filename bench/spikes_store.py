@@ -170,7 +170,7 @@ def main() -> int:
     after = []
     rng = np.random.default_rng(args.seed + 1)
     day = FIRST + timedelta(days=DAYS)
-    n = round((args.incidents / DAYS * 1.2))
+    n = round(args.incidents / DAYS * 1.2)
     extra = rows_for_day(rng, day, n, 10**9)
     for _ in range(args.repeat):
         shutil.copy(kept, work)
