@@ -58,13 +58,6 @@ def test_new_data_from_another_connection_appears(small_store):
     asyncio.run(go())
 
 
-@pytest.mark.xfail(
-    strict=False,
-    reason=(
-        "open (issue 12): after the branches merged, the overview of a store holding alert runs stays at "
-        "'October 2020: ...' under this harness, though a plain run_test script shows it; not yet understood"
-    ),
-)
 def test_alerts_screen_shows_the_outbox(small_store):
     db = store.open_db(small_store)
     rows = [
@@ -210,14 +203,7 @@ def normalise(svg: str) -> str:
 @pytest.mark.parametrize(
     "keys,name",
     [
-        pytest.param(
-            (),
-            "overview",
-            marks=pytest.mark.xfail(
-                strict=False,
-                reason="open (issue 12): the overview snapshot differs since the branches merged",
-            ),
-        ),
+        ((), "overview"),
         (("2",), "incidents"),
         (("3",), "spikes"),
         (("4",), "quarantine"),
@@ -230,7 +216,6 @@ def test_snapshots_of_the_main_screens(tui_store, keys, name):
             await settle(app, pilot)
             for key in keys:
                 await pilot.press(key)
-                await pilot.pause(0.3)
                 await settle(app, pilot)
             app.screen.query_one("Footer")  # rendered
             return app.export_screenshot(title=f"incidents tui — {name}")

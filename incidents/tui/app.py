@@ -143,6 +143,13 @@ class IncidentsApp(App):
 
     # --- spikes ------------------------------------------------------------------------------------------
 
+    @property
+    def spikes_current(self) -> bool:
+        """The spike alarms (or the error that stopped them) are those of the store as it is now."""
+        return self._spikes_version == self.data_version and (
+            self.spikes is not None or bool(self.spikes_error)
+        )
+
     def want_spikes(self) -> None:
         """Make sure `self.spikes` is for the current data; screens get `spikes_ready()` when it is."""
         if self._spikes_version == self.data_version and (self.spikes is not None or self.spikes_error):

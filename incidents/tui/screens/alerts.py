@@ -14,6 +14,8 @@ STATUS_STYLE = {"sent": "green", "pending": "yellow", "held": "yellow", "failed"
 
 
 class AlertsScreen(StoreScreen):
+    PARTS = ("alerts",)
+
     def screen_title(self) -> str:
         return self.words("alerts")
 
@@ -48,6 +50,7 @@ class AlertsScreen(StoreScreen):
         summary = self.query_one("#alert-summary", Static)
         table = self.query_one("#alerts", DataTable)
         table.clear()
+        self.shown("alerts")
         if error:
             summary.update(Text(w("store_error", error=error), style="red"))
             return

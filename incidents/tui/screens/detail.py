@@ -36,6 +36,7 @@ FIELDS = (
 
 class DetailScreen(StoreScreen):
     BINDINGS: ClassVar[list[Binding]] = [Binding("escape", "app.pop_screen", "back")]
+    PARTS = ("incident",)
 
     def __init__(self, incident_id: str) -> None:
         super().__init__()
@@ -66,6 +67,7 @@ class DetailScreen(StoreScreen):
         self.app.call_from_thread(self.show, row)
 
     def show(self, row: dict | None) -> None:
+        self.shown("incident")
         w = self.words
         if row is None:
             self.query_one("#fields", Static).update(

@@ -26,6 +26,7 @@ _SORT = Binding.Group("sort", compact=True)
 
 
 class IncidentsScreen(StoreScreen):
+    PARTS = ("page", "count")
     BINDINGS: ClassVar[list[Binding]] = [
         Binding("n", "page(1)", "next_page", group=_PAGE),
         Binding("p", "page(-1)", "prev_page", group=_PAGE),
@@ -48,6 +49,11 @@ class IncidentsScreen(StoreScreen):
 
     def screen_title(self) -> str:
         return self.words("incidents")
+
+    @property
+    def ready(self) -> bool:
+        # A filter being typed is not applied yet: the rows on screen are not those it asks for.
+        return self._debounce is None and super().ready
 
     def compose(self):
         w = self.words
@@ -165,7 +171,9 @@ class IncidentsScreen(StoreScreen):
     # --- loading -----------------------------------------------------------------------------------------
 
     def reload(self, count: bool = True) -> None:
+        self.reading("page")
         if count:
+            self.reading("count")
             self.total = None
         self.load_page(self.flt, self.order, self.descending, self.page_offset)
         if count:
@@ -188,17 +196,23 @@ class IncidentsScreen(StoreScreen):
     def load_count(self, flt: IncidentFilter) -> None:
         try:
             total = self.store.count_incidents(flt)
-        except TuiDataError:  # superseded by a newer filter, or unreadable: the page says what it can
+        except Superseded:  # a newer filter's count is on its way
+            return
+        except TuiDataError as e:
+            self.app.call_from_thread(self.show_error, str(e))
             return
         self.app.call_from_thread(self.show_count, flt, total)
 
     def show_error(self, message: str) -> None:
+        self.shown("page")
+        self.shown("count")
         self.query_one("#status", Static).update(Text(self.words("store_error", error=message), style="red"))
 
     def show_page(self, flt: IncidentFilter, offset: int, rows: list[dict]) -> None:
         if flt != self.flt or offset != self.page_offset:
             return
         self.rows = rows
+        self.shown("page")
         table = self.query_one("#incidents", DataTable)
         table.clear()
         w = self.words
@@ -217,6 +231,7 @@ class IncidentsScreen(StoreScreen):
     def show_count(self, flt: IncidentFilter, total: int) -> None:
         if flt == self.flt:
             self.total = total
+            self.shown("count")
             self.show_status()
 
     def show_status(self) -> None:

@@ -10,13 +10,14 @@ from rich.text import Text
 from textual import work
 from textual.binding import Binding
 from textual.containers import VerticalScroll
-from textual.widgets import DataTable, Footer, Header, ProgressBar, Static
+from textual.widgets import DataTable, Footer, Header, Static
 
 from incidents import stats
 from incidents.tui.data import IncidentFilter
 from incidents.tui.fmt import literal, spikes_source
 from incidents.tui.screens.base import StoreScreen
 from incidents.tui.widgets.month_chart import MonthChart
+from incidents.tui.widgets.spike_progress import SpikeProgress
 
 SPIKE_DAYS = 90
 SPIKES_SHOWN = 6
@@ -26,6 +27,7 @@ COLUMNS = ("category", "count", "share", "mom", "yoy", "ytd", "ytd_change")
 
 class OverviewScreen(StoreScreen):
     BINDINGS: ClassVar[list[Binding]] = [Binding("enter", "open_count", "open", show=True)]
+    PARTS = ("figures", "months", "runs", "spikes")
 
     def compose(self):
         yield Header()
@@ -36,7 +38,7 @@ class OverviewScreen(StoreScreen):
             yield Static(id="chart-title", classes="heading")
             yield MonthChart(id="chart")
             yield Static(id="spikes-title", classes="heading")
-            yield ProgressBar(total=None, id="spikes-progress", show_eta=False)
+            yield SpikeProgress(id="spikes-progress")
             yield Static(id="spikes")
             yield Static(id="runs-title", classes="heading")
             yield Static(id="runs")
@@ -56,6 +58,7 @@ class OverviewScreen(StoreScreen):
         table.focus()
 
     def month_changed(self) -> None:
+        self.reading()
         self.reload()
         self.spikes_ready()
 
@@ -101,12 +104,14 @@ class OverviewScreen(StoreScreen):
             table.add_row(*cells, key=key)
 
         for name, f in report.categories.items():
-            row(name, w.category(name), f)
+            if f.seen:  # as `incidents stats`: no row of zeros and n/a for a category never seen
+                row(name, w.category(name), f)
         row("total", w("total"), report.total, "bold")
         table.move_cursor(row=min(cursor.row, table.row_count - 1), column=cursor.column)
         notes = self.query_one("#notes", Static)
         notes.update(Text("\n".join(str(n) for n in report.notes), style="dim"))
         notes.display = bool(report.notes)
+        self.shown("figures")
 
     def show_rest(self, month, months, runs, alert_run) -> None:
         if month != self.app.month:
@@ -119,6 +124,8 @@ class OverviewScreen(StoreScreen):
         )
         self.query_one("#chart", MonthChart).show(order, months, ["total", *names], w)
         self.query_one("#runs", Static).update(self._runs_text(runs, alert_run))
+        self.shown("months")
+        self.shown("runs")
         # Spikes only once the figures are on screen: judging them must not delay the first view.
         self.app.want_spikes()
 
@@ -159,17 +166,10 @@ class OverviewScreen(StoreScreen):
         if not self.query("#spikes"):
             return
         app, w = self.app, self.words
-        bar = self.query_one("#spikes-progress", ProgressBar)
         body = self.query_one("#spikes", Static)
-        if app.spikes is None and not app.spikes_error:
-            bar.display = True
-            if app.spikes_judging:
-                bar.update(progress=app.spikes_judging[0], total=app.spikes_judging[1])
-            body.update(Text(w("computing_spikes"), style="dim"))
-            return
-        bar.display = False
-        if app.spikes_error:
-            body.update(Text(w("store_error", error=app.spikes_error), style="red"))
+        if app.spikes_current:
+            self.shown("spikes")
+        if not self.query_one("#spikes-progress", SpikeProgress).follow(body):
             return
         until = stats.month_days(app.month)[1]
         since = (date.fromisoformat(until) - timedelta(days=SPIKE_DAYS)).isoformat()

@@ -16,10 +16,13 @@ REJECTS_SHOWN = 500
 
 
 class QuarantineScreen(StoreScreen):
+    PARTS = ("runs", "rejects")
+
     def __init__(self) -> None:
         super().__init__()
         self.runs = []
         self._timer = None
+        self._rejects_of: int | None = None
 
     def screen_title(self) -> str:
         return self.words("quarantine")
@@ -66,8 +69,10 @@ class QuarantineScreen(StoreScreen):
                 literal(r.file),
                 key=str(r.id),
             )
+        self.shown("runs")
         if not runs:
             self.query_one("#rejects-title", Static).update(Text(w("no_runs"), style="dim"))
+            self.shown("rejects")
             return
         table.move_cursor(row=min(row, len(runs) - 1))
         self.show_rejects_of(table.cursor_row)
@@ -86,6 +91,8 @@ class QuarantineScreen(StoreScreen):
         if self._timer is not None:
             self._timer.stop()
         run_id = self.runs[index].id
+        self.reading("rejects")
+        self._rejects_of = run_id
         self._timer = self.set_timer(0.1, lambda: self.load_rejects(run_id))
 
     @work(thread=True, exclusive=True, group="rejects", exit_on_error=False)
@@ -94,6 +101,9 @@ class QuarantineScreen(StoreScreen):
         self.app.call_from_thread(self.show_rejects, run_id, rows)
 
     def show_rejects(self, run_id: int, rows) -> None:
+        if run_id != self._rejects_of:
+            return  # the cursor has moved on since
+        self.shown("rejects")
         w = self.words
         title = Text(w("rejects_of", run=run_id), style="bold")
         if not rows:
