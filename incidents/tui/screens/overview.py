@@ -126,8 +126,9 @@ class OverviewScreen(StoreScreen):
         self.query_one("#runs", Static).update(self._runs_text(runs, alert_run))
         self.shown("months")
         self.shown("runs")
-        # Spikes only once the figures are on screen: judging them must not delay the first view.
-        self.app.want_spikes()
+        # Spikes only once the figures are on screen (after the next refresh): reading them imports numpy
+        # and may judge days, which must not delay the first view.
+        self.call_after_refresh(self.app.want_spikes)
 
     def _runs_text(self, runs, alert_run) -> Text:
         w = self.words
