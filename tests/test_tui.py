@@ -49,8 +49,8 @@ def test_overview_shows_the_figures_of_incidents_stats(tui_store):
             table = app.screen.query_one("#figures", DataTable)
             total = [str(c) for c in table.get_row("total")]
             assert total[1] == f"{report.total.count:,}"
-            assert total[3] == f"{report.total.month_over_month:+.2f}%"
-            assert total[5] == f"{report.total.year_to_date:,}"
+            assert total[2] == f"{report.total.month_over_month:+.2f}%"
+            assert total[4] == f"{report.total.year_to_date:,}"
             # as `incidents stats`: a category with nothing in any compared period has no row
             assert [k.value for k in table.rows] == ["phishing", "deface", "malware", "total"]
             phishing = [str(c) for c in table.get_row("phishing")]
@@ -262,6 +262,27 @@ def test_alerts_screen_says_when_there_is_no_outbox(tui_store):
     run(go())
 
 
+def test_help_lists_every_key_of_the_app_and_its_screens():
+    from textual.app import App
+    from textual.screen import Screen
+
+    from incidents.tui.screens import alerts, base, detail, help, incidents, overview, quarantine, spikes
+
+    classes = (
+        App, Screen, IncidentsApp, base.StoreScreen, overview.OverviewScreen, incidents.IncidentsScreen,
+        detail.DetailScreen, spikes.SpikesScreen, quarantine.QuarantineScreen, alerts.AlertsScreen,
+    )  # fmt: skip
+    shown = {k for keys, _ in help.KEYS for k in keys.split()}
+    names = {"question_mark": "?", "left_square_bracket": "[", "right_square_bracket": "]"}
+    for cls in classes:
+        for b in cls.BINDINGS:
+            for key in b.key.split(","):
+                if key.startswith("super+"):  # macOS's copy key, beside ctrl+c
+                    continue
+                assert names.get(key, key) in shown, f"{cls.__name__}: {key} ({b.action}) is not in the help"
+    assert IncidentsApp.COMMAND_PALETTE_BINDING in shown
+
+
 def test_help_and_command_palette(tui_store):
     async def go():
         app = make_app(tui_store)
@@ -278,5 +299,15 @@ def test_help_and_command_palette(tui_store):
             await pilot.press("enter")
             await settle(app, pilot)
             assert app.current_mode == "quarantine"
+            # the month moves are commands too
+            await pilot.press("1")
+            await settle(app, pilot)
+            await pilot.press("ctrl+p")
+            await pilot.pause(0.2)
+            await pilot.press(*"Next month")
+            await pilot.pause(0.3)
+            await pilot.press("enter")
+            await settle(app, pilot)
+            assert app.month == "2020-11" and "November 2020:" in screen_text(app)
 
     run(go())

@@ -20,7 +20,8 @@ from incidents.tui.screens.base import StoreScreen
 
 _DAY = re.compile(r"^\d{4}-\d{2}-\d{2}$")
 TEXT_FILTERS = ("since", "until", "sector", "feed", "target")
-COLUMNS = ("day", "category", "target", "sector", "feed", "severity")
+# At 80 columns the table scrolls sideways: what an analyst reads first (when, what, how bad, whom) comes first.
+COLUMNS = ("day", "category", "severity", "target", "sector", "feed")
 _PAGE = Binding.Group("page", compact=True)
 _SORT = Binding.Group("sort", compact=True)
 
@@ -67,7 +68,7 @@ class IncidentsScreen(StoreScreen):
                 value=self.flt.category if self.flt.category else Select.NULL,
             )
             yield Select(
-                [(s, s) for s in SEVERITIES],
+                [(w.severity(s), s) for s in SEVERITIES],
                 prompt=f"{w('severity')}: {w('any')}",
                 id="f-severity",
                 compact=True,
@@ -220,10 +221,10 @@ class IncidentsScreen(StoreScreen):
             table.add_row(
                 Text(r["day"]),
                 Text(w.category(r["category"])),
+                literal(w.severity(r["severity"])),
                 literal(r["target"]),
-                literal(r["sector"]),
+                literal(w.sector(r["sector"])),
                 literal(r["feed"]),
-                literal(r["severity"]),
                 key=r["id"],
             )
         self.show_status()

@@ -22,7 +22,8 @@ from incidents.tui.widgets.spike_progress import SpikeProgress
 SPIKE_DAYS = 90
 SPIKES_SHOWN = 6
 # Columns of the figures table: which incidents a count in that column stands for.
-COLUMNS = ("category", "count", "share", "mom", "yoy", "ytd", "ytd_change")
+# The share comes last: at 80 columns the table scrolls sideways, and the changes matter more.
+COLUMNS = ("category", "count", "mom", "yoy", "ytd", "ytd_change", "share")
 
 
 class OverviewScreen(StoreScreen):
@@ -95,11 +96,11 @@ class OverviewScreen(StoreScreen):
             cells = [
                 Text(label, style=style),
                 Text(w.num(f.count), style=style, justify="right"),
-                Text("" if f.share is None else w.dec(f.share, 2) + "%", justify="right"),
                 Text(w.pct(f.month_over_month), justify="right"),
                 Text(w.pct(f.year_over_year), justify="right"),
                 Text(w.num(f.year_to_date), style=style, justify="right"),
                 Text(w.pct(f.year_to_date_change), justify="right"),
+                Text("" if f.share is None else w.dec(f.share, 2) + "%", justify="right"),
             ]
             table.add_row(*cells, key=key)
 
@@ -109,7 +110,7 @@ class OverviewScreen(StoreScreen):
         row("total", w("total"), report.total, "bold")
         table.move_cursor(row=min(cursor.row, table.row_count - 1), column=cursor.column)
         notes = self.query_one("#notes", Static)
-        notes.update(Text("\n".join(str(n) for n in report.notes), style="dim"))
+        notes.update(Text("\n".join(w.note(n) for n in report.notes), style="dim"))
         notes.display = bool(report.notes)
         self.shown("figures")
 
@@ -140,7 +141,7 @@ class OverviewScreen(StoreScreen):
                 text.append(w("never"), style="dim")
             else:
                 text.append(f"{r.finished_at or r.started_at}  ")
-                text.append(r.status, style="green" if r.status == "ok" else "red")
+                text.append(w.status(r.status), style="green" if r.status == "ok" else "red")
                 text.append(
                     f"  {w('read').lower()} {w.num(r.read)}, {w('accepted').lower()} {w.num(r.accepted)}, "
                 )
@@ -154,11 +155,11 @@ class OverviewScreen(StoreScreen):
             when = getattr(alert_run, "finished_at", None) or getattr(alert_run, "started_at", "")
             outcome = getattr(alert_run, "outcome", "")
             text.append(f"{when}  ")
-            text.append_text(literal(outcome, "green" if outcome == "ok" else "red"))
+            text.append(w.status(outcome), style="green" if outcome == "ok" else "red")
             for key in ("sent", "pending", "failed"):
                 n = getattr(alert_run, key, None)
                 if n is not None:
-                    text.append(f"  {key} {w.num(n)}")
+                    text.append(f"  {w.status(key)} {w.num(n)}")
         return text
 
     # --- spikes --------------------------------------------------------------------------------------

@@ -10,7 +10,8 @@ from textual.widgets import DataTable, Footer, Header, Static
 from incidents.tui.fmt import literal
 from incidents.tui.screens.base import StoreScreen
 
-RUN_COLUMNS = ("id", "kind", "status", "read", "accepted", "duplicate", "rejected", "started", "file")
+# What an analyst looks for first (did it fail, how many rows were rejected) before what scrolls off at 80.
+RUN_COLUMNS = ("run_id", "status", "rejected", "read", "accepted", "duplicate", "started", "file", "kind")
 REJECT_COLUMNS = ("line", "reason", "raw")
 REJECTS_SHOWN = 500
 
@@ -38,7 +39,7 @@ class QuarantineScreen(StoreScreen):
         w = self.words
         runs = self.query_one("#runs", DataTable)
         for key in RUN_COLUMNS:
-            runs.add_column(w(key) if key in w._labels else key, key=key)
+            runs.add_column(w(key), key=key)
         rejects = self.query_one("#rejects", DataTable)
         for key in REJECT_COLUMNS:
             rejects.add_column(w(key), key=key)
@@ -62,11 +63,12 @@ class QuarantineScreen(StoreScreen):
         for r in runs:
             table.add_row(
                 Text(str(r.id), justify="right"),
-                Text(w("run_" + r.kind) if r.kind in ("ingest", "scan") else r.kind),
-                Text(r.status, style="green" if r.status == "ok" else "red"),
-                *(Text(w.num(n), justify="right") for n in (r.read, r.accepted, r.duplicate, r.rejected)),
+                Text(w.status(r.status), style="green" if r.status == "ok" else "red"),
+                Text(w.num(r.rejected), justify="right", style="bold" if r.rejected else ""),
+                *(Text(w.num(n), justify="right") for n in (r.read, r.accepted, r.duplicate)),
                 Text((r.started_at or "")[:16].replace("T", " ")),
                 literal(r.file),
+                Text(w("run_" + r.kind) if r.kind in ("ingest", "scan") else r.kind),
                 key=str(r.id),
             )
         self.shown("runs")

@@ -47,7 +47,7 @@ class SpikesScreen(StoreScreen):
         table = self.query_one("#alarms", DataTable)
         w = self.words
         for key in COLUMNS:
-            table.add_column(w(key) if key in w._labels else key, key=key)
+            table.add_column(w(key), key=key)
         super().on_mount()
         table.focus()
 
