@@ -11,10 +11,12 @@ import csv
 import re
 from dataclasses import asdict, dataclass
 from pathlib import Path
-
-import sqlite_utils
+from typing import TYPE_CHECKING
 
 from incidents import stats, store
+
+if TYPE_CHECKING:  # sqlite_utils imports pandas (~1 s); only the type is needed here
+    import sqlite_utils
 
 # The CSV format of ../shared/data/published-vn-2019-2020.csv.
 COLUMNS = (

@@ -26,15 +26,18 @@ async def shoot(db: Path, out: Path, name: str, month: str, keys: tuple[str, ...
 
     app = IncidentsApp(StoreReader(db), month=month, poll=0)
     async with app.run_test(size=(100, 34)) as pilot:
-        for _ in range(4):
-            await pilot.pause(0.3)
-            await app.workers.wait_for_complete()
+        await ready(app, pilot)
         for key in keys:
             await pilot.press(key)
-            for _ in range(4):
-                await pilot.pause(0.3)
-                await app.workers.wait_for_complete()
+            await ready(app, pilot)
         app.save_screenshot(name, str(out))
+
+
+async def ready(app, pilot) -> None:
+    """Until the screen shows every part of its data (StoreScreen.ready), then one more frame."""
+    while not getattr(app.screen, "ready", True):
+        await pilot.pause(0.05)
+    await pilot.pause(0.1)
 
 
 def main() -> int:

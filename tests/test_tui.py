@@ -49,8 +49,10 @@ def test_overview_shows_the_figures_of_incidents_stats(tui_store):
             table = app.screen.query_one("#figures", DataTable)
             total = [str(c) for c in table.get_row("total")]
             assert total[1] == f"{report.total.count:,}"
-            assert total[3] == f"{report.total.month_over_month:+.2f}%"
-            assert total[5] == f"{report.total.year_to_date:,}"
+            assert total[2] == f"{report.total.month_over_month:+.2f}%"
+            assert total[4] == f"{report.total.year_to_date:,}"
+            # as `incidents stats`: a category with nothing in any compared period has no row
+            assert [k.value for k in table.rows] == ["phishing", "deface", "malware", "total"]
             phishing = [str(c) for c in table.get_row("phishing")]
             assert phishing[1] == f"{report.categories['phishing'].count:,}"
             assert "Last 13 months (Oct 2019 – Oct 2020)" in text
@@ -101,8 +103,7 @@ async def open_incidents(app, pilot):
 async def type_into(app, pilot, selector: str, text: str):
     app.screen.query_one(selector, Input).focus()
     await pilot.press(*text)
-    await pilot.pause(0.35)  # the filter applies when typing rests
-    await settle(app, pilot)
+    await settle(app, pilot)  # the filter applies when typing rests, and its rows come
 
 
 def test_filters_show_the_rows_they_select(tui_store):
@@ -209,14 +210,11 @@ def test_spikes_screen_shows_alarms_and_opens_their_incidents(tui_store):
             assert SPIKE_DAY in screen_text(app)  # the overview's latest alarms
             await pilot.press("3")
             await settle(app, pilot)
-            await pilot.pause(0.3)
-            await settle(app, pilot)
             screen = app.screen
             alarm = next(a for a in screen.alarms if a.series == "phishing" and a.day == SPIKE_DAY)
             assert alarm.count == 40 and alarm.upper < 40 and alarm.expected < 10
             table = screen.query_one("#alarms", DataTable)
             table.move_cursor(row=screen.alarms.index(alarm))
-            await pilot.pause(0.3)
             await settle(app, pilot)
             text = screen_text(app)
             assert f"Phishing around {SPIKE_DAY}" in text
@@ -236,8 +234,6 @@ def test_quarantine_shows_runs_and_their_rejected_rows(tui_store):
         async with app.run_test(size=(80, 24)) as pilot:
             await pilot.press("4")
             await settle(app, pilot)
-            await pilot.pause(0.2)
-            await settle(app, pilot)
             text = screen_text(app)
             assert "Rejected rows of run 2" in text
             rejects = app.screen.query_one("#rejects", DataTable)
@@ -248,7 +244,6 @@ def test_quarantine_shows_runs_and_their_rejected_rows(tui_store):
                 "2021-02-30,phishing,[red]a[/red]",
             ]
             await pilot.press("down")
-            await pilot.pause(0.2)
             await settle(app, pilot)
             assert "This run rejected no row." in screen_text(app)
 
@@ -267,6 +262,27 @@ def test_alerts_screen_says_when_there_is_no_outbox(tui_store):
     run(go())
 
 
+def test_help_lists_every_key_of_the_app_and_its_screens():
+    from textual.app import App
+    from textual.screen import Screen
+
+    from incidents.tui.screens import alerts, base, detail, help, incidents, overview, quarantine, spikes
+
+    classes = (
+        App, Screen, IncidentsApp, base.StoreScreen, overview.OverviewScreen, incidents.IncidentsScreen,
+        detail.DetailScreen, spikes.SpikesScreen, quarantine.QuarantineScreen, alerts.AlertsScreen,
+    )  # fmt: skip
+    shown = {k for keys, _ in help.KEYS for k in keys.split()}
+    names = {"question_mark": "?", "left_square_bracket": "[", "right_square_bracket": "]"}
+    for cls in classes:
+        for b in cls.BINDINGS:
+            for key in b.key.split(","):
+                if key.startswith("super+"):  # macOS's copy key, beside ctrl+c
+                    continue
+                assert names.get(key, key) in shown, f"{cls.__name__}: {key} ({b.action}) is not in the help"
+    assert IncidentsApp.COMMAND_PALETTE_BINDING in shown
+
+
 def test_help_and_command_palette(tui_store):
     async def go():
         app = make_app(tui_store)
@@ -283,5 +299,15 @@ def test_help_and_command_palette(tui_store):
             await pilot.press("enter")
             await settle(app, pilot)
             assert app.current_mode == "quarantine"
+            # the month moves are commands too
+            await pilot.press("1")
+            await settle(app, pilot)
+            await pilot.press("ctrl+p")
+            await pilot.pause(0.2)
+            await pilot.press(*"Next month")
+            await pilot.pause(0.3)
+            await pilot.press("enter")
+            await settle(app, pilot)
+            assert app.month == "2020-11" and "November 2020:" in screen_text(app)
 
     run(go())

@@ -2,12 +2,14 @@
 
 from __future__ import annotations
 
+import asyncio
 import io
 import json
 from datetime import date, timedelta
 from pathlib import Path
 
 from rich.console import Console
+from textual.worker import WorkerState
 
 from incidents import store
 from incidents.taxonomy import rsit
@@ -101,9 +103,23 @@ def screen_text(app) -> str:
     return console.export_text()
 
 
-async def settle(app, pilot, rounds: int = 3) -> None:
-    """Let workers finish and their results reach the screen."""
-    for _ in range(rounds):
-        await pilot.pause(0.05)
-        await app.workers.wait_for_complete()
-    await pilot.pause(0.1)
+async def settle(app, pilot, timeout: float = 60.0) -> None:
+    """Wait until the screen shows its data (`StoreScreen.ready`: every part on screen for the store's
+    current version) and no worker runs, then let one frame render. Fails, with what it still waits
+    for and what the screen shows, after `timeout` seconds (a screen that never fills is a bug)."""
+    loop = asyncio.get_running_loop()
+    deadline = loop.time() + timeout
+    while True:
+        await pilot.pause(0.02)
+        screen = app.screen
+        running = [w.name for w in app.workers if w.state in (WorkerState.PENDING, WorkerState.RUNNING)]
+        if getattr(screen, "ready", True) and not running:
+            break
+        if loop.time() > deadline:
+            waiting = getattr(screen, "waiting_for", [])
+            raise AssertionError(
+                f"{type(screen).__name__} not ready after {timeout} s: parts {waiting} not shown, "
+                f"workers {running} running; the screen shows:\n{screen_text(app)}"
+            )
+    await pilot.wait_for_scheduled_animations()
+    await pilot.pause()

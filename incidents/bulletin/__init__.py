@@ -7,8 +7,7 @@ folder. Both go through numbers.build (figures from incidents.stats) and render 
 from __future__ import annotations
 
 from pathlib import Path
-
-import sqlite_utils
+from typing import TYPE_CHECKING
 
 from incidents.bulletin.edition import (
     EDITIONS,
@@ -21,6 +20,9 @@ from incidents.bulletin.edition import (
 from incidents.bulletin.numbers import Bulletin, BulletinError, NoData, build
 from incidents.bulletin.numfmt import LANGS, UnknownLanguage
 from incidents.bulletin.render import FORMATS, TemplateProblem
+
+if TYPE_CHECKING:  # sqlite_utils imports pandas (~1 s): the TUI reads numfmt without it
+    import sqlite_utils
 
 __all__ = [
     "EDITIONS", "FORMATS", "LANGS", "TLP_LEVELS", "Bulletin", "BulletinError", "BulletinSettings", "Edition",

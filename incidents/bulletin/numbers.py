@@ -8,13 +8,14 @@ them and says how each was computed.
 from __future__ import annotations
 
 from dataclasses import dataclass, field
-from typing import Any
-
-import sqlite_utils
+from typing import TYPE_CHECKING, Any
 
 from incidents import published, stats, store
 from incidents.bulletin.edition import Edition
 from incidents.taxonomy import BULLETIN_CATEGORIES, CATEGORIES
+
+if TYPE_CHECKING:  # sqlite_utils imports pandas (~1 s): the TUI reads numfmt without it
+    import sqlite_utils
 
 TOP_LIMIT = 5
 SPIKES_SHOWN = 8  # the text lists the strongest alarms; the JSON has them all

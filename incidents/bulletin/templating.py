@@ -168,6 +168,12 @@ def markdown_to_html(text: str) -> str:
     return MarkdownIt("commonmark", {"html": False}).render(text)
 
 
+def labels(lang: str, templates_dir: str | Path | None = None) -> dict:
+    """The bulletin's words in `lang` (labels.<lang>.j2: note and spike sentences, sector names); the
+    TUI shows the same words. Raises TemplateProblem."""
+    return _labels(environment(lang, templates_dir), lang)
+
+
 def _labels(env, lang: str) -> dict:
     import jinja2
 

@@ -16,7 +16,7 @@ from textual.worker import Worker, WorkerState
 
 from incidents import stats
 from incidents.tui.data import Spikes, StoreReader, TuiDataError
-from incidents.tui.fmt import Words
+from incidents.tui.fmt import Words, bulletin_labels
 from incidents.tui.screens.alerts import AlertsScreen
 from incidents.tui.screens.base import localise_bindings
 from incidents.tui.screens.help import HelpScreen
@@ -72,6 +72,8 @@ class IncidentsApp(App):
         self._poll_seconds = poll
         # The month's figures are read while Textual starts (SQLite leaves the GIL while it reads).
         self.first_report = (self.month, self.data_version, _prefetch(store.month_report, self.month))
+        if lang != "en":  # the bulletin's words (notes, sectors, spike sentences), read while Textual starts
+            _prefetch(bulletin_labels, lang)
         super().__init__()
         localise_bindings(self, self.words)
         self.title = "incidents"
@@ -143,6 +145,13 @@ class IncidentsApp(App):
 
     # --- spikes ------------------------------------------------------------------------------------------
 
+    @property
+    def spikes_current(self) -> bool:
+        """The spike alarms (or the error that stopped them) are those of the store as it is now."""
+        return self._spikes_version == self.data_version and (
+            self.spikes is not None or bool(self.spikes_error)
+        )
+
     def want_spikes(self) -> None:
         """Make sure `self.spikes` is for the current data; screens get `spikes_ready()` when it is."""
         if self._spikes_version == self.data_version and (self.spikes is not None or self.spikes_error):
@@ -159,7 +168,7 @@ class IncidentsApp(App):
 
         self.call_from_thread(self._watch_judging)
         try:
-            spikes = self.store.spikes(progress=progress)
+            spikes = self.store.spikes(progress=progress, lang=self.words.lang)
             error = None
         except Exception as e:  # noqa: BLE001 - any failure is shown on the screen, never a crash
             spikes, error = None, str(e) or type(e).__name__

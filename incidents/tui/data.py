@@ -113,7 +113,9 @@ class Spikes:
     source: str = "kept"  # 'kept', 'kept+memory' (new days judged in memory), 'memory' (none kept)
 
 
-def _alarm_from(a) -> SpikeAlarm:
+def _alarm_from(a, lang: str = "en") -> SpikeAlarm:
+    from incidents.tui.fmt import explanation
+
     return SpikeAlarm(
         series=a.series,
         day=getattr(a, "date", None) or a.day,
@@ -121,7 +123,7 @@ def _alarm_from(a) -> SpikeAlarm:
         expected=float(a.expected),
         upper=float(a.upper),
         level=getattr(a, "level", None),
-        explanation=a.explanation,
+        explanation=explanation(a, lang),
         span=int(getattr(a, "span", 1) or 1),
         provisional=bool(getattr(a, "provisional", False)),
     )
@@ -326,13 +328,18 @@ class StoreReader:
 
     # spikes (contract 1: incidents.spikes.kept)
     def spikes(
-        self, *, now: datetime | None = None, progress: Callable[[int, int], None] | None = None
+        self,
+        *,
+        now: datetime | None = None,
+        progress: Callable[[int, int], None] | None = None,
+        lang: str = "en",
     ) -> Spikes:
         """Every kept daily alarm, oldest first. When the kept verdicts are missing or stale (incidents
         stored since, a new day), the days not kept are judged in memory, from the kept ones, as
         `incidents spikes` does on a read-only store: nothing is written. Seconds on a large store
-        without kept verdicts: call from a worker; `progress(done, total)` reports the days judged."""
-        return self._spike_lane.run(_judge_spikes, self.path, now, progress)
+        without kept verdicts: call from a worker; `progress(done, total)` reports the days judged.
+        Explanations are in `lang`, worded as the bulletin words them."""
+        return self._spike_lane.run(_judge_spikes, self.path, now, progress, lang)
 
     def series_window(self, series: str, day: str, before: int = 28, after: int = 7) -> list[DayPoint]:
         """Counts, expected count and upper bound of one series around a day, from the verdicts that
@@ -377,7 +384,7 @@ def _as_dict(row) -> dict:
     return dict(row)
 
 
-def _judge_spikes(lane: _SpikeLane, path: Path, now: datetime | None, progress) -> Spikes:
+def _judge_spikes(lane: _SpikeLane, path: Path, now: datetime | None, progress, lang: str) -> Spikes:
     from incidents.spikes import kept
     from incidents.spikes.judging import judge_new_days
     from incidents.spikes.report import in_memory
@@ -395,5 +402,5 @@ def _judge_spikes(lane: _SpikeLane, path: Path, now: datetime | None, progress) 
         judge_new_days(lane.memory, now=now, progress=progress)
         lane.verdicts = lane.memory
         judged_at, source = None, ("kept+memory" if status is not None else "memory")
-    alarms = [_alarm_from(a) for a in kept.kept_alarms(lane.verdicts)]
+    alarms = [_alarm_from(a, lang) for a in kept.kept_alarms(lane.verdicts)]
     return Spikes(alarms, source == "kept", judged_at, source)

@@ -4,11 +4,12 @@ record fields as literal text (issue 15 point 5: a field is data, never markup o
 from __future__ import annotations
 
 import unicodedata
+from functools import lru_cache
 
 from rich.text import Text
 
 from incidents.bulletin import numfmt
-from incidents.taxonomy import CATEGORIES
+from incidents.taxonomy import CATEGORIES, SEVERITIES
 from incidents.tui.labels import LABELS
 
 _NAMED = {"\n": "\\n", "\r": "\\r", "\t": "\\t", "\0": "\\0"}
@@ -50,13 +51,41 @@ class Words:
         return numfmt.decimal(x, self.lang, places)
 
     def pct(self, x: float | None) -> str:
-        return numfmt.percent(x, self.lang, signed=True)
+        # A change with nothing to compare is the table's short 'n/a' (the notes under it say why).
+        return self("n_a") if x is None else numfmt.percent(x, self.lang, signed=True)
 
     def month(self, month: str) -> str:
         return numfmt.month_label(month, self.lang)
 
     def short_month(self, month: str) -> str:
         return numfmt.short_month(month, self.lang)
+
+    def severity(self, name: str | None) -> str:
+        """'high' -> 'High' / 'Cao'; a value outside taxonomy.SEVERITIES as it is (controls escaped)."""
+        return self("sev_" + name) if name in SEVERITIES else escape_controls(name or "")
+
+    def sector(self, name: str | None) -> str:
+        """A sector in the bulletin's words ('education' -> 'Giáo dục'); an unknown one as stored."""
+        if self.lang == "en" or not name:
+            return escape_controls(name or "")
+        return bulletin_labels(self.lang).get("sectors", {}).get(name) or escape_controls(name)
+
+    def status(self, name: str | None) -> str:
+        """An outbox status ('sent', 'pending', 'held', 'failed') or a run's outcome, in the app's words."""
+        key = "status_" + (name or "")
+        return self(key) if key in LABELS["en"] else escape_controls(name or "")
+
+    def alert_kind(self, name: str | None) -> str:
+        key = "kind_" + (name or "")
+        return self(key) if key in LABELS["en"] else escape_controls(name or "")
+
+    def note(self, note) -> str:
+        """A stats note (code, params, English text) in the bulletin's words for the app's language."""
+        if self.lang == "en":
+            return note.text
+        from incidents.bulletin.render import note_text
+
+        return note_text(note, bulletin_labels(self.lang), self.lang)
 
     def category(self, name: str | None) -> str:
         if name in (None, "total"):
@@ -69,9 +98,27 @@ class Words:
     def level(self, level: float | None) -> str:
         """A bound's tail probability as the bound's level: 0.001 -> '99.9%' ('99,9%')."""
         if level is None:
-            return numfmt.NOT_AVAILABLE[self.lang]
+            return self("n_a")
         text = f"{(1 - level) * 100:.3f}".rstrip("0").rstrip(".")
         return (text.replace(".", ",") if self.lang == "vi" else text) + "%"
+
+
+@lru_cache(maxsize=4)
+def bulletin_labels(lang: str) -> dict:
+    """The bulletin's label file for `lang` (Jinja2, ~0.1 s the first time: the app reads it early in
+    a thread when the language is not English)."""
+    from incidents.bulletin.render import labels
+
+    return labels(lang)
+
+
+def explanation(alarm, lang: str) -> str:
+    """An alarm's sentence (incidents.spikes.Alarm) in `lang`, as the bulletin words it."""
+    if lang == "en":
+        return alarm.explanation
+    from incidents.bulletin.render import spike_text
+
+    return spike_text(alarm, bulletin_labels(lang), lang)
 
 
 def spikes_source(spikes, words: Words) -> str:

@@ -9,11 +9,14 @@ from textual.widgets import DataTable, Footer, Header, Static
 from incidents.tui.fmt import literal
 from incidents.tui.screens.base import StoreScreen
 
-COLUMNS = ("created", "status", "kind", "recipient", "subject", "sent", "error")
+# What was sent, held or failed and why first; the rest scrolls sideways at 80 columns.
+COLUMNS = ("created", "status", "subject", "recipient", "error", "kind", "sent")
 STATUS_STYLE = {"sent": "green", "pending": "yellow", "held": "yellow", "failed": "red"}
 
 
 class AlertsScreen(StoreScreen):
+    PARTS = ("alerts",)
+
     def screen_title(self) -> str:
         return self.words("alerts")
 
@@ -27,7 +30,7 @@ class AlertsScreen(StoreScreen):
         w = self.words
         table = self.query_one("#alerts", DataTable)
         for key in COLUMNS:
-            table.add_column(w(key) if key in w._labels else key, key=key)
+            table.add_column(w(key), key=key)
         super().on_mount()
         table.focus()
 
@@ -48,6 +51,7 @@ class AlertsScreen(StoreScreen):
         summary = self.query_one("#alert-summary", Static)
         table = self.query_one("#alerts", DataTable)
         table.clear()
+        self.shown("alerts")
         if error:
             summary.update(Text(w("store_error", error=error), style="red"))
             return
@@ -60,22 +64,27 @@ class AlertsScreen(StoreScreen):
             return
         text = Text()
         for status in ("sent", "pending", "held", "failed"):
-            text.append(f"{status} {w.num(counts.get(status, 0))}   ", style=STATUS_STYLE[status])
+            text.append(f"{w.status(status)} {w.num(counts.get(status, 0))}   ", style=STATUS_STYLE[status])
         if last is not None:
             text.append(
                 f"{w('run_alert')}: {getattr(last, 'finished_at', None) or getattr(last, 'started_at', '')} "
             )
-            text.append_text(literal(getattr(last, "outcome", "")))
+            text.append(w.status(getattr(last, "outcome", "")))
         summary.update(text)
         for i, r in enumerate(rows):
             status = r.get("status", "")
             table.add_row(
-                Text(r.get("created_at") or ""),
-                Text(status, style=STATUS_STYLE.get(status, "")),
-                literal(r.get("kind")),
-                literal(r.get("recipient")),
+                Text(_minute(r.get("created_at"))),
+                Text(w.status(status), style=STATUS_STYLE.get(status, "")),
                 literal(r.get("subject") or r.get("headline")),
-                Text(r.get("sent_at") or ""),
+                literal(r.get("recipient")),
                 literal(r.get("error")),
+                Text(w.alert_kind(r.get("kind"))),
+                Text(_minute(r.get("sent_at"))),
                 key=str(r.get("id", i)),
             )
+
+
+def _minute(stamp: str | None) -> str:
+    """'2020-10-02T03:00:05Z' -> '2020-10-02 03:00' (the columns say UTC)."""
+    return (stamp or "")[:16].replace("T", " ")

@@ -32,14 +32,38 @@ def localise_bindings(node, words) -> None:
 
 
 class StoreScreen(Screen):
-    """A screen that shows store data: `reload()` fetches it (in a worker), again when the store changes."""
+    """A screen that shows store data: `reload()` fetches it (in a worker), again when the store changes.
+
+    `PARTS` name what the screen shows from the store; each part is marked `shown()` once its data is
+    on screen, and `reading()` again when a reload is under way: `ready` is True when every part shows
+    the store as it is now (tests and the benchmark wait on it, never on a delay)."""
 
     BINDINGS: ClassVar[list[Binding]] = [Binding("ctrl+r", "reload", "refresh", show=False)]
+    PARTS: ClassVar[tuple[str, ...]] = ()
 
     def __init__(self, *args, **kwargs) -> None:
         super().__init__(*args, **kwargs)
         self._loaded_version = -1
+        self._shown: set[str] = set()
         localise_bindings(self, self.app.words)
+
+    def reading(self, *parts: str) -> None:
+        """These parts are being read again (all of them when none is named)."""
+        self._shown.difference_update(parts or self.PARTS)
+
+    def shown(self, part: str) -> None:
+        """This part's data is on screen."""
+        self._shown.add(part)
+
+    @property
+    def ready(self) -> bool:
+        """Every part shows the data of the store's current version."""
+        return self._loaded_version == self.app.data_version and self._shown.issuperset(self.PARTS)
+
+    @property
+    def waiting_for(self) -> list[str]:
+        """The parts not on screen yet (for a test's message)."""
+        return [p for p in self.PARTS if p not in self._shown]
 
     @property
     def store(self):
@@ -58,11 +82,11 @@ class StoreScreen(Screen):
 
     def check_reload(self) -> None:
         if self._loaded_version != self.app.data_version:
-            self._loaded_version = self.app.data_version
-            self.reload()
+            self.action_reload()
 
     def action_reload(self) -> None:
         self._loaded_version = self.app.data_version
+        self.reading()
         self.reload()
 
     def on_worker_state_changed(self, event: Worker.StateChanged) -> None:

@@ -15,15 +15,16 @@ from textual.widgets import Footer, Header, Static
 from incidents.tui.fmt import escape_controls, literal
 from incidents.tui.screens.base import StoreScreen
 
+# (stored field, label key): every label through the label files.
 FIELDS = (
     ("id", "id"),
     ("occurred_at", "time"),
     ("day", "day"),
     ("category", "category"),
-    ("taxonomy", "RSIT"),
-    ("type", "RSIT type"),
+    ("taxonomy", "rsit"),
+    ("type", "rsit_type"),
     ("target", "target"),
-    ("target_kind", "target kind"),
+    ("target_kind", "target_kind"),
     ("source_ip", "source_ip"),
     ("sector", "sector"),
     ("feed", "feed"),
@@ -36,6 +37,7 @@ FIELDS = (
 
 class DetailScreen(StoreScreen):
     BINDINGS: ClassVar[list[Binding]] = [Binding("escape", "app.pop_screen", "back")]
+    PARTS = ("incident",)
 
     def __init__(self, incident_id: str) -> None:
         super().__init__()
@@ -66,6 +68,7 @@ class DetailScreen(StoreScreen):
         self.app.call_from_thread(self.show, row)
 
     def show(self, row: dict | None) -> None:
+        self.shown("incident")
         w = self.words
         if row is None:
             self.query_one("#fields", Static).update(
@@ -77,8 +80,15 @@ class DetailScreen(StoreScreen):
         table.add_column(overflow="fold")
         for key, label in FIELDS:
             value = row.get(key)
-            shown = literal(w.category(value)) if key == "category" else literal(value)
-            table.add_row(w(label) if label in w._labels else label, shown)
+            if key == "category":
+                shown = literal(w.category(value))
+            elif key == "severity" and value:
+                shown = literal(w.severity(value))
+            elif key == "sector" and value:
+                shown = literal(w.sector(value))
+            else:
+                shown = literal(value)
+            table.add_row(w(label), shown)
         self.query_one("#fields", Static).update(table)
         self.query_one("#raw", Static).update(record_text(row.get("raw")))
         history = row.get("history")

@@ -10,23 +10,36 @@ from textual.containers import VerticalScroll
 from textual.screen import ModalScreen
 from textual.widgets import Static
 
+# Every key of the app and its screens (tests/test_tui.py checks this list against their bindings).
 KEYS = (
     ("1 2 3 4 5", ("overview", "incidents", "spikes", "quarantine", "alerts")),
     ("[ ]", ("prev_month", "next_month")),
     ("enter", ("open",)),
     ("escape", ("back",)),
+    ("↑ ↓ ← →", None),
     ("n p", ("next_page", "prev_page")),
     ("s r", ("sort", "reverse")),
     ("f x", ("filters", "clear")),
-    ("tab", None),
+    ("tab shift+tab", None),
     ("ctrl+p", None),
     ("ctrl+r", ("refresh",)),
+    ("ctrl+c", None),
     ("?", ("help",)),
-    ("q", ("quit",)),
+    ("q ctrl+q", ("quit",)),
 )
 EXTRA = {
-    "en": {"tab": "next field / table", "ctrl+p": "command palette"},
-    "vi": {"tab": "ô kế tiếp / bảng", "ctrl+p": "bảng lệnh"},
+    "en": {
+        "↑ ↓ ← →": "move in a table (a count, a row, a column)",
+        "tab shift+tab": "next / previous field or table",
+        "ctrl+p": "command palette (screens, months, refresh)",
+        "ctrl+c": "copy the selected text",
+    },
+    "vi": {
+        "↑ ↓ ← →": "di chuyển trong bảng (số liệu, dòng, cột)",
+        "tab shift+tab": "ô kế tiếp / ô trước",
+        "ctrl+p": "bảng lệnh (màn hình, tháng, làm mới)",
+        "ctrl+c": "sao chép phần đã chọn",
+    },
 }
 
 

@@ -20,12 +20,14 @@ from incidents.tui.screens.base import StoreScreen
 
 _DAY = re.compile(r"^\d{4}-\d{2}-\d{2}$")
 TEXT_FILTERS = ("since", "until", "sector", "feed", "target")
-COLUMNS = ("day", "category", "target", "sector", "feed", "severity")
+# At 80 columns the table scrolls sideways: what an analyst reads first (when, what, how bad, whom) comes first.
+COLUMNS = ("day", "category", "severity", "target", "sector", "feed")
 _PAGE = Binding.Group("page", compact=True)
 _SORT = Binding.Group("sort", compact=True)
 
 
 class IncidentsScreen(StoreScreen):
+    PARTS = ("page", "count")
     BINDINGS: ClassVar[list[Binding]] = [
         Binding("n", "page(1)", "next_page", group=_PAGE),
         Binding("p", "page(-1)", "prev_page", group=_PAGE),
@@ -49,6 +51,11 @@ class IncidentsScreen(StoreScreen):
     def screen_title(self) -> str:
         return self.words("incidents")
 
+    @property
+    def ready(self) -> bool:
+        # A filter being typed is not applied yet: the rows on screen are not those it asks for.
+        return self._debounce is None and super().ready
+
     def compose(self):
         w = self.words
         yield Header()
@@ -61,7 +68,7 @@ class IncidentsScreen(StoreScreen):
                 value=self.flt.category if self.flt.category else Select.NULL,
             )
             yield Select(
-                [(s, s) for s in SEVERITIES],
+                [(w.severity(s), s) for s in SEVERITIES],
                 prompt=f"{w('severity')}: {w('any')}",
                 id="f-severity",
                 compact=True,
@@ -165,7 +172,9 @@ class IncidentsScreen(StoreScreen):
     # --- loading -----------------------------------------------------------------------------------------
 
     def reload(self, count: bool = True) -> None:
+        self.reading("page")
         if count:
+            self.reading("count")
             self.total = None
         self.load_page(self.flt, self.order, self.descending, self.page_offset)
         if count:
@@ -188,17 +197,23 @@ class IncidentsScreen(StoreScreen):
     def load_count(self, flt: IncidentFilter) -> None:
         try:
             total = self.store.count_incidents(flt)
-        except TuiDataError:  # superseded by a newer filter, or unreadable: the page says what it can
+        except Superseded:  # a newer filter's count is on its way
+            return
+        except TuiDataError as e:
+            self.app.call_from_thread(self.show_error, str(e))
             return
         self.app.call_from_thread(self.show_count, flt, total)
 
     def show_error(self, message: str) -> None:
+        self.shown("page")
+        self.shown("count")
         self.query_one("#status", Static).update(Text(self.words("store_error", error=message), style="red"))
 
     def show_page(self, flt: IncidentFilter, offset: int, rows: list[dict]) -> None:
         if flt != self.flt or offset != self.page_offset:
             return
         self.rows = rows
+        self.shown("page")
         table = self.query_one("#incidents", DataTable)
         table.clear()
         w = self.words
@@ -206,10 +221,10 @@ class IncidentsScreen(StoreScreen):
             table.add_row(
                 Text(r["day"]),
                 Text(w.category(r["category"])),
+                literal(w.severity(r["severity"])),
                 literal(r["target"]),
-                literal(r["sector"]),
+                literal(w.sector(r["sector"])),
                 literal(r["feed"]),
-                literal(r["severity"]),
                 key=r["id"],
             )
         self.show_status()
@@ -217,6 +232,7 @@ class IncidentsScreen(StoreScreen):
     def show_count(self, flt: IncidentFilter, total: int) -> None:
         if flt == self.flt:
             self.total = total
+            self.shown("count")
             self.show_status()
 
     def show_status(self) -> None:

@@ -10,22 +10,25 @@ from rich.text import Text
 from textual import work
 from textual.binding import Binding
 from textual.containers import VerticalScroll
-from textual.widgets import DataTable, Footer, Header, ProgressBar, Static
+from textual.widgets import DataTable, Footer, Header, Static
 
 from incidents import stats
 from incidents.tui.data import IncidentFilter
 from incidents.tui.fmt import literal, spikes_source
 from incidents.tui.screens.base import StoreScreen
 from incidents.tui.widgets.month_chart import MonthChart
+from incidents.tui.widgets.spike_progress import SpikeProgress
 
 SPIKE_DAYS = 90
 SPIKES_SHOWN = 6
 # Columns of the figures table: which incidents a count in that column stands for.
-COLUMNS = ("category", "count", "share", "mom", "yoy", "ytd", "ytd_change")
+# The share comes last: at 80 columns the table scrolls sideways, and the changes matter more.
+COLUMNS = ("category", "count", "mom", "yoy", "ytd", "ytd_change", "share")
 
 
 class OverviewScreen(StoreScreen):
     BINDINGS: ClassVar[list[Binding]] = [Binding("enter", "open_count", "open", show=True)]
+    PARTS = ("figures", "months", "runs", "spikes")
 
     def compose(self):
         yield Header()
@@ -36,7 +39,7 @@ class OverviewScreen(StoreScreen):
             yield Static(id="chart-title", classes="heading")
             yield MonthChart(id="chart")
             yield Static(id="spikes-title", classes="heading")
-            yield ProgressBar(total=None, id="spikes-progress", show_eta=False)
+            yield SpikeProgress(id="spikes-progress")
             yield Static(id="spikes")
             yield Static(id="runs-title", classes="heading")
             yield Static(id="runs")
@@ -56,6 +59,7 @@ class OverviewScreen(StoreScreen):
         table.focus()
 
     def month_changed(self) -> None:
+        self.reading()
         self.reload()
         self.spikes_ready()
 
@@ -92,21 +96,23 @@ class OverviewScreen(StoreScreen):
             cells = [
                 Text(label, style=style),
                 Text(w.num(f.count), style=style, justify="right"),
-                Text("" if f.share is None else w.dec(f.share, 2) + "%", justify="right"),
                 Text(w.pct(f.month_over_month), justify="right"),
                 Text(w.pct(f.year_over_year), justify="right"),
                 Text(w.num(f.year_to_date), style=style, justify="right"),
                 Text(w.pct(f.year_to_date_change), justify="right"),
+                Text("" if f.share is None else w.dec(f.share, 2) + "%", justify="right"),
             ]
             table.add_row(*cells, key=key)
 
         for name, f in report.categories.items():
-            row(name, w.category(name), f)
+            if f.seen:  # as `incidents stats`: no row of zeros and n/a for a category never seen
+                row(name, w.category(name), f)
         row("total", w("total"), report.total, "bold")
         table.move_cursor(row=min(cursor.row, table.row_count - 1), column=cursor.column)
         notes = self.query_one("#notes", Static)
-        notes.update(Text("\n".join(str(n) for n in report.notes), style="dim"))
+        notes.update(Text("\n".join(w.note(n) for n in report.notes), style="dim"))
         notes.display = bool(report.notes)
+        self.shown("figures")
 
     def show_rest(self, month, months, runs, alert_run) -> None:
         if month != self.app.month:
@@ -119,8 +125,11 @@ class OverviewScreen(StoreScreen):
         )
         self.query_one("#chart", MonthChart).show(order, months, ["total", *names], w)
         self.query_one("#runs", Static).update(self._runs_text(runs, alert_run))
-        # Spikes only once the figures are on screen: judging them must not delay the first view.
-        self.app.want_spikes()
+        self.shown("months")
+        self.shown("runs")
+        # Spikes only once the figures are on screen (after the next refresh): reading them imports numpy
+        # and may judge days, which must not delay the first view.
+        self.call_after_refresh(self.app.want_spikes)
 
     def _runs_text(self, runs, alert_run) -> Text:
         w = self.words
@@ -132,7 +141,7 @@ class OverviewScreen(StoreScreen):
                 text.append(w("never"), style="dim")
             else:
                 text.append(f"{r.finished_at or r.started_at}  ")
-                text.append(r.status, style="green" if r.status == "ok" else "red")
+                text.append(w.status(r.status), style="green" if r.status == "ok" else "red")
                 text.append(
                     f"  {w('read').lower()} {w.num(r.read)}, {w('accepted').lower()} {w.num(r.accepted)}, "
                 )
@@ -146,11 +155,11 @@ class OverviewScreen(StoreScreen):
             when = getattr(alert_run, "finished_at", None) or getattr(alert_run, "started_at", "")
             outcome = getattr(alert_run, "outcome", "")
             text.append(f"{when}  ")
-            text.append_text(literal(outcome, "green" if outcome == "ok" else "red"))
+            text.append(w.status(outcome), style="green" if outcome == "ok" else "red")
             for key in ("sent", "pending", "failed"):
                 n = getattr(alert_run, key, None)
                 if n is not None:
-                    text.append(f"  {key} {w.num(n)}")
+                    text.append(f"  {w.status(key)} {w.num(n)}")
         return text
 
     # --- spikes --------------------------------------------------------------------------------------
@@ -159,17 +168,10 @@ class OverviewScreen(StoreScreen):
         if not self.query("#spikes"):
             return
         app, w = self.app, self.words
-        bar = self.query_one("#spikes-progress", ProgressBar)
         body = self.query_one("#spikes", Static)
-        if app.spikes is None and not app.spikes_error:
-            bar.display = True
-            if app.spikes_judging:
-                bar.update(progress=app.spikes_judging[0], total=app.spikes_judging[1])
-            body.update(Text(w("computing_spikes"), style="dim"))
-            return
-        bar.display = False
-        if app.spikes_error:
-            body.update(Text(w("store_error", error=app.spikes_error), style="red"))
+        if app.spikes_current:
+            self.shown("spikes")
+        if not self.query_one("#spikes-progress", SpikeProgress).follow(body):
             return
         until = stats.month_days(app.month)[1]
         since = (date.fromisoformat(until) - timedelta(days=SPIKE_DAYS)).isoformat()

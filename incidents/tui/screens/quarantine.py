@@ -10,16 +10,20 @@ from textual.widgets import DataTable, Footer, Header, Static
 from incidents.tui.fmt import literal
 from incidents.tui.screens.base import StoreScreen
 
-RUN_COLUMNS = ("id", "kind", "status", "read", "accepted", "duplicate", "rejected", "started", "file")
+# What an analyst looks for first (did it fail, how many rows were rejected) before what scrolls off at 80.
+RUN_COLUMNS = ("run_id", "status", "rejected", "read", "accepted", "duplicate", "started", "file", "kind")
 REJECT_COLUMNS = ("line", "reason", "raw")
 REJECTS_SHOWN = 500
 
 
 class QuarantineScreen(StoreScreen):
+    PARTS = ("runs", "rejects")
+
     def __init__(self) -> None:
         super().__init__()
         self.runs = []
         self._timer = None
+        self._rejects_of: int | None = None
 
     def screen_title(self) -> str:
         return self.words("quarantine")
@@ -35,7 +39,7 @@ class QuarantineScreen(StoreScreen):
         w = self.words
         runs = self.query_one("#runs", DataTable)
         for key in RUN_COLUMNS:
-            runs.add_column(w(key) if key in w._labels else key, key=key)
+            runs.add_column(w(key), key=key)
         rejects = self.query_one("#rejects", DataTable)
         for key in REJECT_COLUMNS:
             rejects.add_column(w(key), key=key)
@@ -59,15 +63,18 @@ class QuarantineScreen(StoreScreen):
         for r in runs:
             table.add_row(
                 Text(str(r.id), justify="right"),
-                Text(w("run_" + r.kind) if r.kind in ("ingest", "scan") else r.kind),
-                Text(r.status, style="green" if r.status == "ok" else "red"),
-                *(Text(w.num(n), justify="right") for n in (r.read, r.accepted, r.duplicate, r.rejected)),
+                Text(w.status(r.status), style="green" if r.status == "ok" else "red"),
+                Text(w.num(r.rejected), justify="right", style="bold" if r.rejected else ""),
+                *(Text(w.num(n), justify="right") for n in (r.read, r.accepted, r.duplicate)),
                 Text((r.started_at or "")[:16].replace("T", " ")),
                 literal(r.file),
+                Text(w("run_" + r.kind) if r.kind in ("ingest", "scan") else r.kind),
                 key=str(r.id),
             )
+        self.shown("runs")
         if not runs:
             self.query_one("#rejects-title", Static).update(Text(w("no_runs"), style="dim"))
+            self.shown("rejects")
             return
         table.move_cursor(row=min(row, len(runs) - 1))
         self.show_rejects_of(table.cursor_row)
@@ -86,6 +93,8 @@ class QuarantineScreen(StoreScreen):
         if self._timer is not None:
             self._timer.stop()
         run_id = self.runs[index].id
+        self.reading("rejects")
+        self._rejects_of = run_id
         self._timer = self.set_timer(0.1, lambda: self.load_rejects(run_id))
 
     @work(thread=True, exclusive=True, group="rejects", exit_on_error=False)
@@ -94,6 +103,9 @@ class QuarantineScreen(StoreScreen):
         self.app.call_from_thread(self.show_rejects, run_id, rows)
 
     def show_rejects(self, run_id: int, rows) -> None:
+        if run_id != self._rejects_of:
+            return  # the cursor has moved on since
+        self.shown("rejects")
         w = self.words
         title = Text(w("rejects_of", run=run_id), style="bold")
         if not rows:

@@ -9,24 +9,27 @@ from typing import ClassVar
 from rich.text import Text
 from textual import work
 from textual.binding import Binding
-from textual.widgets import DataTable, Footer, Header, ProgressBar, Static
+from textual.widgets import DataTable, Footer, Header, Static
 
 from incidents import stats
 from incidents.tui.data import IncidentFilter
 from incidents.tui.fmt import literal, spikes_source
 from incidents.tui.screens.base import StoreScreen
-from incidents.tui.widgets.bound_chart import BoundChart
+from incidents.tui.widgets.bound_chart import BoundChart, bound_text
+from incidents.tui.widgets.spike_progress import SpikeProgress
 
 COLUMNS = ("day", "series", "count", "expected", "upper", "level", "explanation")
 
 
 class SpikesScreen(StoreScreen):
     BINDINGS: ClassVar[list[Binding]] = [Binding("escape", "back", "back", show=False)]
+    PARTS = ("alarms", "window")
 
     def __init__(self) -> None:
         super().__init__()
         self.alarms = []
         self._timer = None
+        self._window_for: tuple[str, str] | None = None
 
     def screen_title(self) -> str:
         return self.words("spikes")
@@ -34,7 +37,7 @@ class SpikesScreen(StoreScreen):
     def compose(self):
         yield Header()
         yield Static(id="spikes-source", classes="status")
-        yield ProgressBar(total=None, id="spikes-progress", show_eta=False)
+        yield SpikeProgress(id="spikes-progress")
         yield DataTable(id="alarms", cursor_type="row", zebra_stripes=True)
         yield Static(id="explanation", classes="explanation")
         yield BoundChart(id="window")
@@ -44,7 +47,7 @@ class SpikesScreen(StoreScreen):
         table = self.query_one("#alarms", DataTable)
         w = self.words
         for key in COLUMNS:
-            table.add_column(w(key) if key in w._labels else key, key=key)
+            table.add_column(w(key), key=key)
         super().on_mount()
         table.focus()
 
@@ -56,17 +59,11 @@ class SpikesScreen(StoreScreen):
         if not self.query("#alarms"):
             return
         app, w = self.app, self.words
-        bar = self.query_one("#spikes-progress", ProgressBar)
         source = self.query_one("#spikes-source", Static)
-        if app.spikes is None and not app.spikes_error:
-            bar.display = True
-            if app.spikes_judging:
-                bar.update(progress=app.spikes_judging[0], total=app.spikes_judging[1])
-            source.update(Text(w("computing_spikes"), style="dim"))
-            return
-        bar.display = False
-        if app.spikes_error:
-            source.update(Text(w("store_error", error=app.spikes_error), style="red"))
+        if not self.query_one("#spikes-progress", SpikeProgress).follow(source):
+            if app.spikes_current:  # the error is what there is to show
+                self.shown("alarms")
+                self.shown("window")
             return
         spikes = app.spikes
         source.update(
@@ -96,7 +93,12 @@ class SpikesScreen(StoreScreen):
             end = stats.month_days(app.month)[1]
             start = next((i for i, a in enumerate(self.alarms) if a.day <= end), 0)
             table.move_cursor(row=start)
+            self.reading("window")
             self.highlight(start)
+        else:
+            self.shown("window")
+        if app.spikes_current:
+            self.shown("alarms")
 
     def month_changed(self) -> None:
         self.spikes_ready()
@@ -113,6 +115,8 @@ class SpikesScreen(StoreScreen):
         if self._timer is not None:
             self._timer.stop()
         # The window is read (or judged) when the cursor rests, not on every row it passes.
+        self.reading("window")
+        self._window_for = (a.series, a.day)
         self._timer = self.set_timer(0.2, lambda: self.load_window(a.series, a.day))
 
     @work(thread=True, exclusive=True, group="window", exit_on_error=False)
@@ -125,13 +129,14 @@ class SpikesScreen(StoreScreen):
 
     def show_window(self, series: str, day: str, points) -> None:
         w = self.words
+        if (series, day) != self._window_for:
+            return  # the cursor has moved on since
         chart = self.query_one("#window", BoundChart)
+        self.shown("window")
         if not points:
             chart.update(Text(w("no_verdicts_window", day=day), style="dim"))
             return
         text = Text(w("window", series=w.category(series), day=day) + "\n", style="bold")
-        from incidents.tui.widgets.bound_chart import bound_text
-
         text.append_text(bound_text(points, day, w))
         chart.update(text)
 
