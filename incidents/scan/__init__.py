@@ -233,7 +233,11 @@ def scan_file(
         return result
     conn = events_table.connect()
     try:
-        read = events_table.load(conn, path, result.fmt, zone=zone, year=year, log_zone=log_zone)
+        # Only the rows some rule may select are written to the events table (the rules then judge them).
+        predicates = [rule.predicate for rule in ruleset.rules if result.fmt in rule.readers]
+        read = events_table.load(
+            conn, path, result.fmt, zone=zone, year=year, log_zone=log_zone, predicates=predicates
+        )
         result.lines, result.events, result.unparsed, result.bad_utf8 = (
             read.lines,
             read.events,

@@ -1,0 +1,160 @@
+"""Reading a log a block at a time, parsing only the lines some rule may select.
+
+A reader that supports it (auth, web) describes the lines it certainly reads as one plain row: a regex
+over bytes (`Reader.fast_line()`), plus the literal strings (`PARSE_ATOMS`) whose lines it must read in
+full to count them right (sshd events, "message repeated"). The rules give the other literals
+(prefilter.line_cover). In each block, one regex finds the lines that do not look plain and a literal
+search finds the lines holding any literal; only those lines go through `Reader.parse`, in file order,
+and only the rows some rule may select (prefilter.row_filter) are written to the events table. Every
+other line is counted as the one row it would have given (an event for web logs, a syslog line that is
+no sshd/PAM event for auth) — so lines = events + skipped + rejected holds as before.
+"""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Callable
+from dataclasses import dataclass
+
+import re2
+
+from incidents.scan import prefilter
+
+
+@dataclass
+class Plan:
+    """What the rules of one format need from a file: which rows to keep, which lines to read."""
+
+    keep: Callable[[tuple], bool] | None  # may some rule select this row? (None: every row may)
+    cover: str | None  # RE2 regex finding the lines some rule may select ('': none; None: any line may)
+    parse_atoms: tuple[bytes, ...] = ()  # lines holding these are read in full anyway
+
+
+def make_plan(module, predicates: list[str]) -> Plan:
+    """The plan for rules (their SQL conditions) over the rows of reader `module`."""
+    verbatim = getattr(module, "VERBATIM", frozenset())
+    derived = getattr(module, "DERIVED", {})
+    markers = {k: v.decode() for k, v in getattr(module, "MARKERS", {}).items()}
+    parse_atoms = tuple(getattr(module, "PARSE_ATOMS", ()))
+    nodes, covers = [], []
+    for sql in predicates:
+        try:
+            node = prefilter.parse_sql(sql)
+        except prefilter.Unsupported:
+            return Plan(None, None, tuple(a.encode() for a in parse_atoms))
+        nodes.append(node)
+        covers.append(prefilter.line_cover(node, verbatim, derived))
+    keep = prefilter.row_filter(("or", nodes), module.COLUMNS) if nodes else (lambda row: False)
+    if any(c is None for c in covers):
+        return Plan(keep, None, tuple(a.encode() for a in parse_atoms))
+    # A rule whose lines all hold one of the reader's own PARSE_ATOMS needs no search of its own.
+    pruned = [prefilter.prune(c, parse_atoms) for c in covers]
+    searched = [c for c in pruned if c is not prefilter.COVERED]
+    regex = "|".join(prefilter.cover_regex(c, markers) for c in searched)  # '': no search needed
+    return Plan(keep, regex, tuple(a.encode() for a in parse_atoms))
+
+
+class Finder:
+    """Start offsets of the lines of a block that hold any of some exact strings or match a regex."""
+
+    def __init__(self, regex: str | None, exact: tuple[bytes, ...] = ()):
+        self.exact = exact
+        options = re2.Options()
+        options.log_errors = False
+        options.max_mem = 64 << 20
+        self.re2 = re2.compile(regex.encode(), options) if regex else None
+
+    def starts(self, block: bytes) -> set[int]:
+        found: set[int] = set()
+        for atom in self.exact:
+            _scan(block, atom, found)
+        if self.re2 is None:
+            return found
+        search = self.re2.search
+        pos = 0
+        while (m := search(block, pos)) is not None:
+            start = block.rfind(b"\n", 0, m.start()) + 1
+            found.add(start)
+            pos = block.find(b"\n", m.end())
+            if pos < 0:
+                break
+        return found
+
+
+def _scan(block: bytes, atom: bytes, found: set[int]) -> None:
+    find, rfind = block.find, block.rfind
+    p = find(atom)
+    while p >= 0:
+        found.add(rfind(b"\n", 0, p) + 1)
+        end = find(b"\n", p)
+        if end < 0:
+            return
+        p = find(atom, end)
+
+
+def read_blocks(
+    lines, reader, module, plan: Plan, take: Callable[[int, str], None], plain: Callable[[int], None]
+):
+    """Feed `take(number, text)` the lines of LineReader `lines` that need the reader, in order, and
+    `plain(count)` the count of the others (each one plain row). Lines of a block with CR, bad UTF-8 or
+    anything unusual all go to `take`."""
+    finder = Finder(plan.cover, plan.parse_atoms)
+    everything = plan.cover is None
+    pattern = None
+    bad = None
+    for before, block in lines.blocks():
+        if everything or block[-1:] != b"\n" or b"\r" in block or not _utf8(block):
+            _each_line(lines, before, block, take)
+            continue
+        wanted = sorted(finder.starts(block))
+        current = reader.fast_line()
+        if current is not pattern:
+            pattern, bad = current, re.compile(b"\n(?!" + current + b")")
+        buf = b"\n" + block
+        size = len(block)
+        search = bad.search
+        m = search(buf, 0)
+        next_bad = m.start() if m is not None else size
+        wi, nw = 0, len(wanted)
+        counted, number_at = 0, before  # lines before offset `counted` of the block: number_at
+        taken = 0
+        while True:
+            next_wanted = wanted[wi] if wi < nw else size
+            s = min(next_bad, next_wanted)
+            if s >= size:
+                break
+            e = block.index(b"\n", s)
+            number_at += block.count(b"\n", counted, s)
+            counted = s
+            take(number_at + 1, block[s:e].decode("utf-8"))
+            taken += 1
+            while wi < nw and wanted[wi] <= s:
+                wi += 1
+            current = reader.fast_line()
+            if current is not pattern:  # the reader learnt something (a new hour): look again with it
+                pattern, bad = current, re.compile(b"\n(?!" + current + b")")
+                search = bad.search
+                next_bad = s
+            if next_bad <= s:
+                m = search(buf, e + 1)
+                next_bad = m.start() if m is not None else size
+        plain(block.count(b"\n") - taken)
+
+
+def _utf8(block: bytes) -> bool:
+    if block.isascii():
+        return True
+    try:
+        block.decode("utf-8")
+    except UnicodeDecodeError:
+        return False
+    return True
+
+
+def _each_line(lines, before: int, block: bytes, take) -> None:
+    """Every line of a block through the reader, decoded as LineReader decodes it."""
+    raws = block.split(b"\n")
+    if block[-1:] == b"\n":
+        raws.pop()
+    for i, raw in enumerate(raws, before + 1):
+        take(i, lines._decode(i, raw).rstrip("\r"))
