@@ -17,8 +17,9 @@ from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
 from incidents.scan import events, load_ruleset
+from incidents.scan.cover import regex_literals
 from incidents.scan.engine import detect
-from incidents.scan.prefilter import parse_sql, regex_literals, row_filter
+from incidents.scan.prefilter import parse_sql, row_filter
 from incidents.scan.readers import EVENT_FIELDS, READERS, detect_format
 
 ROOT = Path(__file__).resolve().parent.parent

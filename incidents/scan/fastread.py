@@ -3,7 +3,7 @@
 A reader that supports it (auth, web) describes the lines it certainly reads as one plain row: a regex
 over bytes (`Reader.fast_line()`), plus the literal strings (`PARSE_ATOMS`) whose lines it must read in
 full to count them right (sshd events, "message repeated"). The rules give the other literals
-(prefilter.line_cover). In each block, one regex finds the lines that do not look plain and a literal
+(cover.line_cover). In each block, one regex finds the lines that do not look plain and a literal
 search finds the lines holding any literal; only those lines go through `Reader.parse`, in file order,
 and only the rows some rule may select (prefilter.row_filter) are written to the events table. Every
 other line is counted as the one row it would have given (an event for web logs, a syslog line that is
@@ -18,7 +18,7 @@ from dataclasses import dataclass
 
 import re2
 
-from incidents.scan import prefilter
+from incidents.scan import cover, prefilter
 
 
 @dataclass
@@ -43,14 +43,14 @@ def make_plan(module, predicates: list[str]) -> Plan:
         except prefilter.Unsupported:
             return Plan(None, None, tuple(a.encode() for a in parse_atoms))
         nodes.append(node)
-        covers.append(prefilter.line_cover(node, verbatim, derived))
+        covers.append(cover.line_cover(node, verbatim, derived))
     keep = prefilter.row_filter(("or", nodes), module.COLUMNS) if nodes else (lambda row: False)
     if any(c is None for c in covers):
         return Plan(keep, None, tuple(a.encode() for a in parse_atoms))
     # A rule whose lines all hold one of the reader's own PARSE_ATOMS needs no search of its own.
-    pruned = [prefilter.prune(c, parse_atoms) for c in covers]
-    searched = [c for c in pruned if c is not prefilter.COVERED]
-    regex = "|".join(prefilter.cover_regex(c, markers) for c in searched)  # '': no search needed
+    pruned = [cover.prune(c, parse_atoms) for c in covers]
+    searched = [c for c in pruned if c is not cover.COVERED]
+    regex = "|".join(cover.cover_regex(c, markers) for c in searched)  # '': no search needed
     return Plan(keep, regex, tuple(a.encode() for a in parse_atoms))
 
 
