@@ -55,9 +55,9 @@ def line_cover(node, verbatim: frozenset[str], derived: dict[str, tuple]):
     None when nothing is known (any line may match).
 
     `verbatim`: fields whose value is always a substring of the raw line. `derived`: field -> (atoms,
-    space_atoms, null_otherwise): a line whose value of that field is not a substring of it (or, with
-    null_otherwise, is not NULL) holds one of `atoms`, or one of `space_atoms` when the text sought may
-    hold a space (a '+' read as a space in a query string).
+    spaces, null_otherwise): a line whose value of that field is not a substring of it, with each of the
+    characters `spaces` read as a space (a '+' in a query string), holds one of `atoms` — or, with
+    null_otherwise, the value is NULL unless the line holds one of `atoms`.
     """
     kind = node[0]
     if kind in ("true", "not", "null", "notnull", "cmp"):
@@ -83,28 +83,42 @@ def line_cover(node, verbatim: frozenset[str], derived: dict[str, tuple]):
         pieces = [node[2]] if type(node[2]) is str and node[2] else []
     elif kind == "regexp":
         lits = regex_literals(node[2])
-        return _field_cover(field, lits, True, verbatim, derived)
+        return _field_cover(field, lits, verbatim, derived)
     else:
         return None
     if not pieces:
         return None
-    return _field_cover(field, {max(pieces, key=len)}, any(" " in p for p in pieces), verbatim, derived)
+    return _field_cover(field, {max(pieces, key=len)}, verbatim, derived)
 
 
-def _field_cover(field, literals, spaced, verbatim, derived):
+def _field_cover(field, literals, verbatim, derived):
     """`literals`: strings one of which the field's value contains (None: not known)."""
-    lits = [("lit", x) for x in sorted(literals)] if literals else []
     if field in derived:
-        atoms, space_atoms, null_otherwise = derived[field]
-        out = [("atom", x) for x in (*atoms, *(space_atoms if spaced else ()))]
+        atoms, spaces, null_otherwise = derived[field]
+        out = [("atom", x) for x in atoms]
         if not null_otherwise:  # the value is a substring of the line unless an atom is present
-            if not lits:
+            if not literals:
                 return None
-            out += lits
+            out += [("lit", x) for x in sorted({v for lit in literals for v in _spellings(lit, spaces)})]
         return out[0] if len(out) == 1 else ("or", out)
-    if field in verbatim and lits:
+    if field in verbatim and literals:
+        lits = [("lit", x) for x in sorted(literals)]
         return lits[0] if len(lits) == 1 else ("or", lits)
     return None
+
+
+def _spellings(literal: str, spaces: str) -> list[str]:
+    """How `literal` may be written in the raw line when each of `spaces` reads as a space (a '+' in a
+    query string): every mix for up to 3 spaces, else its longest piece without one."""
+    count = literal.count(" ")
+    if not spaces or not count:
+        return [literal]
+    if count > 3:
+        return [max(literal.split(" "), key=len)]
+    out = [""]
+    for c in literal:
+        out = [o + x for o in out for x in ((" ", *spaces) if c == " " else (c,))]
+    return out
 
 
 def cover_strings(cover) -> list[tuple[str, str]]:
@@ -127,7 +141,7 @@ def cover_regex(cover, markers: dict[str, str]) -> str:
         return markers[cover[1]] if cover[1] in markers else re.escape(cover[1])
     if kind == "or":
         lits, others = set(), []
-        for leaf in _or_leaves(cover):
+        for leaf in or_leaves(cover):
             if leaf[0] == "lit":
                 lits.add(leaf[1])
             else:
@@ -143,11 +157,11 @@ def cover_regex(cover, markers: dict[str, str]) -> str:
     return "(?:" + "|".join(either + ([_alt(merged)] if merged else [])) + ")"
 
 
-def _or_leaves(cover) -> list:
+def or_leaves(cover) -> list:
     """The parts of nested ORs."""
     if cover[0] != "or":
         return [cover]
-    return [leaf for part in cover[1] for leaf in _or_leaves(part)]
+    return [leaf for part in cover[1] for leaf in or_leaves(part)]
 
 
 def prune(cover, atoms: tuple[str, ...]):

@@ -28,6 +28,7 @@ class Plan:
     keep: Callable[[tuple], bool] | None  # may some rule select this row? (None: every row may)
     cover: str | None  # RE2 regex finding the lines some rule may select ('': none; None: any line may)
     parse_atoms: tuple[bytes, ...] = ()  # lines holding these are read in full anyway
+    markers: tuple[bytes, ...] = ()  # the reader's MARKERS (Python regexes) the rules need
 
 
 def make_plan(module, predicates: list[str]) -> Plan:
@@ -49,33 +50,68 @@ def make_plan(module, predicates: list[str]) -> Plan:
         return Plan(keep, None, tuple(a.encode() for a in parse_atoms))
     # A rule whose lines all hold one of the reader's own PARSE_ATOMS needs no search of its own.
     pruned = [cover.prune(c, parse_atoms) for c in covers]
-    searched = [c for c in pruned if c is not cover.COVERED]
-    regex = "|".join(cover.cover_regex(c, markers) for c in searched)  # '': no search needed
-    return Plan(keep, regex, tuple(a.encode() for a in parse_atoms))
+    parts, found_markers = [], []
+    for leaf in (x for c in pruned if c is not cover.COVERED for x in cover.or_leaves(c)):
+        if leaf[0] == "atom" and leaf[1] in markers:  # a reader's marker on its own: Python's re finds it
+            if markers[leaf[1]] not in found_markers:
+                found_markers.append(markers[leaf[1]])
+        else:
+            parts.append(leaf)
+    regex = cover.cover_regex(("or", parts), markers) if parts else ""  # '': no search needed
+    return Plan(keep, regex, tuple(a.encode() for a in parse_atoms), tuple(m.encode() for m in found_markers))
+
+
+def _matcher(regex: bytes, anchor: str):
+    """`match(text, pos) -> (start, end) | None` of an RE2 regex over bytes. google-re2's own Match
+    (spans only) when it has one: its Python match objects cost microseconds each."""
+    options = re2.Options()
+    options.log_errors = False
+    options.max_mem = 64 << 20
+    compiled = re2.compile(regex, options)
+    raw = getattr(compiled, "_regexp", None)
+    kinds = getattr(re2, "_Anchor", None)
+    if raw is not None and kinds is not None and hasattr(raw, "Match"):
+        how = kinds.ANCHOR_START if anchor == "start" else kinds.UNANCHORED
+        low = raw.Match
+
+        def match(text: bytes, pos: int):
+            span = low(how, text, pos, len(text))[0]
+            return None if span[0] < 0 else span
+
+        return match
+    method = compiled.match if anchor == "start" else compiled.search
+
+    def fallback(text: bytes, pos: int):
+        m = method(text, pos)
+        return None if m is None else m.span()
+
+    return fallback
 
 
 class Finder:
-    """Start offsets of the lines of a block that hold any of some exact strings or match a regex."""
+    """Start offsets of the lines of a block that hold any of some exact strings, match some marker
+    regexes (Python's re: cheap matches) or match an RE2 regex (fast over many literals)."""
 
-    def __init__(self, regex: str | None, exact: tuple[bytes, ...] = ()):
+    def __init__(self, regex: str | None, exact: tuple[bytes, ...] = (), markers: tuple[bytes, ...] = ()):
         self.exact = exact
-        options = re2.Options()
-        options.log_errors = False
-        options.max_mem = 64 << 20
-        self.re2 = re2.compile(regex.encode(), options) if regex else None
+        self.markers = [re.compile(m) for m in markers]
+        self.search = _matcher(regex.encode(), "search") if regex else None
 
     def starts(self, block: bytes) -> set[int]:
         found: set[int] = set()
         for atom in self.exact:
             _scan(block, atom, found)
-        if self.re2 is None:
+        rfind = block.rfind
+        for marker in self.markers:
+            for m in marker.finditer(block):
+                found.add(rfind(b"\n", 0, m.start()) + 1)
+        if self.search is None:
             return found
-        search = self.re2.search
+        search, find = self.search, block.find
         pos = 0
-        while (m := search(block, pos)) is not None:
-            start = block.rfind(b"\n", 0, m.start()) + 1
-            found.add(start)
-            pos = block.find(b"\n", m.end())
+        while (span := search(block, pos)) is not None:
+            found.add(rfind(b"\n", 0, span[0]) + 1)
+            pos = find(b"\n", span[1])
             if pos < 0:
                 break
         return found
@@ -92,52 +128,59 @@ def _scan(block: bytes, atom: bytes, found: set[int]) -> None:
         p = find(atom, end)
 
 
+# A block with more unusual lines than this is read line by line (each costs one anchored RE2 call).
+_MAX_ODD = 200
+
+
 def read_blocks(
     lines, reader, module, plan: Plan, take: Callable[[int, str], None], plain: Callable[[int], None]
 ):
     """Feed `take(number, text)` the lines of LineReader `lines` that need the reader, in order, and
     `plain(count)` the count of the others (each one plain row). Lines of a block with CR, bad UTF-8 or
     anything unusual all go to `take`."""
-    finder = Finder(plan.cover, plan.parse_atoms)
+    finder = Finder(plan.cover, plan.parse_atoms, plan.markers)
     everything = plan.cover is None
-    pattern = None
-    bad = None
+    pattern, runs = None, None
     for before, block in lines.blocks():
         if everything or block[-1:] != b"\n" or b"\r" in block or not _utf8(block):
             _each_line(lines, before, block, take)
             continue
         wanted = sorted(finder.starts(block))
-        current = reader.fast_line()
-        if current is not pattern:
-            pattern, bad = current, re.compile(b"\n(?!" + current + b")")
-        buf = b"\n" + block
-        size = len(block)
-        search = bad.search
-        m = search(buf, 0)
-        next_bad = m.start() if m is not None else size
         wi, nw = 0, len(wanted)
+        size = len(block)
         counted, number_at = 0, before  # lines before offset `counted` of the block: number_at
-        taken = 0
-        while True:
-            next_wanted = wanted[wi] if wi < nw else size
-            s = min(next_bad, next_wanted)
-            if s >= size:
-                break
-            e = block.index(b"\n", s)
-            number_at += block.count(b"\n", counted, s)
-            counted = s
-            take(number_at + 1, block[s:e].decode("utf-8"))
-            taken += 1
-            while wi < nw and wanted[wi] <= s:
-                wi += 1
+        taken = odd = 0
+        pos = 0
+        while pos < size:
             current = reader.fast_line()
-            if current is not pattern:  # the reader learnt something (a new hour): look again with it
-                pattern, bad = current, re.compile(b"\n(?!" + current + b")")
-                search = bad.search
-                next_bad = s
-            if next_bad <= s:
-                m = search(buf, e + 1)
-                next_bad = m.start() if m is not None else size
+            if current is not pattern:  # a new pattern (the reader learnt a new hour)
+                pattern = current
+                runs = _matcher(b"(?:" + current + b"\n)+", "start") if current is not None else None
+            span = runs(block, pos) if runs is not None else None
+            run_end = span[1] if span is not None else pos  # lines in [pos, run_end) are plain
+            while wi < nw and wanted[wi] < run_end:
+                s = wanted[wi]
+                number_at += block.count(b"\n", counted, s)
+                counted = s
+                take(number_at + 1, block[s : block.index(b"\n", s)].decode("utf-8"))
+                taken += 1
+                wi += 1
+            if run_end >= size:
+                break
+            e = block.index(b"\n", run_end)  # the line at run_end is not plain: the reader reads it
+            number_at += block.count(b"\n", counted, run_end)
+            counted = run_end
+            take(number_at + 1, block[run_end:e].decode("utf-8"))
+            taken += 1
+            if wi < nw and wanted[wi] == run_end:
+                wi += 1
+            pos = e + 1
+            odd += 1
+            if odd > _MAX_ODD:  # mostly unusual lines: the rest of the block line by line
+                rest = block[pos:]
+                _each_line(lines, number_at + 1, rest, take)
+                taken += rest.count(b"\n")
+                break
         plain(block.count(b"\n") - taken)
 
 

@@ -26,17 +26,14 @@ COLUMNS = (
 EVENT_SQL = None  # every access-log line is an event
 
 # For the block reader (fastread.py): fields whose value is always a piece of the raw line; the decoded
-# URIs, which are one unless the request holds a '%' (or, for a '+' read as a space, a '+'): MARKERS
-# find such requests (or one with an escaped quote, past which they would not look).
+# URIs, which are one (with '+' read as a space in the query) unless the request holds a '%': the
+# marker finds such requests (or one with an escaped quote, past which it would not look).
 VERBATIM = frozenset({
     "message", "source_ip", "user", "method", "uri", "uri_path", "uri_query", "http_version", "referrer",
     "user_agent", "http_hostname",
 })  # fmt: skip
-DERIVED = {
-    "uri_decoded": (("\x00uri%",), ("\x00uri+",), False),
-    "uri_path_decoded": (("\x00uri%",), (), False),
-}
-MARKERS = {"\x00uri%": rb'\] "[^"\n]*(?:%|\\")', "\x00uri+": rb'\] "[^"\n]*(?:\+|\\")'}
+DERIVED = {"uri_decoded": (("\x00uri%",), "+", False), "uri_path_decoded": (("\x00uri%",), "", False)}
+MARKERS = {"\x00uri%": rb'\] "[^"\n]*(?:%|\\")'}
 PARSE_ATOMS = ()
 _FAST_QUOTED = rb'"[^"\\\n]*(?:\\[^\n][^"\\\n]*)*"'
 # A line COMBINED reads (with no virtual host) and whose date is valid: three fields of printable ASCII,
@@ -44,7 +41,7 @@ _FAST_QUOTED = rb'"[^"\\\n]*(?:\\[^\n][^"\\\n]*)*"'
 _FAST_LINE = (
     rb"[!#-~][!-~]* [!-~]+ [!-~]+ \[(?:0[1-9]|[12]\d|3[01])/(?:Jan|Feb|Mar|Apr|May|Jun|Jul|Aug|Sep|Oct|Nov|Dec)/"
     rb"(?:19[7-9]\d|20\d\d):\d\d:\d\d:\d\d [+-]\d{4}\] " + _FAST_QUOTED + rb" (?:\d{3}|-) (?:\d+|-)"
-    rb"(?: " + _FAST_QUOTED + b" " + _FAST_QUOTED + rb"(?: [^\n]*)?)?\n"
+    rb"(?: " + _FAST_QUOTED + b" " + _FAST_QUOTED + rb"(?: [^\n]*)?)?"
 )
 
 _QUOTED = r'"([^"\\]*(?:\\.[^"\\]*)*)"'  # a quoted field, \" and \\ escaped (unrolled: no per-character alternation)
@@ -91,7 +88,7 @@ class Reader:
         self._decoded: dict[str, tuple[str, str]] = {}
 
     def fast_line(self) -> bytes:
-        """A bytes regex for lines this reader certainly reads as one row (see _FAST_LINE)."""
+        """A bytes regex (RE2) for whole lines (without their LF) this reader certainly reads as one row."""
         return _FAST_LINE
 
     def parse(self, number: int, text: str):

@@ -33,7 +33,7 @@ EVENT_ATOMS = (
     "Failed ", "Invalid user", "Illegal user", "Accepted ", "error: PAM: ",
     "error: maximum authentication attempts exceeded for ", "authentication failure;", "POSSIBLE BREAK-IN ATTEMPT",
 )  # fmt: skip
-DERIVED = {"event": (EVENT_ATOMS, (), True)}
+DERIVED = {"event": (EVENT_ATOMS, "", True)}
 PARSE_ATOMS = (*EVENT_ATOMS, "message repeated")
 _FAST_HOURS = 8  # the most recent hours a plain line may start with
 
@@ -109,17 +109,17 @@ class Reader:
         self.years = years
         self._hours: dict[str, float] = {}  # "Oct  5 07" -> Unix time of that local hour
         self._openpam: dict[str, str] = {}  # sshd pid -> source of its last OpenPAM error line
-        self._fast: tuple[int, bytes] = (-1, b"")
+        self._fast: tuple[int, bytes | None] = (-1, None)
 
     def fast_line(self) -> bytes:
-        """A bytes regex for lines this reader certainly reads as one row with no event, given that
-        they hold none of PARSE_ATOMS: a BSD timestamp in an hour already seen (so reading it changes
+        """A bytes regex (RE2) for whole lines (without their LF) this reader certainly reads as one row
+        with no event, given that they hold none of PARSE_ATOMS: a BSD timestamp in an hour already seen (so reading it changes
         nothing here), then a host. The same object until a new hour is learnt."""
         count = len(self._hours)
         if self._fast[0] != count:
             keys = [k.encode() for k in list(self._hours)[-_FAST_HOURS:] if k.isascii()]
             alternatives = b"|".join(re.escape(k) for k in keys)
-            self._fast = (count, b"(?:" + alternatives + rb"):\d\d:\d\d [!-~]+ " if keys else b"(?!)")
+            self._fast = (count, b"(?:" + alternatives + rb"):\d\d:\d\d [!-~]+ [^\n]*" if keys else None)
         return self._fast[1]
 
     def parse(self, number: int, text: str):
