@@ -12,7 +12,6 @@ no sshd/PAM event for auth) — so lines = events + skipped + rejected holds as 
 
 from __future__ import annotations
 
-import re
 from collections.abc import Callable
 from dataclasses import dataclass
 
@@ -28,7 +27,6 @@ class Plan:
     keep: Callable[[tuple], bool] | None  # may some rule select this row? (None: every row may)
     cover: str | None  # RE2 regex finding the lines some rule may select ('': none; None: any line may)
     parse_atoms: tuple[bytes, ...] = ()  # lines holding these are read in full anyway
-    markers: tuple[bytes, ...] = ()  # the reader's MARKERS (Python regexes) the rules need
 
 
 def make_plan(module, predicates: list[str]) -> Plan:
@@ -50,15 +48,9 @@ def make_plan(module, predicates: list[str]) -> Plan:
         return Plan(keep, None, tuple(a.encode() for a in parse_atoms))
     # A rule whose lines all hold one of the reader's own PARSE_ATOMS needs no search of its own.
     pruned = [cover.prune(c, parse_atoms) for c in covers]
-    parts, found_markers = [], []
-    for leaf in (x for c in pruned if c is not cover.COVERED for x in cover.or_leaves(c)):
-        if leaf[0] == "atom" and leaf[1] in markers:  # a reader's marker on its own: Python's re finds it
-            if markers[leaf[1]] not in found_markers:
-                found_markers.append(markers[leaf[1]])
-        else:
-            parts.append(leaf)
+    parts = [x for c in pruned if c is not cover.COVERED for x in cover.or_leaves(c)]
     regex = cover.cover_regex(("or", parts), markers) if parts else ""  # '': no search needed
-    return Plan(keep, regex, tuple(a.encode() for a in parse_atoms), tuple(m.encode() for m in found_markers))
+    return Plan(keep, regex, tuple(a.encode() for a in parse_atoms))
 
 
 def _matcher(regex: bytes, anchor: str):
@@ -89,25 +81,20 @@ def _matcher(regex: bytes, anchor: str):
 
 
 class Finder:
-    """Start offsets of the lines of a block that hold any of some exact strings, match some marker
-    regexes (Python's re: cheap matches) or match an RE2 regex (fast over many literals)."""
+    """Start offsets of the lines of a block that hold any of some exact strings (bytes.find: cheap per
+    hit) or match an RE2 regex (one pass over many literals and the reader's markers)."""
 
-    def __init__(self, regex: str | None, exact: tuple[bytes, ...] = (), markers: tuple[bytes, ...] = ()):
+    def __init__(self, regex: str | None, exact: tuple[bytes, ...] = ()):
         self.exact = exact
-        self.markers = [re.compile(m) for m in markers]
         self.search = _matcher(regex.encode(), "search") if regex else None
 
     def starts(self, block: bytes) -> set[int]:
         found: set[int] = set()
         for atom in self.exact:
             _scan(block, atom, found)
-        rfind = block.rfind
-        for marker in self.markers:
-            for m in marker.finditer(block):
-                found.add(rfind(b"\n", 0, m.start()) + 1)
         if self.search is None:
             return found
-        search, find = self.search, block.find
+        search, find, rfind = self.search, block.find, block.rfind
         pos = 0
         while (span := search(block, pos)) is not None:
             found.add(rfind(b"\n", 0, span[0]) + 1)
@@ -138,7 +125,7 @@ def read_blocks(
     """Feed `take(number, text)` the lines of LineReader `lines` that need the reader, in order, and
     `plain(count)` the count of the others (each one plain row). Lines of a block with CR, bad UTF-8 or
     anything unusual all go to `take`."""
-    finder = Finder(plan.cover, plan.parse_atoms, plan.markers)
+    finder = Finder(plan.cover, plan.parse_atoms)
     everything = plan.cover is None
     pattern, runs = None, None
     for before, block in lines.blocks():
