@@ -21,6 +21,7 @@ from incidents.scan.cover import regex_literals
 from incidents.scan.engine import detect
 from incidents.scan.prefilter import parse_sql, row_filter
 from incidents.scan.readers import EVENT_FIELDS, READERS, detect_format
+from incidents.scan.readers.lines import sha256_of
 
 ROOT = Path(__file__).resolve().parent.parent
 UTC = ZoneInfo("UTC")
@@ -121,11 +122,15 @@ def test_generated_logs_give_the_same_counts_and_incidents(tmp_path):
     auth.write_text("".join(gen.auth_lines(6000)))
     counts, found = _same(auth, "auth")
     assert found and counts[2] > 1000
+    conn = events.connect()
+    read = events.load(conn, auth, "auth", zone=UTC, year=2020, predicates=[])
+    assert read.sha256 == sha256_of(auth)  # hashed while read, as the run record needs it
     web = tmp_path / "access.log.gz"  # compressed, as logrotate leaves it
     with gzip.open(web, "wt") as fh:
         fh.writelines(gen.web_lines())
     counts, found = _same(web, "web")
     assert found and counts[0] > 4000
+    assert events.load(events.connect(), web, "web", zone=UTC, year=2020, predicates=[]).sha256 is None
 
 
 # Pieces of lines that matter to some reader or rule: headers, sshd messages, URIs with and without

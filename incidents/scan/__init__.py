@@ -269,14 +269,19 @@ def scan_file(
                 f"read {result.lines:,} lines as {result.fmt} but recognised no {what} in them"
                 + ("" if fmt else "; use --format if the file is another kind of log")
             )
-        rows = [incident_row(conn, e, path, result.fmt, zone) for e in episodes]
-        sha = sha256_of(path)
+        evidence = _evidence(conn, episodes)
+        rows = [incident_row(conn, e, path, result.fmt, zone, evidence) for e in episodes]
+        sha = read.sha256 or sha256_of(path)
         with db.atomic():
             run_id = store.start_run(db, file=str(path), sha256=sha, kind="scan", fmt=result.fmt)
             rows = [row[:-2] + (run_id, row[-1]) for row in rows]
+            # One INSERT OR IGNORE for the file; the ids already stored (or repeated here) are not new.
+            known = _stored_ids(db, [row[0] for row in rows])
             for row, episode in zip(rows, episodes):
-                if store.add_incidents(db, [row]):
+                if row[0] not in known:
+                    known.add(row[0])
                     result.new_per_rule[episode.rule.id] += 1
+            store.add_incidents(db, rows)
             result.new = sum(result.new_per_rule.values())
             result.found = len(rows)
             store.add_rejects(db, run_id, read.rejects)
@@ -328,15 +333,38 @@ def _utc(epoch: float) -> str:
     return datetime.fromtimestamp(epoch, UTC).strftime("%Y-%m-%dT%H:%M:%SZ")
 
 
-def incident_row(conn, episode: Episode, path: Path, fmt: str, zone: ZoneInfo) -> tuple:
+_EVIDENCE = "line, host, dest_ip, source_ip, message, http_hostname, client_ip"
+
+
+def _evidence(conn, episodes: list[Episode]) -> dict[int, tuple]:
+    """rowid -> evidence columns of every sampled event, in batches of one query."""
+    rowids = sorted({r for e in episodes for r in e.sample})
+    found: dict[int, tuple] = {}
+    for i in range(0, len(rowids), 500):
+        chunk = rowids[i : i + 500]
+        marks = ",".join("?" * len(chunk))
+        for row in conn.execute(f"SELECT rowid, {_EVIDENCE} FROM events WHERE rowid IN ({marks})", chunk):
+            found[row[0]] = row[1:]
+    return found
+
+
+def _stored_ids(db, ids: list[str]) -> set[str]:
+    known: set[str] = set()
+    for i in range(0, len(ids), 500):
+        chunk = ids[i : i + 500]
+        marks = ",".join("?" * len(chunk))
+        known.update(r[0] for r in db.execute(f"SELECT id FROM incidents WHERE id IN ({marks})", chunk))
+    return known
+
+
+def incident_row(
+    conn, episode: Episode, path: Path, fmt: str, zone: ZoneInfo, evidence_rows: dict | None = None
+) -> tuple:
     """The incident tuple (store.INCIDENT_COLUMNS order, run_id still None) of one episode."""
     rule = episode.rule
-    marks = ",".join("?" * len(episode.sample))
-    evidence = conn.execute(
-        f"SELECT line, host, dest_ip, source_ip, message, http_hostname, client_ip FROM events "
-        f"WHERE rowid IN ({marks}) ORDER BY rowid",
-        episode.sample,
-    ).fetchall()
+    if evidence_rows is None:
+        evidence_rows = _evidence(conn, [episode])
+    evidence = [evidence_rows[r] for r in sorted(episode.sample) if r in evidence_rows]
     first = evidence[0] if evidence else (None,) * 7
     source = first[3] if "source_ip" not in rule.group_by else episode.group[rule.group_by.index("source_ip")]
     if rule.kind == "event":

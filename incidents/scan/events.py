@@ -40,6 +40,7 @@ class FileRead:
     recognised: int = 0  # events the format is about (auth: sshd/PAM login events; others: every row)
     skipped: Counter = field(default_factory=Counter)  # reason -> lines read that are no event
     cr_only: bool = False  # lines were split on CR alone
+    sha256: str | None = None  # of the file's bytes, when the block reader read them all (not compressed)
     event_lines: int = 0  # lines (records) that gave at least one recognised event
 
     @property
@@ -229,6 +230,7 @@ def _load_lines(conn, path: Path, fmt: str, reader, insert: str, result: FileRea
     result.events = rows
     result.recognised = rows if every_row_an_event else recognised
     result.lines = lines.lines
+    result.sha256 = lines.sha256
     result.cr_only = lines.problems.cr_only
     for number, length in lines.problems.too_long:
         result.reject(number, "", f"line is {length:,} bytes long, over the 1 MiB limit of a log line")

@@ -104,7 +104,7 @@ def sha256_of(path: Path) -> str:
     return digest.hexdigest()
 
 
-def _read_some(fh, size: int) -> tuple[bytes, BaseException | None]:
+def _read_some(fh, size: int, digest=None) -> tuple[bytes, BaseException | None]:
     """Up to `size` bytes, and the error that stopped the reading early (a compressed file cut short):
     read1() hands over what was decompressed before it, where read() would drop it."""
     chunks, got = [], 0
@@ -116,6 +116,8 @@ def _read_some(fh, size: int) -> tuple[bytes, BaseException | None]:
                 break
             chunks.append(data)
             got += len(data)
+            if digest is not None:
+                digest.update(data)
     except (OSError, EOFError, lzma.LZMAError) as e:
         return b"".join(chunks), e
     return b"".join(chunks), None
@@ -132,6 +134,7 @@ class LineReader:
         self.problems = LineProblems()
         self.lines = 0
         self.limit = limit
+        self.sha256: str | None = None  # set by blocks() when it read a plain file to its end
 
     def __iter__(self) -> Iterator[tuple[int, str]]:
         with open_log(self.path) as fh:
@@ -150,9 +153,11 @@ class LineReader:
         limit = self.limit
         try:
             with open_log(self.path) as fh:
+                # A plain file is hashed as it is read (the run record keeps its SHA-256): one pass, not two.
+                digest = hashlib.sha256() if compression(self.path) is None else None
                 pending = b""
                 while True:
-                    data, error = _read_some(fh, size)
+                    data, error = _read_some(fh, size, digest)
                     if not data and error is None:
                         break
                     buf = pending + data if pending else data
@@ -177,6 +182,8 @@ class LineReader:
                     self.problems.no_final_newline = True
                     yield number, pending
                     number += 1
+                if digest is not None and not self.problems.too_long:
+                    self.sha256 = digest.hexdigest()
         finally:
             self.lines = number
 
