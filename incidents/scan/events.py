@@ -165,10 +165,10 @@ def _load_lines(conn, path: Path, fmt: str, reader, insert: str, result: FileRea
     # a reject; FileRead.unaccounted checks it).
     no_event = "a syslog line that is no sshd/PAM login event" if fmt == "auth" else "no event in this line"
     rows = 0  # rows read (with a plan, only those some rule may select are written)
-    recognised = 0
+    recognised = event_lines = plain_skips = 0
 
     def take(number: int, text: str) -> None:
-        nonlocal rows, recognised
+        nonlocal rows, recognised, event_lines, plain_skips
         try:
             row = parse(number, text)
         except Exception as e:  # noqa: BLE001 - one line never stops a scan; it is rejected, named
@@ -178,13 +178,20 @@ def _load_lines(conn, path: Path, fmt: str, reader, insert: str, result: FileRea
                 rows += 1
                 if keep is None or keep(row):
                     append(row)
+                    if len(batch) >= BATCH:
+                        conn.executemany(insert, batch)
+                        batch.clear()
                 if is_event(row):
-                    result.event_lines += 1
+                    event_lines += 1
                     recognised += 1
                 else:
-                    skipped[no_event] += 1
+                    if not plain_skips:  # the reasons keep the order they first occur in
+                        skipped[no_event] = 0
+                    plain_skips += 1
             else:
-                skipped[no_event] += 1
+                if not plain_skips:
+                    skipped[no_event] = 0
+                plain_skips += 1
         elif row is None:
             if text.strip():
                 result.reject(number, text, f"fits no {fmt} line")
@@ -196,26 +203,28 @@ def _load_lines(conn, path: Path, fmt: str, reader, insert: str, result: FileRea
             recognised += events
             batch.extend(row if keep is None else (r for r in row if keep(r)))
             if events:
-                result.event_lines += 1
+                event_lines += 1
             else:
-                skipped[no_event] += 1
+                if not plain_skips:
+                    skipped[no_event] = 0
+                plain_skips += 1
+            if len(batch) >= BATCH:
+                conn.executemany(insert, batch)
+                batch.clear()
         elif type(row) is Rejected:
             result.reject(number, text, row)
         else:
             skipped[row] += 1
-        if len(batch) >= BATCH:
-            conn.executemany(insert, batch)
-            batch.clear()
 
     def plain(count: int) -> None:  # lines the block reader counted as one plain row each
-        nonlocal rows
-        if not count:
-            return
+        nonlocal rows, event_lines, plain_skips
         rows += count
         if every_row_an_event:
-            result.event_lines += count
-        else:
-            skipped[no_event] += count
+            event_lines += count
+        elif count:
+            if not plain_skips:
+                skipped[no_event] = 0
+            plain_skips += count
 
     try:
         if plan is not None and hasattr(reader, "fast_line") and not lines.cr_only_head():
@@ -227,6 +236,9 @@ def _load_lines(conn, path: Path, fmt: str, reader, insert: str, result: FileRea
         result.reject(lines.lines + 1, "", f"the file cannot be read past this point ({e})")
     if batch:
         conn.executemany(insert, batch)
+    result.event_lines += event_lines
+    if plain_skips:
+        skipped[no_event] += plain_skips
     result.events = rows
     result.recognised = rows if every_row_an_event else recognised
     result.lines = lines.lines
