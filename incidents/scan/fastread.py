@@ -50,6 +50,11 @@ def make_plan(module, predicates: list[str]) -> Plan:
     pruned = [cover.prune(c, parse_atoms) for c in covers]
     parts = [x for c in pruned if c is not cover.COVERED for x in cover.or_leaves(c)]
     regex = cover.cover_regex(("or", parts), markers) if parts else ""  # '': no search needed
+    if regex:
+        try:
+            _matcher(regex.encode(), "search")
+        except re2.error:  # too big for RE2's memory budget (thousands of literals): read every line
+            regex = None
     return Plan(keep, regex, tuple(a.encode() for a in parse_atoms))
 
 
