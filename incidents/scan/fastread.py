@@ -1,13 +1,14 @@
 """Reading a log a block at a time, parsing only the lines some rule may select.
 
-A reader that supports it (auth, web) describes the lines it certainly reads as one plain row: a regex
-over bytes (`Reader.fast_line()`), plus the literal strings (`PARSE_ATOMS`) whose lines it must read in
+A reader that supports it (auth, web) describes the lines it certainly reads as one plain row: an RE2
+regex over bytes (`Reader.fast_line()`), plus the strings (`PARSE_ATOMS`) whose lines it must read in
 full to count them right (sshd events, "message repeated"). The rules give the other literals
-(cover.line_cover). In each block, one regex finds the lines that do not look plain and a literal
-search finds the lines holding any literal; only those lines go through `Reader.parse`, in file order,
-and only the rows some rule may select (prefilter.row_filter) are written to the events table. Every
-other line is counted as the one row it would have given (an event for web logs, a syslog line that is
-no sshd/PAM event for auth) — so lines = events + skipped + rejected holds as before.
+(cover.line_cover). In each 1 MiB block, an anchored RE2 match takes whole runs of plain lines at once,
+`bytes.find` and one RE2 search find the lines holding a string or literal; only those lines and the
+ones that are not plain go through `Reader.parse`, in file order, and only the rows some rule may
+select (prefilter.row_filter) are written to the events table. Every other line is counted as the one
+row it would have given (an event for web logs, a syslog line that is no sshd/PAM event for auth), so
+lines = events + skipped + rejected holds as before. A block with a CR or bad UTF-8 is read line by line.
 """
 
 from __future__ import annotations
