@@ -40,8 +40,10 @@ def _run(path: Path, fmt: str, rules, fast: bool, year=2020):
             conn, path, fmt, zone=UTC, year=year, predicates=[r.predicate for r in mine] if fast else None
         )
         found = []
-        for rule in mine:
-            for e in detect(conn, rule):
+        if fast and read.masks is not None:  # as scan_file does: rows whose rule bit is clear are skipped
+            conn.create_function("may", 2, lambda rowid, bit: read.masks[rowid - 1] >> bit & 1)
+        for k, rule in enumerate(mine):
+            for e in detect(conn, rule, k if fast and read.masks is not None else None):
                 evidence = conn.execute(
                     f"SELECT line, message, source_ip, host FROM events WHERE rowid IN ({','.join('?' * len(e.sample))})"
                     " ORDER BY rowid",

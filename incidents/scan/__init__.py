@@ -234,10 +234,16 @@ def scan_file(
     conn = events_table.connect()
     try:
         # Only the rows some rule may select are written to the events table (the rules then judge them).
-        predicates = [rule.predicate for rule in ruleset.rules if result.fmt in rule.readers]
+        mine = [rule for rule in ruleset.rules if result.fmt in rule.readers]
         read = events_table.load(
-            conn, path, result.fmt, zone=zone, year=year, log_zone=log_zone, predicates=predicates
-        )
+            conn, path, result.fmt, zone=zone, year=year, log_zone=log_zone,
+            predicates=[rule.predicate for rule in mine],
+        )  # fmt: skip
+        bits = {}
+        if read.masks is not None:
+            masks = read.masks
+            conn.create_function("may", 2, lambda rowid, bit: masks[rowid - 1] >> bit & 1, deterministic=True)
+            bits = {rule.id: k for k, rule in enumerate(mine)}
         result.lines, result.events, result.unparsed, result.bad_utf8 = (
             read.lines,
             read.events,
@@ -260,7 +266,7 @@ def scan_file(
             )
         for rule in ruleset.rules:
             if result.fmt in rule.readers:
-                found = detect(conn, rule)
+                found = detect(conn, rule, bits.get(rule.id))
                 result.per_rule[rule.id] += len(found)
                 episodes.extend(found)
         if result.lines and not result.recognised and not episodes:

@@ -48,11 +48,19 @@ class Episode:
     sample: list[int] = field(default_factory=list)  # rowids of the first matches, for evidence
 
 
-def detect(conn: sqlite3.Connection, rule: Rule) -> list[Episode]:
-    """The episodes `rule` finds in the events table."""
+def detect(conn: sqlite3.Connection, rule: Rule, bit: int | None = None) -> list[Episode]:
+    """The episodes `rule` finds in the events table.
+
+    `bit`: the rule's bit in the masks events.load kept (registered as SQL function `may(rowid, bit)`):
+    rows whose bit is clear cannot match, and SQLite then skips the rule's condition for them.
+    """
     if rule.kind == "event":
-        return _plain(conn, rule)
-    return _correlated(conn, rule)
+        return _plain(conn, rule, bit)
+    return _correlated(conn, rule, bit)
+
+
+def _may(bit: int | None) -> str:
+    return "" if bit is None else f"may(rowid, {int(bit)}) AND "
 
 
 def matches(conn: sqlite3.Connection, rule: Rule) -> int:
@@ -60,9 +68,9 @@ def matches(conn: sqlite3.Connection, rule: Rule) -> int:
     return conn.execute(f"SELECT count(*) FROM events WHERE {rule.predicate}").fetchone()[0]
 
 
-def _plain(conn: sqlite3.Connection, rule: Rule) -> list[Episode]:
+def _plain(conn: sqlite3.Connection, rule: Rule, bit: int | None = None) -> list[Episode]:
     sql = (
-        f"SELECT rowid, epoch, line, source_ip FROM events WHERE epoch IS NOT NULL AND ({rule.predicate}) "
+        f"SELECT rowid, epoch, line, source_ip FROM events WHERE {_may(bit)}epoch IS NOT NULL AND ({rule.predicate}) "
         "ORDER BY lower(source_ip), epoch, rowid"
     )
     episodes: list[Episode] = []
@@ -84,7 +92,7 @@ def _plain(conn: sqlite3.Connection, rule: Rule) -> list[Episode]:
     return episodes
 
 
-def _correlated(conn: sqlite3.Connection, rule: Rule) -> list[Episode]:
+def _correlated(conn: sqlite3.Connection, rule: Rule, bit: int | None = None) -> list[Episode]:
     groups = ", ".join(rule.group_by)
     value = rule.value_field or "NULL"
     # Sigma groups case-insensitively (the backend groups on lower()); rows without a group key are out.
@@ -92,7 +100,7 @@ def _correlated(conn: sqlite3.Connection, rule: Rule) -> list[Episode]:
     order = "".join(f"lower({g}), " for g in rule.group_by)
     sql = (
         f"SELECT rowid, epoch, line, {value}{', ' + groups if groups else ''} FROM events "
-        f"WHERE epoch IS NOT NULL{not_null} AND ({rule.predicate}) ORDER BY {order}epoch, rowid"
+        f"WHERE {_may(bit)}epoch IS NOT NULL{not_null} AND ({rule.predicate}) ORDER BY {order}epoch, rowid"
     )
     episodes: list[Episode] = []
     batch: list[tuple] = []

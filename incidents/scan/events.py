@@ -41,6 +41,8 @@ class FileRead:
     skipped: Counter = field(default_factory=Counter)  # reason -> lines read that are no event
     cr_only: bool = False  # lines were split on CR alone
     sha256: str | None = None  # of the file's bytes, when the block reader read them all (not compressed)
+    # With rules: for each row written (rowid - 1), the bit mask of the rules that may select it.
+    masks: list[int] | None = None
     event_lines: int = 0  # lines (records) that gave at least one recognised event
 
     @property
@@ -164,6 +166,8 @@ def _load_lines(conn, path: Path, fmt: str, reader, insert: str, result: FileRea
     # Read, but no event: the reason each such line is counted under (every line is an event, a skip or
     # a reject; FileRead.unaccounted checks it).
     no_event = "a syslog line that is no sshd/PAM login event" if fmt == "auth" else "no event in this line"
+    masks: list[int] = []
+    add_mask = masks.append
     rows = 0  # rows read (with a plan, only those some rule may select are written)
     recognised = event_lines = plain_skips = 0
 
@@ -176,11 +180,14 @@ def _load_lines(conn, path: Path, fmt: str, reader, insert: str, result: FileRea
         if type(row) is tuple:
             if row:
                 rows += 1
-                if keep is None or keep(row):
+                if keep is None:
                     append(row)
-                    if len(batch) >= BATCH:
-                        conn.executemany(insert, batch)
-                        batch.clear()
+                elif mask := keep(row):
+                    append(row)
+                    add_mask(mask)
+                if len(batch) >= BATCH:
+                    conn.executemany(insert, batch)
+                    batch.clear()
                 if is_event(row):
                     event_lines += 1
                     recognised += 1
@@ -201,7 +208,13 @@ def _load_lines(conn, path: Path, fmt: str, reader, insert: str, result: FileRea
             rows += len(row)
             events = sum(1 for r in row if is_event(r))
             recognised += events
-            batch.extend(row if keep is None else (r for r in row if keep(r)))
+            if keep is None:
+                batch.extend(row)
+            else:
+                for r in row:
+                    if mask := keep(r):
+                        append(r)
+                        add_mask(mask)
             if events:
                 event_lines += 1
             else:
@@ -240,6 +253,7 @@ def _load_lines(conn, path: Path, fmt: str, reader, insert: str, result: FileRea
     if plain_skips:
         skipped[no_event] += plain_skips
     result.events = rows
+    result.masks = masks if keep is not None else None
     result.recognised = rows if every_row_an_event else recognised
     result.lines = lines.lines
     result.sha256 = lines.sha256

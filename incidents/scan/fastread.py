@@ -25,7 +25,8 @@ from incidents.scan import cover, prefilter
 class Plan:
     """What the rules of one format need from a file: which rows to keep, which lines to read."""
 
-    keep: Callable[[tuple], bool] | None  # may some rule select this row? (None: every row may)
+    # Bit k set: rule k (in the order given) may select this row; 0: no rule may. None: every row may.
+    keep: Callable[[tuple], int] | None
     cover: str | None  # RE2 regex finding the lines some rule may select ('': none; None: any line may)
     parse_atoms: tuple[bytes, ...] = ()  # lines holding these are read in full anyway
 
@@ -44,7 +45,7 @@ def make_plan(module, predicates: list[str]) -> Plan:
             return Plan(None, None, tuple(a.encode() for a in parse_atoms))
         nodes.append(node)
         covers.append(cover.line_cover(node, verbatim, derived))
-    keep = prefilter.row_filter(("or", nodes), module.COLUMNS) if nodes else (lambda row: False)
+    keep = prefilter.row_masks(nodes, module.COLUMNS)
     if any(c is None for c in covers):
         return Plan(keep, None, tuple(a.encode() for a in parse_atoms))
     # A rule whose lines all hold one of the reader's own PARSE_ATOMS needs no search of its own.

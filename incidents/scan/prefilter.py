@@ -220,25 +220,32 @@ def like_pieces(pattern: str, escape: str | None) -> list[str]:
 def row_filter(node, columns: tuple[str, ...]) -> Callable[[tuple], bool]:
     """A function of a row (in `columns` order) that is True whenever SQLite would select it.
 
-    Compiled to one Python function (each field read and casefolded once); a field the reader does not
-    fill is NULL in the events table.
+    A field the reader does not fill is NULL in the events table.
     """
+    mask = row_masks([node], columns)
+    return lambda row: mask(row) != 0
+
+
+def row_masks(nodes: list, columns: tuple[str, ...]) -> Callable[[tuple], int]:
+    """A function of a row giving a bit mask: bit k is set whenever SQLite would select the row by
+    condition k. Compiled to one Python function (each field read and casefolded once)."""
     index = {name: i for i, name in enumerate(columns)}
     used: set[int] = set()
     consts: list[str] = []
-    body = _code(node, index, used, consts)
-    lines = ["def keep(row):"]
+    bodies = [_code(node, index, used, consts) for node in nodes]
+    lines = ["def mask(row):"]
     for i in sorted(used):
         lines.append(f"    v{i} = row[{i}]")
         lines.append(
             f"    f{i} = None if v{i} is None else v{i}.casefold() if type(v{i}) is str else str(v{i}).casefold()"
         )
-    lines.append(f"    return bool({body})")
+    terms = " | ".join(f"({1 << k} if {body} else 0)" for k, body in enumerate(bodies)) or "0"
+    lines.append(f"    return {terms}")
     from incidents.scan.events import regexp
 
     namespace: dict = {"regexp": regexp, "C": consts}
     exec("\n".join(lines), namespace)  # noqa: S102 - code built from the parsed condition, literals by repr()
-    return namespace["keep"]
+    return namespace["mask"]
 
 
 def _code(node, index, used: set[int], consts: list[str]) -> str:
