@@ -7,44 +7,27 @@ from __future__ import annotations
 
 import re
 
-from incidents.scan.prefilter import like_pieces
+# The regex parser of the standard library (sre; private, but stable across 3.11-3.13): RE2's syntax is
+# close enough to it for literal extraction, and regex_literals refuses what they read differently.
+import re._parser as _sre
+from re._constants import (
+    ANY,
+    ASSERT,
+    ASSERT_NOT,
+    AT,
+    BRANCH,
+    CATEGORY,
+    IN,
+    LITERAL,
+    MAX_REPEAT,
+    MIN_REPEAT,
+    NEGATE,
+    NOT_LITERAL,
+    RANGE,
+    SUBPATTERN,
+)  # fmt: skip
 
-try:  # the regex parser of the standard library (sre); RE2 syntax is close to it for literal extraction
-    import re._parser as _sre  # Python >= 3.11
-    from re._constants import (
-        ANY,
-        ASSERT,
-        ASSERT_NOT,
-        AT,
-        BRANCH,
-        CATEGORY,
-        IN,
-        LITERAL,
-        MAX_REPEAT,
-        MIN_REPEAT,
-        NEGATE,
-        NOT_LITERAL,
-        RANGE,
-        SUBPATTERN,
-    )  # fmt: skip
-except ImportError:  # pragma: no cover - Python 3.10
-    import sre_parse as _sre
-    from sre_constants import (
-        ANY,
-        ASSERT,
-        ASSERT_NOT,
-        AT,
-        BRANCH,
-        CATEGORY,
-        IN,
-        LITERAL,
-        MAX_REPEAT,
-        MIN_REPEAT,
-        NEGATE,
-        NOT_LITERAL,
-        RANGE,
-        SUBPATTERN,
-    )  # fmt: skip
+from incidents.scan.prefilter import like_pieces
 
 _MAX_EXACT = 64
 
