@@ -281,13 +281,15 @@ def scan_file(
         with db.atomic():
             run_id = store.start_run(db, file=str(path), sha256=sha, kind="scan", fmt=result.fmt)
             rows = [row[:-2] + (run_id, row[-1]) for row in rows]
-            # One INSERT OR IGNORE for the file; the ids already stored (or repeated here) are not new.
-            known = _stored_ids(db, [row[0] for row in rows])
-            for row, episode in zip(rows, episodes):
-                if row[0] not in known:
-                    known.add(row[0])
-                    result.new_per_rule[episode.rule.id] += 1
+            # One INSERT OR IGNORE for the file: new are the ids stored now and not before (once each).
+            ids = [row[0] for row in rows]
+            before = _stored_ids(db, ids)
             store.add_incidents(db, rows)
+            fresh = _stored_ids(db, ids) - before
+            for row, episode in zip(rows, episodes):
+                if row[0] in fresh:
+                    fresh.discard(row[0])
+                    result.new_per_rule[episode.rule.id] += 1
             result.new = sum(result.new_per_rule.values())
             result.found = len(rows)
             store.add_rejects(db, run_id, read.rejects)
