@@ -233,7 +233,17 @@ def scan_file(
         return result
     conn = events_table.connect()
     try:
-        read = events_table.load(conn, path, result.fmt, zone=zone, year=year, log_zone=log_zone)
+        # Only the rows some rule may select are written to the events table (the rules then judge them).
+        mine = [rule for rule in ruleset.rules if result.fmt in rule.readers]
+        read = events_table.load(
+            conn, path, result.fmt, zone=zone, year=year, log_zone=log_zone,
+            predicates=[rule.predicate for rule in mine],
+        )  # fmt: skip
+        bits = {}
+        if read.masks is not None:
+            masks = read.masks
+            conn.create_function("may", 2, lambda rowid, bit: masks[rowid - 1] >> bit & 1, deterministic=True)
+            bits = {rule.id: k for k, rule in enumerate(mine)}
         result.lines, result.events, result.unparsed, result.bad_utf8 = (
             read.lines,
             read.events,
@@ -256,7 +266,7 @@ def scan_file(
             )
         for rule in ruleset.rules:
             if result.fmt in rule.readers:
-                found = detect(conn, rule)
+                found = detect(conn, rule, bits.get(rule.id))
                 result.per_rule[rule.id] += len(found)
                 episodes.extend(found)
         if result.lines and not result.recognised and not episodes:
@@ -265,13 +275,20 @@ def scan_file(
                 f"read {result.lines:,} lines as {result.fmt} but recognised no {what} in them"
                 + ("" if fmt else "; use --format if the file is another kind of log")
             )
-        rows = [incident_row(conn, e, path, result.fmt, zone) for e in episodes]
-        sha = sha256_of(path)
+        evidence = _evidence(conn, episodes)
+        rows = [incident_row(conn, e, path, result.fmt, zone, evidence) for e in episodes]
+        sha = read.sha256 or sha256_of(path)
         with db.atomic():
             run_id = store.start_run(db, file=str(path), sha256=sha, kind="scan", fmt=result.fmt)
             rows = [row[:-2] + (run_id, row[-1]) for row in rows]
+            # One INSERT OR IGNORE for the file: new are the ids stored now and not before (once each).
+            ids = [row[0] for row in rows]
+            before = _stored_ids(db, ids)
+            store.add_incidents(db, rows)
+            fresh = _stored_ids(db, ids) - before
             for row, episode in zip(rows, episodes):
-                if store.add_incidents(db, [row]):
+                if row[0] in fresh:
+                    fresh.discard(row[0])
                     result.new_per_rule[episode.rule.id] += 1
             result.new = sum(result.new_per_rule.values())
             result.found = len(rows)
@@ -324,15 +341,38 @@ def _utc(epoch: float) -> str:
     return datetime.fromtimestamp(epoch, UTC).strftime("%Y-%m-%dT%H:%M:%SZ")
 
 
-def incident_row(conn, episode: Episode, path: Path, fmt: str, zone: ZoneInfo) -> tuple:
+_EVIDENCE = "line, host, dest_ip, source_ip, message, http_hostname, client_ip"
+
+
+def _evidence(conn, episodes: list[Episode]) -> dict[int, tuple]:
+    """rowid -> evidence columns of every sampled event, in batches of one query."""
+    rowids = sorted({r for e in episodes for r in e.sample})
+    found: dict[int, tuple] = {}
+    for i in range(0, len(rowids), 500):
+        chunk = rowids[i : i + 500]
+        marks = ",".join("?" * len(chunk))
+        for row in conn.execute(f"SELECT rowid, {_EVIDENCE} FROM events WHERE rowid IN ({marks})", chunk):
+            found[row[0]] = row[1:]
+    return found
+
+
+def _stored_ids(db, ids: list[str]) -> set[str]:
+    known: set[str] = set()
+    for i in range(0, len(ids), 500):
+        chunk = ids[i : i + 500]
+        marks = ",".join("?" * len(chunk))
+        known.update(r[0] for r in db.execute(f"SELECT id FROM incidents WHERE id IN ({marks})", chunk))
+    return known
+
+
+def incident_row(
+    conn, episode: Episode, path: Path, fmt: str, zone: ZoneInfo, evidence_rows: dict | None = None
+) -> tuple:
     """The incident tuple (store.INCIDENT_COLUMNS order, run_id still None) of one episode."""
     rule = episode.rule
-    marks = ",".join("?" * len(episode.sample))
-    evidence = conn.execute(
-        f"SELECT line, host, dest_ip, source_ip, message, http_hostname, client_ip FROM events "
-        f"WHERE rowid IN ({marks}) ORDER BY rowid",
-        episode.sample,
-    ).fetchall()
+    if evidence_rows is None:
+        evidence_rows = _evidence(conn, [episode])
+    evidence = [evidence_rows[r] for r in sorted(episode.sample) if r in evidence_rows]
     first = evidence[0] if evidence else (None,) * 7
     source = first[3] if "source_ip" not in rule.group_by else episode.group[rule.group_by.index("source_ip")]
     if rule.kind == "event":

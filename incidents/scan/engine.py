@@ -48,11 +48,19 @@ class Episode:
     sample: list[int] = field(default_factory=list)  # rowids of the first matches, for evidence
 
 
-def detect(conn: sqlite3.Connection, rule: Rule) -> list[Episode]:
-    """The episodes `rule` finds in the events table."""
+def detect(conn: sqlite3.Connection, rule: Rule, bit: int | None = None) -> list[Episode]:
+    """The episodes `rule` finds in the events table.
+
+    `bit`: the rule's bit in the masks events.load kept (registered as SQL function `may(rowid, bit)`):
+    rows whose bit is clear cannot match, and SQLite then skips the rule's condition for them.
+    """
     if rule.kind == "event":
-        return _plain(conn, rule)
-    return _correlated(conn, rule)
+        return _plain(conn, rule, bit)
+    return _correlated(conn, rule, bit)
+
+
+def _may(bit: int | None) -> str:
+    return "" if bit is None else f"may(rowid, {int(bit)}) AND "
 
 
 def matches(conn: sqlite3.Connection, rule: Rule) -> int:
@@ -60,9 +68,9 @@ def matches(conn: sqlite3.Connection, rule: Rule) -> int:
     return conn.execute(f"SELECT count(*) FROM events WHERE {rule.predicate}").fetchone()[0]
 
 
-def _plain(conn: sqlite3.Connection, rule: Rule) -> list[Episode]:
+def _plain(conn: sqlite3.Connection, rule: Rule, bit: int | None = None) -> list[Episode]:
     sql = (
-        f"SELECT rowid, epoch, line, source_ip FROM events WHERE epoch IS NOT NULL AND ({rule.predicate}) "
+        f"SELECT rowid, epoch, line, source_ip FROM events WHERE {_may(bit)}epoch IS NOT NULL AND ({rule.predicate}) "
         "ORDER BY lower(source_ip), epoch, rowid"
     )
     episodes: list[Episode] = []
@@ -84,7 +92,7 @@ def _plain(conn: sqlite3.Connection, rule: Rule) -> list[Episode]:
     return episodes
 
 
-def _correlated(conn: sqlite3.Connection, rule: Rule) -> list[Episode]:
+def _correlated(conn: sqlite3.Connection, rule: Rule, bit: int | None = None) -> list[Episode]:
     groups = ", ".join(rule.group_by)
     value = rule.value_field or "NULL"
     # Sigma groups case-insensitively (the backend groups on lower()); rows without a group key are out.
@@ -92,13 +100,18 @@ def _correlated(conn: sqlite3.Connection, rule: Rule) -> list[Episode]:
     order = "".join(f"lower({g}), " for g in rule.group_by)
     sql = (
         f"SELECT rowid, epoch, line, {value}{', ' + groups if groups else ''} FROM events "
-        f"WHERE epoch IS NOT NULL{not_null} AND ({rule.predicate}) ORDER BY {order}epoch, rowid"
+        f"WHERE {_may(bit)}epoch IS NOT NULL{not_null} AND ({rule.predicate}) ORDER BY {order}epoch, rowid"
     )
     episodes: list[Episode] = []
     batch: list[tuple] = []
     key = None
+    single = len(rule.group_by) == 1
     for row in conn.execute(sql):
-        folded = tuple(v.lower() if isinstance(v, str) else v for v in row[4:])
+        if single:  # the usual case (one group-by field): no tuple per row
+            v = row[4]
+            folded = v.lower() if type(v) is str else v
+        else:
+            folded = tuple(v.lower() if isinstance(v, str) else v for v in row[4:])
         if folded != key and batch:
             episodes.extend(_windows(rule, batch))
             batch = []
@@ -121,38 +134,42 @@ def _windows(rule: Rule, rows: list[tuple]) -> list[Episode]:
     current_last = -1  # index of the last row in the current episode
     left = 0
     n = len(rows)
+    epochs = [r[1] for r in rows]
+    lines = [r[2] for r in rows]
     for i in range(n):
-        epoch = rows[i][1]
+        epoch = epochs[i]
         if distinct and rows[i][3] is not None:
             values[str(rows[i][3]).lower()] += 1
-        while rows[left][1] < epoch - span:
+        low = epoch - span
+        while epochs[left] < low:
             if distinct and rows[left][3] is not None:
                 v = str(rows[left][3]).lower()
                 values[v] -= 1
                 if not values[v]:
                     del values[v]
             left += 1
-        if i + 1 < n and rows[i + 1][1] == epoch:
+        if i + 1 < n and epochs[i + 1] == epoch:
             continue  # RANGE frames include every row with the same time: judge the window at the last one
         metric = len(values) if distinct else i - left + 1
         if not meets(metric, threshold):
             continue
-        if current is not None and rows[left][1] - current.end <= span:
+        if current is not None and epochs[left] - current.end <= span:
             current.metric = max(current.metric, metric)
             first_new = current_last + 1
         else:
             current = Episode(
-                rule, tuple(rows[i][4:]), rows[left][1], epoch, 0, rows[left][2], rows[left][2], metric
+                rule, tuple(rows[i][4:]), epochs[left], epoch, 0, lines[left], lines[left], metric
             )
             episodes.append(current)
             first_new = left
-        for j in range(first_new, i + 1):
-            current.events += 1
-            line = rows[j][2]
-            current.first_line = min(current.first_line, line)
-            current.last_line = max(current.last_line, line)
-            if len(current.sample) < SAMPLE:
-                current.sample.append(rows[j][0])
+        new_lines = lines[first_new : i + 1]
+        current.events += len(new_lines)
+        current.first_line = min(current.first_line, min(new_lines))
+        current.last_line = max(current.last_line, max(new_lines))
+        if len(current.sample) < SAMPLE:
+            current.sample.extend(
+                r[0] for r in rows[first_new : min(i + 1, first_new + SAMPLE - len(current.sample))]
+            )
         current.end = epoch
         current_last = i
     return episodes

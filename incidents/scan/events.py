@@ -14,6 +14,7 @@ from zoneinfo import ZoneInfo
 
 import re2
 
+from incidents.scan import fastread
 from incidents.scan.readers import EVENT_FIELDS, READERS, eve
 from incidents.scan.readers.clock import SyslogYears
 from incidents.scan.readers.lines import LineReader, Rejected
@@ -39,6 +40,9 @@ class FileRead:
     recognised: int = 0  # events the format is about (auth: sshd/PAM login events; others: every row)
     skipped: Counter = field(default_factory=Counter)  # reason -> lines read that are no event
     cr_only: bool = False  # lines were split on CR alone
+    sha256: str | None = None  # of the file's bytes, when the block reader read them all (not compressed)
+    # With rules: for each row written (rowid - 1), the bit mask of the rules that may select it.
+    masks: list[int] | None = None
     event_lines: int = 0  # lines (records) that gave at least one recognised event
 
     @property
@@ -114,11 +118,15 @@ def load(
     zone: ZoneInfo,
     year: int | None,
     log_zone: ZoneInfo | None = None,
+    predicates: list[str] | None = None,
 ) -> FileRead:
     """Parse `path` with the reader for `fmt` into the events table.
 
     Times without an offset are read in `log_zone` (the log's clock, `--zone`), else the format's own
     default (UTC for eve.json), else `zone` (the store's reporting zone).
+    With `predicates` (the SQL conditions of the rules that will run over the table), only the rows one
+    of them may select are written, and formats with a block reader parse only the lines that may hold
+    such a row (fastread.py); the counts are those of a full read either way.
     """  # fmt: skip
     module = READERS[fmt]
     clock = log_zone or getattr(module, "DEFAULT_ZONE", None) or zone
@@ -128,10 +136,13 @@ def load(
     insert = (
         f"INSERT INTO events ({', '.join(module.COLUMNS)}) VALUES ({', '.join('?' for _ in module.COLUMNS)})"
     )
+    plan = None if predicates is None else fastread.make_plan(module, predicates)
     if fmt == eve.NAME and _is_json_array(path):
         _load_array(conn, path, reader, insert, result)
     else:
-        _load_lines(conn, path, fmt, reader, insert, result)
+        _load_lines(conn, path, fmt, reader, insert, result, plan)
+        if plan is not None:
+            return result
     event_sql = getattr(module, "EVENT_SQL", None)
     result.recognised = (
         conn.execute(f"SELECT count(*) FROM events WHERE {event_sql}").fetchone()[0]
@@ -141,57 +152,111 @@ def load(
     return result
 
 
-def _load_lines(conn, path: Path, fmt: str, reader, insert: str, result: FileRead) -> None:
+def _load_lines(conn, path: Path, fmt: str, reader, insert: str, result: FileRead, plan=None) -> None:
+    """Every line through the reader (or, with a plan and a block reader, the lines that need it)."""
     lines = LineReader(path)
     batch: list[tuple] = []
     parse = reader.parse
     append = batch.append
     skipped = result.skipped
-    is_event = READERS[fmt].is_event
+    module = READERS[fmt]
+    is_event = module.is_event
+    keep = plan.keep if plan is not None else None
+    every_row_an_event = getattr(module, "EVENT_SQL", None) is None
     # Read, but no event: the reason each such line is counted under (every line is an event, a skip or
     # a reject; FileRead.unaccounted checks it).
     no_event = "a syslog line that is no sshd/PAM login event" if fmt == "auth" else "no event in this line"
-    number = 0
-    try:
-        for number, text in lines:
-            try:
-                row = parse(number, text)
-            except Exception as e:  # noqa: BLE001 - one line never stops a scan; it is rejected, named
-                row = Rejected(f"the {fmt} reader failed on this line ({type(e).__name__}: {e})")
-            if type(row) is tuple:
-                if row:
+    masks: list[int] = []
+    add_mask = masks.append
+    rows = 0  # rows read (with a plan, only those some rule may select are written)
+    recognised = event_lines = plain_skips = 0
+
+    def take(number: int, text: str) -> None:
+        nonlocal rows, recognised, event_lines, plain_skips
+        try:
+            row = parse(number, text)
+        except Exception as e:  # noqa: BLE001 - one line never stops a scan; it is rejected, named
+            row = Rejected(f"the {fmt} reader failed on this line ({type(e).__name__}: {e})")
+        if type(row) is tuple:
+            if row:
+                rows += 1
+                if keep is None:
                     append(row)
-                    if is_event(row):
-                        result.event_lines += 1
-                    else:
-                        skipped[no_event] += 1
+                elif mask := keep(row):
+                    append(row)
+                    add_mask(mask)
+                if len(batch) >= BATCH:
+                    conn.executemany(insert, batch)
+                    batch.clear()
+                if is_event(row):
+                    event_lines += 1
+                    recognised += 1
                 else:
-                    skipped[no_event] += 1
-            elif row is None:
-                if text.strip():
-                    result.reject(number, text, f"fits no {fmt} line")
-                else:
-                    skipped["blank line"] += 1
-            elif type(row) is list:
-                batch.extend(row)
-                if any(is_event(r) for r in row):
-                    result.event_lines += 1
-                else:
-                    skipped[no_event] += 1
-            elif type(row) is Rejected:
-                result.reject(number, text, row)
+                    if not plain_skips:  # the reasons keep the order they first occur in
+                        skipped[no_event] = 0
+                    plain_skips += 1
             else:
-                skipped[row] += 1
+                if not plain_skips:
+                    skipped[no_event] = 0
+                plain_skips += 1
+        elif row is None:
+            if text.strip():
+                result.reject(number, text, f"fits no {fmt} line")
+            else:
+                skipped["blank line"] += 1
+        elif type(row) is list:
+            rows += len(row)
+            events = sum(1 for r in row if is_event(r))
+            recognised += events
+            if keep is None:
+                batch.extend(row)
+            else:
+                for r in row:
+                    if mask := keep(r):
+                        append(r)
+                        add_mask(mask)
+            if events:
+                event_lines += 1
+            else:
+                if not plain_skips:
+                    skipped[no_event] = 0
+                plain_skips += 1
             if len(batch) >= BATCH:
                 conn.executemany(insert, batch)
-                result.events += len(batch)
                 batch.clear()
+        elif type(row) is Rejected:
+            result.reject(number, text, row)
+        else:
+            skipped[row] += 1
+
+    def plain(count: int) -> None:  # lines the block reader counted as one plain row each
+        nonlocal rows, event_lines, plain_skips
+        rows += count
+        if every_row_an_event:
+            event_lines += count
+        elif count:
+            if not plain_skips:
+                skipped[no_event] = 0
+            plain_skips += count
+
+    try:
+        if plan is not None and hasattr(reader, "fast_line") and not lines.cr_only_head():
+            fastread.read_blocks(lines, reader, module, plan, take, plain)
+        else:
+            for number, text in lines:
+                take(number, text)
     except (OSError, EOFError, lzma.LZMAError) as e:  # a compressed file cut short or corrupt
-        result.reject(number + 1, "", f"the file cannot be read past this point ({e})")
+        result.reject(lines.lines + 1, "", f"the file cannot be read past this point ({e})")
     if batch:
         conn.executemany(insert, batch)
-        result.events += len(batch)
+    result.event_lines += event_lines
+    if plain_skips:
+        skipped[no_event] += plain_skips
+    result.events = rows
+    result.masks = masks if keep is not None else None
+    result.recognised = rows if every_row_an_event else recognised
     result.lines = lines.lines
+    result.sha256 = lines.sha256
     result.cr_only = lines.problems.cr_only
     for number, length in lines.problems.too_long:
         result.reject(number, "", f"line is {length:,} bytes long, over the 1 MiB limit of a log line")

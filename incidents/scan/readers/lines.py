@@ -104,6 +104,25 @@ def sha256_of(path: Path) -> str:
     return digest.hexdigest()
 
 
+def _read_some(fh, size: int, digest=None) -> tuple[bytes, BaseException | None]:
+    """Up to `size` bytes, and the error that stopped the reading early (a compressed file cut short):
+    read1() hands over what was decompressed before it, where read() would drop it."""
+    chunks, got = [], 0
+    read1 = getattr(fh, "read1", fh.read)
+    try:
+        while got < size:
+            data = read1(size - got)
+            if not data:
+                break
+            chunks.append(data)
+            got += len(data)
+            if digest is not None:
+                digest.update(data)
+    except (OSError, EOFError, lzma.LZMAError) as e:
+        return b"".join(chunks), e
+    return b"".join(chunks), None
+
+
 class LineReader:
     """Iterate (line number, text without line end) over a file; problems are collected, never raised.
 
@@ -115,6 +134,7 @@ class LineReader:
         self.problems = LineProblems()
         self.lines = 0
         self.limit = limit
+        self.sha256: str | None = None  # set by blocks() when it read a plain file to its end
 
     def __iter__(self) -> Iterator[tuple[int, str]]:
         with open_log(self.path) as fh:
@@ -124,6 +144,67 @@ class LineReader:
                 yield from self._split(fh, b"\r")
             else:
                 yield from self._lines(fh)
+
+    def blocks(self, size: int = 1 << 20) -> Iterator[tuple[int, bytes]]:
+        """(lines before it, block) pairs: runs of whole lines each ending in LF, at most `limit` bytes
+        each; the file's last line, when it has no LF, comes alone without one. Over-long lines are
+        skipped and recorded as `read` records them. Not for CR-only files (`cr_only_head` tells)."""
+        number = 0
+        limit = self.limit
+        try:
+            with open_log(self.path) as fh:
+                # A plain file is hashed as it is read (the run record keeps its SHA-256): one pass, not two.
+                digest = hashlib.sha256() if compression(self.path) is None else None
+                pending = b""
+                while True:
+                    data, error = _read_some(fh, size, digest)
+                    if not data and error is None:
+                        break
+                    buf = pending + data if pending else data
+                    cut = buf.rfind(b"\n")
+                    if cut < 0:
+                        pending = buf
+                        if len(pending) > limit and error is None:  # one over-long line: skip to its end
+                            length = self._skip_rest(fh, len(pending))
+                            number += 1
+                            self.problems.too_long.append((number, length))
+                            pending = b""
+                    else:
+                        block, pending = buf[: cut + 1], buf[cut + 1 :]
+                        if len(block) > limit and max(map(len, block.split(b"\n"))) > limit:
+                            yield from self._long_lines(number, block)
+                        else:
+                            yield number, block
+                        number += block.count(b"\n")
+                    if error is not None:  # the lines before it were read, as readline() reads them
+                        raise error
+                if pending:
+                    self.problems.no_final_newline = True
+                    yield number, pending
+                    number += 1
+                if digest is not None and not self.problems.too_long:
+                    self.sha256 = digest.hexdigest()
+        finally:
+            self.lines = number
+
+    def _long_lines(self, number: int, block: bytes) -> Iterator[tuple[int, bytes]]:
+        """A block holding an over-long line: its other lines in smaller blocks, the long ones recorded."""
+        start = 0
+        lines = block.split(b"\n")[:-1]
+        for i, raw in enumerate(lines):
+            if len(raw) > self.limit:
+                if i > start:
+                    yield number + start, b"\n".join(lines[start:i]) + b"\n"
+                self.problems.too_long.append((number + i + 1, len(raw)))
+                start = i + 1
+        if start < len(lines):
+            yield number + start, b"\n".join(lines[start:]) + b"\n"
+
+    def cr_only_head(self) -> bool:
+        """True when the file's first 64 KiB hold a CR but no LF (lines end with CR alone)."""
+        with open_log(self.path) as fh:
+            head = fh.peek(1 << 16)[: 1 << 16] if hasattr(fh, "peek") else fh.read(1 << 16)
+        return b"\r" in head and b"\n" not in head
 
     def _decode(self, number: int, raw: bytes) -> str:
         try:

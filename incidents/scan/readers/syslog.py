@@ -25,6 +25,18 @@ COLUMNS = ("line", "epoch", "host", "program", "pid", "message", "event", "user"
 # A row of this reader is an event when sshd/PAM said something about a login (column `event`).
 EVENT_SQL = "event IS NOT NULL"
 
+# For the block reader (fastread.py): fields whose value is always a piece of the raw line; `event`,
+# which is NULL unless the message holds one of the strings `classify` looks for; and the strings whose
+# lines must be read in full to be counted right (events, and "message repeated", which gives several rows).
+VERBATIM = frozenset({"host", "program", "pid", "message", "user", "source_ip"})
+EVENT_ATOMS = (
+    "Failed ", "Invalid user", "Illegal user", "Accepted ", "error: PAM: ",
+    "error: maximum authentication attempts exceeded for ", "authentication failure;", "POSSIBLE BREAK-IN ATTEMPT",
+)  # fmt: skip
+DERIVED = {"event": (EVENT_ATOMS, "", True)}
+PARSE_ATOMS = (*EVENT_ATOMS, "message repeated")
+_FAST_HOURS = 8  # the most recent hours a plain line may start with
+
 _PRI = re.compile(r"<(\d{1,3})>")
 _TAG = r"(?:([^\s\[:(]+(?:\([^)\s]*\))?)(?:\[(\d+)\])?: ?)?"
 BSD = re.compile(r"([A-Z][a-z]{2}) ([ \d]\d) (\d\d):(\d\d):(\d\d)(?:\.\d{1,9})? (\S+) " + _TAG + "(.*)")
@@ -97,6 +109,18 @@ class Reader:
         self.years = years
         self._hours: dict[str, float] = {}  # "Oct  5 07" -> Unix time of that local hour
         self._openpam: dict[str, str] = {}  # sshd pid -> source of its last OpenPAM error line
+        self._fast: tuple[int, bytes | None] = (-1, None)
+
+    def fast_line(self) -> bytes:
+        """A bytes regex (RE2) for whole lines (without their LF) this reader certainly reads as one row
+        with no event, given that they hold none of PARSE_ATOMS: a BSD timestamp in an hour already seen (so reading it changes
+        nothing here), then a host. The same object until a new hour is learnt."""
+        count = len(self._hours)
+        if self._fast[0] != count:
+            keys = [k.encode() for k in list(self._hours)[-_FAST_HOURS:] if k.isascii()]
+            alternatives = b"|".join(re.escape(k) for k in keys)
+            self._fast = (count, b"(?:" + alternatives + rb"):\d\d:\d\d [!-~]+ [^\n]*" if keys else None)
+        return self._fast[1]
 
     def parse(self, number: int, text: str):
         if text[:1] == "<":
