@@ -380,33 +380,10 @@ def _v10_incident_records(db: sqlite_utils.Database) -> None:
 
 
 def _v11_batch_upkeep(db: sqlite_utils.Database) -> None:
-    # A bulk writer (ingest) keeps the target search index, day_counts and incident_count once per batch
-    # (incidents.upkeep.insert_batch) instead of once per row: the FTS5 insert from a per-row trigger costs
-    # about 5 times the same rows inserted by one INSERT ... SELECT (bench/ingest.py). The AFTER INSERT
-    # triggers stand aside while `batch_upkeep.deferred` is 1, which a bulk writer sets only inside its
-    # own write transaction and resets before that transaction commits (so no other writer, and no
-    # reader, ever sees it set). An absent row or any other value keeps every trigger on.
-    db.execute("CREATE TABLE IF NOT EXISTS batch_upkeep (deferred INTEGER NOT NULL)")
-    db.execute("DELETE FROM batch_upkeep")
-    db.execute("INSERT INTO batch_upkeep(deferred) VALUES (0)")
-    on = "(SELECT deferred FROM batch_upkeep) IS NOT 1"
-    db.execute("DROP TRIGGER IF EXISTS incidents_target_ai")
-    db.execute(
-        "CREATE TRIGGER incidents_target_ai AFTER INSERT ON incidents "
-        f"WHEN new.target IS NOT NULL AND {on} BEGIN "
-        "INSERT INTO incidents_target(rowid, target) VALUES (new.rowid, new.target); END"
-    )
-    db.execute("DROP TRIGGER IF EXISTS day_counts_ai")
-    db.execute(
-        f"CREATE TRIGGER day_counts_ai AFTER INSERT ON incidents WHEN {on} BEGIN "
-        "INSERT INTO day_counts(day, category, n) VALUES (new.day, new.category, 1) "
-        "ON CONFLICT(day, category) DO UPDATE SET n = n + 1; END"
-    )
-    db.execute("DROP TRIGGER IF EXISTS incident_count_ai")
-    db.execute(
-        f"CREATE TRIGGER incident_count_ai AFTER INSERT ON incidents WHEN {on} BEGIN "
-        "UPDATE incident_count SET n = n + 1; END"
-    )
+    # Ingest keeps the target search index, day_counts and incident_count once per batch
+    # (incidents.upkeep.insert_batch). The index on incidents(record_key) is read by nothing since
+    # incident_records (_v10) holds each record's incident: it only cost a B-tree insert per incident.
+    db.execute("DROP INDEX IF EXISTS incidents_record_key")
 
 
 MIGRATIONS: list[Callable[[sqlite_utils.Database], None]] = [

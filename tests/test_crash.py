@@ -54,6 +54,8 @@ def state(db: Path) -> dict:
     try:
         integrity = conn.execute("PRAGMA integrity_check").fetchone()[0]
         tables = {r[0] for r in conn.execute("SELECT name FROM sqlite_master")}
+        if "ingest_runs" not in tables:  # killed while creating the store, before its first migration
+            return {"integrity": integrity, "files": [], "running": 0, "ids": [], "pending": []}
         if "incidents_target" in tables:
             conn.execute("INSERT INTO incidents_target(incidents_target, rank) VALUES ('integrity-check', 1)")
         status = dict(conn.execute("SELECT id, status FROM ingest_runs"))
