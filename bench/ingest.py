@@ -117,7 +117,16 @@ def size():
     return sum(os.path.getsize(path + s) for s in ("", "-wal") if os.path.exists(path + s))
 base = size()
 peak = [base, 0]
+every = int(os.environ.get("BENCH_PROGRESS_EVERY", "0"))
+mark = [0, time.process_time()]
 def progress(read):
+    if every and read - mark[0] >= every:
+        cpu = time.process_time()
+        print(f"  {read:>11,} rows: {(cpu - mark[1]) / (read - mark[0]) * 1e6:.1f} us/row CPU over the last "
+              f"{read - mark[0]:,}; store+WAL {size() / 1e6:,.0f} MB; RSS "
+              f"{resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024:.0f} MB; load {os.getloadavg()[0]:.1f}",
+              file=sys.stderr, flush=True)
+        mark[:] = [read, cpu]
     peak[0] = max(peak[0], size())
     if os.path.exists(path + "-wal"):
         peak[1] = max(peak[1], os.path.getsize(path + "-wal"))
@@ -156,9 +165,10 @@ def main() -> int:
     # already holds the reference's rows would report the parent's peak.
     out = subprocess.run(
         [sys.executable, "-c", CHILD, str(src), str(folder / "store.db")],
-        capture_output=True,
+        stdout=subprocess.PIPE,
         text=True,
         check=True,
+        env={**os.environ, "BENCH_PROGRESS_EVERY": str(max(100_000, args.rows // 10))},
     ).stdout.split()
     ours_s, ours_cpu = float(out[0]), float(out[6])
     read, accepted, duplicate, rejected, maxrss_kb, extra_disk, wal_peak, store_bytes, corrected = map(
