@@ -395,6 +395,13 @@ def _v12_category_sector_days(db: sqlite_utils.Database) -> None:
     db.execute("CREATE INDEX IF NOT EXISTS incidents_sector_day ON incidents(sector, day)")
 
 
+def _v13_batch_upkeep(db: sqlite_utils.Database) -> None:
+    # Ingest keeps the target search index, day_counts and incident_count once per batch
+    # (incidents.upkeep.insert_batch). The index on incidents(record_key) is read by nothing since
+    # incident_records (_v10) holds each record's incident: it only cost a B-tree insert per incident.
+    db.execute("DROP INDEX IF EXISTS incidents_record_key")
+
+
 MIGRATIONS: list[Callable[[sqlite_utils.Database], None]] = [
     _v1_initial,
     _v2_published,
@@ -408,4 +415,5 @@ MIGRATIONS: list[Callable[[sqlite_utils.Database], None]] = [
     _v10_incident_records,
     _v11_incidents_run,
     _v12_category_sector_days,
+    _v13_batch_upkeep,
 ]

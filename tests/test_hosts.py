@@ -177,3 +177,41 @@ def test_hex_ipv4_is_the_address(spelling):
 def test_no_address_spellings_stay_text(spelling):
     # Zero-padded octets are decimal (never octal): 0313 is 313, no octet; a bare integer is no address.
     assert normalise_target(spelling)[1] == "text"
+
+
+_URLISH = st.from_regex(
+    r"\A(?i:https?)://[a-zA-Z0-9.-]{1,20}(/[a-zA-Z0-9/._%~+-]{0,20})?(\?[a-zA-Z0-9=&%._-]{0,15})?(#[a-z0-9]{0,5})?\Z"
+)
+
+
+@given(st.one_of(_URLISH, st.text(alphabet="hps:/?#.aZ09-_ %\t\n", max_size=30)))
+def test_the_plain_url_regex_agrees_with_urlsplit(text):
+    from incidents.ingest.hosts import _PLAIN_URL, _split_url, _url
+
+    if _PLAIN_URL.match(text) is None:
+        return
+    try:
+        expected = _split_url(text)
+    except BadTarget:
+        expected = None
+    assert _url(text) == expected
+
+
+@pytest.mark.parametrize(
+    "url",
+    [
+        "HTTPS://Example.VN/Login?ID=1#top",
+        "http://a.vn?x=1",
+        "http://a.vn/?",
+        "http://a.vn#f",
+        "https://www.a.vn/",
+        "http://203.000.113.007/x",
+        "http://0x7f.0.0.1/x",
+        "http://./x",
+        "http://a.vn/d%C3%A2y?q=%20",
+    ],
+)
+def test_plain_url_examples_agree_with_urlsplit(url):
+    from incidents.ingest.hosts import _split_url, _url
+
+    assert _url(url) == _split_url(url)

@@ -138,6 +138,8 @@ class Plan:
 
     fields: dict[str, tuple[str, ...]]
     get: dict[str, Callable[[dict], object]]
+    # The same value as text: `_text(get[f](rec))`, in one step (the free-text fields of every row).
+    text: dict[str, Callable[[dict], str | None]]
 
     @classmethod
     def for_names(cls, names) -> Plan:
@@ -146,7 +148,9 @@ class Plan:
             if isinstance(n, str):
                 folded.setdefault(n.strip().lower(), n)
         fields = {f: tuple(folded[a] for a in aliases if a in folded) for f, aliases in ALIASES.items()}
-        return cls(fields, {f: _getter(names) for f, names in fields.items()})
+        get = {f: _getter(names) for f, names in fields.items()}
+        text = {f: _text_getter(names, get[f]) for f, names in fields.items()}
+        return cls(fields, get, text)
 
 
 def _none(rec: dict) -> None:
@@ -163,10 +167,32 @@ def _getter(names: tuple[str, ...]) -> Callable[[dict], object]:
     def one(rec: dict):
         value = rec.get(name)
         if value.__class__ is str:
-            return None if is_empty(value) or value.isspace() else value
+            # is_empty(value) or value.isspace(), inlined: this runs for every field of every row.
+            if len(value) > _SHORT:
+                return None if value.isspace() else value
+            return None if value.strip().lower() in _EMPTY else value
         return None if value == [] or value == {} else value
 
     return one
+
+
+_SHORT = _EMPTY_MAX + 8  # is_empty's bound
+
+
+def _text_getter(names: tuple[str, ...], get: Callable[[dict], object]) -> Callable[[dict], str | None]:
+    if len(names) != 1:
+        return lambda rec: _text(get(rec))
+    (name,) = names
+
+    def one_text(rec: dict) -> str | None:
+        value = rec.get(name)
+        if value.__class__ is str:
+            # _text(one(rec)) in one step: the stripped text, None when it is blank or an empty marker.
+            text = value.strip()
+            return None if len(text) <= _EMPTY_MAX and text.lower() in _EMPTY else text
+        return _text(None if value == [] or value == {} else value)
+
+    return one_text
 
 
 def pick(rec: dict, names: tuple[str, ...]):
@@ -335,6 +361,7 @@ def to_row(
     This runs once per row of every feed: it is written for speed (see bench/ingest.py).
     """
     g = plan.get
+    t = plan.text
     when = parse_time(g["time"](rec), naive_zone, latest)
     key = (g["category"](rec), g["taxonomy"](rec), g["type"](rec))
     try:
@@ -348,19 +375,23 @@ def to_row(
                 pass
     target, kind = normalise_target(g["target"](rec))
     occurred, day = _stamps(when, zone)
-    source_ip = _text(g["source_ip"](rec))
-    description = _text(g["description"](rec))
+    source_ip = t["source_ip"](rec)
+    description = t["description"](rec)
     severity = g["severity"](rec)
     if severity is not None:
-        found = severity_from_label(severity if severity.__class__ is str else str(severity))
+        found = _SEVERITY.get(severity) if severity.__class__ is str else None
+        if found is None:
+            found = severity_from_label(severity if severity.__class__ is str else str(severity))
+            if found is not None and severity.__class__ is str and len(_SEVERITY) < 4096:
+                _SEVERITY[severity] = found
         if found is None:
             raise BadRecord(
                 f"unknown severity {str(severity)[:60]!r} (expected one of {', '.join(SEVERITIES)}, or thấp, "
                 "trung bình, cao, nghiêm trọng)"
             )
         severity = found
-    feed = _text(g["feed"](rec)) or default_feed
-    record_id = _text(g["record_id"](rec))
+    feed = t["feed"](rec) or default_feed
+    record_id = t["record_id"](rec)
     raw = _encode_raw(rec)
     if not raw.isascii() and _LONE_SURROGATE.search(raw):
         raise BadRecord("invalid Unicode: a lone surrogate (a JSON escape such as \\ud800 with no pair)")
@@ -374,10 +405,10 @@ def to_row(
         target,
         kind,
         source_ip,
-        _text(g["sector"](rec)),
+        t["sector"](rec),
         feed,
         severity,
-        _text(g["status"](rec)) or "new",
+        t["status"](rec) or "new",
         description,
         run_id,
         raw,
@@ -404,6 +435,8 @@ def _date_text(ordinal: int) -> str:
 
 
 _DATES: dict[int, str] = {}
+# severity label as written -> severity: a feed writes a handful of labels a million times.
+_SEVERITY: dict[str, str] = {}
 
 # (label, taxonomy, type) -> (category, taxonomy, type): a feed repeats a handful of labels a million times.
 _CLASSIFIED: dict[tuple, tuple[str, str, str]] = {}

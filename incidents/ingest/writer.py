@@ -21,6 +21,7 @@ import sqlite3
 from collections.abc import Sequence
 
 from incidents.store import INCIDENT_COLUMNS, utc_now
+from incidents.upkeep import insert_batch
 
 # The columns of the rows ingest writes: the incident's, then the record key ("feed\x1frecord id").
 RECORD_COLUMNS = (*INCIDENT_COLUMNS, "record_key")
@@ -58,9 +59,8 @@ def write_batch(conn: sqlite3.Connection, rows: Sequence[tuple], run_id: int) ->
         nonlocal accepted
         if not plain:
             return
-        # rowcount sums sqlite3_changes() over the rows; total_changes would also count the writes of
-        # the target search index's triggers.
-        accepted += conn.executemany(_INSERT, plain).rowcount
+        # The search index, day_counts and incident_count are kept once for the batch (incidents.upkeep).
+        accepted += insert_batch(conn, _INSERT, plain)
         conn.executemany(_SUPPORT, [(r[_KEY], r[0], run_id) for r in plain if r[_KEY] is not None])
         conn.executemany(_ANONYMOUS, [("\x1e" + r[0], r[0], run_id, r[0]) for r in plain if r[_KEY] is None])
         known.update((r[_KEY], r[0]) for r in plain if r[_KEY] is not None)
@@ -82,6 +82,8 @@ def write_batch(conn: sqlite3.Connection, rows: Sequence[tuple], run_id: int) ->
             pending[key] = len(plain)
             plain.append(row)
             continue
+        if row[0] == supported and _repeats(conn, row, supported):
+            continue  # a record re-sent as it was: a duplicate, nothing to write (the batch stays whole)
         write_plain()  # corrections apply in the order of the file
         if _correct(conn, row, key, supported, run_id):
             accepted += 1
@@ -89,6 +91,12 @@ def write_batch(conn: sqlite3.Connection, rows: Sequence[tuple], run_id: int) ->
         known[key] = row[0]
     write_plain()
     return accepted, corrected
+
+
+def _repeats(conn: sqlite3.Connection, row: tuple, incident: str) -> bool:
+    """True when the stored incident has the same fields as `row` (all but run, raw and record key)."""
+    old = conn.execute(_SELECT, (incident,)).fetchone()
+    return old is not None and old[_SAME] == row[_SAME]
 
 
 def _correct(conn: sqlite3.Connection, row: tuple, key: str, supported: str, run_id: int) -> bool:
