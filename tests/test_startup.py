@@ -59,7 +59,7 @@ def test_everyday_commands_import_nothing_heavy(small_store, args):
 
 def test_help_imports_neither_markdown_nor_pygments():
     """typer.rich_utils imports rich.markdown and rich.traceback (markdown-it, pygments, attrs) for
-    features this app does not use; `incidents --help` gets stand-ins (cli/common._import_rich_help)."""
+    features this app does not use; `incidents --help` gets stand-ins (cli/rich_help.import_rich_help)."""
     code, modules = imported(["--help"])
     assert code == 0 and "typer" in modules
     assert modules & {"markdown_it", "pygments", "attr"} == set()
@@ -68,8 +68,8 @@ def test_help_imports_neither_markdown_nor_pygments():
 def test_the_stand_ins_give_the_real_classes_later():
     code = (
         "import sys; sys.argv = ['incidents', '--help']\n"
-        "from incidents.cli.common import _import_rich_help\n"
-        "_import_rich_help()\n"
+        "from incidents.cli.rich_help import import_rich_help\n"
+        "import_rich_help()\n"
         "import typer.rich_utils as r\n"
         "from rich.markdown import Markdown\n"
         "from rich.traceback import Traceback\n"

@@ -328,57 +328,15 @@ def main_callback(
     """
 
 
-class _Deferred(type):
-    """A stand-in class for one not imported yet: the real one is imported at the first call or
-    attribute look-up (a class, so that annotations such as `Markdown | Text` still evaluate)."""
-
-    def __call__(cls, *args, **kwargs):
-        return cls._real()(*args, **kwargs)
-
-    def __getattr__(cls, attr: str):
-        if attr.startswith("__"):
-            raise AttributeError(attr)
-        return getattr(cls._real(), attr)
-
-    def _real(cls):
-        import importlib
-
-        return getattr(importlib.import_module(cls.__module__), cls.__name__)
-
-
-def _import_rich_help() -> None:
-    """Import typer.rich_utils (help pages and usage errors) without what this app never uses.
-
-    typer.rich_utils imports `rich.markdown` (markdown-it) and `rich.traceback` (pygments, attrs) at
-    its top, for `rich_markup_mode="markdown"` and pretty tracebacks: both off here, yet the imports
-    were 60% of the CPU of `incidents --help` (bench/startup.py). While typer.rich_utils is imported,
-    those two modules are stand-ins whose `Markdown` and `Traceback` import the real ones on first use;
-    the stand-ins are then removed, so any later `import rich.markdown` gets the real module."""
-    if "typer.rich_utils" in sys.modules:
-        return
-    import types
-
-    stand_ins = {}
-    for module, name in (("rich.markdown", "Markdown"), ("rich.traceback", "Traceback")):
-        if module not in sys.modules:
-            stand_ins[module] = types.ModuleType(module)
-            setattr(stand_ins[module], name, _Deferred(name, (), {"__module__": module}))
-    sys.modules.update(stand_ins)
-    try:
-        import typer.rich_utils  # noqa: F401
-    finally:
-        for module, stand_in in stand_ins.items():
-            if sys.modules.get(module) is stand_in:
-                del sys.modules[module]
-
-
 def main() -> None:
     """The console script: the app, with a last line of defence so that a store or disk fault met in
     any command (busy past the timeout, disk full, read-only) is one `Error:` line, never a traceback."""
     import sqlite3
 
     if len(sys.argv) < 2 or {"--help", "-h"} & set(sys.argv[1:]):
-        _import_rich_help()
+        from incidents.cli.rich_help import import_rich_help
+
+        import_rich_help()
     try:
         app()
     except (sqlite3.Error, OSError) as e:

@@ -98,7 +98,7 @@ def forests_key(halves: list[np.ndarray], seed: int) -> str:
 
 
 class ForestCache:
-    """Fitted forest pairs by `forests_key`; `last` is the key used last (the newest block)."""
+    """The newest fitted forest pair by its `forests_key`; `last` is the key used last."""
 
     def __init__(self) -> None:
         self.pairs: dict[str, tuple[Forest, Forest]] = {}
@@ -108,7 +108,9 @@ class ForestCache:
     def pair(self, halves: list[np.ndarray], seed: int) -> tuple[Forest, Forest]:
         key = forests_key(halves, seed)
         if key not in self.pairs:
-            self.pairs[key] = (fit_forest(halves[0], seed), fit_forest(halves[1], seed))
+            # Blocks come in calendar order and each is scored once: only the newest pair is kept
+            # (a full recomputation would otherwise hold ~50 pairs, 1.5 MB each).
+            self.pairs = {key: (fit_forest(halves[0], seed), fit_forest(halves[1], seed))}
             self.fitted += 1
         self.last = key
         return self.pairs[key]
