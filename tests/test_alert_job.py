@@ -494,3 +494,76 @@ def test_a_large_ingest_of_severe_incidents_is_one_readable_mail(env):
     assert mail.subject.startswith("[incidents] 300 incidents; worst:")
     assert mail.text.count("look deeper:") == 25 and "and 275 more:" in mail.text
     assert "and 75 more\n" in mail.text.replace("\r\n", "\n")
+
+
+def _ingest_run(db, pid: int) -> int:
+    """An ingest run left 'running' by process `pid` (alive: still ingesting; gone: killed)."""
+    import socket
+
+    cur = db.conn.execute(
+        "INSERT INTO ingest_runs(kind, file, sha256, format, started_at, status, pid, host) "
+        "VALUES ('ingest', 'big.csv', 'x', 'csv', '2020-11-12T02:30:00Z', 'running', ?, ?)",
+        (pid, socket.gethostname()),
+    )
+    db.conn.commit()
+    return cur.lastrowid
+
+
+def _add_in_run(db, run_id: int, ids: list[str]) -> None:
+    add(db, [{"id": i, "category": "phishing", "severity": "critical"} for i in ids])
+    db.conn.execute(
+        f"UPDATE incidents SET run_id = ? WHERE id IN ({','.join('?' * len(ids))})", [run_id, *ids]
+    )
+    db.conn.commit()
+
+
+def test_an_ingest_still_running_alerts_only_once_it_has_completed(env):
+    """Rows an unfinished ingest run committed in batches may yet be undone: no alert for them until the
+    run is marked ok; then they alert once, together with any stored after them meanwhile."""
+    import subprocess
+    import sys
+
+    add(env.db, [{"id": "before", "category": "phishing", "severity": "critical"}])
+    assert env.run().exit_code == 0 and len(env.smtp.received) == 1
+    alive = subprocess.Popen([sys.executable, "-c", "import time; time.sleep(60)"])
+    try:
+        run_id = _ingest_run(env.db, alive.pid)
+        _add_in_run(env.db, run_id, ["batch1", "batch2"])
+        add(
+            env.db, [{"id": "after", "category": "phishing", "severity": "critical"}]
+        )  # e.g. a scan meanwhile
+        result = env.run(now=NOW + timedelta(minutes=15))
+        assert result.exit_code == 0, result.output
+        assert len(env.smtp.received) == 1  # nothing of the unfinished run, nor what came after it yet
+        env.db.conn.execute("UPDATE ingest_runs SET status = 'ok' WHERE id = ?", [run_id])
+        env.db.conn.commit()
+        assert env.run(now=NOW + timedelta(minutes=30)).exit_code == 0
+    finally:
+        alive.kill()
+        alive.wait()
+    texts = [r.text for r in env.smtp.received[1:]]
+    assert len(env.smtp.received) == 2
+    assert all(i in texts[0] for i in ("batch1", "batch2", "after")) and "before" not in texts[0]
+
+
+def test_an_ingest_killed_mid_file_never_alerts_and_holds_the_rest_until_the_next_ingest_undoes_it(env):
+    """A killed ingest leaves its committed batches under a 'running' run until the next ingest undoes it
+    (ingest.runs.recover): the alert job sends nothing of them, holds what came after, then sends that."""
+    import subprocess
+    import sys
+
+    from incidents.ingest.runs import recover
+
+    dead = subprocess.Popen([sys.executable, "-c", "pass"])
+    dead.wait()
+    run_id = _ingest_run(env.db, dead.pid)
+    _add_in_run(env.db, run_id, ["half1", "half2"])
+    add(env.db, [{"id": "whole", "category": "phishing", "severity": "critical"}])
+    assert env.run().exit_code == 0
+    assert env.smtp.received == []
+    assert recover(env.db) == [run_id]  # what the next `incidents ingest` does first
+    result = env.run(now=NOW + timedelta(minutes=15))
+    assert result.exit_code == 0, result.output
+    assert len(env.smtp.received) == 1
+    text = env.smtp.received[0].text
+    assert "whole" in text and "half1" not in text and "half2" not in text

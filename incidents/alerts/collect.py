@@ -8,6 +8,7 @@ same). Spike verdicts come from the kept verdicts of `incidents.spikes` (judged 
 from __future__ import annotations
 
 import shlex
+import sqlite3
 from datetime import UTC, date, datetime, timedelta
 
 from incidents.alerts.inert import defang
@@ -145,6 +146,21 @@ _INCIDENT_COLUMNS = (
 )
 
 
+def first_unfinished_rowid(conn) -> int | None:
+    """The first rowid stored by an ingest run still marked 'running' (None when none is).
+
+    Ingest commits a large file in batches under a run that counts only once complete (ingest.runs);
+    until then its rows may yet be undone. The watermark stops below them, so they alert once the run
+    has completed, and never if it is undone. Served by the index incidents_run (migration v11)."""
+    try:
+        return conn.execute(
+            "SELECT min(rowid) FROM main.incidents WHERE run_id IN "
+            "(SELECT id FROM main.ingest_runs WHERE kind = 'ingest' AND status = 'running')"
+        ).fetchone()[0]
+    except sqlite3.OperationalError:  # a store without runs
+        return None
+
+
 def incident_rows(
     conn, *, after_rowid: int | None, now: datetime, min_severity: str | None
 ) -> tuple[list[dict], int]:
@@ -157,6 +173,9 @@ def incident_rows(
     watermark still moves).
     """
     top = conn.execute("SELECT max(rowid) FROM incidents").fetchone()[0] or 0
+    unfinished = first_unfinished_rowid(conn)
+    if unfinished is not None:  # an ingest still running: its rows (and all after) wait for its end
+        top = min(top, unfinished - 1)
     if min_severity is None:
         return [], top
     severe = list(SEVERITIES[SEVERITIES.index(min_severity) :])
