@@ -58,7 +58,10 @@ def substring_matches(db, text: str) -> tuple[list, list]:
 def test_batched_upkeep_equals_a_recount_after_ingest_and_corrections(db, tmp_path, monkeypatch):
     monkeypatch.setattr(ingest, "BATCH", 37)
     monkeypatch.setattr(ingest, "COMMIT_ROWS", 100)
+    triggers = "SELECT name, sql FROM sqlite_master WHERE type = 'trigger' ORDER BY name"
+    before = db.execute(triggers).fetchall()
     first = ingest_file(db, mixed_csv(tmp_path / "a.csv", 400))
+    assert db.execute(triggers).fetchall() == before  # dropped per batch, re-created word for word
     assert first.status == "ok" and first.duplicate > 0
     assert upkeep.derived_differences(db.conn) == []
     # The same records re-sent with other days: corrections, which delete and re-insert incidents.
