@@ -19,12 +19,9 @@ repeat fails the test.
 
 from __future__ import annotations
 
-import os
 import random
 import shutil
-import signal
 import sqlite3
-import subprocess
 import sys
 import time
 from collections import Counter
@@ -35,6 +32,7 @@ import pytest
 from incidents import store
 from incidents.taxonomy import rsit
 from tests.smtpd import SmtpServer
+from tests.test_crash import run_or_kill
 
 pytestmark = [pytest.mark.crash, pytest.mark.slow]
 
@@ -74,21 +72,7 @@ def write_config(path: Path, port: int) -> None:
 
 def run_alert(db: Path, config: Path, delay: float | None) -> bool:
     """Run `incidents alert`; with `delay`, SIGKILL it after that many seconds. True if killed running."""
-    args = [*CMD, "alert", "--db", str(db), "--config", str(config), "--now", NOW]
-    proc = subprocess.Popen(args, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE)
-    if delay is None:
-        _, err = proc.communicate(timeout=300)
-        assert proc.returncode == 0, err.decode()[-2000:]
-        assert b"Traceback" not in err
-        return False
-    try:
-        proc.wait(timeout=delay)
-        proc.communicate()
-        return False
-    except subprocess.TimeoutExpired:
-        os.kill(proc.pid, signal.SIGKILL)
-        proc.communicate()
-        return True
+    return run_or_kill(["alert", "--db", str(db), "--config", str(config), "--now", NOW], delay, ok=(0,))
 
 
 def outbox_state(db: Path) -> dict:

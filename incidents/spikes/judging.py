@@ -20,6 +20,8 @@ from zoneinfo import ZoneInfo
 
 import numpy as np
 
+from incidents.store_sql import connection, has_tables
+
 
 def _stored_count(conn) -> int:
     """Incidents in the store: the count kept by triggers where there is one (no walk over every row)."""
@@ -39,19 +41,6 @@ class KeptRun:
     judged_days: int  # days newly judged or re-judged
     first_changed: str | None  # the earliest day re-judged; None when nothing was new
     last_day: str | None  # the last day kept
-
-
-def connection(db) -> sqlite3.Connection:
-    """The sqlite3 connection of a sqlite_utils Database, or the connection itself."""
-    return getattr(db, "conn", db)
-
-
-def has_tables(conn: sqlite3.Connection, *names: str) -> bool:
-    rows = conn.execute(
-        f"SELECT count(*) FROM sqlite_master WHERE type = 'table' AND name IN ({', '.join('?' * len(names))})",
-        names,
-    ).fetchone()
-    return rows[0] == len(names)
 
 
 def read_state(conn: sqlite3.Connection) -> dict[str, str]:
