@@ -152,8 +152,9 @@ class _SpikeLane:
         try:
             if fn is _judge_spikes:
                 return fn(self, *args)
-            if self.verdicts is None:
-                completed.refresh(self.reader())  # a new snapshot; runs not completed stay hidden
+            if self.verdicts is None or self.verdicts is self._reader:
+                # Kept verdicts are read from the store: a new snapshot each time, never a stale one.
+                completed.refresh(self.reader())  # runs not completed stay hidden
             return fn(self.verdicts or self.reader(), *args)
         except sqlite3.DatabaseError as e:
             raise TuiDataError(str(store.explain(e, self.path))) from None
@@ -391,6 +392,7 @@ def _judge_spikes(lane: _SpikeLane, path: Path, now: datetime | None, progress, 
 
     now = now or datetime.now(UTC)
     conn = lane.reader()
+    completed.refresh(conn)  # a new snapshot: the verdicts and incidents as the store holds them now
     status = kept.kept_status(conn, now=now)
     if status is not None and status.fresh:
         lane.verdicts = conn

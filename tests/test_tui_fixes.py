@@ -1,0 +1,94 @@
+"""Faults a new-user probe of the TUI found (issue 12), each driven with a real `incidents ingest` in
+another process beside the TUI's long-lived read connections."""
+
+from __future__ import annotations
+
+import shutil
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+
+from incidents import store
+from incidents.search import IncidentFilter
+from incidents.tui.data import StoreReader
+from tests.conftest import add_counts
+from tests.tui_helpers import SPIKE_DAY, shared_store
+
+HEADER = "id,time,category,target,sector,feed,severity,status,source_ip,description\n"
+
+
+def feed(path: Path, prefix: str, rows: int, month: str = "2020-11") -> Path:
+    with open(path, "w") as fh:
+        fh.write(HEADER)
+        fh.writelines(
+            f"{prefix}{i},{month}-{1 + i % 20:02d}T03:00:00Z,phishing,{prefix}{i}.example.vn,government,"
+            f"ncsc,high,new,,record {i}\n"
+            for i in range(rows)
+        )
+    return path
+
+
+def ingest(db: Path, file: Path) -> None:
+    """`incidents ingest` in a process of its own, as cron runs it beside an open TUI."""
+    done = subprocess.run(
+        [sys.executable, "-m", "incidents.cli", "ingest", "--db", str(db), str(file)],
+        capture_output=True,
+        text=True,
+        timeout=120,
+        check=False,
+    )
+    assert done.returncode == 0, done.stderr
+
+
+@pytest.fixture
+def kept_store(tmp_path_factory, tmp_path) -> Path:
+    """A copy of the TUI tests' store, whose spike verdicts are kept and up to date."""
+    copy = tmp_path / "kept.db"
+    shutil.copy(shared_store(tmp_path_factory), copy)
+    return copy
+
+
+def test_opening_a_store_keeps_the_snapshots_this_process_holds(db_path, tmp_path):
+    """Opening a second reader must not drop the POSIX locks of the first one (a close() of any file
+    descriptor on the store drops them all): else a writer in another process checkpoints and deletes
+    the WAL under the first reader's held snapshot, which then reads a mix of old and new pages."""
+    db = store.open_db(db_path)
+    add_counts(db, {("2020-10-01", "phishing"): 20, ("2020-10-02", "deface"): 10})
+    db.close()
+    held = store.open_read(db_path)
+    before = held.execute("SELECT max(rowid) FROM main.incidents").fetchone()[0]
+    other = store.open_read(db_path)  # e.g. the TUI's next lane
+    ingest(db_path, feed(tmp_path / "new.csv", "n", 40))
+    # The held snapshot is still the store before the ingest, in every page it reads.
+    assert held.execute("SELECT count(*), max(rowid) FROM main.incidents").fetchone() == (30, before)
+    assert held.execute("SELECT n FROM main.incident_count").fetchone()[0] == 30
+    from incidents import completed
+
+    completed.refresh(held)
+    assert held.execute("SELECT count(*) FROM incidents").fetchone()[0] == 70
+    other.close()
+    held.close()
+
+
+def test_kept_spike_verdicts_are_read_again_after_an_ingest(kept_store, tmp_path):
+    """Finding 1: with fresh kept verdicts, the spike lane kept its first snapshot for good; after an
+    ingest from another process it read 'database disk image is malformed' forever."""
+    reader = StoreReader(kept_store)
+    try:
+        first = reader.spikes()
+        assert first.source == "kept"
+        window = reader.series_window("phishing", SPIKE_DAY)
+        assert any(p.day == SPIKE_DAY and p.count == 40 for p in window)
+        before = {p.day: p.count for p in reader.series_window("phishing", "2020-11-01")}
+        assert reader.count_incidents(IncidentFilter()) > 0
+        ingest(kept_store, feed(tmp_path / "new.csv", "n", 30))
+        again = reader.spikes()  # raised TuiDataError (malformed) before
+        assert again.source == "kept+memory"  # incidents stored since the verdicts: judged in memory
+        window = reader.series_window("phishing", "2020-11-01")
+        nov1 = next(p for p in window if p.day == "2020-11-01")
+        assert nov1.count == before["2020-11-01"] + 2  # rows n0 and n20 of the file
+        assert reader.spikes().source == "kept+memory"  # and stays readable
+    finally:
+        reader.close()
