@@ -92,3 +92,56 @@ def test_kept_spike_verdicts_are_read_again_after_an_ingest(kept_store, tmp_path
         assert reader.spikes().source == "kept+memory"  # and stays readable
     finally:
         reader.close()
+
+
+def test_a_busy_spike_lane_holds_one_waiting_request_per_kind(db_path):
+    """Finding 2: while the lane judges, every highlighted alarm queued a series window that held a
+    worker thread until the judgement ended (six highlights took every worker). Now a newer request of
+    a kind cancels the one still waiting, so at most one window and one judgement wait."""
+    import threading
+    from concurrent.futures import ThreadPoolExecutor
+
+    from incidents.tui.data import Superseded
+
+    db = store.open_db(db_path)
+    add_counts(db, {(f"2020-10-{d:02d}", "phishing"): 3 + d % 4 for d in range(1, 29)})
+    db.close()
+    reader = StoreReader(db_path)
+    started, release = threading.Event(), threading.Event()
+
+    def hold(done: int, total: int) -> None:  # the judgement's progress: hold the lane until released
+        started.set()
+        release.wait(30)
+
+    try:
+        with ThreadPoolExecutor(8) as pool:
+            lane = reader._spike_lane
+
+            def queued(kind: str, fn, *args, **kwargs):
+                """Run fn in a worker and return once its request waits in the lane (keeps the order)."""
+                before = lane._pending.get(kind)
+                f = pool.submit(fn, *args, **kwargs)
+                for _ in range(1000):
+                    if lane._pending.get(kind) is not before:
+                        return f
+                    threading.Event().wait(0.01)
+                raise AssertionError("request never queued")
+
+            judging = queued("spikes", reader.spikes, progress=hold)
+            assert started.wait(30)
+            windows = [queued("window", reader.series_window, "phishing", "2020-10-20") for _ in range(5)]
+            later = [reader.series_window_later("phishing", "2020-10-2" + str(i)) for i in range(3)]
+            again = [queued("spikes", reader.spikes) for _ in range(2)]
+            # Every request but the last of each kind is released at once, the lane still busy.
+            for f in [*windows, again[0]]:
+                with pytest.raises(Superseded):
+                    f.result(timeout=10)
+            assert [f.cancelled() for f in later] == [True, True, False]
+            assert not judging.done() and not again[1].done() and not later[2].done()
+            release.set()
+            assert judging.result(timeout=60).source == "memory"
+            assert again[1].result(timeout=60).source == "memory"  # one more judgement, not two
+            assert [p.day for p in later[2].result(timeout=30)][-1] >= "2020-10-22"
+    finally:
+        release.set()
+        reader.close()

@@ -13,7 +13,7 @@ import queue
 import sqlite3
 import threading
 from collections.abc import Callable
-from concurrent.futures import Future
+from concurrent.futures import CancelledError, Future
 from dataclasses import asdict, dataclass, fields, is_dataclass
 from datetime import UTC, datetime
 from pathlib import Path
@@ -139,14 +139,32 @@ class _SpikeLane:
         self._reader: sqlite3.Connection | None = None
         self.memory: sqlite3.Connection | None = None
         self.verdicts: sqlite3.Connection | None = None
+        self._pending: dict[str, Future] = {}
+        self._lock = threading.Lock()
 
     def reader(self) -> sqlite3.Connection:
         if self._reader is None:
             self._reader = open_read(self.path)
         return self._reader
 
-    def run(self, fn: Callable, *args):
-        return self._thread.submit(self._call, fn, args).result()
+    def submit(self, kind: str, fn: Callable, *args) -> Future:
+        """Queue `fn` behind what the lane is doing; a request of the same `kind` still waiting in the
+        queue is cancelled (its future raises CancelledError at once), so the lane holds at most one
+        waiting request per kind (one judgement, one series window) however often the UI asks."""
+        with self._lock:
+            older = self._pending.get(kind)
+            if older is not None:
+                older.cancel()  # only a request not started yet: a running one finishes
+            future = self._thread.submit(self._call, fn, args)
+            self._pending[kind] = future
+        return future
+
+    def run(self, kind: str, fn: Callable, *args):
+        """Wait for the result of `fn`; raises Superseded when a newer request of `kind` replaced it."""
+        try:
+            return self.submit(kind, fn, *args).result()
+        except CancelledError:
+            raise Superseded() from None
 
     def _call(self, fn: Callable, args: tuple):
         try:
@@ -339,18 +357,30 @@ class StoreReader:
         stored since, a new day), the days not kept are judged in memory, from the kept ones, as
         `incidents spikes` does on a read-only store: nothing is written. Seconds on a large store
         without kept verdicts: call from a worker; `progress(done, total)` reports the days judged.
-        Explanations are in `lang`, worded as the bulletin words them."""
-        return self._spike_lane.run(_judge_spikes, self.path, now, progress, lang)
+        Explanations are in `lang`, worded as the bulletin words them.
+        A call made while an earlier one still waits behind a running judgement replaces it (the
+        earlier one raises Superseded): one judgement runs, at most one more waits."""
+        return self._spike_lane.run("spikes", _judge_spikes, self.path, now, progress, lang)
 
     def series_window(self, series: str, day: str, before: int = 28, after: int = 7) -> list[DayPoint]:
         """Counts, expected count and upper bound of one series around a day, from the verdicts that
-        `spikes()` last read (kept, or judged in memory)."""
+        `spikes()` last read (kept, or judged in memory). Raises Superseded when a newer window was
+        asked for before this one started."""
+        try:
+            return self.series_window_later(series, day, before, after).result()
+        except CancelledError:
+            raise Superseded() from None
+
+    def series_window_later(self, series: str, day: str, before: int = 28, after: int = 7) -> Future:
+        """`series_window` without waiting: a Future of its list[DayPoint], cancelled when a newer
+        window is asked for before it starts (so no thread ever waits for a window nobody wants)."""
         from incidents.spikes import kept
 
-        rows = self._spike_lane.run(
-            lambda conn: kept.series_window(conn, series, day, before=before, after=after)
-        )
-        return [DayPoint(r.day, r.count, r.expected, r.upper, r.alarm) for r in rows]
+        def window(conn) -> list[DayPoint]:
+            rows = kept.series_window(conn, series, day, before=before, after=after)
+            return [DayPoint(r.day, r.count, r.expected, r.upper, r.alarm) for r in rows]
+
+        return self._spike_lane.submit("window", window)
 
     # alerts (contract 3: incidents/alerts/outbox.py, owner `alerts`)
     def alerts(self, *, status: str | None = None, limit: int = 200):
