@@ -219,3 +219,53 @@ def test_views_of_a_completed_run_never_outlive_a_rolled_back_refresh(db_path, t
         writer.close()
         conn.close()
 
+
+def test_the_newest_request_on_a_lane_always_completes(db_path):
+    """Finding 4: typing a filter, the count was right but the rows were the unfiltered first page for
+    good: the interrupt meant for an older page query landed on the newest one (the lane's busy flag
+    raced with the end of the older query), which then raised Superseded and was dropped unshown."""
+    import threading
+
+    from incidents.tui.data import Superseded, _Lane
+
+    db = store.open_db(db_path)
+    add_counts(db, {("2020-10-01", "phishing"): 3})
+    db.close()
+    lane = _Lane(db_path)
+    slow = (
+        "WITH RECURSIVE r(i) AS (SELECT 1 UNION ALL SELECT i + 1 FROM r WHERE i < ?) SELECT count(*) FROM r"
+    )
+    try:
+        started = threading.Event()
+
+        def query(conn, n):
+            started.set()
+            return conn.execute(slow, [n]).fetchone()[0]
+
+        # An interrupt that reaches the newest request (a race) makes it run again, not vanish.
+        timer = threading.Timer(
+            0.0, lambda: (started.wait(10), threading.Event().wait(0.05), lane.conn.interrupt())
+        )
+        timer.start()
+        assert lane.run(query, 2_000_000, supersede=True) == 2_000_000
+        timer.join()
+        # An older request still running is interrupted by a newer one; the newer one completes.
+        results: dict = {}
+        started.clear()
+
+        def older():
+            try:
+                results["older"] = lane.run(query, 50_000_000, supersede=True)
+            except Superseded:
+                results["older"] = "superseded"
+
+        t = threading.Thread(target=older)
+        t.start()
+        assert started.wait(10)
+        assert (
+            lane.run(lambda c: c.execute("SELECT count(*) FROM incidents").fetchone()[0], supersede=True) == 3
+        )
+        t.join(30)
+        assert results["older"] == "superseded"
+    finally:
+        lane.close()

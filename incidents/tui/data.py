@@ -222,38 +222,65 @@ class _Thread:
 class _Lane:
     """One read-only connection in a thread of its own (sqlite3 connections stay in their thread);
     the UI's workers hand it one statement at a time. A lane whose requests supersede each other (the
-    page of a filter being typed) interrupts the running statement when a newer one arrives."""
+    page of a filter being typed) interrupts an older statement still running when a newer one arrives;
+    the newest request always completes: interrupted by a race (the interrupt meant for an older one),
+    it runs again, and only a request older than the newest ever raises Superseded."""
 
     def __init__(self, path: Path) -> None:
         self._thread = _Thread("incidents-tui-read")
         self.conn = self._thread.submit(open_read, path).result()
-        self.busy = False
+        self._lock = threading.Lock()
+        self._seq = 0  # requests handed to the lane so far
+        self._newest = 0  # the newest superseding request
+        self._running: int | None = None  # the request whose statements run now
+        self._closed = False
+
+    @property
+    def busy(self) -> bool:
+        return self._running is not None
 
     def run(self, fn: Callable, *args, supersede: bool = False, **kwargs):
-        if supersede and self.busy:
-            self.conn.interrupt()  # thread-safe by design (sqlite.org/c3ref/interrupt.html)
-        return self._thread.submit(self._call, fn, args, kwargs).result()
+        with self._lock:
+            self._seq += 1
+            seq = self._seq
+            if supersede:
+                self._newest = seq
+                if self._running is not None and self._running < seq:
+                    self.conn.interrupt()  # thread-safe by design (sqlite.org/c3ref/interrupt.html)
+        return self._thread.submit(self._call, seq, supersede, fn, args, kwargs).result()
 
-    def _call(self, fn: Callable, args: tuple, kwargs: dict):
-        self.busy = True
-        try:
-            completed.refresh(self.conn)  # a new snapshot; runs not completed stay hidden
-            return fn(self.conn, *args, **kwargs)
-        except sqlite3.OperationalError as e:
-            if "interrupt" in str(e):
-                raise Superseded() from None
-            raise TuiDataError(str(store.explain(e, self.conn.path))) from None
-        except sqlite3.DatabaseError as e:
-            raise TuiDataError(str(store.explain(e, self.conn.path))) from None
-        except SearchError as e:
-            raise TuiDataError(str(e)) from None
-        finally:
-            self.busy = False
+    def _stale(self, seq: int, supersede: bool) -> bool:
+        return self._closed or (supersede and seq < self._newest)
+
+    def _call(self, seq: int, supersede: bool, fn: Callable, args: tuple, kwargs: dict):
+        while True:
+            with self._lock:
+                if self._stale(seq, supersede):
+                    raise Superseded()  # a newer request of the kind is queued: never started
+                self._running = seq
+            try:
+                completed.refresh(self.conn)  # a new snapshot; runs not completed stay hidden
+                return fn(self.conn, *args, **kwargs)
+            except sqlite3.OperationalError as e:
+                if "interrupt" not in str(e):
+                    raise TuiDataError(str(store.explain(e, self.conn.path))) from None
+                with self._lock:
+                    if self._stale(seq, supersede):
+                        raise Superseded() from None
+                # interrupted although no newer request came after it: run it again
+            except sqlite3.DatabaseError as e:
+                raise TuiDataError(str(store.explain(e, self.conn.path))) from None
+            except SearchError as e:
+                raise TuiDataError(str(e)) from None
+            finally:
+                self._running = None
 
     def close(self) -> None:
         """Close without waiting: a running statement is interrupted, the connection closed after it."""
-        if self.busy:
-            self.conn.interrupt()
+        with self._lock:
+            self._closed = True
+            if self._running is not None:
+                self.conn.interrupt()
         self._thread.submit(self.conn.close)
         self._thread.stop()
 
