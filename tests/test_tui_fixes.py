@@ -269,3 +269,28 @@ def test_the_newest_request_on_a_lane_always_completes(db_path):
         assert results["older"] == "superseded"
     finally:
         lane.close()
+
+
+def test_filters_and_status_line_stay_on_screen_at_80x24(tmp_path_factory):
+    """Finding 5: at 80x24 on the Incidents screen, `f` then Escape scrolled the filters and the
+    'rows X–Y of N' line off the screen for good: the screen itself scrolled to the table's cursor.
+    The table now takes the room left and scrolls inside itself."""
+    import asyncio
+
+    from incidents.tui.app import IncidentsApp
+    from tests.tui_helpers import screen_text, settle
+
+    async def go():
+        app = IncidentsApp(StoreReader(shared_store(tmp_path_factory)), month="2020-11", poll=0)
+        async with app.run_test(size=(80, 24)) as pilot:
+            await pilot.press("2")
+            await settle(app, pilot)
+            for keys in (("f", "escape"), ("f", "escape", "pagedown", "end"), ("down",) * 30):
+                await pilot.press(*keys)
+                await settle(app, pilot)
+                text = screen_text(app)
+                assert "rows 1–50 of" in text or "rows 51–100 of" in text, text
+                assert app.screen.query_one("#f-category").region.y > 0  # the filters are on screen
+                assert app.screen.scroll_y == 0
+
+    asyncio.run(go())
