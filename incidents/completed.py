@@ -57,14 +57,14 @@ def begin_snapshot(conn: sqlite3.Connection) -> None:
 def hide_running(conn: sqlite3.Connection) -> list[int]:
     """Create (or drop) the TEMP views for the runs running in this snapshot; returns their ids."""
     ids = running_runs(conn)
-    if not ids and not getattr(conn, "_hidden_runs", []):
+    # Whether views are there is asked of the temp schema itself, never of a note kept beside it: a
+    # statement interrupted in the snapshot's transaction (the TUI interrupts a superseded count) rolls
+    # the whole transaction back, DROP VIEWs included, and a note would then say no view is left while
+    # the views of a run completed since still hid its rows from every later count.
+    if not ids and not _has_views(conn):
         return ids  # the usual case: nothing running, nothing to hide, no DDL
     for name in _VIEWS:
         conn.execute(f"DROP VIEW IF EXISTS temp.{name}")
-    try:
-        conn._hidden_runs = ids  # type: ignore[attr-defined]
-    except AttributeError:  # a plain sqlite3.Connection takes no attributes: views then redone each time
-        pass
     restored = False
     if ids:
         statements = view_statements(conn, ids)
@@ -76,6 +76,14 @@ def hide_running(conn: sqlite3.Connection) -> list[int]:
     except AttributeError:
         pass
     return ids
+
+
+def _has_views(conn: sqlite3.Connection) -> bool:
+    names = ", ".join(f"'{n}'" for n in _VIEWS)
+    return (
+        conn.execute(f"SELECT 1 FROM temp.sqlite_master WHERE name IN ({names}) LIMIT 1").fetchone()
+        is not None
+    )
 
 
 def refresh(conn: sqlite3.Connection) -> list[int]:

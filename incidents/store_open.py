@@ -68,13 +68,14 @@ def _check_file(file: Path, *, reading: bool) -> None:
                 "'incidents ingest' makes a store in it)"
             )
         return
-    try:
-        with open(file, "rb") as f:
-            head = f.read(len(SQLITE_HEADER))
-    except PermissionError:
-        raise StoreReadOnly(f"{file} cannot be read: permission denied") from None
-    if head != SQLITE_HEADER:
-        raise NotAStore(f"{file} is not an SQLite database, so not an incidents store")
+    # The header is left to SQLite ('file is not a database' -> NotAStore, store_errors.explain): opening
+    # and closing a file descriptor on the store here would drop every POSIX lock this process holds on
+    # it (close() releases them all, https://sqlite.org/howtocorrupt.html#_posix_advisory_locks_canceled_
+    # by_a_separate_thread_doing_close_). A writer in another process would then take this process's
+    # readers for gone, checkpoint and delete the WAL under their held snapshots, and those readers would
+    # read a mix of old and new pages ('database disk image is malformed').
+    if not os.access(file, os.R_OK):
+        raise StoreReadOnly(f"{file} cannot be read: permission denied")
 
 
 def _check_schema(conn: sqlite3.Connection, file: Path) -> int:

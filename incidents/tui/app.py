@@ -15,7 +15,7 @@ from textual.screen import Screen
 from textual.worker import Worker, WorkerState
 
 from incidents import stats
-from incidents.tui.data import Spikes, StoreReader, TuiDataError
+from incidents.tui.data import Spikes, StoreReader, Superseded, TuiDataError
 from incidents.tui.fmt import Words, bulletin_labels
 from incidents.tui.screens.alerts import AlertsScreen
 from incidents.tui.screens.base import localise_bindings
@@ -170,6 +170,8 @@ class IncidentsApp(App):
         try:
             spikes = self.store.spikes(progress=progress, lang=self.words.lang)
             error = None
+        except Superseded:  # a newer judgement (for newer data) took its place in the queue
+            return
         except Exception as e:  # noqa: BLE001 - any failure is shown on the screen, never a crash
             spikes, error = None, str(e) or type(e).__name__
         self.call_from_thread(self._spikes_loaded, version, spikes, error)

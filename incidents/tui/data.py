@@ -13,7 +13,7 @@ import queue
 import sqlite3
 import threading
 from collections.abc import Callable
-from concurrent.futures import Future
+from concurrent.futures import CancelledError, Future
 from dataclasses import asdict, dataclass, fields, is_dataclass
 from datetime import UTC, datetime
 from pathlib import Path
@@ -139,21 +139,40 @@ class _SpikeLane:
         self._reader: sqlite3.Connection | None = None
         self.memory: sqlite3.Connection | None = None
         self.verdicts: sqlite3.Connection | None = None
+        self._pending: dict[str, Future] = {}
+        self._lock = threading.Lock()
 
     def reader(self) -> sqlite3.Connection:
         if self._reader is None:
             self._reader = open_read(self.path)
         return self._reader
 
-    def run(self, fn: Callable, *args):
-        return self._thread.submit(self._call, fn, args).result()
+    def submit(self, kind: str, fn: Callable, *args) -> Future:
+        """Queue `fn` behind what the lane is doing; a request of the same `kind` still waiting in the
+        queue is cancelled (its future raises CancelledError at once), so the lane holds at most one
+        waiting request per kind (one judgement, one series window) however often the UI asks."""
+        with self._lock:
+            older = self._pending.get(kind)
+            if older is not None:
+                older.cancel()  # only a request not started yet: a running one finishes
+            future = self._thread.submit(self._call, fn, args)
+            self._pending[kind] = future
+        return future
+
+    def run(self, kind: str, fn: Callable, *args):
+        """Wait for the result of `fn`; raises Superseded when a newer request of `kind` replaced it."""
+        try:
+            return self.submit(kind, fn, *args).result()
+        except CancelledError:
+            raise Superseded() from None
 
     def _call(self, fn: Callable, args: tuple):
         try:
             if fn is _judge_spikes:
                 return fn(self, *args)
-            if self.verdicts is None:
-                completed.refresh(self.reader())  # a new snapshot; runs not completed stay hidden
+            if self.verdicts is None or self.verdicts is self._reader:
+                # Kept verdicts are read from the store: a new snapshot each time, never a stale one.
+                completed.refresh(self.reader())  # runs not completed stay hidden
             return fn(self.verdicts or self.reader(), *args)
         except sqlite3.DatabaseError as e:
             raise TuiDataError(str(store.explain(e, self.path))) from None
@@ -203,38 +222,65 @@ class _Thread:
 class _Lane:
     """One read-only connection in a thread of its own (sqlite3 connections stay in their thread);
     the UI's workers hand it one statement at a time. A lane whose requests supersede each other (the
-    page of a filter being typed) interrupts the running statement when a newer one arrives."""
+    page of a filter being typed) interrupts an older statement still running when a newer one arrives;
+    the newest request always completes: interrupted by a race (the interrupt meant for an older one),
+    it runs again, and only a request older than the newest ever raises Superseded."""
 
     def __init__(self, path: Path) -> None:
         self._thread = _Thread("incidents-tui-read")
         self.conn = self._thread.submit(open_read, path).result()
-        self.busy = False
+        self._lock = threading.Lock()
+        self._seq = 0  # requests handed to the lane so far
+        self._newest = 0  # the newest superseding request
+        self._running: int | None = None  # the request whose statements run now
+        self._closed = False
+
+    @property
+    def busy(self) -> bool:
+        return self._running is not None
 
     def run(self, fn: Callable, *args, supersede: bool = False, **kwargs):
-        if supersede and self.busy:
-            self.conn.interrupt()  # thread-safe by design (sqlite.org/c3ref/interrupt.html)
-        return self._thread.submit(self._call, fn, args, kwargs).result()
+        with self._lock:
+            self._seq += 1
+            seq = self._seq
+            if supersede:
+                self._newest = seq
+                if self._running is not None and self._running < seq:
+                    self.conn.interrupt()  # thread-safe by design (sqlite.org/c3ref/interrupt.html)
+        return self._thread.submit(self._call, seq, supersede, fn, args, kwargs).result()
 
-    def _call(self, fn: Callable, args: tuple, kwargs: dict):
-        self.busy = True
-        try:
-            completed.refresh(self.conn)  # a new snapshot; runs not completed stay hidden
-            return fn(self.conn, *args, **kwargs)
-        except sqlite3.OperationalError as e:
-            if "interrupt" in str(e):
-                raise Superseded() from None
-            raise TuiDataError(str(store.explain(e, self.conn.path))) from None
-        except sqlite3.DatabaseError as e:
-            raise TuiDataError(str(store.explain(e, self.conn.path))) from None
-        except SearchError as e:
-            raise TuiDataError(str(e)) from None
-        finally:
-            self.busy = False
+    def _stale(self, seq: int, supersede: bool) -> bool:
+        return self._closed or (supersede and seq < self._newest)
+
+    def _call(self, seq: int, supersede: bool, fn: Callable, args: tuple, kwargs: dict):
+        while True:
+            with self._lock:
+                if self._stale(seq, supersede):
+                    raise Superseded()  # a newer request of the kind is queued: never started
+                self._running = seq
+            try:
+                completed.refresh(self.conn)  # a new snapshot; runs not completed stay hidden
+                return fn(self.conn, *args, **kwargs)
+            except sqlite3.OperationalError as e:
+                if "interrupt" not in str(e):
+                    raise TuiDataError(str(store.explain(e, self.conn.path))) from None
+                with self._lock:
+                    if self._stale(seq, supersede):
+                        raise Superseded() from None
+                # interrupted although no newer request came after it: run it again
+            except sqlite3.DatabaseError as e:
+                raise TuiDataError(str(store.explain(e, self.conn.path))) from None
+            except SearchError as e:
+                raise TuiDataError(str(e)) from None
+            finally:
+                self._running = None
 
     def close(self) -> None:
         """Close without waiting: a running statement is interrupted, the connection closed after it."""
-        if self.busy:
-            self.conn.interrupt()
+        with self._lock:
+            self._closed = True
+            if self._running is not None:
+                self.conn.interrupt()
         self._thread.submit(self.conn.close)
         self._thread.stop()
 
@@ -338,18 +384,30 @@ class StoreReader:
         stored since, a new day), the days not kept are judged in memory, from the kept ones, as
         `incidents spikes` does on a read-only store: nothing is written. Seconds on a large store
         without kept verdicts: call from a worker; `progress(done, total)` reports the days judged.
-        Explanations are in `lang`, worded as the bulletin words them."""
-        return self._spike_lane.run(_judge_spikes, self.path, now, progress, lang)
+        Explanations are in `lang`, worded as the bulletin words them.
+        A call made while an earlier one still waits behind a running judgement replaces it (the
+        earlier one raises Superseded): one judgement runs, at most one more waits."""
+        return self._spike_lane.run("spikes", _judge_spikes, self.path, now, progress, lang)
 
     def series_window(self, series: str, day: str, before: int = 28, after: int = 7) -> list[DayPoint]:
         """Counts, expected count and upper bound of one series around a day, from the verdicts that
-        `spikes()` last read (kept, or judged in memory)."""
+        `spikes()` last read (kept, or judged in memory). Raises Superseded when a newer window was
+        asked for before this one started."""
+        try:
+            return self.series_window_later(series, day, before, after).result()
+        except CancelledError:
+            raise Superseded() from None
+
+    def series_window_later(self, series: str, day: str, before: int = 28, after: int = 7) -> Future:
+        """`series_window` without waiting: a Future of its list[DayPoint], cancelled when a newer
+        window is asked for before it starts (so no thread ever waits for a window nobody wants)."""
         from incidents.spikes import kept
 
-        rows = self._spike_lane.run(
-            lambda conn: kept.series_window(conn, series, day, before=before, after=after)
-        )
-        return [DayPoint(r.day, r.count, r.expected, r.upper, r.alarm) for r in rows]
+        def window(conn) -> list[DayPoint]:
+            rows = kept.series_window(conn, series, day, before=before, after=after)
+            return [DayPoint(r.day, r.count, r.expected, r.upper, r.alarm) for r in rows]
+
+        return self._spike_lane.submit("window", window)
 
     # alerts (contract 3: incidents/alerts/outbox.py, owner `alerts`)
     def alerts(self, *, status: str | None = None, limit: int = 200):
@@ -391,6 +449,7 @@ def _judge_spikes(lane: _SpikeLane, path: Path, now: datetime | None, progress, 
 
     now = now or datetime.now(UTC)
     conn = lane.reader()
+    completed.refresh(conn)  # a new snapshot: the verdicts and incidents as the store holds them now
     status = kept.kept_status(conn, now=now)
     if status is not None and status.fresh:
         lane.verdicts = conn

@@ -3,11 +3,12 @@ series around its day against the bound; Enter opens that series' incidents of t
 
 from __future__ import annotations
 
+import contextlib
+import threading
 from datetime import date, timedelta
 from typing import ClassVar
 
 from rich.text import Text
-from textual import work
 from textual.binding import Binding
 from textual.widgets import DataTable, Footer, Header, Static
 
@@ -119,18 +120,35 @@ class SpikesScreen(StoreScreen):
         self._window_for = (a.series, a.day)
         self._timer = self.set_timer(0.2, lambda: self.load_window(a.series, a.day))
 
-    @work(thread=True, exclusive=True, group="window", exit_on_error=False)
     def load_window(self, series: str, day: str) -> None:
-        try:
-            points = self.store.series_window(series, day)
-        except Exception:  # noqa: BLE001 - a window that cannot be computed is left blank
-            points = []
-        self.app.call_from_thread(self.show_window, series, day, points)
+        """Ask the spike lane for the window without a thread waiting for it: while the lane judges
+        new days the chart says so, and only the last highlighted alarm's window is ever read (a window
+        still queued is cancelled by the next one), so highlights never tie up the UI's workers."""
+        app = self.app
+        if not app.spikes_current:  # a judgement is on its way; spikes_ready() asks again after it
+            self.query_one("#window", BoundChart).update(Text(self.words("computing_spikes"), style="dim"))
+            return
+        future = self.store.series_window_later(series, day)
+
+        def done(f) -> None:
+            if f.cancelled():
+                return  # a newer highlight replaced it
+            try:
+                points = f.result()
+            except Exception:  # noqa: BLE001 - a window that cannot be computed is left blank
+                points = []
+            if app._thread_id == threading.get_ident():  # already done when the callback was added
+                self.show_window(series, day, points)
+            else:
+                with contextlib.suppress(RuntimeError):  # the app has quit meanwhile
+                    app.call_from_thread(self.show_window, series, day, points)
+
+        future.add_done_callback(done)
 
     def show_window(self, series: str, day: str, points) -> None:
         w = self.words
-        if (series, day) != self._window_for:
-            return  # the cursor has moved on since
+        if (series, day) != self._window_for or not self.query("#window"):
+            return  # the cursor has moved on since, or the screen is gone
         chart = self.query_one("#window", BoundChart)
         self.shown("window")
         if not points:
