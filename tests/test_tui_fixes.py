@@ -338,3 +338,27 @@ def test_bench_store_counts_days_in_the_store_zone(tmp_path):
     local = [datetime.fromisoformat(t).astimezone(zone).date().isoformat() for t, _ in rows]
     assert [d for _, d in rows] == local
     assert any(d != t[:10] for t, d in rows)  # some UTC evenings are the next local day
+
+
+def test_command_palette_lists_each_command_once(db_path):
+    """Finding 6: the palette showed 'Alerts' over 'Alerts (5)' and 'Help' over '?': each command's
+    line repeated its name; now the line under a name gives its key."""
+    import asyncio
+
+    from incidents.tui.app import IncidentsApp
+
+    db = store.open_db(db_path)
+    add_counts(db, {("2020-10-01", "phishing"): 1})
+    db.close()
+
+    async def go():
+        app = IncidentsApp(StoreReader(db_path), month="2020-10", poll=0)
+        async with app.run_test(size=(80, 24)):
+            return list(app.get_system_commands(app.screen))
+
+    commands = asyncio.run(go())
+    titles = [c.title for c in commands]
+    assert len(titles) == len(set(titles)), titles
+    ours = [c for c in commands if c.help.startswith("key ")]
+    assert len(ours) == 9 and all(c.title not in c.help for c in ours), commands
+    assert {c.help for c in commands if c.title in ("Alerts", "Help")} == {"key 5", "key ?"}
