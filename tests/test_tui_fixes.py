@@ -362,3 +362,32 @@ def test_command_palette_lists_each_command_once(db_path):
     ours = [c for c in commands if c.help.startswith("key ")]
     assert len(ours) == 9 and all(c.title not in c.help for c in ours), commands
     assert {c.help for c in commands if c.title in ("Alerts", "Help")} == {"key 5", "key ?"}
+
+
+def test_vietnamese_chart_labels_whole_in_a_wide_terminal(tmp_path_factory):
+    """Finding 6: the Vietnamese sparkline label was cut to 'Tấn công từ chối dịch' even at 200
+    columns; labels now get the room the terminal leaves, and a cut one ends with '…'."""
+    import asyncio
+
+    from incidents.tui.app import IncidentsApp
+    from incidents.tui.fmt import Words
+    from incidents.tui.widgets.month_chart import chart_text
+    from tests.tui_helpers import screen_text, settle
+
+    words = Words("vi")
+    name = words.category("ddos")
+    assert len(name) > 22
+    months = [f"2020-{m:02d}" for m in range(1, 13)] + ["2021-01"]
+    table = {m: {"ddos": 1} for m in months}
+    assert name in chart_text(months, table, ["ddos"], words, 200).plain
+    narrow = chart_text(months, table, ["ddos"], words, 50).plain
+    assert name not in narrow and "…" in narrow
+
+    async def go(width: int) -> str:
+        app = IncidentsApp(StoreReader(shared_store(tmp_path_factory)), month="2020-11", poll=0, lang="vi")
+        async with app.run_test(size=(width, 50)) as pilot:
+            await settle(app, pilot)
+            return screen_text(app)
+
+    wide = asyncio.run(go(200))
+    assert words.category("phishing") in wide
