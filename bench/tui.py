@@ -28,7 +28,7 @@ import subprocess
 import sys
 import tempfile
 import time
-from datetime import date, timedelta
+from datetime import UTC, date, datetime, timedelta
 from pathlib import Path
 
 from incidents import stats, store
@@ -46,6 +46,7 @@ def build(path: Path, rows: int, seed: int = 11) -> None:
     rng = random.Random(seed)
     first = date(2019, 1, 1)
     db = store.open_db(path)
+    zone = store.reporting_zone(db)
     batch = []
     with db.atomic():
         run = store.start_run(db, file="bench/generated", sha256="bench", kind="ingest", fmt="csv")
@@ -54,11 +55,16 @@ def build(path: Path, rows: int, seed: int = 11) -> None:
             category = rng.choices(CATEGORIES, WEIGHTS)[0]
             taxonomy, type_ = rsit(category)
             target = f"host{i}.{rng.choice(SECTORS)}.example.vn"
-            day = d.isoformat()
+            hour, minute = rng.randrange(24), rng.randrange(60)
+            when = f"{d.isoformat()}T{hour:02d}:{minute:02d}:00Z"
+            # The day an incident counts on is its local day in the store's zone, as ingest stores it.
+            day = (
+                datetime(d.year, d.month, d.day, hour, minute, tzinfo=UTC).astimezone(zone).date().isoformat()
+            )
             batch.append(
                 (
                     f"b{i}",
-                    f"{day}T{rng.randrange(24):02d}:{rng.randrange(60):02d}:00Z",
+                    when,
                     day,
                     category,
                     taxonomy,

@@ -262,6 +262,7 @@ def test_the_newest_request_on_a_lane_always_completes(db_path):
         t = threading.Thread(target=older)
         t.start()
         assert started.wait(10)
+        threading.Event().wait(0.3)  # its statement runs (an interrupt between statements is lost)
         assert (
             lane.run(lambda c: c.execute("SELECT count(*) FROM incidents").fetchone()[0], supersede=True) == 3
         )
@@ -294,3 +295,99 @@ def test_filters_and_status_line_stay_on_screen_at_80x24(tmp_path_factory):
                 assert app.screen.scroll_y == 0
 
     asyncio.run(go())
+
+
+def test_cosmetics_plural_capital_signed_zero(db_path):
+    """Finding 6: '1 incidents', the Vietnamese heading in lower case, '0.00%' beside stats' '+0.00%'."""
+    import asyncio
+
+    from incidents.tui.app import IncidentsApp
+    from incidents.tui.fmt import Words
+    from tests.tui_helpers import screen_text, settle
+
+    db = store.open_db(db_path)
+    add_counts(db, {("2020-10-01", "phishing"): 1})
+    db.close()
+    assert Words("en").pct(0.0) == "+0.00%" and Words("en").pct(-2.5) == "-2.50%"
+
+    async def go(lang: str) -> str:
+        app = IncidentsApp(StoreReader(db_path), month="2020-10", poll=0, lang=lang)
+        async with app.run_test(size=(100, 30)) as pilot:
+            await settle(app, pilot)
+            return screen_text(app)
+
+    assert "October 2020: 1 incident " in asyncio.run(go("en")) + " "
+    assert "Tháng 10/2020: 1 sự cố" in asyncio.run(go("vi"))
+
+
+def test_bench_store_counts_days_in_the_store_zone(tmp_path):
+    """Finding 6: bench/tui.py's seeded store gave `day` in UTC, not in the store's zone."""
+    import importlib.util
+    import sqlite3
+    from datetime import datetime
+    from zoneinfo import ZoneInfo
+
+    spec = importlib.util.spec_from_file_location("bench_tui", Path(__file__).parents[1] / "bench" / "tui.py")
+    bench = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(bench)
+    bench.build(tmp_path / "b.db", 500)
+    conn = sqlite3.connect(tmp_path / "b.db")
+    zone = ZoneInfo(conn.execute("SELECT value FROM meta WHERE key = 'reporting_zone'").fetchone()[0])
+    rows = conn.execute("SELECT occurred_at, day FROM incidents").fetchall()
+    conn.close()
+    local = [datetime.fromisoformat(t).astimezone(zone).date().isoformat() for t, _ in rows]
+    assert [d for _, d in rows] == local
+    assert any(d != t[:10] for t, d in rows)  # some UTC evenings are the next local day
+
+
+def test_command_palette_lists_each_command_once(db_path):
+    """Finding 6: the palette showed 'Alerts' over 'Alerts (5)' and 'Help' over '?': each command's
+    line repeated its name; now the line under a name gives its key."""
+    import asyncio
+
+    from incidents.tui.app import IncidentsApp
+
+    db = store.open_db(db_path)
+    add_counts(db, {("2020-10-01", "phishing"): 1})
+    db.close()
+
+    async def go():
+        app = IncidentsApp(StoreReader(db_path), month="2020-10", poll=0)
+        async with app.run_test(size=(80, 24)):
+            return list(app.get_system_commands(app.screen))
+
+    commands = asyncio.run(go())
+    titles = [c.title for c in commands]
+    assert len(titles) == len(set(titles)), titles
+    ours = [c for c in commands if c.help.startswith("key ")]
+    assert len(ours) == 9 and all(c.title not in c.help for c in ours), commands
+    assert {c.help for c in commands if c.title in ("Alerts", "Help")} == {"key 5", "key ?"}
+
+
+def test_vietnamese_chart_labels_whole_in_a_wide_terminal(tmp_path_factory):
+    """Finding 6: the Vietnamese sparkline label was cut to 'Tấn công từ chối dịch' even at 200
+    columns; labels now get the room the terminal leaves, and a cut one ends with '…'."""
+    import asyncio
+
+    from incidents.tui.app import IncidentsApp
+    from incidents.tui.fmt import Words
+    from incidents.tui.widgets.month_chart import chart_text
+    from tests.tui_helpers import screen_text, settle
+
+    words = Words("vi")
+    name = words.category("ddos")
+    assert len(name) > 22
+    months = [f"2020-{m:02d}" for m in range(1, 13)] + ["2021-01"]
+    table = {m: {"ddos": 1} for m in months}
+    assert name in chart_text(months, table, ["ddos"], words, 200).plain
+    narrow = chart_text(months, table, ["ddos"], words, 50).plain
+    assert name not in narrow and "…" in narrow
+
+    async def go(width: int) -> str:
+        app = IncidentsApp(StoreReader(shared_store(tmp_path_factory)), month="2020-11", poll=0, lang="vi")
+        async with app.run_test(size=(width, 50)) as pilot:
+            await settle(app, pilot)
+            return screen_text(app)
+
+    wide = asyncio.run(go(200))
+    assert words.category("phishing") in wide

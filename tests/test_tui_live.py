@@ -162,7 +162,7 @@ def test_vietnamese_labels_and_number_formats(tui_store):
         async with app.run_test(size=(80, 24)) as pilot:
             await settle(app, pilot)
             text = screen_text(app)
-            assert "tháng 10/2020:" in text
+            assert "Tháng 10/2020:" in text
             assert "Lừa đảo" in text and "Tổng" in text
             ytd = app.screen.query_one("#figures").get_row("total")[4].plain
             assert re.fullmatch(r"\d{1,3}(\.\d{3})+", ytd), ytd  # 1.234, not 1,234

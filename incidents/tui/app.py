@@ -104,14 +104,15 @@ class IncidentsApp(App):
 
     def get_system_commands(self, screen: Screen) -> Iterable[SystemCommand]:
         w = self.words
+        # One line per command: its name, and under it the key that does the same (not the name again).
         for mode in SCREENS:
             yield SystemCommand(
-                w(mode), f"{w(mode)} ({SCREENS.index(mode) + 1})", lambda m=mode: self.switch_mode(m)
+                w(mode), w("palette_key", keys=SCREENS.index(mode) + 1), lambda m=mode: self.switch_mode(m)
             )
-        yield SystemCommand(w("prev_month"), "[", lambda: self.action_month(-1))
-        yield SystemCommand(w("next_month"), "]", lambda: self.action_month(1))
-        yield SystemCommand(w("refresh"), "ctrl+r", self.refresh_all)
-        yield SystemCommand(w("help"), "?", self.action_help)
+        yield SystemCommand(w("prev_month"), w("palette_key", keys="["), lambda: self.action_month(-1))
+        yield SystemCommand(w("next_month"), w("palette_key", keys="]"), lambda: self.action_month(1))
+        yield SystemCommand(w("refresh"), w("palette_key", keys="ctrl+r"), self.refresh_all)
+        yield SystemCommand(w("help"), w("palette_key", keys="?"), self.action_help)
         yield from super().get_system_commands(screen)
 
     # --- live data ---------------------------------------------------------------------------------------

@@ -52,7 +52,17 @@ class Words:
 
     def pct(self, x: float | None) -> str:
         # A change with nothing to compare is the table's short 'n/a' (the notes under it say why).
-        return self("n_a") if x is None else numfmt.percent(x, self.lang, signed=True)
+        if x is None:
+            return self("n_a")
+        text = numfmt.percent(x, self.lang, signed=True)
+        return "+" + text if x == 0 else text  # as `incidents stats` prints no change: +0.00%
+
+    def count(self, key: str, n: int, **params: object) -> str:
+        """A label with a count in it, `key + '_one'` for exactly one where the language has it
+        ('1 incident', '2 incidents'; Vietnamese has no plural)."""
+        one = key + "_one"
+        label = one if n == 1 and one in self._labels else key
+        return self(label, total=self.num(n), **params)
 
     def month(self, month: str) -> str:
         return numfmt.month_label(month, self.lang)

@@ -86,7 +86,7 @@ class OverviewScreen(StoreScreen):
         w = self.words
         self.report = report
         self.query_one("#month-title", Static).update(
-            Text(w("month_heading", month=w.month(month), total=w.num(report.total.count)), style="bold")
+            Text(_capital(w.count("month_heading", report.total.count, month=w.month(month))), style="bold")
         )
         table = self.query_one("#figures", DataTable)
         cursor = table.cursor_coordinate
@@ -230,3 +230,8 @@ def _category_order(name: str) -> int:
 
     names = list(CATEGORIES)
     return names.index(name) if name in names else len(names)
+
+
+def _capital(text: str) -> str:
+    """A heading starts with a capital in every language ('tháng 10/2020' -> 'Tháng 10/2020')."""
+    return text[:1].upper() + text[1:]
