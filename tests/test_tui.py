@@ -283,6 +283,25 @@ def test_help_lists_every_key_of_the_app_and_its_screens():
     assert IncidentsApp.COMMAND_PALETTE_BINDING in shown
 
 
+async def palette_offers(app, pilot, name: str, timeout: float = 30.0) -> None:
+    """Wait until the command palette's highlighted command is `name` (the search runs in a worker)."""
+    from textual.command import CommandList
+
+    for _ in range(int(timeout / 0.05)):
+        await pilot.pause(0.05)
+        lists = app.screen.query(CommandList)
+        if lists:
+            found = lists.first()
+            index = found.highlighted
+            if (
+                index is not None
+                and found.option_count
+                and name in str(found.get_option_at_index(index).prompt)
+            ):
+                return
+    raise AssertionError(f"the command palette never offered {name!r}")
+
+
 def test_help_and_command_palette(tui_store):
     async def go():
         app = make_app(tui_store)
@@ -293,9 +312,8 @@ def test_help_and_command_palette(tui_store):
             assert "command palette" in screen_text(app)
             await pilot.press("escape")
             await pilot.press("ctrl+p")
-            await pilot.pause(0.2)
             await pilot.press(*"Quarantine")
-            await pilot.pause(0.3)
+            await palette_offers(app, pilot, "Quarantine")
             await pilot.press("enter")
             await settle(app, pilot)
             assert app.current_mode == "quarantine"
@@ -303,9 +321,8 @@ def test_help_and_command_palette(tui_store):
             await pilot.press("1")
             await settle(app, pilot)
             await pilot.press("ctrl+p")
-            await pilot.pause(0.2)
             await pilot.press(*"Next month")
-            await pilot.pause(0.3)
+            await palette_offers(app, pilot, "Next month")
             await pilot.press("enter")
             await settle(app, pilot)
             assert app.month == "2020-11" and "November 2020:" in screen_text(app)
