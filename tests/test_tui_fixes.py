@@ -391,3 +391,30 @@ def test_vietnamese_chart_labels_whole_in_a_wide_terminal(tmp_path_factory):
 
     wide = asyncio.run(go(200))
     assert words.category("phishing") in wide
+
+
+def test_a_request_after_the_reader_closed_fails_at_once(db_path):
+    """Quitting right after start: a worker that asks after the lanes stopped got a future nothing would
+    ever complete, and the process hung at exit (seen once in CI-like runs of the palette test)."""
+    import threading
+
+    from incidents.tui.data import Superseded
+
+    db = store.open_db(db_path)
+    add_counts(db, {("2020-10-01", "phishing"): 1})
+    db.close()
+    reader = StoreReader(db_path)
+    reader.close()
+    outcome: list = []
+
+    def ask() -> None:
+        try:
+            reader.monthly_counts("2020-01", "2020-12")
+            outcome.append("answered")
+        except Superseded:
+            outcome.append("superseded")
+
+    asking = threading.Thread(target=ask, daemon=True)
+    asking.start()
+    asking.join(timeout=10)
+    assert outcome == ["superseded"]

@@ -196,6 +196,8 @@ class _Thread:
 
     def __init__(self, name: str) -> None:
         self._jobs: queue.SimpleQueue = queue.SimpleQueue()
+        self._lock = threading.Lock()
+        self._stopped = False
         threading.Thread(target=self._loop, name=name, daemon=True).start()
 
     def _loop(self) -> None:
@@ -211,12 +213,21 @@ class _Thread:
                     future.set_exception(e)
 
     def submit(self, fn: Callable, *args) -> Future:
+        """Queue `fn(*args)`; once the thread is stopped, the future fails at once with Superseded (a
+        worker asking while the TUI quits must not wait for ever: nothing would run its request)."""
         future: Future = Future()
-        self._jobs.put((fn, args, future))
+        with self._lock:
+            if self._stopped:
+                future.set_exception(Superseded())
+            else:
+                self._jobs.put((fn, args, future))
         return future
 
     def stop(self) -> None:
-        self._jobs.put(None)
+        """Run what is queued, then end; nothing can be queued after this."""
+        with self._lock:
+            self._stopped = True
+            self._jobs.put(None)
 
 
 class _Lane:
