@@ -47,3 +47,26 @@ def test_a_long_thin_run_is_a_rise_not_a_campaign():
     other = episode("other", "2020-10-01", "2020-10-27", ["2020-10-01"], 4, 1.0)
     assert sentence(other).startswith("a rise in other incidents")
     assert sentence(other, "vi").startswith("đợt tăng sự cố loại khác")
+
+
+def test_an_alarm_outside_its_own_day_names_its_run_in_both_languages():
+    """An alarm raised by a several-day total names the run it belongs to (episodes.annotate), as data
+    (run_from, run_to) that the bulletin and the TUI word in Vietnamese, not only in the English text."""
+    from incidents.bulletin.render import labels, spike_text
+    from incidents.spikes import Alarm
+    from incidents.spikes.episodes import annotate
+
+    alarm = Alarm(
+        "total", "2020-11-14", "day", 90, 30.0, 60.0, 2.0, "total: 12 incidents on 14 November 2020",
+        span=3, period_count=12, records_from="2019-01-01",
+    )  # fmt: skip
+    run = episode("total", "2020-11-10", "2020-11-13", ["2020-11-10", "2020-11-14"], 300, 40.0)
+    (named,) = annotate([alarm], [run])
+    assert (named.run_from, named.run_to) == ("2020-11-10", "2020-11-13")
+    assert named.explanation.endswith(", in the run of 2020-11-10 to 2020-11-13")
+    vi = spike_text(named, labels("vi"), "vi")
+    assert vi.endswith(", trong đợt từ 10/11/2020 đến 13/11/2020")
+    assert spike_text(alarm, labels("vi"), "vi") + ", trong đợt từ 10/11/2020 đến 13/11/2020" == vi
+    one = episode("total", "2020-11-10", "2020-11-10", ["2020-11-10", "2020-11-14"], 30, 4.0)
+    (named_one,) = annotate([alarm], [one])
+    assert spike_text(named_one, labels("vi"), "vi").endswith(", trong đợt ngày 10/11/2020")

@@ -80,7 +80,11 @@ def spike_text(alarm, labels: dict, lang: str) -> str:
     span = alarm.span or 1
     since_key = ("since" if alarm.since else "since_start") + ("_span" if span > 1 else "")
     level = level_text(alarm.level).rstrip("%")
-    return words["span" if span > 1 else "one"].format(
+    run = ""
+    first, last = getattr(alarm, "run_from", None), getattr(alarm, "run_to", None)
+    if first and "in_run" in words:  # the run of days an alarm belongs to (spikes.episodes.annotate)
+        run = words["in_run" if first != last else "in_run_one"].format(first=day(first), last=day(last or first))
+    text = words["span" if span > 1 else "one"].format(
         series=series,
         count=numfmt.integer(alarm.period_count, lang),
         total=numfmt.integer(alarm.count, lang),
@@ -92,6 +96,7 @@ def spike_text(alarm, labels: dict, lang: str) -> str:
         level=level.replace(".", point),
         since=words[since_key].format(date=day(alarm.since or alarm.records_from), span=span, unit=unit),
     )
+    return text + run
 
 
 def _category_label(name: str, lang: str) -> str:

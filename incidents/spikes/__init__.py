@@ -40,6 +40,9 @@ class Alarm:
     since: str | None = None  # the last earlier period whose value was as high; None: none on record
     records_from: str | None = None  # the first period on record
     final: bool = True  # False for today's provisional verdict (its count may still grow)
+    # The run of days (episode) named by spikes.episodes.annotate: first and last day, or None.
+    run_from: str | None = None
+    run_to: str | None = None
 
     def as_dict(self) -> dict:
         """The alarm as a plain dict (for --json)."""
