@@ -83,7 +83,9 @@ def spike_text(alarm, labels: dict, lang: str) -> str:
     run = ""
     first, last = getattr(alarm, "run_from", None), getattr(alarm, "run_to", None)
     if first and "in_run" in words:  # the run of days an alarm belongs to (spikes.episodes.annotate)
-        run = words["in_run" if first != last else "in_run_one"].format(first=day(first), last=day(last or first))
+        run = words["in_run" if first != last else "in_run_one"].format(
+            first=day(first), last=day(last or first)
+        )
     text = words["span" if span > 1 else "one"].format(
         series=series,
         count=numfmt.integer(alarm.period_count, lang),

@@ -219,7 +219,10 @@ def annotate(alarms: list, episodes: list[Episode]) -> list:
         if e is not None and ((a.span or 1) > 1 or outside):
             run = e.first_day if e.first_day == e.last_day else f"{e.first_day} to {e.last_day}"
             a = replace(
-                a, explanation=f"{a.explanation}, in the run of {run}", run_from=e.first_day, run_to=e.last_day
+                a,
+                explanation=f"{a.explanation}, in the run of {run}",
+                run_from=e.first_day,
+                run_to=e.last_day,
             )
         out.append(a)
     return out
