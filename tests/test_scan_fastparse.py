@@ -102,6 +102,12 @@ _MESSAGES = [
     "error: PAM: Authentication error for root from 198.51.100.12",
     "message repeated 3 times: [ Failed password for root from 198.51.100.11 port 4 ssh2]",
     "authentication failure; logname= uid=0 euid=0 tty=ssh ruser= rhost=1.2.3.4  user=root",
+    "pam_unix(sshd:auth): authentication failure; logname= uid=0 euid=0 tty=ssh ruser= rhost=1.2.3.4  user=root",
+    "pam_unix(sshd:auth): authentication failure; logname= uid=0 euid=0 tty=ssh ruser= rhost=",
+    "pam_unix(sshd:auth): authentication failure; ruser=a rhost=b ruser= rhost=c user=d e",
+    "pam_unix(sshd:auth): authentication failure; rhost=1.2.3.4 user=x",
+    "pam_unix(sshd:auth): authentication failure; x authentication failure; ruser= rhost=5.6.7.8",
+    "pam_unix(sshd:auth): authentication failure;ruser= rhost=1.2.3.4\tuser=tab",
     "session opened for user root", "", "é from 1.2.3.4 port 1",
 ]  # fmt: skip
 
@@ -124,10 +130,9 @@ def test_syslog_shortcut_reads_random_lines_as_the_full_path(lines):
 
 
 def test_the_syslog_shortcut_is_taken_for_the_usual_sshd_lines():
-    lines = [
-        h + "host sshd[1]: " + m for h in ("Jan  4 00:00:01 ", "Jan  4 00:00:02 ") for m in _MESSAGES[:4]
-    ]
-    assert _same_syslog(lines) >= 4  # the first line of an hour teaches the hour; the rest go the short way
+    usual = [*_MESSAGES[:4], _MESSAGES[20]]
+    lines = [h + "host sshd[1]: " + m for h in ("Jan  4 00:00:01 ", "Jan  4 00:00:02 ") for m in usual]
+    assert _same_syslog(lines) >= 5  # the first line of an hour teaches the hour; the rest go the short way
 
 
 def _combined_only(monkeypatch):

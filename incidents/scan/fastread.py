@@ -144,6 +144,7 @@ def read_blocks(
         size = len(block)
         counted, number_at = 0, before  # lines before offset `counted` of the block: number_at
         taken = odd = 0
+        total = None  # lines in the block, counted once: the counts up to each taken line, then the rest
         pos = 0
         while pos < size:
             current = reader.fast_line()
@@ -174,8 +175,11 @@ def read_blocks(
                 rest = block[pos:]
                 _each_line(lines, number_at + 1, rest, take)
                 taken += rest.count(b"\n")
+                total = block.count(b"\n")
                 break
-        plain(block.count(b"\n") - taken)
+        if total is None:
+            total = number_at - before + block.count(b"\n", counted)
+        plain(total - taken)
 
 
 def _utf8(block: bytes) -> bool:
