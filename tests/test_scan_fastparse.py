@@ -181,3 +181,20 @@ def test_access_fast_shape_reads_the_fixtures_as_combined_alone(monkeypatch):
 def test_the_over_long_line_check_agrees_with_splitting(lengths, limit, final_lf):
     block = b"\n".join(b"x" * n for n in lengths) + (b"\n" if final_lf else b"")
     assert _has_line_over(block, limit) == (max(map(len, block.split(b"\n"))) > limit)
+
+
+def test_a_php_site_is_not_read_line_by_line():
+    """The web-shell rule wants .php beside an upload folder or cmd=: a PHP site's own pages hold
+    none of the shipped web rules' literals, so the block reader parses none of them."""
+    from incidents.scan import fastread, load_ruleset
+
+    rules = [r for r in load_ruleset(None)[1].rules if "web" in r.readers]
+    plan = fastread.make_plan(access, [r.predicate for r in rules])
+    line = (
+        '203.0.113.{i} - - [04/Jan/2021:21:27:{s:02d} +0700] "GET /index.php?p={i} HTTP/1.1" 200 5120 '
+        '"https://example.vn/wp-admin/admin.php" "Mozilla/5.0 (Windows NT 10.0; Win64; x64)"\n'
+    )
+    block = "".join(line.format(i=i, s=i % 60) for i in range(200)).encode()
+    assert fastread.Finder(plan.cover, plan.parse_atoms).starts(block) == set()
+    shell = b'203.0.113.9 - - [04/Jan/2021:21:27:00 +0700] "POST /uploads/x.php HTTP/1.1" 200 1 "-" "-"\n'
+    assert fastread.Finder(plan.cover, plan.parse_atoms).starts(block + shell) == {len(block)}

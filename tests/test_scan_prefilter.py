@@ -150,7 +150,7 @@ _AUTH_PIECES = [
 _WEB_PIECES = [
     '198.51.100.23 - - [04/Jan/2021:21:27:23 +0700] "GET ', '10.0.0.1 - bob [31/Dec/2099:23:59:59 -0000] "POST ',
     'site.example:443 198.51.100.24 - - [05/Jan/2021:01:02:03 +0000] "PUT ', '"10.0.0.2 - - [06/Jan/2021:00:00:00 +0000] "GET ',
-    "/index.html", "/uploads/a.php?cmd=id", "/x?q=union+select", "/x?q=UNION%20SELECT", "/..%2f..%2fetc/passwd",
+    "/index.html", "/uploads/a.php?cmd=id", "/index.php", "/tmp/x.JSP?Exec=1", "/files/", "/x?q=union+select", "/x?q=UNION%20SELECT", "/..%2f..%2fetc/passwd",
     "/a%3Cscript%3E", "/hacked.htm", "/t?q=a+b", "/p\\\" x", "/é?q=ü", " HTTP/1.1\" 200 12", " HTTP/1.1\" 404 -",
     ' "-" "Mozilla/5.0 (compatible; Googlebot/2.1; +http://www.google.com/bot.html)"', ' "-" "sqlmap/1.4"', ' "-" "NIKTO"',
     ' "ref" "ua" "1.2.3.4"', " 0.001", "\r", "",
