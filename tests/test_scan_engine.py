@@ -8,11 +8,17 @@ from zoneinfo import ZoneInfo
 import pytest
 
 from incidents.scan import events
-from incidents.scan.engine import _windows, detect
+from incidents.scan.engine import _windows as _slide
+from incidents.scan.engine import detect
 from incidents.scan.rules import Rule, load_pipeline, load_rules
 
 ROOT = Path(__file__).resolve().parent.parent
 RULES = ROOT / "rules"
+
+
+def _windows(rule, rows) -> list:
+    """The episodes of one group's rows (the engine yields them as they close)."""
+    return list(_slide(rule, rows))
 
 
 def rule(kind="event_count", count=10, timespan=300, op="gte", value_field=None) -> Rule:

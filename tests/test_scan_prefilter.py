@@ -150,7 +150,7 @@ _AUTH_PIECES = [
 _WEB_PIECES = [
     '198.51.100.23 - - [04/Jan/2021:21:27:23 +0700] "GET ', '10.0.0.1 - bob [31/Dec/2099:23:59:59 -0000] "POST ',
     'site.example:443 198.51.100.24 - - [05/Jan/2021:01:02:03 +0000] "PUT ', '"10.0.0.2 - - [06/Jan/2021:00:00:00 +0000] "GET ',
-    "/index.html", "/uploads/a.php?cmd=id", "/x?q=union+select", "/x?q=UNION%20SELECT", "/..%2f..%2fetc/passwd",
+    "/index.html", "/uploads/a.php?cmd=id", "/index.php", "/tmp/x.JSP?Exec=1", "/files/", "/x?q=union+select", "/x?q=UNION%20SELECT", "/..%2f..%2fetc/passwd",
     "/a%3Cscript%3E", "/hacked.htm", "/t?q=a+b", "/p\\\" x", "/é?q=ü", " HTTP/1.1\" 200 12", " HTTP/1.1\" 404 -",
     ' "-" "Mozilla/5.0 (compatible; Googlebot/2.1; +http://www.google.com/bot.html)"', ' "-" "sqlmap/1.4"', ' "-" "NIKTO"',
     ' "ref" "ua" "1.2.3.4"', " 0.001", "\r", "",
@@ -234,3 +234,22 @@ def test_every_reader_with_a_block_reader_declares_its_fields():
             assert set(module.DERIVED) <= set(module.COLUMNS)
             assert not set(module.VERBATIM) & set(module.DERIVED)
     assert sqlite3.sqlite_version
+
+
+def test_one_pass_web_blocks_give_the_same_counts_and_incidents(tmp_path):
+    """The web block reader's one-pass search (fastread.OnePass): lines with a literal first, last,
+    right after a line that is not plain, alone in a block; runs of unusual lines past _MAX_ODD."""
+    plain = '198.51.100.{i} - - [04/Jan/2021:21:27:{s:02d} +0700] "GET /page/{i} HTTP/1.1" 200 {i} "-" "Mozilla/5.0"'
+    attack = '203.0.113.7 - - [04/Jan/2021:21:28:{s:02d} +0700] "GET /x?q=union+select+{i} HTTP/1.1" 200 1 "-" "sqlmap/1.4"'
+    odd = "not an access log line {i}"
+    shapes = [
+        [attack, plain, plain, odd, attack, plain, attack],
+        [plain] * 50 + [odd, attack] + [plain] * 50,
+        [odd] * 260 + [attack, plain],
+        [plain] * 30,
+        [attack],
+    ]
+    for k, shape in enumerate(shapes):
+        path = tmp_path / f"one-pass-{k}.log"
+        path.write_text("".join(t.format(i=i, s=i % 60) + "\n" for i, t in enumerate(shape)))
+        _same(path, "web")

@@ -11,20 +11,18 @@ Incident ids are sha1(rule id | source | episode start): scanning the same file 
 
 from __future__ import annotations
 
-import hashlib
-import ipaddress
-import json
 import sqlite3
 from collections import Counter
 from collections.abc import Callable, Iterable
 from dataclasses import dataclass, field
-from datetime import UTC, datetime
 from pathlib import Path
 from typing import TYPE_CHECKING
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
 from incidents.scan import events as events_table
-from incidents.scan.engine import Episode, detect
+from incidents.scan import found
+from incidents.scan.engine import iter_episodes
+from incidents.scan.found import FEED, STATUS, incident_id, incident_row
 from incidents.scan.readers import FORMATS, UnknownFormat
 from incidents.scan.readers import detect as detect_format
 from incidents.scan.readers.lines import ReadError, check_text_file, sha256_of
@@ -33,10 +31,19 @@ from incidents.scan.rules import Rule, RuleError, RuleSet, load_rules, shipped_r
 if TYPE_CHECKING:
     import sqlite_utils
 
-__all__ = ["FORMATS", "FileReport", "RuleError", "ScanError", "ScanReport", "resolve_rules_dir", "scan_paths"]
-
-FEED = "scan"
-STATUS = "new"
+__all__ = [
+    "FEED",
+    "FORMATS",
+    "STATUS",
+    "FileReport",
+    "RuleError",
+    "ScanError",
+    "ScanReport",
+    "incident_id",
+    "incident_row",
+    "resolve_rules_dir",
+    "scan_paths",
+]
 
 
 class ScanError(Exception):
@@ -259,42 +266,31 @@ def scan_file(
             result.notes.append(
                 f"{read.unaccounted:,} lines read are neither events, skipped nor rejected (a reader bug)"
             )
-        episodes: list[Episode] = []
         if result.events and not any(result.fmt in rule.readers for rule in ruleset.rules):
             result.notes.append(
                 f"no loaded rule reads {result.fmt} logs, so nothing in this file was looked at"
             )
-        for rule in ruleset.rules:
-            if result.fmt in rule.readers:
-                found = detect(conn, rule, bits.get(rule.id))
-                result.per_rule[rule.id] += len(found)
-                episodes.extend(found)
+        # The incidents wait in the scratch database, a batch at a time (found.py): memory stays bounded
+        # however many a file gives, and the store is written in one transaction at the end, as before.
+        found.create_table(conn)
+        episodes = 0
+        for rule in mine:
+            count = found.spill(conn, iter_episodes(conn, rule, bits.get(rule.id)), path, result.fmt, zone)
+            result.per_rule[rule.id] += count
+            episodes += count
         if result.lines and not result.recognised and not episodes:
             what = "sshd/PAM login event" if result.fmt == "auth" else f"{result.fmt} event"
             result.notes.append(
                 f"read {result.lines:,} lines as {result.fmt} but recognised no {what} in them"
                 + ("" if fmt else "; use --format if the file is another kind of log")
             )
-        evidence = _evidence(conn, episodes)
-        rows = [incident_row(conn, e, path, result.fmt, zone, evidence) for e in episodes]
         sha = read.sha256 or sha256_of(path)
         with db.atomic():
             run_id = store.start_run(db, file=str(path), sha256=sha, kind="scan", fmt=result.fmt)
-            rows = [row[:-2] + (run_id, row[-1]) for row in rows]
-            # One INSERT OR IGNORE for the file: new are the ids stored now and not before (once each).
-            ids = [row[0] for row in rows]
-            before = _stored_ids(db, ids)
-            store.add_incidents(db, rows)
-            fresh = _stored_ids(db, ids) - before
-            for row, episode in zip(rows, episodes):
-                if row[0] in fresh:
-                    fresh.discard(row[0])
-                    result.new_per_rule[episode.rule.id] += 1
-            result.new = sum(result.new_per_rule.values())
-            result.found = len(rows)
+            result.found, result.new = found.write(db, conn, run_id, result.new_per_rule)
             store.add_rejects(db, run_id, read.rejects)
             store.finish_run(
-                db, run_id, read=read.lines, accepted=result.new, duplicate=len(rows) - result.new,
+                db, run_id, read=read.lines, accepted=result.new, duplicate=result.found - result.new,
                 rejected=read.unparsed, status="ok",
             )  # fmt: skip
         result.run_id = run_id
@@ -322,91 +318,3 @@ def _note_problems(result: FileReport, read: events_table.FileRead) -> None:
         result.notes.append(f"line {line}: {reason}{shown}{more}")
     if read.bad_utf8:
         result.notes.append(f"{read.bad_utf8:,} lines with invalid UTF-8, read with the bad bytes replaced")
-
-
-def incident_id(rule_id: str, source: str, start: float) -> str:
-    """sha1 of rule id | source | episode start (UTC seconds): the same episode always has the same id."""
-    return hashlib.sha1(f"{rule_id}|{source}|{int(start)}".encode()).hexdigest()
-
-
-def _is_ip(value) -> bool:
-    try:
-        ipaddress.ip_address(str(value))
-        return True
-    except ValueError:
-        return False
-
-
-def _utc(epoch: float) -> str:
-    return datetime.fromtimestamp(epoch, UTC).strftime("%Y-%m-%dT%H:%M:%SZ")
-
-
-_EVIDENCE = "line, host, dest_ip, source_ip, message, http_hostname, client_ip"
-
-
-def _evidence(conn, episodes: list[Episode]) -> dict[int, tuple]:
-    """rowid -> evidence columns of every sampled event, in batches of one query."""
-    rowids = sorted({r for e in episodes for r in e.sample})
-    found: dict[int, tuple] = {}
-    for i in range(0, len(rowids), 500):
-        chunk = rowids[i : i + 500]
-        marks = ",".join("?" * len(chunk))
-        for row in conn.execute(f"SELECT rowid, {_EVIDENCE} FROM events WHERE rowid IN ({marks})", chunk):
-            found[row[0]] = row[1:]
-    return found
-
-
-def _stored_ids(db, ids: list[str]) -> set[str]:
-    known: set[str] = set()
-    for i in range(0, len(ids), 500):
-        chunk = ids[i : i + 500]
-        marks = ",".join("?" * len(chunk))
-        known.update(r[0] for r in db.execute(f"SELECT id FROM incidents WHERE id IN ({marks})", chunk))
-    return known
-
-
-def incident_row(
-    conn, episode: Episode, path: Path, fmt: str, zone: ZoneInfo, evidence_rows: dict | None = None
-) -> tuple:
-    """The incident tuple (store.INCIDENT_COLUMNS order, run_id still None) of one episode."""
-    rule = episode.rule
-    if evidence_rows is None:
-        evidence_rows = _evidence(conn, [episode])
-    evidence = [evidence_rows[r] for r in sorted(episode.sample) if r in evidence_rows]
-    first = evidence[0] if evidence else (None,) * 7
-    source = first[3] if "source_ip" not in rule.group_by else episode.group[rule.group_by.index("source_ip")]
-    if rule.kind == "event":
-        source = episode.group[0]
-    group = ", ".join(f"{g}={v}" for g, v in zip(rule.group_by, episode.group))
-    # The attacked system: the syslog host, the web site (virtual host), the alert's destination — or,
-    # for malware, the infected client (eve's flow client) — and for DNS look-ups the client.
-    if fmt == "suricata":
-        target = (first[6] or first[3]) if rule.category == "malware" or "dns" in rule.readers else first[2]
-    else:
-        target = {"auth": first[1], "web": first[5], "dns": first[3]}.get(fmt)
-    target_kind = None if not target else ("ip" if _is_ip(target) else "domain")
-    start, end = _utc(episode.start), _utc(episode.end)
-    what = f"{episode.events} matching events"
-    if rule.kind != "event":
-        what += f", up to {episode.metric} ({rule.threshold})"
-    description = f"{rule.title}: {what} from {group or 'one source'}, {start} to {end} ({path.name})"
-    raw = {
-        "rule_id": rule.id,
-        "rule": rule.title,
-        "rule_file": rule.file.name,
-        "log_file": str(path),
-        "format": fmt,
-        "group": dict(zip(rule.group_by, episode.group)),
-        "first_seen": start,
-        "last_seen": end,
-        "events": episode.events,
-        "metric": episode.metric,
-        "lines": [episode.first_line, episode.last_line],
-        "evidence": [{"line": e[0], "text": (e[4] or "")[:500]} for e in evidence],
-    }
-    return (
-        incident_id(rule.id, str(source), episode.start), start,
-        datetime.fromtimestamp(episode.start, zone).date().isoformat(), rule.category, rule.taxonomy, rule.type,
-        target, target_kind, source if source and _is_ip(source) else None, None, FEED, rule.level, STATUS,
-        description, None, json.dumps(raw, ensure_ascii=False),
-    )  # fmt: skip

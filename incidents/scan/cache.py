@@ -2,8 +2,8 @@
 
 The key is a SHA-256 over every input of the conversion: the folder, each rule file's path and bytes, the
 pipeline.yml used, the list files, the versions of pySigma, pysigma-backend-sqlite and this package,
-and the source of the modules that convert (rules.py, classify.py). Any change gives a new key, so a
-stale entry is never read. Entries live in `$INCIDENTS_CACHE_DIR`, else `$XDG_CACHE_HOME/incidents`,
+and the source of the modules that convert (rules.py, rule_attributes.py, classify.py). Any change gives
+a new key, so a stale entry is never read. Entries live in `$INCIDENTS_CACHE_DIR`, else `$XDG_CACHE_HOME/incidents`,
 else `~/.cache/incidents`; a cache that cannot be written is simply not used.
 """
 
@@ -50,6 +50,7 @@ def key(folder: Path, files: list[Path], pipeline: Path, lists: list[Path]) -> s
         digest.update(text.encode() + b"\0")
     for source in (
         here / "rules.py",
+        here / "rule_attributes.py",
         here / "backend.py",
         here / "classify.py",
         here / "readers" / "__init__.py",

@@ -168,15 +168,27 @@ COVERED = ("covered",)
 
 
 def _literal_set(cover) -> set[str] | None:
-    """The lower-cased ASCII literals of a cover tree made of literals and ORs only, else None."""
-    leaves = cover_strings(cover)
-    if not _only_or(cover) or any(k != "lit" or not s.isascii() for k, s in leaves):
-        return None
-    return {s.lower() for _, s in leaves}
+    """Lower-cased ASCII literals one of which every line the cover tree allows holds, else None.
 
-
-def _only_or(cover) -> bool:
-    return cover[0] == "lit" or (cover[0] == "or" and all(_only_or(c) for c in cover[1]))
+    An AND inside is bounded by its best part that has such a set (a line meeting all its parts meets
+    each): "a .php path AND (an upload folder AND POST, OR cmd=)" still needs .php beside one of the
+    folders or cmd=, not .php alone, so a site whose every page is PHP is not read line by line.
+    """
+    kind = cover[0]
+    if kind == "lit":
+        return {cover[1].lower()} if cover[1].isascii() else None
+    if kind == "or":
+        found: set[str] = set()
+        for part in cover[1]:
+            sub = _literal_set(part)
+            if sub is None:
+                return None
+            found |= sub
+        return found
+    if kind == "and":
+        sets = [x for x in (_literal_set(part) for part in cover[1]) if x]
+        return max(sets, key=_score) if sets else None
+    return None
 
 
 def _alt(strings) -> str:

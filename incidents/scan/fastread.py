@@ -134,16 +134,21 @@ def read_blocks(
     anything unusual all go to `take`."""
     finder = Finder(plan.cover, plan.parse_atoms)
     everything = plan.cover is None
+    one_pass = OnePass(plan.cover) if plan.cover and not plan.parse_atoms and "\n" not in plan.cover else None
     pattern, runs = None, None
     for before, block in lines.blocks():
         if everything or block[-1:] != b"\n" or b"\r" in block or not _utf8(block):
             _each_line(lines, before, block, take)
+            continue
+        if one_pass is not None and reader.fast_line() is not None:
+            one_pass.block(lines, reader, before, block, take, plain)
             continue
         wanted = sorted(finder.starts(block))
         wi, nw = 0, len(wanted)
         size = len(block)
         counted, number_at = 0, before  # lines before offset `counted` of the block: number_at
         taken = odd = 0
+        total = None  # lines in the block, counted once: the counts up to each taken line, then the rest
         pos = 0
         while pos < size:
             current = reader.fast_line()
@@ -174,8 +179,67 @@ def read_blocks(
                 rest = block[pos:]
                 _each_line(lines, number_at + 1, rest, take)
                 taken += rest.count(b"\n")
+                total = block.count(b"\n")
                 break
-        plain(block.count(b"\n") - taken)
+        if total is None:
+            total = number_at - before + block.count(b"\n", counted)
+        plain(total - taken)
+
+
+class OnePass:
+    """One RE2 pass for a reader whose wanted lines are those holding the rules' literals (web): an
+    anchored match of `(?:PLAIN\\n)*?(?:[^\\n]*(?:COVER)|\\z)` takes the plain lines up to the FIRST line
+    holding a literal (leftmost-first: the lazy loop stops at the earliest), which is read, or up to
+    the end of the block (all plain, no literal: done). When it fails, a line that is not plain comes
+    before any line with a literal: the runs regex finds it (a second pass over that stretch only), it
+    is read, and the search goes on after it. So literals and plain lines are checked in one DFA pass."""
+
+    def __init__(self, cover: str):
+        self.cover = cover.encode()
+        self.pattern = None
+        self.runs = self.first = None
+
+    def block(self, lines, reader, before: int, block: bytes, take, plain) -> None:
+        size = len(block)
+        counted, number_at = 0, before  # lines before offset `counted` of the block: number_at
+        taken = odd = 0
+        total = None
+        pos = 0
+        while pos < size:
+            current = reader.fast_line()
+            if current is not self.pattern:
+                self.pattern = current
+                self.runs = _matcher(b"(?:" + current + b"\n)+", "start")
+                self.first = _matcher(
+                    b"(?:(?:" + current + b")\n)*?(?:[^\n]*(?:" + self.cover + b")|\\z)", "start"
+                )
+            span = self.first(block, pos)
+            if span is not None and span[1] == size:  # the rest is plain and holds no literal
+                break
+            if span is not None:  # lines [pos, s) are plain; the line at s holds a literal
+                nl = block.rfind(b"\n", pos, span[1])
+                s = pos if nl < 0 else nl + 1
+            else:
+                span = self.runs(block, pos)
+                s = span[1] if span is not None else pos  # the first line that is not plain
+                if s >= size:
+                    break
+                odd += 1
+            e = block.index(b"\n", s)
+            number_at += block.count(b"\n", counted, s)
+            counted = s
+            take(number_at + 1, block[s:e].decode("utf-8"))
+            taken += 1
+            pos = e + 1
+            if odd > _MAX_ODD:  # mostly unusual lines: the rest of the block line by line
+                rest = block[pos:]
+                _each_line(lines, number_at + 1, rest, take)
+                taken += rest.count(b"\n")
+                total = block.count(b"\n")
+                break
+        if total is None:
+            total = number_at - before + block.count(b"\n", counted)
+        plain(total - taken)
 
 
 def _utf8(block: bytes) -> bool:

@@ -231,14 +231,16 @@ def row_masks(nodes: list, columns: tuple[str, ...]) -> Callable[[tuple], int]:
     condition k. Compiled to one Python function (each field read and casefolded once)."""
     index = {name: i for i, name in enumerate(columns)}
     used: set[int] = set()
+    folded: set[int] = set()  # fields compared as text: casefolded once ("" for NULL, which no piece is in)
     consts: list[str] = []
-    bodies = [_code(node, index, used, consts) for node in nodes]
+    bodies = [_code(node, index, used, consts, folded) for node in nodes]
     lines = ["def mask(row):"]
     for i in sorted(used):
         lines.append(f"    v{i} = row[{i}]")
-        lines.append(
-            f"    f{i} = None if v{i} is None else v{i}.casefold() if type(v{i}) is str else str(v{i}).casefold()"
-        )
+        if i in folded:
+            lines.append(
+                f"    f{i} = '' if v{i} is None else v{i}.casefold() if type(v{i}) is str else str(v{i}).casefold()"
+            )
     terms = " | ".join(f"({1 << k} if {body} else 0)" for k, body in enumerate(bodies)) or "0"
     lines.append(f"    return {terms}")
     from incidents.scan.events import regexp
@@ -248,13 +250,13 @@ def row_masks(nodes: list, columns: tuple[str, ...]) -> Callable[[tuple], int]:
     return namespace["mask"]
 
 
-def _code(node, index, used: set[int], consts: list[str]) -> str:
+def _code(node, index, used: set[int], consts: list[str], folded: set[int]) -> str:
     kind = node[0]
     if kind in ("true", "not"):
         return "True"
     if kind in ("or", "and"):
         joiner = " or " if kind == "or" else " and "
-        return "(" + joiner.join(_code(n, index, used, consts) for n in node[1]) + ")"
+        return "(" + joiner.join(_code(n, index, used, consts, folded) for n in node[1]) + ")"
     i = index.get(node[1])
     if i is None:  # never filled by this reader: NULL
         return "True" if kind == "null" else "False"
@@ -267,11 +269,11 @@ def _code(node, index, used: set[int], consts: list[str]) -> str:
         pieces = [p.casefold() for p in like_pieces(node[2], node[3])]
         if not pieces:
             return f"(v{i} is not None)"
-        return "(f{i} is not None and {tests})".format(
-            i=i, tests=" and ".join(f"{p!r} in f{i}" for p in pieces)
-        )
+        folded.add(i)  # NULL folds to "", which holds no (non-empty) piece
+        return "(" + " and ".join(f"{p!r} in f{i}" for p in pieces) + ")"
     if kind == "eq":
         if type(node[2]) is str:
+            folded.add(i)
             return f"(v{i} is not None and (type(v{i}) is not str or f{i} == {node[2].casefold()!r}))"
         return f"(v{i} is not None)"
     if kind == "regexp":

@@ -93,11 +93,17 @@ class Reader:
 
     def parse(self, number: int, text: str):
         line = _unwrap(text.rstrip())
-        m = COMBINED.fullmatch(line)
-        if m is None:
-            return None
+        # FAST first: a line it reads, COMBINED reads the same way with no virtual host (its look-ahead
+        # wants three fields and '[' after a vhost, and a FAST line has only two before its date).
+        m = FAST.fullmatch(line)
+        if m is not None:
+            vhost, groups = None, m.groups()
+        else:
+            m = COMBINED.fullmatch(line)
+            if m is None:
+                return None
+            vhost, groups = m.group(1), m.groups()[1:]
         (
-            vhost,
             host,
             _ident,
             user,
@@ -113,7 +119,7 @@ class Reader:
             size,
             referrer,
             agent,
-        ) = m.groups()
+        ) = groups
         key = (yyyy, mon, dd)
         day = self._days.get(key)
         if day is None:

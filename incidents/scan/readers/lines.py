@@ -104,6 +104,20 @@ def sha256_of(path: Path) -> str:
     return digest.hexdigest()
 
 
+def _has_line_over(block: bytes, limit: int) -> bool:
+    """Whether a block of whole lines holds one longer than `limit` bytes. Only a line starting in the
+    first len(block) - limit bytes can be: a few find() calls, not a split of the whole block."""
+    start, find = 0, block.find
+    while len(block) - start > limit:
+        end = find(b"\n", start)
+        if end < 0:  # no LF after `start`: the rest is one line
+            end = len(block)
+        if end - start > limit:
+            return True
+        start = end + 1
+    return False
+
+
 def _read_some(fh, size: int, digest=None) -> tuple[bytes, BaseException | None]:
     """Up to `size` bytes, and the error that stopped the reading early (a compressed file cut short):
     read1() hands over what was decompressed before it, where read() would drop it."""
@@ -171,7 +185,7 @@ class LineReader:
                             pending = b""
                     else:
                         block, pending = buf[: cut + 1], buf[cut + 1 :]
-                        if len(block) > limit and max(map(len, block.split(b"\n"))) > limit:
+                        if len(block) > limit and _has_line_over(block, limit):
                             yield from self._long_lines(number, block)
                         else:
                             yield number, block
