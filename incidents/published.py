@@ -186,7 +186,7 @@ def import_file(db: sqlite_utils.Database, path: str | Path) -> ImportResult:
         reason = f" (line {bad[0][0]}: {bad[0][1]})" if bad else ""
         raise PublishedError(f"{path}: no usable row{reason}")
     now = store.utc_now()
-    with db.atomic():
+    with store.write_transaction(db):  # the store's one write lock (a note while busy, StoreBusy after)
         db.conn.executemany(
             "INSERT INTO published (period, first_month, last_month, scope, total, phishing, deface, malware, "
             "status, published_change, source, note, file, imported_at) "

@@ -3,7 +3,7 @@
 Every later stage (stats, spikes, alerts, bulletin, TUI) reads through the functions here, never
 through another stage's internals. This module is the store's face: `from incidents import store`,
 then `store.open_db(...)`, `store.day_counts(...)`. The code lives in one module per idea:
-store_errors (errors, explain), store_open (opening, backup, migrations, meta), store_runs (ingest and
+store_errors (errors, explain), store_lock (the write lock every writer takes), store_open (opening, backup, migrations, meta), store_runs (ingest and
 scan runs, rejects), store_counts (counts per day and month) and store_incidents (adding, browsing,
 target search, one incident and its history), store_sql (WHERE clauses, table checks).
 
@@ -48,6 +48,7 @@ from incidents.store_incidents import (
     target_clause,
     target_match,
 )
+from incidents.store_lock import begin_write, is_busy, set_wait_notice, write_transaction
 from incidents.store_open import (
     CORE_TABLES,
     DEFAULT_PATH,
@@ -90,6 +91,7 @@ __all__ = [
     "add_rejects",
     "backup_old_store",
     "backup_path",
+    "begin_write",
     "busy_timeout",
     "connection",
     "count_incidents",
@@ -105,6 +107,7 @@ __all__ = [
     "has_table",
     "has_tables",
     "incident_history",
+    "is_busy",
     "like_pattern",
     "migrate",
     "month_counts",
@@ -116,6 +119,7 @@ __all__ = [
     "resolve_path",
     "schema_version",
     "set_meta",
+    "set_wait_notice",
     "start_run",
     "storable",
     "stored_count",
@@ -123,4 +127,5 @@ __all__ = [
     "target_match",
     "utc_now",
     "where_clause",
+    "write_transaction",
 ]

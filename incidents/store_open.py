@@ -12,6 +12,7 @@ from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 from incidents import completed
 from incidents.migrations import MIGRATIONS
 from incidents.store_errors import NewerSchema, NotAStore, StoreError, StoreReadOnly, busy_timeout, explain
+from incidents.store_lock import write_transaction
 
 if TYPE_CHECKING:  # sqlite_utils imports pandas (~0.5 s): writers import it when they open the store
     import sqlite_utils
@@ -176,7 +177,8 @@ def open_db(
         db.execute("PRAGMA recursive_triggers=ON")
         migrate(db)
         if zone is not None or get_meta(db, "reporting_zone") is None:
-            _set_zone(db, zone or DEFAULT_ZONE)
+            with write_transaction(db):
+                _set_zone(db, zone or DEFAULT_ZONE)
     except sqlite3.Error as e:
         raise explain(e, file) from None
     return db
@@ -224,7 +226,7 @@ def migrate(db: sqlite_utils.Database) -> int:
     if version > len(MIGRATIONS):
         raise NewerSchema(f"schema version {version} is newer than this release knows ({len(MIGRATIONS)})")
     for number, step in enumerate(MIGRATIONS[version:], start=version + 1):
-        with db.atomic():
+        with write_transaction(db):  # the store's one write lock (a note while busy, StoreBusy after)
             step(db)
             db.execute(f"PRAGMA user_version = {number}")
     return len(MIGRATIONS)

@@ -302,7 +302,7 @@ def test_a_store_busy_past_the_timeout_gives_exit_75_and_changes_nothing(tmp_pat
             "Oct  5 01:00:00 web1 sshd[1]: Failed password for root from 198.51.100.7 port 22 ssh2\n" * 30
         )
         r = run_cli(["scan", str(log), "--year", "2020", "--db", str(path)], env=env)
-        assert r.returncode in (1, 75) and "busy" in r.stderr and "Traceback" not in r.stderr, r.stderr
+        assert r.returncode == 75 and "busy" in r.stderr and "Traceback" not in r.stderr, r.stderr
         # A reader is not blocked by the writer (WAL): stats still answers at once.
         r = run_cli(["stats", "--month", "2020-10", "--db", str(path), "--json"])
         assert r.returncode == 0 and '"count": 10' in r.stdout

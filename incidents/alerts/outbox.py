@@ -22,7 +22,6 @@ from __future__ import annotations
 
 import json
 import sqlite3
-import time
 from collections.abc import Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass, field
@@ -35,12 +34,13 @@ from incidents.alerts.outbox_reads import (
     last_alert_run,
     list_alerts,
 )
+from incidents.store_errors import StoreBusy
+from incidents.store_lock import write_transaction
 from incidents.store_sql import connection
 
 # The read API lives in outbox_reads.py; its names stay importable from here too.
 __all__ = [
     "STATUSES",
-    "WRITE_PATIENCE_S",
     "AlertRun",
     "Item",
     "Mail",
@@ -69,45 +69,17 @@ __all__ = [
     "writing",
 ]
 
-# How long a write waits for a concurrent writer (an ingest holds one transaction per file), beyond the
-# connection's own busy timeout, before the job gives up with "store busy" (exit 75).
-WRITE_PATIENCE_S = 120.0
-
-
-class StoreBusy(Exception):
-    """Another process held the store's write lock for longer than the job waits."""
-
 
 @contextmanager
-def writing(db, *, patience: float = WRITE_PATIENCE_S) -> Iterator[sqlite3.Connection]:
+def writing(db, *, wait: float | None = None) -> Iterator[sqlite3.Connection]:
     """One write transaction taken with BEGIN IMMEDIATE (no lock upgrade that could fail half-way).
 
-    Retries while another writer holds the store, up to `patience` seconds, then raises StoreBusy.
-    Commits on success, rolls back on any exception.
+    The store's one write lock (store.write_transaction): waits up to `wait` s (default
+    $INCIDENTS_BUSY_TIMEOUT, else 30) with a note, then raises StoreBusy. Commits on success, rolls back
+    on any exception.
     """
-    conn = connection(db)
-    if conn.in_transaction:  # a read left open by the driver's implicit transactions: end it
-        conn.commit()
-    deadline = time.monotonic() + patience
-    delay = 0.05
-    while True:
-        try:
-            conn.execute("BEGIN IMMEDIATE")
-            break
-        except sqlite3.OperationalError as e:
-            if "locked" not in str(e) and "busy" not in str(e):
-                raise
-            if time.monotonic() >= deadline:
-                raise StoreBusy("the store stayed busy (another process is writing to it)") from None
-            time.sleep(delay)
-            delay = min(delay * 2, 1.0)
-    try:
+    with write_transaction(connection(db), wait=wait) as conn:
         yield conn
-    except BaseException:
-        conn.rollback()
-        raise
-    else:
-        conn.commit()
 
 
 # --- write API (the job) --------------------------------------------------------------------------------
@@ -361,7 +333,7 @@ def alerted_episodes(db, series: str, recipient: str) -> list[tuple[str, str, st
 
 def start_run(db, *, started_at: str, now: str) -> int:
     """Record the start of an alert job (`started_at`, `now`: UTC ISO 8601) in alert_runs; returns its id.
-    Raises StoreBusy when the store stays locked longer than WRITE_PATIENCE_S."""
+    Raises StoreBusy when the store stays locked longer than $INCIDENTS_BUSY_TIMEOUT."""
     with writing(db) as conn:
         cur = conn.execute(
             "INSERT INTO alert_runs (started_at, now, outcome) VALUES (?, ?, 'running')", [started_at, now]

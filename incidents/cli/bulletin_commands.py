@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import sqlite3
 import sys
 from pathlib import Path
 from typing import Annotated, Literal
@@ -174,9 +175,11 @@ def published_import(
 
     Unusable rows are listed on stderr and the rest is stored (exit 0).
 
-    Exit code 1 when the file cannot be read or has no usable row.
+    Exit code 1 when the file cannot be read or has no usable row, or the store cannot be written; 75
+    when the store stayed busy (another writer) past $INCIDENTS_BUSY_TIMEOUT.
     """
     from incidents import published as published_lib
+    from incidents import store
     from incidents.bulletin.views import import_summary
 
     database = open_store(db)
@@ -184,6 +187,9 @@ def published_import(
         result = published_lib.import_file(database, file)
     except published_lib.PublishedError as e:
         raise fail(str(e)) from None
+    except (store.StoreError, sqlite3.Error) as e:  # busy past $INCIDENTS_BUSY_TIMEOUT (75), full, read-only
+        problem = store.explain(e, store.resolve_path(db))
+        raise fail(str(problem), EXIT_TEMPFAIL if isinstance(problem, store.StoreBusy) else 1) from None
     for line, reason in result.rejects:
         print(f"Rejected: {file}: line {line}: {reason}", file=sys.stderr)
     print(import_summary(result))

@@ -326,6 +326,10 @@ def main_callback(
 
     Start with `incidents demo`, then explore with `incidents stats --month 2020-10`.
     """
+    from incidents.store_lock import set_wait_notice
+
+    # A writer that finds the store busy says so while it waits (store_lock.begin_write).
+    set_wait_notice(note)
 
 
 def main() -> None:
@@ -337,9 +341,11 @@ def main() -> None:
         from incidents.cli.rich_help import import_rich_help
 
         import_rich_help()
+    from incidents.store_errors import StoreError
+
     try:
         app()
-    except (sqlite3.Error, OSError) as e:
+    except (sqlite3.Error, OSError, StoreError) as e:
         if isinstance(e, OSError) and e.errno not in (28, 30, 122):  # ENOSPC, EROFS, EDQUOT
             raise
         from incidents import store

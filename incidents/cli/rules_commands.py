@@ -8,7 +8,17 @@ from typing import Annotated
 
 import typer
 
-from incidents.cli.common import EXIT_FAILED, DbOption, JsonOption, app, console, fail, open_store, print_json
+from incidents.cli.common import (
+    EXIT_FAILED,
+    EXIT_TEMPFAIL,
+    DbOption,
+    JsonOption,
+    app,
+    console,
+    fail,
+    open_store,
+    print_json,
+)
 
 RulesOption = Annotated[
     Path | None,
@@ -52,7 +62,9 @@ def scan(
 
     Exit code 0 when every file was read completely and every rule loaded; 1 when something was not
     (a binary or unreadable file, lines that fit no format, a rule with an error): the messages say what,
-    and the incidents from everything that was read are stored all the same.
+    and the incidents from everything that was read are stored all the same; 75 when the only trouble
+    was a store kept busy by another writer past $INCIDENTS_BUSY_TIMEOUT (each such file is reported,
+    the others are scanned; try again later).
     """
     from incidents.scan import ScanError, scan_paths
     from incidents.scan.tables import files_table, scan_table
@@ -84,7 +96,13 @@ def scan(
                     f"{f.file}: lines read and skipped (no event): {reasons}", markup=False, highlight=False
                 )
     if not report.complete:
-        raise typer.Exit(code=EXIT_FAILED)
+        only_busy = (
+            not report.rule_problems
+            and not report.path_problems
+            and any(f.busy for f in report.files)
+            and all(f.complete or f.busy for f in report.files)
+        )
+        raise typer.Exit(code=EXIT_TEMPFAIL if only_busy else EXIT_FAILED)
 
 
 def _load_rules(rules: Path | None):

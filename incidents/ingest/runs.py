@@ -15,55 +15,22 @@ from __future__ import annotations
 import json
 import os
 import socket
-import sqlite3
-import time
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 
 import sqlite_utils
 
-from incidents.store import StoreBusy, utc_now
+from incidents.store import StoreBusy, begin_write, utc_now  # noqa: F401 (StoreBusy: what begin raises)
 
 # How long a writer waits for another one before giving up (exit 75: worth retrying later).
 DEFAULT_WAIT_S = 600.0
-_RETRY_S = 0.5
-
-
-def _busy(e: sqlite3.OperationalError) -> bool:
-    text = str(e).lower()
-    return "locked" in text or "busy" in text
 
 
 def begin(
     db: sqlite_utils.Database, *, wait: float = DEFAULT_WAIT_S, on_wait: Callable[[str], None] | None = None
 ) -> None:
-    """BEGIN IMMEDIATE, waiting up to `wait` s for another writer (telling `on_wait` once); StoreBusy after."""
-    conn = db.conn
-    if conn.in_transaction:
-        conn.commit()
-    deadline = time.monotonic() + wait
-    told = False
-    previous = conn.execute("PRAGMA busy_timeout").fetchone()[0]
-    conn.execute(f"PRAGMA busy_timeout = {int(min(previous, 2000, wait * 500))}")
-    try:
-        while True:
-            try:
-                conn.execute("BEGIN IMMEDIATE")
-                return
-            except sqlite3.OperationalError as e:
-                if not _busy(e):
-                    raise
-                if on_wait and not told:
-                    on_wait(f"the store is busy (another process is writing); waiting up to {wait:g} s")
-                    told = True
-                if time.monotonic() >= deadline:
-                    raise StoreBusy(
-                        f"the store is busy: another process has been writing to it for over {wait:g} s; "
-                        "try again later"
-                    ) from None
-                time.sleep(min(_RETRY_S, max(0.0, deadline - time.monotonic())))
-    finally:
-        conn.execute(f"PRAGMA busy_timeout = {int(previous)}")
+    """BEGIN IMMEDIATE, waiting up to `wait` s for another writer (store.begin_write: the one mechanism)."""
+    begin_write(db, wait=wait, on_wait=on_wait)
 
 
 @contextmanager

@@ -70,6 +70,7 @@ class FileReport:
     new_per_rule: Counter = field(default_factory=Counter)  # rule id -> incidents new to the store
     run_id: int | None = None
     error: str | None = None  # the file could not be scanned at all
+    busy: bool = False  # error is the store kept busy by another writer (exit 75: try again)
     notes: list[str] = field(default_factory=list)  # one line per problem: unparsed lines, bad bytes, ...
 
     @property
@@ -285,7 +286,7 @@ def scan_file(
                 + ("" if fmt else "; use --format if the file is another kind of log")
             )
         sha = read.sha256 or sha256_of(path)
-        with db.atomic():
+        with store.write_transaction(db):  # the store's one write lock: a note while busy, StoreBusy after
             run_id = store.start_run(db, file=str(path), sha256=sha, kind="scan", fmt=result.fmt)
             result.found, result.new = found.write(db, conn, run_id, result.new_per_rule)
             store.add_rejects(db, run_id, read.rejects)
@@ -294,6 +295,11 @@ def scan_file(
                 rejected=read.unparsed, status="ok",
             )  # fmt: skip
         result.run_id = run_id
+    except store.StoreBusy as e:  # the next files go on: each waits, and is reported, on its own
+        result.error, result.busy = f"{e}; nothing of this file was written", True
+        result.found = result.new = 0
+        result.per_rule.clear()
+        result.new_per_rule.clear()
     except sqlite3.DatabaseError as e:  # the store, not the log: the transaction rolled back, stop here
         raise ScanError(
             f"{path}: the store refused the incidents ({e}); nothing of this file was written"

@@ -20,6 +20,7 @@ from zoneinfo import ZoneInfo
 
 import numpy as np
 
+from incidents.store_lock import write_transaction
 from incidents.store_sql import connection, has_tables
 
 
@@ -85,7 +86,7 @@ def judge_new_days(
     judged_at = datetime.now(UTC).strftime("%Y-%m-%dT%H:%M:%SZ")
     max_rowid = conn.execute("SELECT max(rowid) FROM incidents").fetchone()[0] or 0
     if first is None:
-        with conn:
+        with write_transaction(conn):
             _clear(conn)
             _save_state(conn, {"version": VERSION, "judged_at": judged_at, "last_rowid": "0", "count": "0"})
         tick(steps, steps)
@@ -93,7 +94,7 @@ def judge_new_days(
     today = local_day(conn, now) if now is not None else None
     fc = _first_changed(conn, state, first, last, today, max_rowid)
     if fc is None:
-        with conn:
+        with write_transaction(conn):
             _save_state(conn, {"judged_at": judged_at})
         tick(steps, steps)
         return KeptRun(0, None, state.get("last_day"))
@@ -108,7 +109,7 @@ def judge_new_days(
     verdicts, notes = judge(table, resume=resume, checkpoint_at=last_refit(table.starts, "day"))
     tick(2, steps)
     rows = verdict_rows(table, verdicts, start, kept_series, today, judged_at)
-    with conn:
+    with write_transaction(conn):
         if full:
             _clear(conn)
         else:

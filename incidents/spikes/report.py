@@ -11,6 +11,7 @@ from datetime import date, datetime, timedelta
 from pathlib import Path
 from typing import TYPE_CHECKING
 
+from incidents.migrations import MIGRATIONS
 from incidents.spikes import Alarm
 from incidents.spikes.episodes import Episode
 from incidents.spikes.judging import KeptRun, connection, has_tables, judge_new_days
@@ -85,6 +86,10 @@ def daily_spikes(
         conn.close()
 
 
+# The kept verdicts' tables: a store without them is upgraded by open_db before judging.
+_KEPT_TABLES = ("spike_days", "spike_state", "spike_mix_days", "spike_feed_days")
+
+
 def _writable(file: Path) -> bool:
     return os.access(file, os.W_OK) and os.access(file.parent, os.W_OK)
 
@@ -98,7 +103,10 @@ def _judge_in_store(file: Path, now, progress) -> KeptRun:
             has_tables(conn, "ingest_runs")
             and conn.execute("SELECT 1 FROM ingest_runs WHERE status = 'running' LIMIT 1").fetchone()
         )
-        if not running and has_tables(conn, "spike_days", "spike_state", "spike_mix_days", "spike_feed_days"):
+        # A store from an older release is upgraded first (open_db: a VACUUM INTO backup copy, then the
+        # migrations), as every writing command does: keeping verdicts is writing.
+        current = conn.execute("PRAGMA user_version").fetchone()[0] >= len(MIGRATIONS)
+        if current and not running and has_tables(conn, *_KEPT_TABLES):
             return judge_new_days(conn, now=now, progress=progress)
     finally:
         conn.close()
