@@ -98,7 +98,8 @@ def _check_schema(conn: sqlite3.Connection, file: Path) -> int:
 def open_read(path: str | Path | None = None) -> ReadConnection:
     """Open an existing store for reading only: a `sqlite3.Connection` (ReadConnection) opened `mode=ro`.
 
-    Never creates, migrates or switches the journal of a file. Raises StoreError when there is no file,
+    Never creates, migrates or switches the journal of a file, and never creates a -wal or -shm file
+    beside a store this process cannot write (read_uri). Raises StoreError when there is no file,
     NotAStore when the file is empty, not SQLite, or an SQLite database without the incidents schema,
     NewerSchema never (a newer store is read as far as its tables allow). A store older than this
     release is read as it is: tables added since are simply absent (read functions return nothing for
@@ -106,9 +107,8 @@ def open_read(path: str | Path | None = None) -> ReadConnection:
     """
     file = resolve_path(path)
     _check_file(file, reading=True)
-    uri = file.resolve().as_uri() + "?mode=ro"
     try:
-        conn = _connect_ro(uri, file)
+        conn = _connect_ro(file)
         conn.path = file
         _check_schema(conn, file)
         # One snapshot for the whole read; the rows of runs not completed in it are hidden (completed.py).
@@ -119,19 +119,48 @@ def open_read(path: str | Path | None = None) -> ReadConnection:
     return conn
 
 
-def _connect_ro(uri: str, file: Path) -> ReadConnection:
-    conn = sqlite3.connect(uri, uri=True, timeout=busy_timeout(), factory=ReadConnection)
+def writable_by_us(file: Path) -> bool:
+    """True when this process may write the store and create files beside it (its -wal and -shm).
+
+    A file with no write permission bit at all counts as not writable even for root, who could write it:
+    files root made beside it (0444, owned by root) would refuse the store's owner once it is writable."""
+    folder = file.parent if str(file.parent) else Path(".")
+    try:
+        no_write_bits = file.stat().st_mode & 0o222 == 0
+    except OSError:
+        return os.access(folder, os.W_OK)
+    return not no_write_bits and os.access(file, os.W_OK) and os.access(folder, os.W_OK)
+
+
+def read_uri(file: Path) -> str:
+    """The SQLite URI a read of `file` opens: `mode=ro`, plus `immutable=1` when this process cannot
+    write the store (writable_by_us) and no write-ahead log (-wal) lies beside it.
+
+    Why: a WAL store read with plain `mode=ro` makes SQLite create the -wal and -shm files when they are
+    absent and the folder is writable (https://sqlite.org/wal.html#readonly), with the store's mode
+    (0444) and this process's owner, and then the next writer fails ('attempt to write a readonly
+    database'); in a folder it cannot write, the read fails. `immutable=1` reads the file with no lock
+    and no -shm (https://sqlite.org/uri.html#uriimmutable). It is safe only if nobody writes the file
+    meanwhile: no -wal means no connection has it open in WAL mode now (SQLite keeps the -wal while one
+    is open and removes it at the last close), and this process cannot write it, so a writer would have
+    to be its owner (or root) starting during this read: such a read may then miss the new rows or, if
+    the writer checkpoints into the file during the read, fail ('database disk image is malformed');
+    running the command again reads the new state. A -wal present means a writer is (or was) at work:
+    then the read takes SQLite's normal path, which uses the existing files and creates none.
+    """
+    uri = file.resolve().as_uri() + "?mode=ro"
+    if not writable_by_us(file) and not Path(f"{file}-wal").exists():
+        uri += "&immutable=1"
+    return uri
+
+
+def _connect_ro(file: Path) -> ReadConnection:
+    conn = sqlite3.connect(read_uri(file), uri=True, timeout=busy_timeout(), factory=ReadConnection)
     try:
         conn.execute("SELECT 1 FROM sqlite_master LIMIT 1").fetchall()
-        return conn
-    except sqlite3.OperationalError:
+    except sqlite3.Error:
         conn.close()
-        # A WAL store in a folder this user cannot write: SQLite cannot make the -shm file beside it.
-        # Nobody can be writing it through this folder then, so it is read as an immutable file.
-        if os.access(file.parent, os.W_OK) or Path(str(file) + "-wal").exists():
-            raise
-    conn = sqlite3.connect(uri + "&immutable=1", uri=True, timeout=busy_timeout(), factory=ReadConnection)
-    conn.execute("SELECT 1 FROM sqlite_master LIMIT 1").fetchall()
+        raise
     return conn
 
 

@@ -3,7 +3,6 @@ days came in (a read-only store is judged in memory instead), as episodes and al
 
 from __future__ import annotations
 
-import os
 import sqlite3
 from collections.abc import Callable
 from dataclasses import dataclass, field
@@ -91,7 +90,9 @@ _KEPT_TABLES = ("spike_days", "spike_state", "spike_mix_days", "spike_feed_days"
 
 
 def _writable(file: Path) -> bool:
-    return os.access(file, os.W_OK) and os.access(file.parent, os.W_OK)
+    from incidents.store_open import writable_by_us
+
+    return writable_by_us(file)
 
 
 def _judge_in_store(file: Path, now, progress) -> KeptRun:
@@ -126,9 +127,10 @@ def in_memory(conn: sqlite3.Connection, file: Path) -> sqlite3.Connection:
     """An in-memory database that reads the store at `file` (attached read-only) and holds a copy of
     its kept verdicts, for judging a store this process cannot write."""
     from incidents.migrations import _v4_spike_verdicts
+    from incidents.store_open import read_uri
 
     memory = sqlite3.connect("file::memory:", uri=True)
-    memory.execute("ATTACH DATABASE ? AS src", [file.resolve().as_uri() + "?mode=ro"])
+    memory.execute("ATTACH DATABASE ? AS src", [read_uri(file)])  # creates no -wal/-shm (read_uri)
 
     class _Db:  # the migration step takes a sqlite_utils-like object
         execute = memory.execute

@@ -1,0 +1,116 @@
+"""A read command on a store this process cannot write creates no file (issue 15 probe finding 5).
+
+A WAL store opened with plain `mode=ro` made SQLite create its -wal and -shm (mode 0444, owned by the
+reader) in a writable folder, and the next writer failed ('attempt to write a readonly database') even
+after `chmod 644`. store.read_uri adds `immutable=1` when this process cannot write the store and no
+-wal lies beside it. Real processes; as `nobody` (setpriv) when the tests run as root.
+"""
+
+from __future__ import annotations
+
+import os
+import shutil
+import subprocess
+import sys
+import tempfile
+from pathlib import Path
+
+import pytest
+
+HEADER = "id,time,category,target,sector,feed,severity,status,source_ip,description"
+NOBODY = 65534
+
+
+def as_nobody() -> list[str]:
+    """The command prefix that runs as nobody when we are root (root writes through permissions)."""
+    if os.geteuid() != 0:
+        return []
+    if not shutil.which("setpriv"):
+        pytest.skip("running as root without setpriv: cannot run a command as nobody")
+    return ["setpriv", f"--reuid={NOBODY}", f"--regid={NOBODY}", "--clear-groups"]
+
+
+def run(args: list[str], prefix: list[str]) -> subprocess.CompletedProcess:
+    return subprocess.run(
+        [*prefix, sys.executable, "-c", "from incidents.cli import main; main()", *args],
+        check=False,
+        capture_output=True,
+        text=True,
+        timeout=120,
+        env={**os.environ, "HOME": "/tmp"},
+    )
+
+
+@pytest.fixture
+def folder():
+    """A folder everybody may enter (tmp_path is root's 0700 when the tests run as root)."""
+    path = Path(tempfile.mkdtemp(prefix="incidents-ro-"))
+    path.chmod(0o777)
+    try:
+        yield path
+    finally:
+        path.chmod(0o777)
+        shutil.rmtree(path, ignore_errors=True)
+
+
+def rows(path: Path, prefix: str, n: int = 20) -> Path:
+    path.write_text(
+        HEADER
+        + "\n"
+        + "".join(
+            f"{prefix}{i},2020-10-{1 + i % 28:02d}T01:00:00Z,phishing,{prefix}{i}.gov.vn,government,f,high,new,,x\n"
+            for i in range(n)
+        )
+    )
+    path.chmod(0o644)
+    return path
+
+
+def read_only_store(folder: Path, prefix: list[str]) -> Path:
+    """A store (cleanly closed: no -wal, no -shm) owned by the user of `prefix`, mode 0444."""
+    path = folder / "s.db"
+    r = run(["ingest", str(rows(folder / "a.csv", "a")), "--db", str(path)], prefix)
+    assert r.returncode == 0, r.stderr
+    assert sorted(p.name for p in folder.iterdir()) == ["a.csv", "s.db"]
+    path.chmod(0o444)
+    return path
+
+
+READS = [
+    ["stats", "--month", "2020-10", "--json"],
+    ["list"],
+    ["rejects"],
+    ["bulletin", "--month", "2020-10"],
+    ["spikes", "--since", "2020-10-01"],
+]
+
+
+@pytest.mark.parametrize("folder_mode", [0o777, 0o555], ids=["writable-folder", "read-only-folder"])
+def test_reads_of_a_0444_store_create_no_file_and_the_next_writer_works(folder, folder_mode):
+    prefix = as_nobody()
+    path = read_only_store(folder, prefix)
+    folder.chmod(folder_mode)
+    for args in READS:
+        r = run([*args, "--db", str(path)], prefix)
+        assert r.returncode == 0, (args, r.stderr)
+        assert sorted(p.name for p in folder.iterdir()) == ["a.csv", "s.db"], args
+    folder.chmod(0o777)
+    path.chmod(0o644)
+    r = run(["ingest", str(rows(folder / "b.csv", "b")), "--db", str(path)], prefix)
+    assert r.returncode == 0, r.stderr
+    r = run(["stats", "--month", "2020-10", "--json", "--db", str(path)], prefix)
+    assert r.returncode == 0 and '"count": 40' in r.stdout, r.stdout
+
+
+def test_root_reading_a_store_without_write_bits_leaves_no_file_for_its_owner(folder):
+    """Root may write a 0444 file; files it made beside it would refuse the owner's next writer."""
+    if os.geteuid() != 0:
+        pytest.skip("only root writes through a 0444 mode")
+    prefix = as_nobody()
+    path = read_only_store(folder, prefix)
+    r = run(["stats", "--month", "2020-10", "--json", "--db", str(path)], [])
+    assert r.returncode == 0 and '"count": 20' in r.stdout, r.stderr
+    assert not (folder / "s.db-wal").exists() and not (folder / "s.db-shm").exists()
+    path.chmod(0o644)
+    r = run(["ingest", str(rows(folder / "b.csv", "b")), "--db", str(path)], prefix)
+    assert r.returncode == 0, r.stderr
