@@ -49,13 +49,15 @@ def foreign_db(path: Path) -> Path:
     return path
 
 
-def release1_store(path: Path) -> Path:
-    """A store as release 1 made it: only the first migration, one incident, rollback journal."""
+def release1_store(path: Path, version: int = 1) -> Path:
+    """A store as an older release made it: the first `version` migrations (default: release 1's one),
+    one incident, rollback journal."""
     conn = sqlite3.connect(path)
     old = sqlite_utils.Database(conn)
-    with old.atomic():
-        MIGRATIONS[0](old)
-        old.execute("PRAGMA user_version = 1")
+    for number, step in enumerate(MIGRATIONS[:version], start=1):
+        with old.atomic():
+            step(old)
+            old.execute(f"PRAGMA user_version = {number}")
     old.execute("INSERT INTO meta(key, value) VALUES ('reporting_zone', 'Asia/Ho_Chi_Minh')")
     old.execute(
         "INSERT INTO incidents(id, occurred_at, day, category, taxonomy, type) "
