@@ -5,6 +5,8 @@ from __future__ import annotations
 import os
 from pathlib import Path
 
+from incidents.store_disk import disk_full
+
 # Long enough for a reader to wait out one ingest transaction of a large file.
 BUSY_TIMEOUT_S = 30.0
 
@@ -45,7 +47,7 @@ def explain(error: BaseException, file: str | Path | None = None) -> StoreError:
     """The StoreError (one plain sentence) for a sqlite3 error met while using the store at `file`.
 
     Classifies by SQLite's primary result code (https://www.sqlite.org/rescode.html): BUSY/LOCKED ->
-    StoreBusy, FULL -> StoreFull, READONLY/CANTOPEN on a read-only file -> StoreReadOnly, NOTADB ->
+    StoreBusy, FULL (or IOERR on a disk with no room, ENOSPC) -> StoreFull, READONLY/CANTOPEN on a read-only file -> StoreReadOnly, NOTADB ->
     NotAStore; anything else -> StoreError with SQLite's own words.
     """
     if isinstance(error, StoreError):
@@ -59,7 +61,15 @@ def explain(error: BaseException, file: str | Path | None = None) -> StoreError:
             f"{where} is busy: another command kept it locked for more than "
             f"{busy_timeout():g} s ($INCIDENTS_BUSY_TIMEOUT); nothing was changed by this one, run it again when the other has finished"
         )
-    if primary == 13 or "disk is full" in text:
+    # SQLITE_FULL, ENOSPC/EDQUOT, or an I/O error (a failed write of the -shm or a page is SQLITE_IOERR)
+    # while the file system has no room left: one sentence that says the disk is full.
+    no_room = isinstance(error, OSError) and getattr(error, "errno", None) in (28, 122)
+    if (
+        primary == 13
+        or "disk is full" in text
+        or no_room
+        or ((primary == 10 or "disk i/o error" in text.lower()) and disk_full(_folder(file)))
+    ):
         return StoreFull(
             f"the disk holding {where} is full; this command's changes were rolled back and the store is "
             "as it was: free some space (or move the store with --db) and run it again"
@@ -76,8 +86,8 @@ def explain(error: BaseException, file: str | Path | None = None) -> StoreError:
             f"{where} was made by an older release of incidents ({text}): run a writing command such as "
             "'incidents ingest' on it once to upgrade it (a backup copy is kept beside it)"
         )
-    if isinstance(error, OSError) and getattr(error, "errno", None) == 28:
-        return StoreFull(
-            f"no space left on the device ({error.filename or file}): free some space and run it again"
-        )
     return StoreError(f"{file}: {text}" if file else text)
+
+
+def _folder(file: str | Path | None) -> Path:
+    return Path(file).absolute().parent if file else Path.cwd()

@@ -11,6 +11,7 @@ from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
 from incidents import completed
 from incidents.migrations import MIGRATIONS
+from incidents.store_disk import remember_sidecars, remove_unused_sidecars
 from incidents.store_errors import NewerSchema, NotAStore, StoreError, StoreReadOnly, busy_timeout, explain
 from incidents.store_lock import write_transaction
 
@@ -107,6 +108,8 @@ def open_read(path: str | Path | None = None) -> ReadConnection:
     """
     file = resolve_path(path)
     _check_file(file, reading=True)
+    remember_sidecars(file)
+    conn = None
     try:
         conn = _connect_ro(file)
         conn.path = file
@@ -114,7 +117,10 @@ def open_read(path: str | Path | None = None) -> ReadConnection:
         # One snapshot for the whole read; the rows of runs not completed in it are hidden (completed.py).
         completed.begin_snapshot(conn)
         completed.hide_running(conn)
-    except sqlite3.Error as e:
+    except (sqlite3.Error, StoreError) as e:
+        if conn is not None:
+            conn.close()
+        remove_unused_sidecars(file)  # e.g. the -shm SQLite could not grow on a full disk
         raise explain(e, file) from None
     return conn
 
@@ -185,6 +191,8 @@ def open_db(
     folder = file.parent if str(file.parent) else Path(".")
     if (file.exists() and not os.access(file, os.W_OK)) or not os.access(folder, os.W_OK):
         raise explain(sqlite3.OperationalError("attempt to write a readonly database"), file)
+    remember_sidecars(file)
+    conn = None
     try:
         conn = sqlite3.connect(file, timeout=busy_timeout())
         db = sqlite_utils.Database(conn)
@@ -208,7 +216,10 @@ def open_db(
         if zone is not None or get_meta(db, "reporting_zone") is None:
             with write_transaction(db):
                 _set_zone(db, zone or DEFAULT_ZONE)
-    except sqlite3.Error as e:
+    except (sqlite3.Error, StoreError) as e:
+        if conn is not None:
+            conn.close()
+        remove_unused_sidecars(file)  # e.g. the -shm SQLite could not grow on a full disk
         raise explain(e, file) from None
     return db
 

@@ -144,7 +144,9 @@ def _open_store(path: Path):
     `store.open_db`, which migrates (after a backup copy) and sets the journal mode."""
     from incidents import store
     from incidents.migrations import MIGRATIONS
+    from incidents.store_disk import remember_sidecars
 
+    remember_sidecars(path)  # what a failed run created beside the store is removed (cli main)
     try:
         conn = sqlite3.connect(path, timeout=store.busy_timeout())
         try:

@@ -345,6 +345,10 @@ def main() -> None:
 
     try:
         app()
+    except SystemExit as e:
+        if e.code not in (0, None):
+            _tidy_after_failure()
+        raise
     except (sqlite3.Error, OSError, StoreError) as e:
         if isinstance(e, OSError) and e.errno not in (28, 30, 122):  # ENOSPC, EROFS, EDQUOT
             raise
@@ -352,7 +356,20 @@ def main() -> None:
 
         problem = store.explain(e, store.resolve_path(_db_argument()))
         print(f"Error: {problem}", file=sys.stderr)
+        _tidy_after_failure()
         sys.exit(EXIT_TEMPFAIL if isinstance(problem, store.StoreBusy) else EXIT_FAILED)
+
+
+def _tidy_after_failure() -> None:
+    """A failed command removes the -wal/-shm it created beside the store and nobody uses (a full disk
+    leaves a -shm SQLite could not grow): store_disk.remove_unused_sidecars says when that is safe."""
+    import gc
+
+    from incidents.store_disk import remove_unused_sidecars
+    from incidents.store_open import resolve_path
+
+    gc.collect()  # connections dropped without close() are closed now, before looking at their files
+    remove_unused_sidecars(resolve_path(_db_argument()))
 
 
 def _db_argument() -> str | None:
