@@ -144,7 +144,7 @@ def integrity_check(conn: sqlite3.Connection, path: Path) -> Check:
         for r in conn.execute(f"PRAGMA integrity_check({INTEGRITY_LIMIT})")
         for m in r[0].splitlines()
     ]
-    found = [m for m in found if m]
+    found = [m for m in found if m and not m.startswith("*** in database")]
     if found == ["ok"]:
         return Check("integrity", OK, "PRAGMA integrity_check found no damage.")
     others = len(found) - 1
