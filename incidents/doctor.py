@@ -19,7 +19,7 @@ import sqlite3
 from pathlib import Path
 
 from incidents import store
-from incidents.doctor_files import disk_full, file_checks
+from incidents.doctor_files import disk_full, file_checks, free_bytes
 from incidents.doctor_report import OK, PROBLEM, WARNING, Check, Report, one_line
 from incidents.migrations import MIGRATIONS
 
@@ -79,9 +79,9 @@ def _unopenable(path: Path, error: store.StoreError) -> Check:
         return Check(
             "store",
             PROBLEM,
-            f"The store cannot be opened: the disk holding {path} is full. Free some space on it (see the "
-            "disk line), then run the command again.",
-            {"sqlite": str(error)},
+            f"The store cannot be opened: the disk is full (the file system holding {path} has "
+            f"{free_bytes(path):,} bytes free). Free some space on it (see the disk line), then run the "
+            "command again.",
         )
     fix = (
         " Give --db the store's path (or set $INCIDENTS_DB)."
