@@ -1,11 +1,13 @@
 """`incidents doctor`: is the store and its configuration healthy, and if not, what to do about it.
 
 Each check gives one plain sentence: what was found and, when something is wrong, how to fix it.
-Checks: the store opens as an incidents store (read-only, store.open_read), `PRAGMA integrity_check`,
-the schema version against this release, the size of the write-ahead log, the last ingest and scan
-runs and their outcome, the last `incidents alert` run and the pending and failed alerts (outbox API),
-the configuration file (config.check_config), and whether the SMTP server answers (a real connection,
-EHLO, STARTTLS and login as configured, with a timeout; no mail is sent).
+Checks: the store opens as an incidents store (read-only, store.open_read; on a full disk it says so),
+`PRAGMA integrity_check` (one line), the schema version against this release, the store's files
+(doctor_files: the WAL's size, the free space, who can write the store, its folder and its -wal/-shm),
+the last ingest and scan runs and their outcome, the last `incidents alert` run and the pending and
+failed alerts (outbox API), the configuration file (config.check_config; a named one that is absent is a
+problem), and whether the SMTP server answers (a real connection, EHLO, STARTTLS and login as
+configured, with a timeout; no mail is sent).
 
 A check is `ok`, a `warning` (worth knowing, nothing broken) or a `problem`; the store is healthy when
 no check is a problem. Nothing here writes to the store or sends mail.

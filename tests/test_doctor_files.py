@@ -263,3 +263,19 @@ def test_a_store_this_user_cannot_write_is_a_problem(tmp_path):
         assert files["level"] == "warning" and f"chmod u+w {path}" in files["message"]
     else:
         assert r.exit_code == 1 and files["level"] == "problem" and f"chmod u+w {path}" in files["message"]
+
+
+@pytest.mark.resources
+def test_a_store_on_a_read_only_mount_is_a_problem(small_mount):
+    path = make_store(small_mount / "s.db")
+    r = subprocess.run(["mount", "-o", "remount,ro", str(small_mount)], check=False, capture_output=True)
+    if r.returncode != 0:
+        pytest.skip(f"cannot remount the tmpfs read-only here ({r.stderr.decode().strip()})")
+    r = doctor("--db", str(path), "--json")
+    assert r.exit_code == 1
+    files = checks(r)["files"]
+    assert (
+        files["level"] == "problem"
+        and "read-only mount" in files["message"]
+        and "remount,rw" in files["message"]
+    )

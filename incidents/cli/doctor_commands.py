@@ -23,8 +23,10 @@ def doctor(
 ) -> None:
     """Check the store and the configuration, and say plainly what is wrong and how to fix it.
 
-    Integrity, schema version, write-ahead log size, the last ingest, scan and alert runs, pending and
-    failed alerts, the configuration file, and whether the mail server answers (no mail is sent).
+    Integrity, schema version, write-ahead log size, free disk space, who can write the store and its
+    -wal/-shm files, the last ingest, scan and alert runs, pending and failed alerts, the configuration
+    file (one named with --config or $INCIDENTS_CONFIG must exist), and whether the mail server answers
+    (no mail is sent).
 
     Example: incidents doctor --db /var/lib/incidents/incidents.db --config /etc/incidents/incidents.toml
 
