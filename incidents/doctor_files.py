@@ -135,11 +135,25 @@ def _readonly_mount(path: Path) -> bool:
         return False
 
 
+def _can_write(st: os.stat_result, uid: int) -> bool:
+    """Whether the user `uid` may write a file of status `st` (its owner, group and other bits; root may)."""
+    if uid == 0:
+        return True
+    if st.st_uid == uid:
+        return bool(st.st_mode & stat.S_IWUSR)
+    try:
+        user = pwd.getpwuid(uid)
+        groups = os.getgrouplist(user.pw_name, user.pw_gid)
+    except KeyError:
+        groups = []
+    return bool(st.st_mode & (stat.S_IWGRP if st.st_gid in groups else stat.S_IWOTH))
+
+
 def permission_checks(path: Path) -> list[Check]:
     """Can the next writer write the store at `path`, its folder (for new -wal/-shm/-journal files) and its
-    -wal/-shm files? A -wal or -shm file owned by another user than the store, or without its owner's
-    write permission (a read command run as another user, or on a 0444 store, leaves them so), makes the
-    next writer fail with 'attempt to write a readonly database'."""
+    -wal/-shm files? The next writer is taken to run as the store's owner (or as this user). A -wal or
+    -shm file the store's owner cannot write (a read command run as another user, or on a 0444 store,
+    leaves them so) makes it fail with 'attempt to write a readonly database'."""
     if not path.is_file():
         return []
     me = _user(os.geteuid())
@@ -186,14 +200,13 @@ def permission_checks(path: Path) -> list[Check]:
         except OSError:
             continue
         side_owner, side_mode = _user(sst.st_uid), stat.S_IMODE(sst.st_mode)
-        wrong = []
-        if sst.st_uid != st.st_uid:
-            wrong.append(f"owned by {side_owner}, not by the store's owner {owner}")
-        if not side_mode & stat.S_IWUSR:
-            wrong.append(f"mode {side_mode:04o}, not writable")
+        if not _can_write(sst, st.st_uid):
+            wrong = (
+                f"owned by {side_owner} with mode {side_mode:04o}: the store's owner {owner} cannot write it"
+            )
         elif not os.access(side, os.W_OK):
-            wrong.append(f"not writable by this user ({me})")
-        if not wrong:
+            wrong = f"owned by {side_owner} with mode {side_mode:04o}: this user ({me}) cannot write it"
+        else:
             continue
         remove = (
             f"or remove it (`rm {side}`) while no process has the store open"
@@ -204,7 +217,7 @@ def permission_checks(path: Path) -> list[Check]:
             Check(
                 "files",
                 PROBLEM,
-                f"{side} is {' and '.join(wrong)}: the next writer fails with 'attempt to write a readonly "
+                f"{side} is {wrong}, so the next writer fails with 'attempt to write a readonly "
                 f"database'. Fix: `chown {owner} {side} && chmod {mode | stat.S_IWUSR:04o} {side}`, {remove}.",
                 {"file": str(side), "owner": side_owner, "mode": f"{side_mode:04o}"},
             )
