@@ -193,7 +193,8 @@ def permission_checks(path: Path) -> list[Check]:
                 {"file": str(folder)},
             )
         )
-    for suffix in ("-wal", "-shm"):
+    # -journal: the rollback journal of a store still in DELETE mode (an older release's, or a copy).
+    for suffix in ("-wal", "-shm", "-journal"):
         side = Path(f"{path}{suffix}")
         try:
             sst = side.stat()
@@ -212,6 +213,8 @@ def permission_checks(path: Path) -> list[Check]:
             f"or remove it (`rm {side}`) while no process has the store open"
             if suffix == "-shm" or sst.st_size == 0
             else "never remove it: it holds committed changes not yet in the store"
+            if suffix == "-wal"
+            else "never remove it: it is needed to roll back an interrupted write"
         )
         checks.append(
             Check(

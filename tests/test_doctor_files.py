@@ -263,6 +263,11 @@ def test_a_shm_owned_by_another_user_is_a_problem(tmp_path):
     os.chown(shm, 65534, 65534)
     r = doctor("--db", str(path), "--json")
     assert r.exit_code == 0 and checks(r)["files"]["level"] == "ok", r.stdout
+    journal = Path(f"{path}-journal")  # a rollback journal left by root's write to a DELETE-mode copy
+    journal.write_bytes(b"\0" * 512)
+    r = doctor("--db", str(path), "--json")
+    assert r.exit_code == 1 and checks(r)["files"]["level"] == "problem"
+    assert "never remove it" in checks(r)["files"]["message"]
 
 
 def test_a_store_this_user_cannot_write_is_a_problem(tmp_path):
