@@ -21,7 +21,7 @@ import sqlite3
 from pathlib import Path
 
 from incidents import store
-from incidents.doctor_files import disk_full, file_checks, free_bytes
+from incidents.doctor_files import access_fix, disk_full, file_checks, free_bytes
 from incidents.doctor_report import OK, PROBLEM, WARNING, Check, Report, one_line
 from incidents.migrations import MIGRATIONS
 
@@ -60,6 +60,9 @@ def store_checks(path: Path, *, integrity: bool = True) -> list[Check]:
     """Checks of the store at `path`, read-only: it opens, SQLite's integrity_check (with `integrity`),
     its schema version, the WAL's size, the last ingest and scan runs, the alert outbox. Never raises
     for a bad store: a problem is a Check."""
+    denied = access_fix(path)
+    if denied:  # this user cannot reach or read the store: nothing more can be checked
+        return [Check("store", PROBLEM, f"The store cannot be opened: {denied}.")]
     # The files as the user left them, before this read opens the store.
     files = file_checks(path)
     try:
@@ -303,11 +306,19 @@ def config_checks(
     the store's `alerts` detail (counts, last_run) shows the alert job in use: pending alerts -> problem
     (they can never go), only past alert runs -> warning.
     """
-    from incidents.config import check_config, load_config
+    from incidents.config import ConfigError, check_config, load_config
 
+    denied = access_fix(path)
+    if denied:
+        return [Check("config", PROBLEM, f"The configuration cannot be read: {denied}.", {"path": str(path)})]
     if not path.exists():
         return [_missing_config(path, named, alerts or {})]
-    problems = check_config(path)
+    try:
+        problems = check_config(path)
+    except (ConfigError, OSError) as e:
+        return [
+            Check("config", PROBLEM, f"The configuration {path} cannot be read: {e}.", {"path": str(path)})
+        ]
     if problems:
         more = f" (and {len(problems) - 1} more)" if len(problems) > 1 else ""
         return [

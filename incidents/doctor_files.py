@@ -236,8 +236,27 @@ def permission_checks(path: Path) -> list[Check]:
     return checks
 
 
+def access_fix(path: Path) -> str | None:
+    """What to do when this user cannot reach or read the store at `path`; None when it can."""
+    me, folder = _user(os.geteuid()), _folder(path)
+    for step in [*reversed(folder.resolve().parents), folder.resolve()]:
+        if step.is_dir() and not os.access(step, os.X_OK):
+            owner = _user(step.stat().st_uid)
+            return (
+                f"this user ({me}) cannot enter the folder {step} (owner {owner}): run doctor as {owner}, or "
+                f"`chmod o+x {step}`"
+            )
+    if path.exists() and not os.access(path, os.R_OK):
+        owner = _user(path.stat().st_uid)
+        return f"this user ({me}) cannot read {path} (owner {owner}): run doctor as {owner}, or `chmod o+r {path}`"
+    return None
+
+
 def file_checks(path: Path) -> list[Check]:
-    """The WAL's size, the free space and the permissions of the store at `path` (any that apply)."""
+    """The WAL's size, the free space and the permissions of the store at `path` (any that apply); none
+    when this user cannot reach the store (the store check says so: access_fix)."""
+    if access_fix(path):
+        return []
     checks = []
     if path.is_file():
         checks.append(wal_check(path, path.stat().st_size))

@@ -295,3 +295,16 @@ def test_a_store_on_a_read_only_mount_is_a_problem(small_mount):
         and "read-only mount" in files["message"]
         and "remount,rw" in files["message"]
     )
+
+
+@pytest.mark.skipif(os.geteuid() == 0, reason="root reads through permissions")
+def test_a_store_this_user_cannot_read_says_who_can(tmp_path):
+    path = make_store(tmp_path / "s.db")
+    path.chmod(0o200)
+    try:
+        r = doctor("--db", str(path))
+    finally:
+        path.chmod(0o644)
+    assert r.exit_code == 1
+    got = line(r, "store")
+    assert got.startswith("PROBLEM") and "cannot read" in got and f"chmod o+r {path}" in got
