@@ -1,11 +1,13 @@
 """`incidents doctor`: is the store and its configuration healthy, and if not, what to do about it.
 
 Each check gives one plain sentence: what was found and, when something is wrong, how to fix it.
-Checks: the store opens as an incidents store (read-only, store.open_read), `PRAGMA integrity_check`,
-the schema version against this release, the size of the write-ahead log, the last ingest and scan
-runs and their outcome, the last `incidents alert` run and the pending and failed alerts (outbox API),
-the configuration file (config.check_config), and whether the SMTP server answers (a real connection,
-EHLO, STARTTLS and login as configured, with a timeout; no mail is sent).
+Checks: the store opens as an incidents store (read-only, store.open_read; on a full disk it says so),
+`PRAGMA integrity_check` (one line), the schema version against this release, the store's files
+(doctor_files: the WAL's size, the free space, who can write the store, its folder and its -wal/-shm),
+the last ingest and scan runs and their outcome, the last `incidents alert` run and the pending and
+failed alerts (outbox API), the configuration file (config.check_config; a named one that is absent is a
+problem), and whether the SMTP server answers (a real connection, EHLO, STARTTLS and login as
+configured, with a timeout; no mail is sent).
 
 A check is `ok`, a `warning` (worth knowing, nothing broken) or a `problem`; the store is healthy when
 no check is a problem. Nothing here writes to the store or sends mail.
@@ -14,53 +16,20 @@ no check is a problem. Nothing here writes to the store or sends mail.
 from __future__ import annotations
 
 import dataclasses
+import os
 import sqlite3
-from dataclasses import dataclass, field
 from pathlib import Path
 
 from incidents import store
+from incidents.doctor_files import access_fix, disk_full, file_checks, free_bytes
+from incidents.doctor_report import OK, PROBLEM, WARNING, Check, Report, one_line
 from incidents.migrations import MIGRATIONS
 
-OK, WARNING, PROBLEM = "ok", "warning", "problem"
-# A write-ahead log larger than this (and than the store itself) is worth a checkpoint.
-WAL_WARN_BYTES = 256 * 1024 * 1024
+__all__ = ["OK", "PROBLEM", "WARNING", "Check", "Report", "diagnose", "one_line"]
+
 SMTP_TIMEOUT_S = 10.0
-
-
-@dataclass(frozen=True)
-class Check:
-    """One finding: `name` (store, integrity, schema, wal, ingest, scan, alerts, config, smtp), its
-    `level` (ok, warning, problem), one `message` sentence, and `detail` figures for --json."""
-
-    name: str
-    level: str
-    message: str
-    detail: dict = field(default_factory=dict)
-
-    def as_dict(self) -> dict:
-        """The check as a plain dict (for --json)."""
-        return dataclasses.asdict(self)
-
-
-@dataclass
-class Report:
-    db: str
-    config: str
-    checks: list[Check]
-
-    @property
-    def healthy(self) -> bool:
-        """True when no check is a problem (warnings allowed)."""
-        return all(c.level != PROBLEM for c in self.checks)
-
-    def as_dict(self) -> dict:
-        """The report as a plain dict (for --json): healthy, db, config, checks."""
-        return {
-            "healthy": self.healthy,
-            "db": self.db,
-            "config": self.config,
-            "checks": [c.as_dict() for c in self.checks],
-        }
+# integrity_check stops after this many messages.
+INTEGRITY_LIMIT = 100
 
 
 def diagnose(
@@ -76,9 +45,11 @@ def diagnose(
 
     path = store.resolve_path(db)
     config_path = resolve_config_path(config)
+    named = config is not None or bool(os.environ.get("INCIDENTS_CONFIG"))
     checks: list[Check] = []
     checks.extend(store_checks(path, integrity=integrity))
-    checks.extend(config_checks(config_path, smtp_timeout=smtp_timeout))
+    alerts = next((c.detail for c in checks if c.name == "alerts" and "counts" in c.detail), {})
+    checks.extend(config_checks(config_path, smtp_timeout=smtp_timeout, named=named, alerts=alerts))
     return Report(str(path), str(config_path), checks)
 
 
@@ -89,24 +60,43 @@ def store_checks(path: Path, *, integrity: bool = True) -> list[Check]:
     """Checks of the store at `path`, read-only: it opens, SQLite's integrity_check (with `integrity`),
     its schema version, the WAL's size, the last ingest and scan runs, the alert outbox. Never raises
     for a bad store: a problem is a Check."""
+    denied = access_fix(path)
+    if denied:  # this user cannot reach or read the store: nothing more can be checked
+        return [Check("store", PROBLEM, f"The store cannot be opened: {denied}.")]
+    # The files as the user left them, before this read opens the store.
+    files = file_checks(path)
     try:
         conn = store.open_read(path)
     except store.StoreError as e:
-        fix = (
-            " Give --db the store's path (or set $INCIDENTS_DB)."
-            if isinstance(e, store.NotAStore) or "no database" in str(e)
-            else ""
-        )
-        return [Check("store", PROBLEM, f"The store cannot be opened: {e}.{fix}")]
+        return [_unopenable(path, e), *files]
     try:
-        return _store_checks(conn, path, integrity)
+        return _store_checks(conn, path, integrity, files)
     except sqlite3.DatabaseError as e:
-        return [Check("store", PROBLEM, f"{store.explain(e, path)}.")]
+        return [_unopenable(path, store.explain(e, path)), *files]
     finally:
         conn.close()
 
 
-def _store_checks(conn: sqlite3.Connection, path: Path, integrity: bool) -> list[Check]:
+def _unopenable(path: Path, error: store.StoreError) -> Check:
+    """The store check of a store that cannot be opened or read, with the fix for its cause."""
+    if disk_full(path) and not isinstance(error, store.NotAStore) and path.exists():
+        # SQLite says 'disk I/O error' when it cannot make the -shm file of a WAL store on a full disk.
+        return Check(
+            "store",
+            PROBLEM,
+            f"The store cannot be opened: the disk is full (the file system holding {path} has "
+            f"{free_bytes(path):,} bytes free). Free some space on it (see the disk line), then run the "
+            "command again.",
+        )
+    fix = (
+        " Give --db the store's path (or set $INCIDENTS_DB)."
+        if isinstance(error, store.NotAStore) or "no database" in str(error)
+        else ""
+    )
+    return Check("store", PROBLEM, f"The store cannot be opened: {error}.{fix}")
+
+
+def _store_checks(conn: sqlite3.Connection, path: Path, integrity: bool, files: list[Check]) -> list[Check]:
     checks = []
     count = store.count_incidents(conn)
     size = path.stat().st_size
@@ -119,20 +109,7 @@ def _store_checks(conn: sqlite3.Connection, path: Path, integrity: bool) -> list
         )
     )
     if integrity:
-        rows = [r[0] for r in conn.execute("PRAGMA integrity_check(20)")]
-        if rows == ["ok"]:
-            checks.append(Check("integrity", OK, "PRAGMA integrity_check found no damage."))
-        else:
-            checks.append(
-                Check(
-                    "integrity",
-                    PROBLEM,
-                    f"The store is damaged ({len(rows)} problem(s), first: {rows[0]}). Stop writing to it, "
-                    f"keep a copy, and rebuild it: `sqlite3 {path} .recover | sqlite3 repaired.db`, or ingest the "
-                    "feed files again into a new store.",
-                    {"problems": rows},
-                )
-            )
+        checks.append(integrity_check(conn, path))
     version = conn.execute("PRAGMA user_version").fetchone()[0]
     current = len(MIGRATIONS)
     if version == current:
@@ -158,26 +135,36 @@ def _store_checks(conn: sqlite3.Connection, path: Path, integrity: bool) -> list
                 {"version": version, "current": current},
             )
         )
-    checks.append(_wal_check(path, size))
+    checks.extend(files)
     checks.extend(_run_checks(conn))
     checks.extend(_alert_checks(conn))
     return checks
 
 
-def _wal_check(path: Path, size: int) -> Check:
-    wal = Path(f"{path}-wal")
-    wal_bytes = wal.stat().st_size if wal.exists() else 0
-    detail = {"wal_bytes": wal_bytes}
-    if wal_bytes > WAL_WARN_BYTES and wal_bytes > size:
-        return Check(
-            "wal",
-            WARNING,
-            f"The write-ahead log is {wal_bytes / 1e6:,.0f} MB, larger than the store: a reader held it open "
-            f"during a long write. It shrinks at the next write; when nothing else uses the store, "
-            f"`sqlite3 {path} 'PRAGMA wal_checkpoint(TRUNCATE)'` frees the space at once.",
-            detail,
-        )
-    return Check("wal", OK, f"The write-ahead log is {wal_bytes / 1e6:,.1f} MB.", detail)
+def integrity_check(conn: sqlite3.Connection, path: Path) -> Check:
+    """SQLite's `PRAGMA integrity_check`, reported on one line: the first message and how many others."""
+    # A row may hold several messages on separate lines (SQLite joins some with newlines).
+    found = [
+        m.strip()
+        for r in conn.execute(f"PRAGMA integrity_check({INTEGRITY_LIMIT})")
+        for m in r[0].splitlines()
+    ]
+    found = [m for m in found if m and not m.startswith("*** in database")]
+    if found == ["ok"]:
+        return Check("integrity", OK, "PRAGMA integrity_check found no damage.")
+    others = len(found) - 1
+    more = (
+        f" and {'at least ' if len(found) >= INTEGRITY_LIMIT else ''}{others:,} other problem(s)"
+        if others
+        else ""
+    )
+    return Check(
+        "integrity",
+        PROBLEM,
+        f"The store is damaged: {found[0]}{more}. Stop writing to it, keep a copy, and rebuild it: "
+        f"`sqlite3 {path} .recover | sqlite3 repaired.db`, or ingest the feed files again into a new store.",
+        {"first": found[0], "others": others, "limit": INTEGRITY_LIMIT},
+    )
 
 
 def _run_checks(conn: sqlite3.Connection) -> list[Check]:
@@ -308,22 +295,30 @@ def _alert_checks(conn: sqlite3.Connection) -> list[Check]:
 # --- the configuration and the mail server --------------------------------------------------------------
 
 
-def config_checks(path: Path, *, smtp_timeout: float = SMTP_TIMEOUT_S) -> list[Check]:
+def config_checks(
+    path: Path, *, smtp_timeout: float = SMTP_TIMEOUT_S, named: bool = False, alerts: dict | None = None
+) -> list[Check]:
     """Checks of the configuration at `path`: it is valid (config.check_config), and the SMTP server
-    answers within `smtp_timeout` seconds (smtp_check). A missing file is fine (only alerts need it)."""
-    from incidents.config import check_config, load_config
+    answers within `smtp_timeout` seconds (smtp_check).
 
+    A missing file is a problem when it was `named` (--config or $INCIDENTS_CONFIG): every command given
+    it fails. When none was named and the default is absent, that is fine (only alerts need one) unless
+    the store's `alerts` detail (counts, last_run) shows the alert job in use: pending alerts -> problem
+    (they can never go), only past alert runs -> warning.
+    """
+    from incidents.config import ConfigError, check_config, load_config
+
+    denied = access_fix(path)
+    if denied:
+        return [Check("config", PROBLEM, f"The configuration cannot be read: {denied}.", {"path": str(path)})]
     if not path.exists():
+        return [_missing_config(path, named, alerts or {})]
+    try:
+        problems = check_config(path)
+    except (ConfigError, OSError) as e:
         return [
-            Check(
-                "config",
-                OK,
-                f"No configuration at {path}: needed only for alerts and the bulletin's issuer "
-                "(`incidents config init` writes one).",
-                {"path": str(path)},
-            )
+            Check("config", PROBLEM, f"The configuration {path} cannot be read: {e}.", {"path": str(path)})
         ]
-    problems = check_config(path)
     if problems:
         more = f" (and {len(problems) - 1} more)" if len(problems) > 1 else ""
         return [
@@ -349,6 +344,36 @@ def config_checks(path: Path, *, smtp_timeout: float = SMTP_TIMEOUT_S) -> list[C
     else:
         checks.append(smtp_check(config.smtp, timeout=smtp_timeout))
     return checks
+
+
+def _missing_config(path: Path, named: bool, alerts: dict) -> Check:
+    write = f"`incidents config init --config {path}` writes one to edit"
+    detail = {"path": str(path), "named": named}
+    if named:
+        return Check(
+            "config",
+            PROBLEM,
+            f"The configuration {path} does not exist, so every command given it (incidents alert, bulletin) "
+            f"fails: correct --config or $INCIDENTS_CONFIG, or {write}.",
+            detail,
+        )
+    pending = (alerts.get("counts") or {}).get("pending", 0)
+    if pending or alerts.get("last_run"):
+        return Check(
+            "config",
+            PROBLEM if pending else WARNING,
+            f"No configuration at {path}, but the store has "
+            f"{f'{pending:,} pending alert(s)' if pending else 'alert runs'}: the alert job has no configuration "
+            f"here. Give doctor the alert job's --config (or $INCIDENTS_CONFIG), or {write}.",
+            detail,
+        )
+    return Check(
+        "config",
+        OK,
+        f"No configuration at {path}: needed only for alerts and the bulletin's issuer "
+        "(`incidents config init` writes one).",
+        detail,
+    )
 
 
 def smtp_check(smtp, *, timeout: float = SMTP_TIMEOUT_S) -> Check:

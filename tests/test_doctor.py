@@ -16,6 +16,13 @@ from tests.smtpd import free_port, smtp_table
 runner = CliRunner()
 
 
+@pytest.fixture(autouse=True)
+def no_default_config(tmp_path, monkeypatch):
+    """No configuration named and none at the default ./incidents.toml (a fresh folder)."""
+    monkeypatch.chdir(tmp_path)
+    monkeypatch.delenv("INCIDENTS_CONFIG", raising=False)
+
+
 def config(tmp_path, port: int, extra: str = "") -> str:
     path = tmp_path / "incidents.toml"
     path.write_text(
@@ -79,14 +86,14 @@ def test_an_invalid_configuration_is_a_problem(healthy, tmp_path):
 
 
 def test_no_store_or_another_tools_database(tmp_path):
-    r = doctor("--db", str(tmp_path / "missing.db"), "--config", str(tmp_path / "none.toml"))
+    r = doctor("--db", str(tmp_path / "missing.db"))
     assert r.exit_code == 1 and "cannot be opened" in r.stdout and "--db" in r.stdout
     assert not (tmp_path / "missing.db").exists()
     other = tmp_path / "other.sqlite"
     conn = sqlite3.connect(other)
     conn.execute("CREATE TABLE t (x)")
     conn.close()
-    r = doctor("--db", str(other), "--config", str(tmp_path / "none.toml"))
+    r = doctor("--db", str(other))
     assert r.exit_code == 1 and "without the incidents schema" in r.stdout
 
 
@@ -101,7 +108,7 @@ def test_a_damaged_store_is_a_problem(healthy, tmp_path):
     with open(healthy, "r+b") as fh:
         fh.seek((root - 1) * page + 8)
         fh.write(b"\xff" * 64)
-    r = doctor("--db", str(healthy), "--config", str(tmp_path / "none.toml"))
+    r = doctor("--db", str(healthy))
     assert r.exit_code == 1
     assert "PROBLEM" in r.stdout and ("damaged" in r.stdout or "malformed" in r.stdout)
 
@@ -119,7 +126,7 @@ def test_failed_alerts_and_an_interrupted_ingest(healthy, tmp_path):
     )
     db.conn.commit()
     db.close()
-    r = doctor("--db", str(healthy), "--config", str(tmp_path / "none.toml"))
+    r = doctor("--db", str(healthy))
     assert r.exit_code == 1
     assert "1 alert(s) failed for good" in r.stdout and "incidents alert --status" in r.stdout
     assert "has not finished" in r.stdout and "run `incidents ingest` again" in r.stdout
@@ -137,7 +144,7 @@ def test_an_older_store_is_a_warning_and_is_not_migrated(tmp_path):
         MIGRATIONS[0](old)
         old.execute("PRAGMA user_version = 1")
     conn.close()
-    r = doctor("--db", str(path), "--config", str(tmp_path / "none.toml"), "--json")
+    r = doctor("--db", str(path), "--json")
     assert r.exit_code == 0 and levels(r)["schema"] == "warning"
     conn = sqlite3.connect(path)
     assert conn.execute("PRAGMA user_version").fetchone()[0] == 1

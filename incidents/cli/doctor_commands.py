@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from pathlib import Path
 from typing import Annotated
 
 import typer
@@ -12,10 +13,21 @@ from incidents.cli.common import EXIT_FAILED, DbOption, JsonOption, app, print_j
 MARKS = {"ok": "ok     ", "warning": "warning", "problem": "PROBLEM"}
 
 
+# Doctor's own --db and --config: Typer checks a Path's readability by default, which would turn the
+# unreadable store or configuration doctor exists to explain into a usage error (exit 2).
+DoctorDbOption = Annotated[
+    Path | None, typer.Option("--db", readable=False, help=DbOption.__metadata__[0].help, show_default=False)
+]
+DoctorConfigOption = Annotated[
+    Path | None,
+    typer.Option("--config", readable=False, help=ConfigOption.__metadata__[0].help, show_default=False),
+]
+
+
 @app.command()
 def doctor(
-    db: DbOption = None,
-    config: ConfigOption = None,
+    db: DoctorDbOption = None,
+    config: DoctorConfigOption = None,
     as_json: JsonOption = False,
     smtp_timeout: Annotated[
         float, typer.Option("--smtp-timeout", min=0.1, help="Seconds to wait for the mail server.")
@@ -23,8 +35,10 @@ def doctor(
 ) -> None:
     """Check the store and the configuration, and say plainly what is wrong and how to fix it.
 
-    Integrity, schema version, write-ahead log size, the last ingest, scan and alert runs, pending and
-    failed alerts, the configuration file, and whether the mail server answers (no mail is sent).
+    Integrity, schema version, write-ahead log size, free disk space, who can write the store and its
+    -wal/-shm files, the last ingest, scan and alert runs, pending and failed alerts, the configuration
+    file (one named with --config or $INCIDENTS_CONFIG must exist), and whether the mail server answers
+    (no mail is sent).
 
     Example: incidents doctor --db /var/lib/incidents/incidents.db --config /etc/incidents/incidents.toml
 
