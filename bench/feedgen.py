@@ -187,3 +187,9 @@ def write_csv(path: Path, count: int, seed: int = 7) -> None:
         w = csv.writer(fh)
         w.writerow(HEADER)
         w.writerows(rows(count, seed))
+
+
+if __name__ == "__main__":
+    import sys
+
+    write_csv(Path(sys.argv[1]), int(sys.argv[2]))
