@@ -69,15 +69,16 @@ def size():
 base = size()
 peak = [base, 0]
 every = int(os.environ.get("BENCH_PROGRESS_EVERY", "0"))
-mark = [0, time.process_time()]
+mark = [0, time.process_time(), os.times().system]
 def progress(read):
     if every and read - mark[0] >= every:
         cpu = time.process_time()
+        t = os.times()
         print(f"  {read:>11,} rows: {(cpu - mark[1]) / (read - mark[0]) * 1e6:.1f} us/row CPU over the last "
-              f"{read - mark[0]:,}; store+WAL {size() / 1e6:,.0f} MB; RSS "
+              f"{read - mark[0]:,} (sys {(t.system - mark[2]) / (read - mark[0]) * 1e6:.1f}); store+WAL {size() / 1e6:,.0f} MB; RSS "
               f"{resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024:.0f} MB; load {os.getloadavg()[0]:.1f}",
               file=sys.stderr, flush=True)
-        mark[:] = [read, cpu]
+        mark[:] = [read, cpu, t.system]
     peak[0] = max(peak[0], size())
     if os.path.exists(path + "-wal"):
         peak[1] = max(peak[1], os.path.getsize(path + "-wal"))
