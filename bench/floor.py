@@ -17,6 +17,8 @@ from __future__ import annotations
 
 import contextlib
 import csv
+import os
+import sys
 import time
 from collections.abc import Callable, Iterator
 from pathlib import Path
@@ -118,7 +120,7 @@ class Variant:
 
 
 def measure(
-    path: Path, folder: Path, *, limit: int | None = None, same_rows: bool = True
+    path: Path, folder: Path, *, limit: int | None = None, same_rows: bool = True, every: int = 0
 ) -> dict[str, float]:
     """CPU seconds of each variant's writes for the first `limit` rows of `path` (all when None)."""
     from incidents.ingest import BATCH, COMMIT_ROWS
@@ -173,9 +175,24 @@ def measure(
             )
         )
     run_id = variants[0].run_id
+    done, last, marks = 0, 0, [0.0] * len(variants)
     for rows in batches(path, run_id, BATCH, limit):
         for v in variants:
             v.add(rows)
+        done += len(rows)
+        if every and done - last >= every:
+            # CPU per row of each variant over the last `every` rows: where the writing cost grows.
+            print(
+                f"  floor at {done:>11,} rows, us/row over the last {done - last:,}: "
+                + "; ".join(
+                    f"{v.name.split(':')[0]} {(v.cpu - m) / (done - last) * 1e6:.1f}"
+                    for v, m in zip(variants, marks)
+                )
+                + f"; load {os.getloadavg()[0]:.1f}",
+                file=sys.stderr,
+                flush=True,
+            )
+            marks, last = [v.cpu for v in variants], done
     out = {}
     for v in variants:
         v.close()

@@ -146,7 +146,13 @@ def main() -> int:
     n = args.rows
     floors = {}
     if not args.skip_floor:
-        floors = floor.measure(src, folder, limit=args.floor_rows, same_rows=not args.skip_same)
+        floors = floor.measure(
+            src,
+            folder,
+            limit=args.floor_rows,
+            same_rows=not args.skip_same,
+            every=max(100_000, args.rows // 10),
+        )
         for f in folder.glob("*.db*"):
             if f.name.startswith(("floor", "same")):
                 f.unlink()

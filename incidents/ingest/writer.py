@@ -21,6 +21,7 @@ import os
 import sqlite3
 from collections.abc import Iterator, Sequence
 from contextlib import contextmanager
+from operator import itemgetter
 
 from incidents.store import INCIDENT_COLUMNS, utc_now
 from incidents.upkeep import insert_batch
@@ -28,6 +29,7 @@ from incidents.upkeep import insert_batch
 # The columns of the rows ingest writes: the incident's, then the record key ("feed\x1frecord id").
 RECORD_COLUMNS = (*INCIDENT_COLUMNS, "record_key")
 _KEY = len(INCIDENT_COLUMNS)
+_ID = itemgetter(0)
 # Columns compared to tell a correction from a repeat: everything but the run, the raw text and the key.
 _SAME = slice(0, INCIDENT_COLUMNS.index("run_id"))
 _INSERT = f"INSERT OR IGNORE INTO incidents ({', '.join(RECORD_COLUMNS)}) VALUES ({', '.join('?' for _ in RECORD_COLUMNS)})"
@@ -42,17 +44,22 @@ _ANONYMOUS = (
 _CHUNK = 500  # bound parameters per look-up (SQLite allows 999 in old builds)
 # SQLite's page cache for ingest's connection, in MiB (part of ingest's memory bound, see the README).
 CACHE_MB = int(os.environ.get("INCIDENTS_INGEST_CACHE_MB", "64"))
+MMAP_MB = int(os.environ.get("INCIDENTS_INGEST_MMAP_MB", "0"))
+SORTED = os.environ.get("INCIDENTS_INGEST_SORTED", "0") == "1"
 
 
 @contextmanager
 def tuned(conn: sqlite3.Connection) -> Iterator[None]:
     """Ingest's connection settings for the time of a file (page cache of CACHE_MB), then the old ones."""
     previous = conn.execute("PRAGMA cache_size").fetchone()[0]
+    mmap = conn.execute("PRAGMA mmap_size").fetchone()[0]
     conn.execute(f"PRAGMA cache_size = {-CACHE_MB * 1024}")
+    conn.execute(f"PRAGMA mmap_size = {MMAP_MB << 20}")
     try:
         yield
     finally:
         conn.execute(f"PRAGMA cache_size = {int(previous)}")
+        conn.execute(f"PRAGMA mmap_size = {int(mmap)}")
 
 
 def write_batch(conn: sqlite3.Connection, rows: Sequence[tuple], run_id: int) -> tuple[int, int]:
@@ -74,6 +81,8 @@ def write_batch(conn: sqlite3.Connection, rows: Sequence[tuple], run_id: int) ->
         nonlocal accepted
         if not plain:
             return
+        if SORTED:
+            plain.sort(key=_ID)  # stable: of two rows with one id, the first in the file is kept
         # The search index, day_counts and incident_count are kept once for the batch (incidents.upkeep).
         accepted += insert_batch(conn, _INSERT, plain)
         conn.executemany(_SUPPORT, [(r[_KEY], r[0], run_id) for r in plain if r[_KEY] is not None])
