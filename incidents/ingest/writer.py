@@ -43,7 +43,7 @@ _ANONYMOUS = (
 )
 _CHUNK = 500  # bound parameters per look-up (SQLite allows 999 in old builds)
 # SQLite's page cache for ingest's connection, in MiB (part of ingest's memory bound, see the README).
-CACHE_MB = int(os.environ.get("INCIDENTS_INGEST_CACHE_MB", "64"))
+CACHE_MB = int(os.environ.get("INCIDENTS_INGEST_CACHE_MB", "512"))
 MMAP_MB = int(os.environ.get("INCIDENTS_INGEST_MMAP_MB", "0"))
 SORTED = os.environ.get("INCIDENTS_INGEST_SORTED", "0") == "1"
 
