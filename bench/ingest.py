@@ -131,7 +131,7 @@ def main() -> int:
         stdout=subprocess.PIPE,
         text=True,
         check=True,
-        env={**os.environ, "BENCH_PROGRESS_EVERY": str(max(100_000, args.rows // 10))},
+        env={**os.environ, "BENCH_PROGRESS_EVERY": "100000"},
     ).stdout.split()
     ours_s, ours_cpu = float(out[0]), float(out[6])
     read, accepted, duplicate, rejected, maxrss_kb, extra_disk, wal_peak, store_bytes, corrected = map(
@@ -151,7 +151,7 @@ def main() -> int:
             folder,
             limit=args.floor_rows,
             same_rows=not args.skip_same,
-            every=max(100_000, args.rows // 10),
+            every=100_000,
         )
         for f in folder.glob("*.db*"):
             if f.name.startswith(("floor", "same")):
