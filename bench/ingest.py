@@ -5,9 +5,11 @@
 Prints, from one run on one machine (with the load average, as six jobs share two cores):
 - "bare": csv.reader + sqlite3 executemany of the CSV rows into a plain table (no parsing, no
   validation, no dedup key, no index, no JSON of the original) -- the physical floor of "CSV into SQLite";
-- "same rows": sqlite3 executemany of the very incident rows ingest stores (prepared beforehand in chunks,
-  not timed) into the store's schema with its indexes and per-row triggers -- what the writing alone
-  costs when each row is written on its own;
+- "store floor" (bench/floor.py): the very rows ingest stores, prepared beforehand (not timed), written
+  with ingest's own batch path (writer.write_batch, batch upkeep, same batch and commit sizes) -- what
+  writing the store costs at the least; broken down (the incidents table with its primary key only,
+  + secondary indexes, + batch upkeep of the search index and counts, + record support), beside the
+  earlier "same rows" reference (executemany with the per-row triggers);
 - `ingest_file` on the same file (read, validate, RSIT mapping, target normalisation, dedup, corrections,
   quarantine, JSON of the original row, batch commits): CPU us per row and the ratio to "bare", peak
   memory (ru_maxrss of a child process) and peak extra disk (store growth + WAL, sampled at every batch);
@@ -29,6 +31,7 @@ from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
 import feedgen
+import floor
 
 HEADER = feedgen.HEADER
 CHUNK = 50_000
@@ -36,58 +39,6 @@ CHUNK = 50_000
 
 def load() -> str:
     return "load " + " ".join(f"{x:.2f}" for x in os.getloadavg())
-
-
-def reference_same_rows(path: Path, db_path: Path) -> float:
-    """CPU seconds of executemany of the prepared incident tuples into the store's schema (per CHUNK)."""
-    from zoneinfo import ZoneInfo
-
-    from incidents import store
-    from incidents.ingest.records import BadRecord, Plan, latest_allowed, to_row
-    from incidents.ingest.writer import RECORD_COLUMNS
-
-    zone = ZoneInfo(store.DEFAULT_ZONE)
-    latest = latest_allowed()
-    db = store.open_db(db_path)
-    sql = (
-        f"INSERT OR IGNORE INTO incidents ({', '.join(RECORD_COLUMNS)}) "
-        f"VALUES ({', '.join('?' for _ in RECORD_COLUMNS)})"
-    )
-    cpu = 0.0
-
-    def write(rows: list) -> None:
-        nonlocal cpu
-        c0 = time.process_time()
-        with db.atomic():
-            db.conn.executemany(sql, rows)
-        cpu += time.process_time() - c0
-        rows.clear()
-
-    with open(path, newline="", encoding="utf-8") as fh:
-        reader = csv.reader(fh)
-        header = next(reader)
-        plan = Plan.for_names(header)
-        rows: list = []
-        for r in reader:
-            try:
-                rows.append(
-                    to_row(
-                        dict(zip(header, r)),
-                        plan,
-                        naive_zone=zone,
-                        zone=zone,
-                        default_feed="bench",
-                        run_id=None,
-                        latest=latest,
-                    )
-                )
-            except BadRecord:
-                continue
-            if len(rows) >= CHUNK:
-                write(rows)
-        write(rows)
-    db.close()
-    return cpu
 
 
 def reference(path: Path, db_path: Path) -> tuple[float, float]:
@@ -118,15 +69,16 @@ def size():
 base = size()
 peak = [base, 0]
 every = int(os.environ.get("BENCH_PROGRESS_EVERY", "0"))
-mark = [0, time.process_time()]
+mark = [0, time.process_time(), os.times().system]
 def progress(read):
     if every and read - mark[0] >= every:
         cpu = time.process_time()
+        t = os.times()
         print(f"  {read:>11,} rows: {(cpu - mark[1]) / (read - mark[0]) * 1e6:.1f} us/row CPU over the last "
-              f"{read - mark[0]:,}; store+WAL {size() / 1e6:,.0f} MB; RSS "
+              f"{read - mark[0]:,} (sys {(t.system - mark[2]) / (read - mark[0]) * 1e6:.1f}); store+WAL {size() / 1e6:,.0f} MB; RSS "
               f"{resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024:.0f} MB; load {os.getloadavg()[0]:.1f}",
               file=sys.stderr, flush=True)
-        mark[:] = [read, cpu]
+        mark[:] = [read, cpu, t.system]
     peak[0] = max(peak[0], size())
     if os.path.exists(path + "-wal"):
         peak[1] = max(peak[1], os.path.getsize(path + "-wal"))
@@ -149,14 +101,25 @@ def main() -> int:
     ap = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     ap.add_argument("--rows", type=int, default=1_000_000)
     ap.add_argument("--keep", help="keep the files in this folder")
-    ap.add_argument("--skip-same", action="store_true", help="skip the same-rows reference")
+    ap.add_argument(
+        "--skip-same", action="store_true", help="skip the same-rows (per-row triggers) reference"
+    )
+    ap.add_argument("--skip-floor", action="store_true", help="skip the store floor references")
+    ap.add_argument(
+        "--floor-rows", type=int, help="measure the store floor on the first N rows only (disk: 5 stores)"
+    )
     args = ap.parse_args()
     folder = Path(args.keep or tempfile.mkdtemp(prefix="incidents-bench-"))
     folder.mkdir(parents=True, exist_ok=True)
     src = folder / f"feed-{args.rows}.csv"
     if not src.exists():
         print(f"generating {args.rows:,} rows ...", flush=True)
-        feedgen.write_csv(src, args.rows)
+        # In a child: Linux keeps ru_maxrss across fork+exec, so generating here would inflate the
+        # ingest child's peak memory.
+        subprocess.run(
+            [sys.executable, str(Path(__file__).with_name("feedgen.py")), str(src), str(args.rows)],
+            check=True,
+        )
     print(f"file: {src} ({src.stat().st_size / 1e6:.0f} MB); {load()}", flush=True)
 
     for f in folder.glob("*.db*"):
@@ -168,7 +131,7 @@ def main() -> int:
         stdout=subprocess.PIPE,
         text=True,
         check=True,
-        env={**os.environ, "BENCH_PROGRESS_EVERY": str(max(100_000, args.rows // 10))},
+        env={**os.environ, "BENCH_PROGRESS_EVERY": "100000"},
     ).stdout.split()
     ours_s, ours_cpu = float(out[0]), float(out[6])
     read, accepted, duplicate, rejected, maxrss_kb, extra_disk, wal_peak, store_bytes, corrected = map(
@@ -179,21 +142,42 @@ def main() -> int:
         subprocess.run([sys.executable, "-c", BASELINE], capture_output=True, text=True, check=True).stdout
     )
     ref_s, ref_cpu = reference(src, folder / "plain.db")
-    same_cpu = "" if args.skip_same else reference_same_rows(src, folder / "same.db")
+    (folder / "plain.db").unlink()
     n = args.rows
+    floors = {}
+    if not args.skip_floor:
+        floors = floor.measure(
+            src,
+            folder,
+            limit=args.floor_rows,
+            same_rows=not args.skip_same,
+            every=100_000,
+        )
+        for f in folder.glob("*.db*"):
+            if f.name.startswith(("floor", "same")):
+                f.unlink()
+    m = args.floor_rows or n
+    full = floors.get(floor.FULL)
 
     print()
-    print(f"{'':42}{'CPU s':>9}{'us/row':>9}{'ratio':>8}")
-    print(f"{'reference, bare: csv -> plain table':42}{ref_cpu:9.2f}{ref_cpu / n * 1e6:9.1f}{1:8.2f}")
-    if same_cpu != "":
+    print(f"{'CPU per row, ' + load():54}{'CPU s':>9}{'us/row':>9}{'/bare':>8}{'/floor':>8}")
+    print(f"{'reference, bare: csv -> plain table':54}{ref_cpu:9.2f}{ref_cpu / n * 1e6:9.1f}{1:8.2f}")
+    for name, cpu in floors.items():
+        per = cpu / m * 1e6
         print(
-            f"{'reference, same rows: store schema':42}{same_cpu:9.2f}{same_cpu / n * 1e6:9.1f}"
-            f"{same_cpu / ref_cpu:8.2f}"
+            f"{'  ' + name:54}{cpu:9.2f}{per:9.1f}{per / (ref_cpu / n * 1e6):8.2f}"
+            f"{per / (full / m * 1e6):8.2f}"
         )
+    if floors and m != n:
+        print(f"  (store floor and its parts measured on the first {m:,} rows)")
+    ours = ours_cpu / n * 1e6
     print(
-        f"{'incidents ingest (read .. store)':42}{ours_cpu:9.2f}{ours_cpu / n * 1e6:9.1f}"
-        f"{ours_cpu / ref_cpu:8.2f}   (goal: <= 2x bare)"
+        f"{'incidents ingest (read .. store)':54}{ours_cpu:9.2f}{ours:9.1f}{ours_cpu / ref_cpu:8.2f}"
+        + (f"{ours / (full / m * 1e6):8.2f}" if full else "")
+        + "   (goal: <= 2x bare)"
     )
+    if full:
+        print(f"ingest's Python work (ingest - store floor): {ours - full / m * 1e6:.1f} us/row")
     print(f"wall seconds: ingest {ours_s:.1f}, bare reference {ref_s:.1f}")
     print(
         f"accounting: read {read:,} = accepted {accepted:,} (corrected {corrected:,}) + duplicate "

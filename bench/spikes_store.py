@@ -201,13 +201,21 @@ def main() -> int:
             store.add_incidents(db, extra2)
         db.close()
         refit.append(child_cpu(cli))
-    print(f"incidents spikes on {args.incidents:,} incidents ({DAYS} days, seed {args.seed}), CPU s of the process:")
+    print(
+        f"incidents spikes on {args.incidents:,} incidents ({DAYS} days, seed {args.seed}), CPU s of the process:"
+    )
     print(f"  full recomputation (store_spikes + store_mix) : {full_cpu:6.2f} s CPU ({full_wall:.2f} s wall)")
-    print(f"  first run, every day judged and kept          : {first_cpu:6.2f} s CPU ({first_wall:.2f} s wall)")
+    print(
+        f"  first run, every day judged and kept          : {first_cpu:6.2f} s CPU ({first_wall:.2f} s wall)"
+    )
     q = min(quiet)
-    print(f"  nothing new (kept verdicts read)              : {q[0]:6.2f} s CPU ({q[1]:.2f} s wall)   target < 1 s")
+    print(
+        f"  nothing new (kept verdicts read)              : {q[0]:6.2f} s CPU ({q[1]:.2f} s wall)   target < 1 s"
+    )
     a = min(after)
-    print(f"  after a day's ingest ({n:,} incidents)         : {a[0]:6.2f} s CPU ({a[1]:.2f} s wall)   target < 3 s")
+    print(
+        f"  after a day's ingest ({n:,} incidents)         : {a[0]:6.2f} s CPU ({a[1]:.2f} s wall)   target < 3 s"
+    )
     r = min(refit)
     print(f"  after {refit_day}'s ingest, forests refitted: {r[0]:6.2f} s CPU ({r[1]:.2f} s wall)   "
           "(the first day of a 4-week block: once in 28 days)")  # fmt: skip

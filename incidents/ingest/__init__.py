@@ -31,7 +31,7 @@ from incidents.ingest.records import (
     normalise_target,
     to_row,
 )
-from incidents.ingest.writer import history_of, write_batch
+from incidents.ingest.writer import history_of, tuned, write_batch
 
 __all__ = [
     "FORMATS",
@@ -172,7 +172,10 @@ def ingest_file(
         gc_was_enabled = gc.isenabled()
         gc.disable()
         try:
-            _load(db, path, result, strict=strict, naive_zone=naive_zone, on_progress=on_progress, lock=lock)
+            with tuned(db.conn):
+                _load(
+                    db, path, result, strict=strict, naive_zone=naive_zone, on_progress=on_progress, lock=lock
+                )
         finally:
             if gc_was_enabled:
                 gc.enable()

@@ -1,4 +1,5 @@
-"""Readers for feed exports: CSV (comma, semicolon or tab; UTF-8 with or without BOM), JSON Lines, JSON.
+"""Reading feed exports: the layout detected from the content, and the CSV reader (comma, semicolon or
+tab; UTF-8 with or without BOM). The JSON readers are in json_formats.
 
 Each reader streams: it yields one `Item` per record and never holds the file in memory, except a
 single JSON document that is not an array (a search engine's hits export), which is read whole.
@@ -81,7 +82,9 @@ def detect_format(path: Path) -> str:
         if unsupported:
             raise FormatError(unsupported)
         rest = text[end:].strip()
-        if not rest and _records_in(value) is not None:
+        from incidents.ingest.json_formats import records_in
+
+        if not rest and records_in(value) is not None:
             return "json"  # one document that wraps its records, on one line or many
         return "jsonl"
     suffix = path.suffix.lower()
@@ -93,10 +96,10 @@ def detect_format(path: Path) -> str:
 def read_items(path: Path, fmt: str) -> Iterator[Item]:
     if fmt == "csv":
         return _read_csv(path)
-    if fmt == "jsonl":
-        return _read_jsonl(path)
-    if fmt == "json":
-        return _read_json(path)
+    if fmt in ("jsonl", "json"):
+        from incidents.ingest.json_formats import read_json, read_jsonl
+
+        return read_jsonl(path) if fmt == "jsonl" else read_json(path)
     raise FormatError(f"unknown format {fmt!r} (expected one of {', '.join(FORMATS)})")
 
 
@@ -190,259 +193,3 @@ def _join(row: list[str], delimiter: str) -> str:
     out = io.StringIO()
     csv.writer(out, delimiter=delimiter, lineterminator="").writerow(row)
     return out.getvalue()
-
-
-# --- JSON Lines --------------------------------------------------------------------------------------
-
-
-# An Elasticsearch/OpenSearch `_bulk` body (what elasticdump and `_bulk` exports write): an action line
-# `{"index": {"_index": ..., "_id": ...}}` before each document line.
-_BULK_ACTION = re.compile(r'^\{\s*"(index|create|update|delete)"\s*:\s*\{')
-
-
-def _read_jsonl(path: Path) -> Iterator[Item]:
-    encoding = _encoding_of(path)
-    action: tuple[int, str, dict] | None = None  # (line, kind, metadata) of a _bulk action line
-    with open(path, encoding=encoding, errors="surrogateescape") as fh:
-        for number, line in enumerate(fh, start=1):
-            text = line.strip().lstrip("\ufeff")
-            if not text:
-                continue
-            bulk = _bulk_action(text) if text[0] == "{" and _BULK_ACTION.match(text) else None
-            if bulk is not None:
-                if action is not None:
-                    yield Item(action[0], "", error=f"a _bulk {action[1]} action without its document")
-                action = None
-                if bulk[0] == "delete":
-                    yield Item(
-                        number, text, error="a _bulk delete action: a document removed, no record to read"
-                    )
-                else:
-                    action = (number, *bulk)
-                continue
-            if action is not None:
-                yield _bulk_document(number, text, action[1], action[2])
-                action = None
-                continue
-            yield from _json_items(number, text)
-    if action is not None:
-        yield Item(action[0], "", error=f"a _bulk {action[1]} action without its document")
-
-
-def _bulk_action(text: str) -> tuple[str, dict] | None:
-    """(kind, metadata) for a `_bulk` action line, else None (a record that happens to look like one)."""
-    try:
-        value = json.loads(text)
-    except (ValueError, RecursionError):
-        return None
-    if not (isinstance(value, dict) and len(value) == 1):
-        return None
-    ((kind, meta),) = value.items()
-    if not isinstance(meta, dict) or not set(meta) <= _BULK_META:
-        return None
-    return kind, meta
-
-
-_BULK_META = {
-    "_index",
-    "_id",
-    "_type",
-    "routing",
-    "_routing",
-    "version",
-    "version_type",
-    "pipeline",
-    "if_seq_no",
-    "if_primary_term",
-    "retry_on_conflict",
-    "require_alias",
-    "op_type",
-    "dynamic_templates",
-}
-
-
-def _bulk_document(number: int, text: str, kind: str, meta: dict) -> Item:
-    """The document line after a `_bulk` index/create/update action, with the action's `_id` as its id."""
-    try:
-        value = json.loads(text)
-    except ValueError as e:
-        return Item(number, text, error=f"invalid JSON: {e.msg}")
-    except RecursionError:
-        return Item(number, text[:1000], error="invalid JSON: nested too deep")
-    if kind == "update":
-        value = value.get("doc") if isinstance(value, dict) else None
-        if not isinstance(value, dict):
-            return Item(
-                number, text, error="a _bulk update without a `doc` (a script update): no record to read"
-            )
-    if isinstance(value, dict) and "_id" in meta and "_id" not in value and "id" not in value:
-        value = {**value, "_id": meta["_id"]}
-    return _value_item(number, value, text)
-
-
-def _json_items(number: int, text: str) -> Iterator[Item]:
-    """The records of one JSON Lines line: a record, a hit, or a whole search response on one line."""
-    if _SURROGATE.search(text):
-        data = text.encode("utf-8", "surrogateescape")
-        yield Item(number, data.decode("utf-8", "replace"), error=legacy_encoding_hint(data))
-        return
-    try:
-        value = json.loads(text)
-    except ValueError as e:
-        yield Item(number, text, error=f"invalid JSON: {e.msg}")
-        return
-    except RecursionError:
-        yield Item(number, text[:1000], error="invalid JSON: nested too deep")
-        return
-    unsupported = unsupported_layout(value)
-    if unsupported:
-        raise FormatError(unsupported)
-    wrapper = isinstance(value, dict) and ("hits" in value or "responses" in value) and "_source" not in value
-    records = _records_in(value) if wrapper else None
-    if records is None:
-        yield _value_item(number, value, text)
-        return
-    for item in records:
-        yield _value_item(number, item)
-
-
-# --- JSON --------------------------------------------------------------------------------------------
-
-_HITS_ARRAY = re.compile(r'"hits"\s*:\s*\[')
-
-
-def _read_json(path: Path) -> Iterator[Item]:
-    encoding = _encoding_of(path)
-    with open(path, encoding=encoding, errors="surrogateescape") as fh:
-        head = fh.read(1)
-        while head and (head.isspace() or head == "\ufeff"):
-            head = fh.read(1)
-        if head == "[":
-            yield from _stream_array(fh)
-            return
-        # One JSON document: a search engine's export ({"hits": {"hits": [{"_source": ...}]}}) or
-        # {"incidents": [...]}. These are bounded by the engine's page size, so reading whole is fine.
-        text = head + fh.read()
-    try:
-        doc = json.loads(text)
-    except RecursionError:
-        raise FormatError("invalid JSON: nested too deep") from None
-    except ValueError as e:
-        hits = _HITS_ARRAY.search(text)
-        if hits is None:
-            raise FormatError(f"invalid JSON at line {e.lineno}: {e.msg}") from None
-        # A hits export cut short: read its records one by one up to the cut, like a truncated array.
-        yield from _stream_array(io.StringIO(text[hits.end() :]))
-        return
-    unsupported = unsupported_layout(doc)
-    if unsupported:
-        raise FormatError(unsupported)
-    records = _records_in(doc)
-    if records is None:
-        raise FormatError(
-            "a JSON object without a list of records (expected an array, hits.hits or incidents)"
-        )
-    for number, value in enumerate(records, start=1):
-        yield _value_item(number, value)
-
-
-_LIST_KEYS = ("incidents", "events", "records", "data", "results", "items", "rows")
-
-
-def _records_in(doc) -> list | None:
-    """The records a JSON document holds: an array, a search response's hits (also inside an
-    msearch `responses` list), or a list under a usual key. None if it holds no list of records."""
-    if isinstance(doc, list):
-        return doc
-    if not isinstance(doc, dict):
-        return None
-    hits = doc.get("hits")
-    if isinstance(hits, dict) and isinstance(hits.get("hits"), list):
-        return hits["hits"]
-    if isinstance(hits, list):
-        return hits
-    responses = doc.get("responses")
-    if isinstance(responses, list) and responses and all(_records_in(r) is not None for r in responses):
-        return [hit for r in responses for hit in _records_in(r)]
-    for key in _LIST_KEYS:
-        if isinstance(doc.get(key), list):
-            return doc[key]
-    return None
-
-
-def unwrap_hit(value):
-    """A search hit's record: `_source` (with the hit's `_id` when the record has no id of its own), or
-    `fields` (each a list, as Elasticsearch returns them). Anything else is returned as it is."""
-    if not isinstance(value, dict):
-        return value
-    source = value.get("_source")
-    if isinstance(source, dict):
-        record = source
-    else:
-        fields = value.get("fields")
-        if not (isinstance(fields, dict) and ("_id" in value or "_index" in value)):
-            return value
-        record = {k: (v[0] if isinstance(v, list) and len(v) == 1 else v) for k, v in fields.items()}
-    if "_id" in value and "_id" not in record and "id" not in record:
-        record = {**record, "_id": value["_id"]}
-    return record
-
-
-def _value_item(number: int, value, raw: str | None = None) -> Item:
-    value = unwrap_hit(value)
-    try:
-        text = raw if raw is not None else json.dumps(value, ensure_ascii=False)
-    except (ValueError, RecursionError):
-        return Item(number, "", error="invalid JSON: nested too deep")
-    if not isinstance(value, dict):
-        return Item(number, text, error=f"a JSON {type(value).__name__}, not an object")
-    if _SURROGATE.search(text):
-        data = text.encode("utf-8", "surrogateescape")
-        return Item(number, data.decode("utf-8", "replace"), error=legacy_encoding_hint(data))
-    try:
-        return Item(number, text, flatten(value))
-    except RecursionError:
-        return Item(number, text[:1000], error="invalid JSON: nested too deep")
-
-
-def _stream_array(fh) -> Iterator[Item]:
-    """Decode the elements of a top-level JSON array one at a time, in constant memory."""
-    decoder = json.JSONDecoder()
-    buf, pos, number = "", 0, 0
-    eof = False
-    while True:
-        # Skip white space and the comma between elements, reading more as needed.
-        while True:
-            while pos < len(buf) and (buf[pos].isspace() or buf[pos] == ","):
-                pos += 1
-            if pos < len(buf) or eof:
-                break
-            buf, pos = fh.read(_CHUNK), 0
-            eof = not buf
-        if pos >= len(buf):
-            raise FormatError(f"JSON array not closed (after record {number}): truncated file?")
-        if buf[pos] == "]":
-            return
-        while True:
-            try:
-                value, end = decoder.raw_decode(buf, pos)
-                break
-            except RecursionError:
-                raise FormatError(f"invalid JSON in record {number + 1}: nested too deep") from None
-            except ValueError as e:
-                more = "" if eof else fh.read(_CHUNK)
-                # An element larger than any real record means the text is not JSON: stop reading.
-                if not more or len(buf) - pos > _MAX_RECORD:
-                    eof = True
-                    tail = buf[pos : pos + 200]
-                    raise FormatError(
-                        f"invalid JSON in record {number + 1}: {e.msg} near {tail[:60]!r}"
-                    ) from None
-                buf, pos = buf[pos:] + more, 0
-        if number == 0 and (unsupported := unsupported_layout(value)):
-            raise FormatError(unsupported)
-        number += 1
-        yield _value_item(number, value)
-        pos = end
-        if pos > _CHUNK:
-            buf, pos = buf[pos:], 0
