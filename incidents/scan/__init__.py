@@ -228,8 +228,11 @@ def scan_file(
         if fmt is None:
             guess = detect_format(path)
         result.fmt = fmt or guess.fmt
-    except (ReadError, UnknownFormat, OSError) as e:
+    except (ReadError, UnknownFormat) as e:
         result.error = str(e)
+        return result
+    except OSError as e:  # permission denied, an I/O error: this file fails, the others go on
+        result.error = f"cannot read: {e.strerror or e}"
         return result
     conn = events_table.connect()
     try:
