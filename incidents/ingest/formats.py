@@ -58,7 +58,6 @@ def detect_format(path: Path) -> str:
     try:
         with open(path, "rb") as fh:
             head = fh.read(_SNIFF_BYTES)
-            whole = len(head) < _SNIFF_BYTES or not fh.read(1)
     except OSError as e:
         raise FormatError(f"cannot read: {e.strerror or e}") from None
     encoding = sniff_encoding(head)
@@ -70,27 +69,54 @@ def detect_format(path: Path) -> str:
     if text.startswith("["):
         return "json"
     if text.startswith("{"):
-        decoder = json.JSONDecoder()
-        try:
-            value, end = decoder.raw_decode(text)
-        except ValueError:
-            # The first value does not end in the bytes read: a document larger than one record.
-            return "jsonl" if not whole and "\n{" in text else "json"
-        except RecursionError:
-            return "jsonl"
-        unsupported = unsupported_layout(value)
-        if unsupported:
-            raise FormatError(unsupported)
-        rest = text[end:].strip()
-        from incidents.ingest.json_formats import records_in
-
-        if not rest and records_in(value) is not None:
-            return "json"  # one document that wraps its records, on one line or many
-        return "jsonl"
+        return _object_layout(path, encoding)
     suffix = path.suffix.lower()
     if suffix in (".json", ".jsonl", ".ndjson"):
         raise FormatError(f"{suffix} file does not start with JSON")
     return "csv"
+
+
+def _object_layout(path: Path, encoding: str) -> str:
+    """'json' or 'jsonl' for a file whose first value is a JSON object, whatever that value's size.
+
+    The first value is read to its end (to `_MAX_RECORD` characters, the field limit): a record longer
+    than the sniff sample is still a record. One value that wraps records and nothing after it is `json`;
+    values one after another are `jsonl`. A first value beyond the limit falls back to the sample: `jsonl`
+    when a line of the sample starts another object.
+    """
+    decoder = json.JSONDecoder()
+    with open(path, encoding=encoding, errors="replace") as fh:
+        text = fh.read(_SNIFF_BYTES).lstrip("\ufeff \t\r\n")
+        sample = text
+        while True:
+            try:
+                value, end = decoder.raw_decode(text)
+                break
+            except RecursionError:
+                return "jsonl"
+            except ValueError:
+                more = fh.read(max(len(text), _SNIFF_BYTES)) if len(text) <= _MAX_RECORD else ""
+                if not more:
+                    # Not JSON within the limit (or at all): the sample's lines decide.
+                    return "jsonl" if "\n{" in sample else "json"
+                text += more
+        unsupported = unsupported_layout(value)
+        if unsupported:
+            raise FormatError(unsupported)
+        if text[end:].strip() or _more_text(fh):
+            return "jsonl"
+    from incidents.ingest.json_formats import records_in
+
+    # One document that wraps its records, on one line or many; else a file of one record.
+    return "json" if records_in(value) is not None else "jsonl"
+
+
+def _more_text(fh) -> bool:
+    """Whether anything but white space is left to read in `fh`."""
+    while chunk := fh.read(_SNIFF_BYTES):
+        if chunk.strip():
+            return True
+    return False
 
 
 def read_items(path: Path, fmt: str) -> Iterator[Item]:
