@@ -1,4 +1,5 @@
-"""Control characters shown as text (`\\x1b`, `\\u202e`): a record's value can never drive a terminal.
+"""A record's value as a screen shows it: control characters as text (`\\x1b`, `\\u202e`), so it can never
+drive a terminal, and a long value cut at DISPLAY_CHARS, so it can never hang one (see clipped).
 
 ESC starts ANSI sequences (colours, clearing the screen, OSC 8 hyperlinks), BEL rings, C1 controls are
 8-bit forms of the same, and the Unicode bidirectional formatting characters reorder what is shown
@@ -38,3 +39,14 @@ def printable_lines(text: str) -> str:
     """`text` with the same characters escaped as printable, except TAB, LF and CR, which stay."""
     return _UNSAFE_IN_LINES.sub(_escape_char, text)
 
+
+# What a screen shows of one value (a field, a line of the original record): a 30 MB field would take
+# rich minutes to lay out and the TUI gigabytes. `--json` prints every character.
+DISPLAY_CHARS = 4_000
+
+
+def clipped(text: str, limit: int = DISPLAY_CHARS, hint: str = "use --json for all") -> str:
+    """`text` when at most `limit` characters, else its first `limit` and '… (N more characters; hint)'."""
+    if len(text) <= limit:
+        return text
+    return f"{text[:limit]}… ({len(text) - limit:,} more characters; {hint})"

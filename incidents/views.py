@@ -11,14 +11,14 @@ from __future__ import annotations
 from rich.table import Table
 from rich.text import Text
 
-from incidents.controls import printable
+from incidents.controls import clipped, printable
 from incidents.stats import Figures, MonthReport
 from incidents.taxonomy import CATEGORIES
 
 
 def literal(value: object, style: str = "") -> Text:
-    """A rich Text of `printable(value)`: printed as it is, never read as markup."""
-    return Text(printable(value), style=style)
+    """A rich Text of `printable(value)`: printed as it is, never read as markup, cut after DISPLAY_CHARS."""
+    return Text(printable(None if value is None else clipped(str(value))), style=style)
 
 
 def plain(table: Table) -> Table:

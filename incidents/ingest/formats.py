@@ -21,10 +21,13 @@ from incidents.ingest.sniff import legacy_encoding_hint, sniff_encoding, unsuppo
 FORMATS = ("csv", "jsonl", "json")
 _SNIFF_BYTES = 64 * 1024
 _CHUNK = 1 << 20
-_MAX_RECORD = 16 * _CHUNK
+# The field limit of every format, in characters: a longer value (CSV field, JSON string) quarantines its
+# record with the reason. csv's default is 128 KiB; an original record pasted into a field can be larger.
+FIELD_LIMIT = 16 * 1024 * 1024
+# A whole record (a JSON array's element) may hold a few fields at the limit; past this, the text is no JSON.
+_MAX_RECORD = 4 * FIELD_LIMIT
 _SURROGATE = re.compile("[\udc80-\udcff]")
-# csv's default limit is 128 KiB per field; an original record pasted into a field can be larger.
-csv.field_size_limit(16 * 1024 * 1024)
+csv.field_size_limit(FIELD_LIMIT)
 
 
 class FormatError(Exception):
@@ -79,7 +82,7 @@ def detect_format(path: Path) -> str:
 def _object_layout(path: Path, encoding: str) -> str:
     """'json' or 'jsonl' for a file whose first value is a JSON object, whatever that value's size.
 
-    The first value is read to its end (to `_MAX_RECORD` characters, the field limit): a record longer
+    The first value is read to its end (to `_MAX_RECORD` characters, four times the field limit): a record longer
     than the sniff sample is still a record. One value that wraps records and nothing after it is `json`;
     values one after another are `jsonl`. A first value beyond the limit falls back to the sample: `jsonl`
     when a line of the sample starts another object.
