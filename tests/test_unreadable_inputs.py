@@ -120,3 +120,23 @@ def test_no_path_parameter_checks_access_before_the_command_runs():
     assert len(found) >= 10
     checked = [name for name, kind in found if kind.readable or kind.exists]
     assert checked == []
+
+
+@pytest.mark.parametrize(
+    "args",
+    [
+        ["spikes", "--counts", "{bad}", "--output", "{folder}/out.csv"],
+        ["published", "import", "{bad}", "--db", "{folder}/s.db"],
+        ["alert", "--db", "{folder}/s.db", "--config", "{bad}"],
+        ["bulletin", "--db", "{folder}/s.db", "--month", "2020-10", "--config", "{bad}"],
+        ["stats", "--db", "{bad}", "--month", "2020-10"],
+    ],
+    ids=["spikes-counts", "published-import", "alert-config", "bulletin-config", "stats-db"],
+)
+def test_every_command_taking_a_file_says_it_cannot_read_it(folder, args):
+    bad = unreadable(folder / "unread.csv", "series,date,count\n")
+    r = run_as_user([a.format(bad=bad, folder=folder) for a in args], folder)
+    assert r.returncode == 1, r.stderr
+    (line,) = error_lines(r.stderr)
+    assert str(bad) in line and "permission denied" in line.lower(), line
+    assert "Usage:" not in r.stderr and "Errno" not in line
