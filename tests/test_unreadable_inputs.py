@@ -140,3 +140,16 @@ def test_every_command_taking_a_file_says_it_cannot_read_it(folder, args):
     (line,) = error_lines(r.stderr)
     assert str(bad) in line and "permission denied" in line.lower(), line
     assert "Usage:" not in r.stderr and "Errno" not in line
+
+
+def test_scan_names_a_folder_it_cannot_list_and_scans_the_rest(folder):
+    logs = folder / "logs"
+    (logs / "closed").mkdir(parents=True)
+    readable(logs / "auth.log", AUTH * 3)
+    (logs / "closed").chmod(0)
+    logs.chmod(0o755)
+    r = run_as_user(["scan", "--db", str(folder / "s.db"), "--year", "2020", "--json", str(logs)], folder)
+    (logs / "closed").chmod(0o755)
+    assert r.returncode == 1, r.stderr
+    assert error_lines(r.stderr) == [f"Error: {logs / 'closed'}: cannot read the folder: Permission denied"]
+    assert [f["file"] for f in json.loads(r.stdout)["files"]] == [str(logs / "auth.log")]

@@ -14,6 +14,7 @@ from __future__ import annotations
 import hashlib
 import ipaddress
 import json
+import os
 import sqlite3
 from collections import Counter
 from collections.abc import Callable, Iterable
@@ -143,18 +144,21 @@ def expand_paths(paths: Iterable[str | Path], problems: list[str] | None = None)
     """Files as given; a folder stands for the files in it, recursively, leaving out hidden files and
     folders BELOW it (the folder given may itself be reached through `..` or a dot-folder).
 
-    A folder that holds no file to read is named in `problems`.
+    A folder that holds no file to read, or cannot be read itself (permission denied), is named in
+    `problems`: a folder that cannot be listed is never skipped in silence (Path.rglob would).
     """
     found = []
     for p in map(Path, paths):
         if p.is_dir():
-            inside = [
-                f
-                for f in sorted(p.rglob("*"))
-                if not any(part.startswith(".") for part in f.relative_to(p).parts) and f.is_file()
-            ]
-            if not inside and problems is not None:
-                problems.append(f"{p}: the folder holds no file to scan (hidden files are left out)")
+            inside, unreadable = [], []
+            for root, dirs, files in os.walk(p, onerror=unreadable.append):
+                dirs[:] = [d for d in dirs if not d.startswith(".")]
+                inside += [Path(root, f) for f in files if not f.startswith(".") and Path(root, f).is_file()]
+            inside.sort()
+            if problems is not None:
+                problems += [f"{e.filename}: cannot read the folder: {e.strerror or e}" for e in unreadable]
+                if not inside and not unreadable:
+                    problems.append(f"{p}: the folder holds no file to scan (hidden files are left out)")
             found.extend(inside)
         else:
             found.append(p)
