@@ -75,3 +75,21 @@ def test_a_first_value_that_ends_exactly_at_the_sample_end_is_not_the_whole_file
     single = tmp_path / "one.json"
     single.write_text(line + "\n\n")
     assert detect_format(single) == "json"
+
+
+@pytest.mark.parametrize("shift", range(14))
+def test_wherever_the_sample_cuts_the_first_record_it_is_json_lines(tmp_path, shift):
+    # The sample's end falls in a \u escape, a number, `true`, a key or between tokens.
+    first = {"a": "\u00e9\ud83d\ude00" * 3, "n": 123456789, "t": True, "pad": ""}
+    first["pad"] = "x" * (_SNIFF_BYTES - len(json.dumps(first)) - shift)
+    first["z"] = ["\ud83d\ude00", 1.5, False, None]
+    path = tmp_path / "cut.txt"
+    path.write_text(json.dumps(first) + "\n" + json.dumps(record(2)) + "\n")
+    assert detect_format(path) == "jsonl"
+
+
+def test_a_first_line_that_is_no_json_does_not_read_the_file(tmp_path):
+    # An error inside the sample decides from the sample: JSON Lines whose first line is broken.
+    path = tmp_path / "broken.jsonl"
+    path.write_text('{"time": oops}\n' + "".join(json.dumps(record(n)) + "\n" for n in range(3000)))
+    assert detect_format(path) == "jsonl"

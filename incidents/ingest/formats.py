@@ -82,9 +82,9 @@ def detect_format(path: Path) -> str:
 def _object_layout(path: Path, encoding: str) -> str:
     """'json' or 'jsonl' for a file whose first value is a JSON object, whatever that value's size.
 
-    The first value is read to its end (to `_MAX_RECORD` characters, four times the field limit): a record longer
-    than the sniff sample is still a record. One value that wraps records and nothing after it is `json`;
-    values one after another are `jsonl`. A first value beyond the limit falls back to the sample: `jsonl`
+    The first value is read to its end (up to `_MAX_RECORD` characters, four times the field limit): a
+    record longer than the sniff sample is still a record. One value that wraps records and nothing
+    after it is `json`; values one after another are `jsonl`. A first value beyond the limit falls back to the sample: `jsonl`
     when a line of the sample starts another object.
     """
     decoder = json.JSONDecoder()
@@ -97,8 +97,12 @@ def _object_layout(path: Path, encoding: str) -> str:
                 break
             except RecursionError:
                 return "jsonl"
-            except ValueError:
-                more = fh.read(max(len(text), _SNIFF_BYTES)) if len(text) <= _MAX_RECORD else ""
+            except json.JSONDecodeError as e:
+                # Cut by the end of what was read (the error is in the last token, at most a surrogate
+                # pair's 12-character escape, or in a string not closed) means read on; an error inside
+                # the text is an error whatever follows.
+                cut = e.pos >= len(text) - 16 or e.msg.startswith("Unterminated string")
+                more = fh.read(max(len(text), _SNIFF_BYTES)) if cut and len(text) <= _MAX_RECORD else ""
                 if not more:
                     # Not JSON within the limit (or at all): the sample's lines decide.
                     return "jsonl" if "\n{" in sample else "json"
