@@ -153,3 +153,37 @@ def test_scan_names_a_folder_it_cannot_list_and_scans_the_rest(folder):
     assert r.returncode == 1, r.stderr
     assert error_lines(r.stderr) == [f"Error: {logs / 'closed'}: cannot read the folder: Permission denied"]
     assert [f["file"] for f in json.loads(r.stdout)["files"]] == [str(logs / "auth.log")]
+
+
+def rules_copy(folder: Path, closed: str) -> Path:
+    """A copy of the shipped rules readable by all, with `closed` (a file or folder in it) unreadable."""
+    rules = folder / "rules"
+    shutil.copytree(ROOT / "rules", rules)
+    for path in [rules, *rules.rglob("*")]:
+        path.chmod(0o755 if path.is_dir() else 0o644)
+    (rules / closed).chmod(0)
+    return rules
+
+
+def test_an_unreadable_rule_is_one_problem_and_the_others_run(folder):
+    rules = rules_copy(folder, "dns-malware-domain.yml")
+    good = readable(folder / "auth.log", AUTH * 3)
+    args = ["scan", "--db", str(folder / "s.db"), "--rules", str(rules), "--format", "auth", "--year", "2020"]
+    r = run_as_user([*args, "--json", str(good)], folder)
+    assert r.returncode == 1, r.stderr
+    assert error_lines(r.stderr) == ["Error: rule dns-malware-domain.yml: cannot read: Permission denied"]
+    assert json.loads(r.stdout)["files"][0]["complete"]
+
+
+@pytest.mark.parametrize(
+    "command", [["rules", "import", "{rules}"], ["scan", "--rules", "{rules}", "--db", "{db}", "{log}"]]
+)
+def test_an_unreadable_rules_folder_is_one_error_line(folder, command):
+    rules = rules_copy(folder, ".")
+    log = readable(folder / "auth.log", AUTH)
+    r = run_as_user([a.format(rules=rules, log=log, db=folder / "s.db") for a in command], folder)
+    rules.chmod(0o755)
+    assert r.returncode == 1, r.stderr
+    (line,) = error_lines(r.stderr)
+    assert line.startswith(f"Error: {rules}") and line.endswith("cannot read: Permission denied"), line
+    assert "Traceback" not in r.stderr

@@ -138,6 +138,8 @@ def load_ruleset(rules_dir: str | Path | None = None):
         return folder, load_rules(folder)
     except RuleError as e:
         raise ScanError(str(e)) from None
+    except OSError as e:  # the folder, its pipeline or its lists cannot be read (permission denied)
+        raise ScanError(f"{e.filename or folder}: cannot read: {e.strerror or e}") from None
 
 
 def expand_paths(paths: Iterable[str | Path], problems: list[str] | None = None) -> list[Path]:

@@ -58,7 +58,10 @@ def check_collection(folder: Path, *, into: Path | None = None) -> list[Checked]
 
     Raises RuleError when the folder's pipeline.yml is unusable.
     """
-    pipeline = load_pipeline(folder)
+    try:
+        pipeline = load_pipeline(folder)
+    except OSError as e:  # the folder or its pipeline cannot be read (permission denied)
+        raise RuleError(f"{e.filename or folder}: cannot read: {e.strerror or e}") from None
     results = []
     for path in rule_files(folder):
         name = str(path.relative_to(folder))
