@@ -187,3 +187,26 @@ def test_an_unreadable_rules_folder_is_one_error_line(folder, command):
     (line,) = error_lines(r.stderr)
     assert line.startswith(f"Error: {rules}") and line.endswith("cannot read: Permission denied"), line
     assert "Traceback" not in r.stderr
+
+
+@pytest.mark.parametrize(
+    "args",
+    [
+        ["bulletin", "--db", "{db}", "--month", "2020-10", "--templates", "{closed}"],
+        ["rules", "import", str(ROOT / "rules"), "--into", "{closed}"],
+    ],
+    ids=["bulletin-templates", "rules-import-into"],
+)
+def test_a_folder_that_cannot_be_used_is_one_error_line(folder, small_store, args):
+    db = folder / "s.db"
+    shutil.copyfile(small_store, db)
+    db.chmod(0o644)
+    closed = folder / "closed"
+    closed.mkdir()
+    closed.chmod(0)
+    r = run_as_user([a.format(db=db, closed=closed) for a in args], folder)
+    closed.chmod(0o755)
+    assert r.returncode == 1, r.stderr
+    (line,) = error_lines(r.stderr)
+    assert str(closed) in line and line.endswith("Permission denied"), line
+    assert "Traceback" not in r.stderr

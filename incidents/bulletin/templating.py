@@ -8,6 +8,7 @@ packaged one of the same name.
 
 from __future__ import annotations
 
+import os
 import re
 from pathlib import Path
 from typing import Any
@@ -35,6 +36,10 @@ def environment(lang: str, templates_dir: str | Path | None = None):
         folder = Path(templates_dir)
         if not folder.is_dir():
             raise TemplateProblem(f"templates folder {folder} does not exist")
+        try:
+            os.listdir(folder)  # a folder that cannot be read would fall back to the packaged templates
+        except OSError as e:
+            raise TemplateProblem(f"templates folder {folder} cannot be read: {e.strerror or e}") from None
         loaders.append(jinja2.FileSystemLoader(folder))
     loaders.append(jinja2.PackageLoader("incidents.bulletin", "templates"))
     env = jinja2.Environment(
