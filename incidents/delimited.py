@@ -5,6 +5,8 @@ CSV injection (OWASP, "CSV Injection"): a spreadsheet runs a cell that begins wi
 `@SUM(1+1)*cmd|' /C calc'!A0` from a feed's record would run on the analyst's machine. OWASP's advice:
 prefix such a cell with a single quote so it is read as text, and quote every field that needs it
 (the csv module does). The quote is added to text only, never to numbers, so `-3` stays a number.
+Control characters (ESC, BEL, C1) are written as text (`\x1b`), so `cat export.csv` cannot colour,
+clear or hyperlink a terminal; TAB, LF and CR stay as data inside the quoted field.
 JSON output is always valid UTF-8: text holding unpaired surrogates (bytes that were not UTF-8, decoded
 with `surrogateescape`) is written with U+FFFD in their place.
 """
@@ -16,13 +18,18 @@ import io
 import json
 from collections.abc import Iterable, Sequence
 
+from incidents.controls import printable_lines
+
 FORMULA_PREFIXES = ("=", "+", "-", "@", "\t", "\r", "\n")
 
 
 def neutralise(value: object) -> object:
-    """A cell value a spreadsheet will not run: text starting (after blanks) with a formula prefix gets `'`."""
+    """A cell value a spreadsheet will not run and a terminal will not obey: control characters other than
+    TAB, LF and CR shown as text (`\x1b`, incidents.controls.printable_lines; those three stay inside the
+    quoted field), then text starting (after blanks) with a formula prefix gets `'`."""
     if not isinstance(value, str) or not value:
         return value
+    value = printable_lines(value)
     stripped = value.lstrip(" \t\r\n")
     if value[0] in FORMULA_PREFIXES or (stripped and stripped[0] in FORMULA_PREFIXES):
         return "'" + value

@@ -8,38 +8,17 @@ so a field can neither style nor move the cursor, open a hyperlink, or crash the
 
 from __future__ import annotations
 
-import re
-
 from rich.table import Table
 from rich.text import Text
 
+from incidents.controls import clipped, printable
 from incidents.stats import Figures, MonthReport
 from incidents.taxonomy import CATEGORIES
 
-# C0 controls, DEL, C1 controls, and the Unicode bidirectional formatting characters (Trojan Source,
-# CVE-2021-42574), which can reorder what a terminal shows.
-_UNSAFE = re.compile("[\x00-\x1f\x7f-\x9f\u200e\u200f\u202a-\u202e\u2066-\u2069\ud800-\udfff]")
-_NAMED = {"\n": "\\n", "\r": "\\r", "\t": "\\t"}
-
-
-def _escape_char(m: re.Match) -> str:
-    c = m.group(0)
-    if c in _NAMED:
-        return _NAMED[c]
-    code = ord(c)
-    return f"\\x{code:02x}" if code < 0x100 else f"\\u{code:04x}"
-
-
-def printable(value: object) -> str:
-    """The value as text a terminal shows literally: control and bidi characters escaped, None as ''."""
-    if value is None:
-        return ""
-    return _UNSAFE.sub(_escape_char, str(value))
-
 
 def literal(value: object, style: str = "") -> Text:
-    """A rich Text of `printable(value)`: printed as it is, never read as markup."""
-    return Text(printable(value), style=style)
+    """A rich Text of `printable(value)`: printed as it is, never read as markup, cut after DISPLAY_CHARS."""
+    return Text(printable(None if value is None else clipped(str(value))), style=style)
 
 
 def plain(table: Table) -> Table:

@@ -8,6 +8,7 @@ packaged one of the same name.
 
 from __future__ import annotations
 
+import os
 import re
 from pathlib import Path
 from typing import Any
@@ -35,6 +36,10 @@ def environment(lang: str, templates_dir: str | Path | None = None):
         folder = Path(templates_dir)
         if not folder.is_dir():
             raise TemplateProblem(f"templates folder {folder} does not exist")
+        try:
+            os.listdir(folder)  # a folder that cannot be read would fall back to the packaged templates
+        except OSError as e:
+            raise TemplateProblem(f"templates folder {folder} cannot be read: {e.strerror or e}") from None
         loaders.append(jinja2.FileSystemLoader(folder))
     loaders.append(jinja2.PackageLoader("incidents.bulletin", "templates"))
     env = jinja2.Environment(
@@ -45,6 +50,8 @@ def environment(lang: str, templates_dir: str | Path | None = None):
         trim_blocks=True,
         lstrip_blocks=True,
         keep_trailing_newline=True,
+        # Every value a template prints: control characters as text (`\x1b`), lines kept (see finalize).
+        finalize=_finalize,
     )
     env.filters.update(
         num=lambda n: numfmt.integer(n, lang),
@@ -68,6 +75,24 @@ def environment(lang: str, templates_dir: str | Path | None = None):
         category_label=lambda c: CATEGORIES[c].label_vi if lang == "vi" else CATEGORIES[c].label_en,
     )
     return env
+
+
+def _finalize(value: Any) -> Any:
+    """A printed value with its control characters shown as text (incidents.controls.printable_lines).
+
+    ESC, BEL and C1 controls from a record (a sector, a target) would otherwise reach the terminal that
+    shows the bulletin on stdout, or the mail reader. Markup (HTML built here) stays Markup: only the
+    controls inside it are replaced, by text that needs no escaping."""
+    import markupsafe
+
+    from incidents.controls import printable_lines
+
+    if isinstance(value, str):
+        escaped = printable_lines(value)
+        if escaped is value or escaped == value:
+            return value
+        return markupsafe.Markup(escaped) if isinstance(value, markupsafe.Markup) else escaped
+    return value
 
 
 def strict_filter(f):

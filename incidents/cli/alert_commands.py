@@ -14,6 +14,7 @@ ConfigOption = Annotated[
     Path | None,
     typer.Option(
         "--config",
+        readable=False,
         help="TOML configuration (default: $INCIDENTS_CONFIG or ./incidents.toml)",
         show_default=False,
     ),
@@ -70,6 +71,7 @@ def alert(
         Path | None,
         typer.Option(
             "--db",
+            readable=False,
             help="SQLite file of the store (default: $INCIDENTS_DB or ./incidents.db)",
             show_default=False,
         ),

@@ -84,17 +84,22 @@ def bulletin(
     out: Annotated[
         Path | None,
         typer.Option(
-            "--out", help="Write the bulletin and its charts into this folder (default: print to stdout)."
+            "--out",
+            readable=False,
+            help="Write the bulletin and its charts into this folder (default: print to stdout).",
         ),
     ] = None,
     templates: Annotated[
         Path | None,
-        typer.Option("--templates", help="Folder of Jinja2 templates that override the packaged ones."),
+        typer.Option(
+            "--templates", readable=False, help="Folder of Jinja2 templates that override the packaged ones."
+        ),
     ] = None,
     config: Annotated[
         Path | None,
         typer.Option(
             "--config",
+            readable=False,
             help="Configuration file whose [bulletin] table gives issuer, contact, url and the recommendations "
             "template (default: $INCIDENTS_CONFIG, else ./incidents.toml if present).",
             show_default=False,
@@ -166,7 +171,10 @@ app.add_typer(published_app, name="published")
 
 @published_app.command("import")
 def published_import(
-    file: Annotated[Path, typer.Argument(help="CSV: period,scope,total,phishing,deface,malware,status,...")],
+    file: Annotated[
+        Path,
+        typer.Argument(readable=False, help="CSV: period,scope,total,phishing,deface,malware,status,..."),
+    ],
     db: DbOption = None,
 ) -> None:
     """Store published figures from a CSV; a figure for the same period and source is replaced.

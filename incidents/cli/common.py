@@ -43,7 +43,10 @@ EXIT_TEMPFAIL = 75
 DbOption = Annotated[
     Path | None,
     typer.Option(
-        "--db", help="SQLite file of the store (default: $INCIDENTS_DB or ./incidents.db)", show_default=False
+        "--db",
+        readable=False,
+        help="SQLite file of the store (default: $INCIDENTS_DB or ./incidents.db)",
+        show_default=False,
     ),
 ]
 JsonOption = Annotated[bool, typer.Option("--json", help="Print JSON for machines instead of a table.")]

@@ -22,7 +22,12 @@ from incidents.cli.common import (
 
 RulesOption = Annotated[
     Path | None,
-    typer.Option("--rules", help="Folder of Sigma rules (default: the shipped rules/).", show_default=False),
+    typer.Option(
+        "--rules",
+        readable=False,
+        help="Folder of Sigma rules (default: the shipped rules/).",
+        show_default=False,
+    ),
 ]
 rules_app = typer.Typer(help="List, test and export the Sigma detection rules.", no_args_is_help=True)
 app.add_typer(rules_app, name="rules")
@@ -30,7 +35,7 @@ app.add_typer(rules_app, name="rules")
 
 @app.command()
 def scan(
-    paths: Annotated[list[Path], typer.Argument(help="Log files, or folders of them.")],
+    paths: Annotated[list[Path], typer.Argument(readable=False, help="Log files, or folders of them.")],
     rules: RulesOption = None,
     fmt: Annotated[
         str | None,
@@ -196,11 +201,16 @@ def rules_export(
 @rules_app.command("import")
 def rules_import(
     folder: Annotated[
-        Path, typer.Argument(help="A folder of Sigma rules, e.g. a SigmaHQ checkout's rules/.")
+        Path,
+        typer.Argument(readable=False, help="A folder of Sigma rules, e.g. a SigmaHQ checkout's rules/."),
     ],
     into: Annotated[
         Path | None,
-        typer.Option("--into", help="Copy the rules that run here into this folder (same relative paths)."),
+        typer.Option(
+            "--into",
+            readable=False,
+            help="Copy the rules that run here into this folder (same relative paths).",
+        ),
     ] = None,
     show_all: Annotated[
         bool, typer.Option("--all", help="List every rule, not only those that run.")

@@ -56,13 +56,17 @@ def spikes(
     counts: Annotated[
         Path | None,
         typer.Option(
-            "--counts", help="Judge count series from a CSV (series,date,count) instead of the store."
+            "--counts",
+            readable=False,
+            help="Judge count series from a CSV (series,date,count) instead of the store.",
         ),
     ] = None,
     output: Annotated[
         Path | None,
         typer.Option(
-            "--output", help="With --counts: write series,date,count,expected,upper,score,alarm here."
+            "--output",
+            readable=False,
+            help="With --counts: write series,date,count,expected,upper,score,alarm here.",
         ),
     ] = None,
     json_out: JsonOption = False,

@@ -37,7 +37,9 @@ from incidents.cli.common import (
 
 @app.command()
 def ingest(
-    files: Annotated[list[Path], typer.Argument(help="Feed exports: CSV, JSON, JSON Lines, IntelMQ-style.")],
+    files: Annotated[
+        list[Path], typer.Argument(readable=False, help="Feed exports: CSV, JSON, JSON Lines, IntelMQ-style.")
+    ],
     db: DbOption = None,
     fmt: Annotated[
         str | None, typer.Option("--format", help="Force the format: csv, json or jsonl (default: detected).")
@@ -336,7 +338,9 @@ def stats(
 def demo(
     db: Annotated[
         Path | None,
-        typer.Option("--db", help="Build the demo store here (default: a fresh ./incidents-demo.db)."),
+        typer.Option(
+            "--db", readable=False, help="Build the demo store here (default: a fresh ./incidents-demo.db)."
+        ),
     ] = None,
     month: Annotated[
         str, typer.Option("--month", parser=parse_month, metavar=MONTH_METAVAR, help="Month to report.")

@@ -21,10 +21,13 @@ from incidents.ingest.sniff import legacy_encoding_hint, sniff_encoding, unsuppo
 FORMATS = ("csv", "jsonl", "json")
 _SNIFF_BYTES = 64 * 1024
 _CHUNK = 1 << 20
-_MAX_RECORD = 16 * _CHUNK
+# The field limit of every format, in characters: a longer value (CSV field, JSON string) quarantines its
+# record with the reason. csv's default is 128 KiB; an original record pasted into a field can be larger.
+FIELD_LIMIT = 16 * 1024 * 1024
+# A whole record (a JSON array's element) may hold a few fields at the limit; past this, the text is no JSON.
+_MAX_RECORD = 4 * FIELD_LIMIT
 _SURROGATE = re.compile("[\udc80-\udcff]")
-# csv's default limit is 128 KiB per field; an original record pasted into a field can be larger.
-csv.field_size_limit(16 * 1024 * 1024)
+csv.field_size_limit(FIELD_LIMIT)
 
 
 class FormatError(Exception):
@@ -58,7 +61,6 @@ def detect_format(path: Path) -> str:
     try:
         with open(path, "rb") as fh:
             head = fh.read(_SNIFF_BYTES)
-            whole = len(head) < _SNIFF_BYTES or not fh.read(1)
     except OSError as e:
         raise FormatError(f"cannot read: {e.strerror or e}") from None
     encoding = sniff_encoding(head)
@@ -70,27 +72,58 @@ def detect_format(path: Path) -> str:
     if text.startswith("["):
         return "json"
     if text.startswith("{"):
-        decoder = json.JSONDecoder()
-        try:
-            value, end = decoder.raw_decode(text)
-        except ValueError:
-            # The first value does not end in the bytes read: a document larger than one record.
-            return "jsonl" if not whole and "\n{" in text else "json"
-        except RecursionError:
-            return "jsonl"
-        unsupported = unsupported_layout(value)
-        if unsupported:
-            raise FormatError(unsupported)
-        rest = text[end:].strip()
-        from incidents.ingest.json_formats import records_in
-
-        if not rest and records_in(value) is not None:
-            return "json"  # one document that wraps its records, on one line or many
-        return "jsonl"
+        return _object_layout(path, encoding)
     suffix = path.suffix.lower()
     if suffix in (".json", ".jsonl", ".ndjson"):
         raise FormatError(f"{suffix} file does not start with JSON")
     return "csv"
+
+
+def _object_layout(path: Path, encoding: str) -> str:
+    """'json' or 'jsonl' for a file whose first value is a JSON object, whatever that value's size.
+
+    The first value is read to its end (up to `_MAX_RECORD` characters, four times the field limit): a
+    record longer than the sniff sample is still a record. One value that wraps records and nothing
+    after it is `json`; values one after another are `jsonl`. A first value beyond the limit falls back to the sample: `jsonl`
+    when a line of the sample starts another object.
+    """
+    decoder = json.JSONDecoder()
+    with open(path, encoding=encoding, errors="replace") as fh:
+        text = fh.read(_SNIFF_BYTES).lstrip("\ufeff \t\r\n")
+        sample = text
+        while True:
+            try:
+                value, end = decoder.raw_decode(text)
+                break
+            except RecursionError:
+                return "jsonl"
+            except json.JSONDecodeError as e:
+                # Cut by the end of what was read (the error is in the last token, at most a surrogate
+                # pair's 12-character escape, or in a string not closed) means read on; an error inside
+                # the text is an error whatever follows.
+                cut = e.pos >= len(text) - 16 or e.msg.startswith("Unterminated string")
+                more = fh.read(max(len(text), _SNIFF_BYTES)) if cut and len(text) <= _MAX_RECORD else ""
+                if not more:
+                    # Not JSON within the limit (or at all): the sample's lines decide.
+                    return "jsonl" if "\n{" in sample else "json"
+                text += more
+        unsupported = unsupported_layout(value)
+        if unsupported:
+            raise FormatError(unsupported)
+        if text[end:].strip() or _more_text(fh):
+            return "jsonl"
+    from incidents.ingest.json_formats import records_in
+
+    # One document that wraps its records, on one line or many; else a file of one record.
+    return "json" if records_in(value) is not None else "jsonl"
+
+
+def _more_text(fh) -> bool:
+    """Whether anything but white space is left to read in `fh`."""
+    while chunk := fh.read(_SNIFF_BYTES):
+        if chunk.strip():
+            return True
+    return False
 
 
 def read_items(path: Path, fmt: str) -> Iterator[Item]:

@@ -10,7 +10,16 @@ import re
 from collections.abc import Iterator
 from pathlib import Path
 
-from incidents.ingest.formats import _CHUNK, _MAX_RECORD, _SURROGATE, FormatError, Item, _encoding_of, flatten
+from incidents.ingest.formats import (
+    _CHUNK,
+    _MAX_RECORD,
+    _SURROGATE,
+    FIELD_LIMIT,
+    FormatError,
+    Item,
+    _encoding_of,
+    flatten,
+)
 from incidents.ingest.sniff import legacy_encoding_hint, unsupported_layout
 
 # --- JSON Lines --------------------------------------------------------------------------------------
@@ -221,9 +230,24 @@ def _value_item(number: int, value, raw: str | None = None) -> Item:
         data = text.encode("utf-8", "surrogateescape")
         return Item(number, data.decode("utf-8", "replace"), error=legacy_encoding_hint(data))
     try:
-        return Item(number, text, flatten(value))
+        record = flatten(value)
     except RecursionError:
         return Item(number, text[:1000], error="invalid JSON: nested too deep")
+    if len(text) > FIELD_LIMIT and (name := _oversized(record)):
+        # The limit CSV applies (FIELD_LIMIT): quarantined, its start kept as the reject's record.
+        return Item(
+            number, text[:1000], error=f"field larger than field limit ({FIELD_LIMIT} characters): {name}"
+        )
+    return Item(number, text, record)
+
+
+def _oversized(record: dict) -> str | None:
+    """The name of the first field whose value is longer than FIELD_LIMIT characters (as JSON when not text)."""
+    for name, value in record.items():
+        size = len(value) if isinstance(value, str) else len(json.dumps(value, ensure_ascii=False))
+        if size > FIELD_LIMIT:
+            return name
+    return None
 
 
 def _stream_array(fh) -> Iterator[Item]:

@@ -11,6 +11,7 @@ Incident ids are sha1(rule id | source | episode start): scanning the same file 
 
 from __future__ import annotations
 
+import os
 import sqlite3
 from collections import Counter
 from collections.abc import Callable, Iterable
@@ -145,24 +146,29 @@ def load_ruleset(rules_dir: str | Path | None = None):
         return folder, load_rules(folder)
     except RuleError as e:
         raise ScanError(str(e)) from None
+    except OSError as e:  # the folder, its pipeline or its lists cannot be read (permission denied)
+        raise ScanError(f"{e.filename or folder}: cannot read: {e.strerror or e}") from None
 
 
 def expand_paths(paths: Iterable[str | Path], problems: list[str] | None = None) -> list[Path]:
     """Files as given; a folder stands for the files in it, recursively, leaving out hidden files and
     folders BELOW it (the folder given may itself be reached through `..` or a dot-folder).
 
-    A folder that holds no file to read is named in `problems`.
+    A folder that holds no file to read, or cannot be read itself (permission denied), is named in
+    `problems`: a folder that cannot be listed is never skipped in silence (Path.rglob would).
     """
     found = []
     for p in map(Path, paths):
         if p.is_dir():
-            inside = [
-                f
-                for f in sorted(p.rglob("*"))
-                if not any(part.startswith(".") for part in f.relative_to(p).parts) and f.is_file()
-            ]
-            if not inside and problems is not None:
-                problems.append(f"{p}: the folder holds no file to scan (hidden files are left out)")
+            inside, unreadable = [], []
+            for root, dirs, files in os.walk(p, onerror=unreadable.append):
+                dirs[:] = [d for d in dirs if not d.startswith(".")]
+                inside += [Path(root, f) for f in files if not f.startswith(".") and Path(root, f).is_file()]
+            inside.sort()
+            if problems is not None:
+                problems += [f"{e.filename}: cannot read the folder: {e.strerror or e}" for e in unreadable]
+                if not inside and not unreadable:
+                    problems.append(f"{p}: the folder holds no file to scan (hidden files are left out)")
             found.extend(inside)
         else:
             found.append(p)
@@ -236,8 +242,11 @@ def scan_file(
         if fmt is None:
             guess = detect_format(path)
         result.fmt = fmt or guess.fmt
-    except (ReadError, UnknownFormat, OSError) as e:
+    except (ReadError, UnknownFormat) as e:
         result.error = str(e)
+        return result
+    except OSError as e:  # permission denied, an I/O error: this file fails, the others go on
+        result.error = f"cannot read: {e.strerror or e}"
         return result
     conn = events_table.connect()
     try:

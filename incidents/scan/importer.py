@@ -56,9 +56,12 @@ def _reason(message: str) -> str:
 def check_collection(folder: Path, *, into: Path | None = None) -> list[Checked]:
     """Load every rule file under `folder`; with `into`, copy the files that run there (same paths).
 
-    Raises RuleError when the folder's pipeline.yml is unusable.
+    Raises RuleError when the folder's pipeline.yml is unusable, or a file cannot be written into `into`.
     """
-    pipeline = load_pipeline(folder)
+    try:
+        pipeline = load_pipeline(folder)
+    except OSError as e:  # the folder or its pipeline cannot be read (permission denied)
+        raise RuleError(f"{e.filename or folder}: cannot read: {e.strerror or e}") from None
     results = []
     for path in rule_files(folder):
         name = str(path.relative_to(folder))
@@ -80,8 +83,11 @@ def check_collection(folder: Path, *, into: Path | None = None) -> list[Checked]
         results.append(Checked(name, rules[0].title, True, readers, rules[0].category, None, None))
         if into is not None:
             target = into / name
-            target.parent.mkdir(parents=True, exist_ok=True)
-            shutil.copyfile(path, target)
+            try:
+                target.parent.mkdir(parents=True, exist_ok=True)
+                shutil.copyfile(path, target)
+            except OSError as e:  # --into not writable, a full disk: stop, naming the file
+                raise RuleError(f"cannot write {target}: {e.strerror or e}") from None
     return results
 
 

@@ -231,6 +231,8 @@ def load_file(path: Path, pipeline) -> list[Rule]:
     try:
         text = path.read_text(encoding="utf-8")
         list(yaml.safe_load_all(text))
+    except OSError as e:  # permission denied: this rule is a problem, the others load
+        raise RuleError(f"cannot read: {e.strerror or e}") from None
     except UnicodeDecodeError as e:
         raise RuleError(f"not UTF-8 ({e.reason} at byte {e.start})") from None
     except yaml.YAMLError as e:

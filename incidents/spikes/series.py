@@ -74,7 +74,9 @@ def _read_rows(path: Path) -> tuple[list[list[str]], list[int]]:
                 start = reader.line_num + 1
     except FileNotFoundError:
         raise CountsError(f"no such file: {path}") from None
-    except (OSError, UnicodeDecodeError) as e:
+    except OSError as e:  # permission denied, a folder, an I/O error: one line, not Python's repr
+        raise CountsError(f"cannot read {path}: {e.strerror or e}") from None
+    except UnicodeDecodeError as e:
         raise CountsError(f"cannot read {path}: {e}") from None
     except csv.Error as e:
         raise CountsError(f"{path} line {start}: not a readable CSV record ({e})") from None

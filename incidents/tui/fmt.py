@@ -9,9 +9,12 @@ from functools import lru_cache
 from rich.text import Text
 
 from incidents.bulletin import numfmt
+from incidents.controls import clipped
 from incidents.taxonomy import CATEGORIES, SEVERITIES
 from incidents.tui.labels import LABELS
 
+# A long value is cut (incidents.controls.clipped): laying out a 30 MB field would hang the screen.
+FULL_VALUE_HINT = "`incidents show ID --json` prints all"
 _NAMED = {"\n": "\\n", "\r": "\\r", "\t": "\\t", "\0": "\\0"}
 
 
@@ -27,10 +30,11 @@ def escape_controls(value: str) -> str:
 
 
 def literal(value: object, style: str = "", *, empty: str = "-") -> Text:
-    """A record field as rich Text: printed as it is ('[/red]' stays '[/red]'), controls escaped."""
+    """A record field as rich Text: printed as it is ('[/red]' stays '[/red]'), controls escaped, cut
+    after incidents.controls.DISPLAY_CHARS characters."""
     if value is None or value == "":
         return Text(empty, style="dim")
-    return Text(escape_controls(str(value)), style=style)
+    return Text(escape_controls(clipped(str(value), hint=FULL_VALUE_HINT)), style=style)
 
 
 class Words:

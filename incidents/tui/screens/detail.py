@@ -12,7 +12,8 @@ from textual.binding import Binding
 from textual.containers import VerticalScroll
 from textual.widgets import Footer, Header, Static
 
-from incidents.tui.fmt import escape_controls, literal
+from incidents.controls import clipped
+from incidents.tui.fmt import FULL_VALUE_HINT, escape_controls, literal
 from incidents.tui.screens.base import StoreScreen
 
 # (stored field, label key): every label through the label files.
@@ -103,11 +104,12 @@ class DetailScreen(StoreScreen):
 
 
 def record_text(raw: str | None) -> Text:
-    """The original record as indented JSON when it parses, else as stored; literal either way."""
+    """The original record as indented JSON when it parses, else as stored; literal either way, each line
+    cut after incidents.controls.DISPLAY_CHARS characters."""
     if raw is None or raw == "":
         return Text("-", style="dim")
     try:
         shown = json.dumps(json.loads(raw), ensure_ascii=False, indent=2)
     except (TypeError, ValueError):
         shown = str(raw)
-    return Text("\n".join(escape_controls(line) for line in shown.split("\n")))
+    return Text("\n".join(escape_controls(clipped(line, hint=FULL_VALUE_HINT)) for line in shown.split("\n")))

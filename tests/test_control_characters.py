@@ -1,0 +1,84 @@
+"""Control characters never reach the output raw (issue 15, point 5; probe finding 8): the bulletin (md
+and html on stdout) and every CSV/TSV export show ESC, BEL and C1 controls as text (`\\x1b`), the way the
+terminal views do (incidents.controls); TAB, LF and CR stay data inside a quoted CSV field."""
+
+from __future__ import annotations
+
+import csv
+import io
+import re
+from pathlib import Path
+
+import pytest
+from typer.testing import CliRunner
+
+from incidents.cli import app
+
+runner = CliRunner()
+
+SECTOR = "\x1b[31mRED\x1b[0m"
+FEED = "feed\x1b]8;;https://evil.example\x07x\x1b]8;;\x07"  # an OSC 8 hyperlink, ended by BEL
+DESCRIPTION = "desc \x1b[2J\x1b[H cleared \x07 bell \x85 c1\tand a tab\nand a line"
+RAW = re.compile("[\x00-\x08\x0b\x0c\x0e-\x1f\x7f-\x9f]")
+
+
+@pytest.fixture(scope="module")
+def hostile_store(tmp_path_factory) -> Path:
+    folder = tmp_path_factory.mktemp("controls")
+    src = folder / "hostile.csv"
+    with src.open("w", newline="", encoding="utf-8") as fh:
+        writer = csv.writer(fh)
+        writer.writerow(["id", "time", "category", "target", "sector", "feed", "description"])
+        for n in range(3):
+            writer.writerow(
+                [
+                    f"h{n}",
+                    "2020-10-06T10:00:00+07:00",
+                    "deface",
+                    f"t{n}.example.vn",
+                    SECTOR,
+                    FEED,
+                    DESCRIPTION,
+                ]
+            )
+    db = folder / "h.db"
+    r = runner.invoke(app, ["ingest", "--db", str(db), str(src)])
+    assert r.exit_code == 0, r.stderr
+    return db
+
+
+@pytest.mark.parametrize("fmt", ["md", "html"])
+def test_the_bulletin_shows_control_characters_as_text(hostile_store, fmt):
+    r = runner.invoke(
+        app, ["bulletin", "--db", str(hostile_store), "--month", "2020-10", "--lang", "en", "--format", fmt]
+    )
+    assert r.exit_code == 0, r.stderr
+    assert not RAW.search(r.stdout), RAW.search(r.stdout)
+    assert "\\x1b" in r.stdout and "RED" in r.stdout
+
+
+@pytest.mark.parametrize("flag, delimiter", [("--csv", ","), ("--tsv", "\t")])
+def test_csv_and_tsv_exports_show_control_characters_as_text(hostile_store, flag, delimiter):
+    args = ["list", "--db", str(hostile_store), "--since", "2020-10-06", "--until", "2020-10-06", "--all"]
+    r = runner.invoke(app, [*args, flag])
+    assert r.exit_code == 0, r.stderr
+    assert not RAW.search(r.stdout), RAW.search(r.stdout)
+    rows = list(csv.DictReader(io.StringIO(r.stdout, newline=""), delimiter=delimiter))
+    assert len(rows) == 3
+    for row in rows:
+        assert row["sector"] == "\\x1b[31mRED\\x1b[0m"
+        assert row["feed"] == "feed\\x1b]8;;https://evil.example\\x07x\\x1b]8;;\\x07"
+        # TAB and LF are data inside the quoted field; the other controls are text.
+        assert row["description"] == "desc \\x1b[2J\\x1b[H cleared \\x07 bell \\x85 c1\tand a tab\nand a line"
+
+
+def test_the_spikes_counts_output_shows_control_characters_as_text(tmp_path):
+    src = tmp_path / "in.csv"
+    lines = ["series,date,count"] + [f"\x1b[31mS\x07,2021-01-{d:02d},{d % 4}" for d in range(1, 29)]
+    src.write_text("\n".join(lines) + "\n", encoding="utf-8")
+    out = tmp_path / "out.csv"
+    r = runner.invoke(app, ["spikes", "--counts", str(src), "--output", str(out)])
+    assert r.exit_code == 0, r.output
+    text = out.read_text(encoding="utf-8")
+    assert not RAW.search(text)
+    assert {row["series"] for row in csv.DictReader(io.StringIO(text))} == {"\\x1b[31mS\\x07"}
