@@ -4,8 +4,8 @@ Each input ends in a clear error or a quarantined row: never a traceback, never 
 good row. Readers: the feed formats of `incidents ingest` (csv, jsonl, json) and the log formats of
 `incidents scan` (auth, web, suricata, dns). Properties run with hypothesis; special files (FIFO,
 folder, unreadable, empty, CR-only, NUL, invalid UTF-8, a 50 MB line, JSON nested 100,000 deep) are
-tried on every reader. Each test's number of inputs is in its settings; `pytest -s` prints the inputs
-tried per reader in this run (the figure issue 15 asks for) at the end of the module.
+tried on every reader. Each test's number of inputs is in its settings; the inputs tried per
+reader in this run (the figure issue 15 asks for) are in the run's summary, under "figures".
 """
 
 from __future__ import annotations
@@ -43,12 +43,12 @@ TRIED: Counter = Counter()  # reader -> hostile inputs tried on it in this run
 
 
 @pytest.fixture(scope="module", autouse=True)
-def tried_per_reader():
-    """Print the hostile inputs tried per reader (and SQL metacharacter filter calls) once the module ran."""
+def tried_per_reader(figures):
+    """Report the hostile inputs tried per reader (and SQL metacharacter filter calls) once the module ran."""
     yield
     if TRIED:
         each = ", ".join(f"{reader} {n:,}" for reader, n in sorted(TRIED.items()))
-        print(f"\nhostile inputs tried per reader: {each}; total {sum(TRIED.values()):,}")
+        figures(f"hostile inputs tried per reader: {each}; total {sum(TRIED.values()):,}")
 
 
 class Hang(Exception):
