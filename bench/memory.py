@@ -1,7 +1,8 @@
 """Bounded resources (issue 15 point 4): peak memory and extra disk of `incidents ingest` and `incidents
 scan` on a 2 GB input, beside the same on a 200 MB input.
 
-    uv run python bench/memory.py [--big-mb 2048] [--small-mb 200] [--dir DIR] [--seed 15]
+    uv run python bench/memory.py [--big-mb 2048] [--small-mb 200] [--only ingest|scan] [--dir DIR]
+                                  [--seed 15] [--every 60]
 
 For each size, in a temporary folder (under --dir, default the system's temp folder; check `df -h` first:
 a 2 GB run needs the inputs plus the stores, about 20 GB in all), the script writes:
@@ -16,6 +17,9 @@ process of its own, and prints:
 - CPU seconds of the child (user + system) and rows or lines per CPU second.
 The reference is the 200 MB run of the same script: memory that does not grow with the input (the
 big/small ratio near 1) is the bound; disk grows with the store, the WAL stays bounded by one batch.
+While a command runs, a line every --every seconds gives how far it has read its input (the file offset
+of the child's open input, /proc/PID/fdinfo), its peak RSS so far (VmHWM) and its CPU seconds: a run cut
+short still shows whether memory grows with the part of the input read.
 """
 
 from __future__ import annotations
@@ -99,17 +103,52 @@ def folder_size(folder: Path) -> tuple[int, int]:
     return total, wal
 
 
-def measure(args: list[str], store_dir: Path) -> dict:
-    """Run `incidents ARGS` in a child; peak RSS (MB), peak folder size and WAL (MB), CPU s, exit code."""
+def progress(pid: int, source: Path) -> tuple[int | None, float, float]:
+    """(offset in `source` of the child's open input or None, VmHWM in MB, CPU seconds) from /proc."""
+    offset = None
+    try:
+        for fd in os.listdir(f"/proc/{pid}/fd"):
+            try:
+                if os.readlink(f"/proc/{pid}/fd/{fd}") == str(source):
+                    with open(f"/proc/{pid}/fdinfo/{fd}") as fh:
+                        offset = int(fh.readline().split()[1])
+            except (OSError, ValueError, IndexError):
+                continue
+        with open(f"/proc/{pid}/status") as fh:
+            hwm = next((int(x.split()[1]) for x in fh if x.startswith("VmHWM:")), 0) / 1024
+        with open(f"/proc/{pid}/stat") as fh:
+            fields = fh.read().rsplit(")", 1)[1].split()
+        cpu = (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")
+    except (OSError, StopIteration):
+        return offset, 0.0, 0.0
+    return offset, hwm, cpu
+
+
+def measure(args: list[str], store_dir: Path, source: Path, every: float = 60.0) -> dict:
+    """Run `incidents ARGS` on input `source` in a child; peak RSS (MB), peak folder size and WAL (MB),
+    CPU s, exit code; a progress line every `every` seconds."""
     env = {**os.environ, "TMPDIR": str(store_dir), "SQLITE_TMPDIR": str(store_dir)}
     peak = {"disk": 0, "wal": 0}
     done = threading.Event()
+    size = source.stat().st_size
 
     def sample() -> None:
+        last = time.monotonic()
         while not done.is_set():
             total, wal = folder_size(store_dir)
             peak["disk"] = max(peak["disk"], total)
             peak["wal"] = max(peak["wal"], wal)
+            if time.monotonic() - last >= every:
+                last = time.monotonic()
+                offset, hwm, cpu = progress(proc.pid, source)
+                where = (
+                    "input closed" if offset is None else f"read {offset / MB:,.0f} of {size / MB:,.0f} MB"
+                )
+                print(
+                    f"  {args[0]} {size / MB:,.0f} MB: {where}; peak RSS so far {hwm:.1f} MB; CPU {cpu:.0f} s; "
+                    f"folder {total / MB:,.0f} MB, WAL {wal / MB:,.0f} MB; load {load()}",
+                    flush=True,
+                )
             time.sleep(0.2)
 
     sampler = threading.Thread(target=sample, daemon=True)
@@ -140,23 +179,30 @@ def measure(args: list[str], store_dir: Path) -> dict:
     }
 
 
-def one_size(base: Path, size_mb: int, seed: int, commands: tuple[str, ...]) -> dict:
+def one_size(base: Path, size_mb: int, seed: int, commands: tuple[str, ...], every: float) -> dict:
     work = base / f"{size_mb}mb"
     work.mkdir()
     out = {"size_mb": size_mb}
     if "ingest" in commands:
         csv_path = work / "feed.csv"
         out["rows"] = write_csv(csv_path, size_mb * MB, seed)
+        print(f"  {size_mb} MB CSV: {out['rows']:,} rows (load {load()})", flush=True)
         ingest_dir = work / "ingest-store"
         ingest_dir.mkdir()
-        out["ingest"] = measure(["ingest", "--db", str(ingest_dir / "store.db"), str(csv_path)], ingest_dir)
+        out["ingest"] = measure(
+            ["ingest", "--db", str(ingest_dir / "store.db"), str(csv_path)], ingest_dir, csv_path, every
+        )
     if "scan" in commands:
         log_path = work / "auth.log"
         out["lines"] = write_log(log_path, size_mb * MB, seed)
+        print(f"  {size_mb} MB auth.log: {out['lines']:,} lines (load {load()})", flush=True)
         scan_dir = work / "scan-store"
         scan_dir.mkdir()
         out["scan"] = measure(
-            ["scan", "--year", "2020", "--db", str(scan_dir / "store.db"), str(log_path)], scan_dir
+            ["scan", "--year", "2020", "--db", str(scan_dir / "store.db"), str(log_path)],
+            scan_dir,
+            log_path,
+            every,
         )
     shutil.rmtree(work)
     return out
@@ -172,6 +218,7 @@ def main() -> None:
     parser.add_argument("--small-mb", type=int, default=200)
     parser.add_argument("--dir", default=None, help="where the temporary inputs and stores go")
     parser.add_argument("--seed", type=int, default=15)
+    parser.add_argument("--every", type=float, default=60.0, help="seconds between progress lines")
     parser.add_argument(
         "--only", choices=("ingest", "scan"), default=None, help="measure one command (run two at once)"
     )
@@ -182,8 +229,8 @@ def main() -> None:
     print(f"work folder {base}, {free:,.0f} MB free; load {load()}", flush=True)
     results = []
     try:
-        for size in (a.small_mb, a.big_mb):
-            r = one_size(base, size, a.seed, commands)
+        for size in [s for s in (a.small_mb, a.big_mb) if s > 0]:  # 0 leaves a size out
+            r = one_size(base, size, a.seed, commands, a.every)
             results.append(r)
             print(f"{size} MB done (load {load()}): {r}", flush=True)
     finally:

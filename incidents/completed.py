@@ -28,11 +28,13 @@ import sqlite3
 _VIEWS = ("incidents", "day_counts", "incident_count", "rejects", "incident_history", "incidents_restored")
 
 
-def running_runs(conn: sqlite3.Connection) -> list[int]:
-    """Ids of the ingest runs marked 'running' in the connection's snapshot ([] on a store without runs)."""
+def running_runs(conn: sqlite3.Connection, schema: str = "main") -> list[int]:
+    """Ids of the ingest runs marked 'running' in the connection's snapshot ([] on a store without runs);
+    `schema`: the store's schema name in the connection (an attached store's)."""
     try:
         return [
-            r[0] for r in conn.execute("SELECT id FROM main.ingest_runs WHERE status = 'running' ORDER BY id")
+            r[0]
+            for r in conn.execute(f"SELECT id FROM {schema}.ingest_runs WHERE status = 'running' ORDER BY id")
         ]
     except sqlite3.OperationalError:
         return []
@@ -92,15 +94,16 @@ def refresh(conn: sqlite3.Connection) -> list[int]:
     return hide_running(conn)
 
 
-def _tables(conn: sqlite3.Connection) -> set[str]:
-    return {r[0] for r in conn.execute("SELECT name FROM main.sqlite_master WHERE type = 'table'")}
+def _tables(conn: sqlite3.Connection, schema: str = "main") -> set[str]:
+    return {r[0] for r in conn.execute(f"SELECT name FROM {schema}.sqlite_master WHERE type = 'table'")}
 
 
-def view_statements(conn: sqlite3.Connection, ids: list[int]) -> list[str]:
-    """The CREATE TEMP VIEW statements hiding the runs `ids` (integers, inlined)."""
+def view_statements(conn: sqlite3.Connection, ids: list[int], schema: str = "main") -> list[str]:
+    """The CREATE TEMP VIEW statements hiding the runs `ids` (integers, inlined) of the store in `schema`
+    (`main`, or the name an in-memory database attached it under: spikes.report.in_memory)."""
     runs = ", ".join(str(int(i)) for i in ids)
-    tables = _tables(conn)
-    columns = [r[1] for r in conn.execute("PRAGMA main.table_info(incidents)")]
+    tables = _tables(conn, schema)
+    columns = [r[1] for r in conn.execute(f"PRAGMA {schema}.table_info(incidents)")]
     listed = ", ".join(columns)
     mine = f"run_id IN ({runs})"
     others = f"(run_id IS NULL OR run_id NOT IN ({runs}))"
@@ -111,27 +114,27 @@ def view_statements(conn: sqlite3.Connection, ids: list[int]) -> list[str]:
         # latest version kept by these runs, unless another run's row holds that id.
         picked = ", ".join(f"json_extract(h.old, '$.{c}') AS {c}" for c in columns)
         statements.append(
-            f"CREATE TEMP VIEW incidents_restored AS SELECT {picked}, h.id AS rowid FROM main.incident_history h "
-            f"WHERE h.run_id IN ({runs}) AND h.id = (SELECT max(h2.id) FROM main.incident_history h2 "
+            f"CREATE TEMP VIEW incidents_restored AS SELECT {picked}, h.id AS rowid FROM {schema}.incident_history h "
+            f"WHERE h.run_id IN ({runs}) AND h.id = (SELECT max(h2.id) FROM {schema}.incident_history h2 "
             f"WHERE h2.run_id IN ({runs}) AND h2.incident_id = h.incident_id) "
-            f"AND NOT EXISTS (SELECT 1 FROM main.incidents i WHERE i.id = h.incident_id AND "
+            f"AND NOT EXISTS (SELECT 1 FROM {schema}.incidents i WHERE i.id = h.incident_id AND "
             f"(i.run_id IS NULL OR i.run_id NOT IN ({runs})))"
         )
         restored = "temp.incidents_restored"
         has_restored = conn.execute(
-            f"SELECT 1 FROM main.incident_history WHERE run_id IN ({runs}) LIMIT 1"
+            f"SELECT 1 FROM {schema}.incident_history WHERE run_id IN ({runs}) LIMIT 1"
         ).fetchone()
         if not has_restored:
             restored = None
-    body = f"SELECT {listed}, rowid AS rowid FROM main.incidents WHERE {others}"
+    body = f"SELECT {listed}, rowid AS rowid FROM {schema}.incidents WHERE {others}"
     if restored:
         # Out of the target index (its rows were deleted): rowids below 0, which target_clause takes.
         body += f" UNION ALL SELECT {listed}, -rowid AS rowid FROM {restored}"
     statements.append(f"CREATE TEMP VIEW incidents AS {body}")
     if "day_counts" in tables:
         parts = [
-            "SELECT day, category, n FROM main.day_counts",
-            f"SELECT day, category, -count(*) FROM main.incidents WHERE {mine} GROUP BY day, category",
+            f"SELECT day, category, n FROM {schema}.day_counts",
+            f"SELECT day, category, -count(*) FROM {schema}.incidents WHERE {mine} GROUP BY day, category",
         ]
         if restored:
             parts.append(f"SELECT day, category, count(*) FROM {restored} GROUP BY day, category")
@@ -143,20 +146,22 @@ def view_statements(conn: sqlite3.Connection, ids: list[int]) -> list[str]:
     if "incident_count" in tables:
         back = f" + (SELECT count(*) FROM {restored})" if restored else ""
         statements.append(
-            "CREATE TEMP VIEW incident_count AS SELECT (SELECT n FROM main.incident_count) - "
-            f"(SELECT count(*) FROM main.incidents WHERE {mine}){back} AS n"
+            f"CREATE TEMP VIEW incident_count AS SELECT (SELECT n FROM {schema}.incident_count) - "
+            f"(SELECT count(*) FROM {schema}.incidents WHERE {mine}){back} AS n"
         )
     if (
         "incident_history" in tables
     ):  # `incidents show`: the versions the running runs replaced are not history yet
-        history_columns = ", ".join(r[1] for r in conn.execute("PRAGMA main.table_info(incident_history)"))
+        history_columns = ", ".join(
+            r[1] for r in conn.execute(f"PRAGMA {schema}.table_info(incident_history)")
+        )
         statements.append(
-            f"CREATE TEMP VIEW incident_history AS SELECT {history_columns} FROM main.incident_history "
+            f"CREATE TEMP VIEW incident_history AS SELECT {history_columns} FROM {schema}.incident_history "
             f"WHERE run_id NOT IN ({runs})"
         )
     if "rejects" in tables:
-        reject_columns = ", ".join(r[1] for r in conn.execute("PRAGMA main.table_info(rejects)"))
+        reject_columns = ", ".join(r[1] for r in conn.execute(f"PRAGMA {schema}.table_info(rejects)"))
         statements.append(
-            f"CREATE TEMP VIEW rejects AS SELECT {reject_columns} FROM main.rejects WHERE {others}"
+            f"CREATE TEMP VIEW rejects AS SELECT {reject_columns} FROM {schema}.rejects WHERE {others}"
         )
     return statements

@@ -12,6 +12,30 @@ ROOT = Path(__file__).resolve().parent.parent
 SHARED = ROOT.parent / "shared"
 
 
+_FIGURES = pytest.StashKey[list]()
+
+
+@pytest.fixture(scope="session")
+def figures(request):
+    """`figures(text)`: a figure the closing notes quote (kills survived, seconds held, inputs tried per
+    reader), printed at once (`pytest -s`) and again in the run's summary, under "figures"."""
+    lines = request.config.stash.setdefault(_FIGURES, [])
+
+    def add(text: str) -> None:
+        lines.append(text)
+        print(f"\n{text}")
+
+    return add
+
+
+def pytest_terminal_summary(terminalreporter, exitstatus, config) -> None:
+    lines = config.stash.get(_FIGURES, [])
+    if lines:
+        terminalreporter.section("figures")
+        for line in lines:
+            terminalreporter.write_line(line)
+
+
 @pytest.fixture
 def db_path(tmp_path: Path) -> Path:
     return tmp_path / "test.db"

@@ -80,7 +80,7 @@ class Runs:
         return proc.stdout
 
 
-def test_ingest_alert_and_readers_for_a_minute(tmp_path):
+def test_ingest_alert_and_readers_for_a_minute(tmp_path, figures):
     db = tmp_path / "store.db"
     server = SmtpServer().start()
     config = tmp_path / "incidents.toml"
@@ -194,8 +194,9 @@ def test_ingest_alert_and_readers_for_a_minute(tmp_path):
     assert set(item_status) == {"sent"}, item_status
     received = Counter(r.message_id for r in server.received)
     assert len(received) == mails and set(received.values()) == {1}, "a mail sent twice or not at all"
-    print(
-        f"\nconcurrency: {held:.0f} s held; {dict(runs.counts)} commands; files {len(totals)}; "
-        f"incidents {stored}; reads stats {len(seen['stats'])}, tui {len(seen['tui_month'])}; "
-        f"mails {mails}; load {os.getloadavg()[0]:.1f}"
+    figures(
+        f"concurrency: {held:.0f} s held; {dict(runs.counts)} commands; files {len(totals)}; "
+        f"incidents {stored} of {final} expected (lost {max(final - stored, 0)}, doubled "
+        f"{max(stored - final, 0)}); reads stats {len(seen['stats'])}, tui {len(seen['tui_month'])}; "
+        f"mails {mails}, each received once; load {os.getloadavg()[0]:.1f}"
     )

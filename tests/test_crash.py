@@ -6,7 +6,7 @@ SIGKILL after a random delay within its clean running time. After every kill:
 - each input file is in completely or not at all (compared with what each file stores on its own), and
   nothing else is stored beside the rows of the run the kill interrupted (which the next run undoes);
 and the next run that completes ends with exactly the clean run's incidents (none lost, none doubled).
-Kills are counted only when the process was still running; the figures are printed (`pytest -s`).
+Kills are counted only when the process was still running; the figures are in the run's summary ("figures").
 """
 
 from __future__ import annotations
@@ -161,14 +161,14 @@ def kill_loop(tmp_path: Path, args_for, files: list[Path], kills_wanted: int, se
     return figures
 
 
-def test_kill_9_during_ingest(tmp_path, monkeypatch):
+def test_kill_9_during_ingest(tmp_path, monkeypatch, figures):
     # Batches of 1,000 rows, so that kills land between the committed batches of one file's run too.
     monkeypatch.setenv("INCIDENTS_INGEST_COMMIT_ROWS", "1000")
     files = [make_feed(tmp_path / f"feed{k}.csv", k, 5_000) for k in range(3)]
-    figures = kill_loop(tmp_path, lambda db: ["ingest", "--db", str(db)], files, kills_wanted=12, seed=15)
-    print(f"\ningest: {figures}")
-    assert figures["kills"] == 12 and figures["lost"] == 0 and figures["doubled"] == 0
-    assert figures["stale_running"] == 0, "a completed run left an interrupted run 'running'"
+    counts = kill_loop(tmp_path, lambda db: ["ingest", "--db", str(db)], files, kills_wanted=12, seed=15)
+    figures(f"kill -9 during ingest: {counts}")
+    assert counts["kills"] == 12 and counts["lost"] == 0 and counts["doubled"] == 0
+    assert counts["stale_running"] == 0, "a completed run left an interrupted run 'running'"
 
 
 def auth_generator():
@@ -180,7 +180,7 @@ def auth_generator():
     return module
 
 
-def test_kill_9_during_scan(tmp_path):
+def test_kill_9_during_scan(tmp_path, figures):
     gen = auth_generator()
     files = []
     for k in range(2):
@@ -188,9 +188,9 @@ def test_kill_9_during_scan(tmp_path):
         with open(path, "w") as fh:
             fh.writelines(gen.auth_lines(20_000, seed=k + 1))
         files.append(path)
-    figures = kill_loop(
+    counts = kill_loop(
         tmp_path, lambda db: ["scan", "--year", "2020", "--db", str(db)], files, kills_wanted=10, seed=16
     )
-    print(f"\nscan: {figures}")
-    assert figures["kills"] == 10 and figures["lost"] == 0 and figures["doubled"] == 0
-    assert figures["stale_running"] == 0, "a completed run left an interrupted run 'running'"
+    figures(f"kill -9 during scan: {counts}")
+    assert counts["kills"] == 10 and counts["lost"] == 0 and counts["doubled"] == 0
+    assert counts["stale_running"] == 0, "a completed run left an interrupted run 'running'"

@@ -104,7 +104,7 @@ def outbox_state(db: Path) -> dict:
         conn.close()
 
 
-def test_kill_9_during_alert_sends_every_mail_and_repeats_only_the_one_in_flight(tmp_path):
+def test_kill_9_during_alert_sends_every_mail_and_repeats_only_the_one_in_flight(tmp_path, figures):
     template = tmp_path / "template.db"
     make_store(template)
     server = SmtpServer().start()
@@ -121,9 +121,9 @@ def test_kill_9_during_alert_sends_every_mail_and_repeats_only_the_one_in_flight
         assert len(clean_ids) == RECIPIENTS and set(clean_ids.values()) == {1}
 
         rng = random.Random(15)
-        figures = Counter()
+        counts = Counter()
         rounds = 0
-        while figures["kills"] < KILLS:
+        while counts["kills"] < KILLS:
             rounds += 1
             assert rounds < 3 * KILLS, "the job kept finishing before its kill"
             server.handler.received.clear()
@@ -132,7 +132,7 @@ def test_kill_9_during_alert_sends_every_mail_and_repeats_only_the_one_in_flight
             killed = run_alert(db, config, rng.uniform(0.1, 0.9) * duration)
             if not killed:
                 continue
-            figures["kills"] += 1
+            counts["kills"] += 1
             s = outbox_state(db)
             assert s["integrity"] == "ok"
             assert s["mismatched"] == 0 and s["orphans"] == 0, "an item's status differs from its mail's"
@@ -142,9 +142,9 @@ def test_kill_9_during_alert_sends_every_mail_and_repeats_only_the_one_in_flight
             assert sent <= set(received), "a mail marked sent that the server never received"
             in_flight = set(received) - sent  # received, not marked: the acceptance-to-mark window
             assert len(in_flight) <= 1, f"more than the one mail in flight received unmarked: {in_flight}"
-            figures["in_window"] += len(in_flight)
-            figures["mails_before_kill"] += len(received)
-            figures["queued_at_kill"] += bool(s["mails"])
+            counts["in_window"] += len(in_flight)
+            counts["mails_before_kill"] += len(received)
+            counts["queued_at_kill"] += bool(s["mails"])
 
             run_alert(db, config, None)
             s = outbox_state(db)
@@ -158,9 +158,9 @@ def test_kill_9_during_alert_sends_every_mail_and_repeats_only_the_one_in_flight
                 f"a mail repeated outside the acceptance-to-mark window: {twice - in_flight}"
             )
             assert max(received.values()) <= 2
-            figures["duplicates"] += len(twice)
-            figures["delivered"] += len(received)
-        print(f"\nalert: clean run {duration:.1f} s, {dict(figures)}")
-        assert figures["duplicates"] <= figures["kills"]
+            counts["duplicates"] += len(twice)
+            counts["delivered"] += len(received)
+        figures(f"kill -9 during alert: clean run {duration:.1f} s, {dict(counts)}")
+        assert counts["duplicates"] <= counts["kills"]
     finally:
         server.stop()

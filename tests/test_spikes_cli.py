@@ -157,6 +157,46 @@ def test_a_store_this_process_cannot_write_is_judged_in_memory(spiked, tmp_path,
     assert path.read_bytes() == before
 
 
+def _with_run(spiked: Path, path: Path, status: str) -> Path:
+    """A copy of `spiked` plus 80 phishing incidents on the quiet 2020-09-10 under an ingest run `status`."""
+    path.write_bytes(spiked.read_bytes())
+    db = store.open_db(path)
+    with db.atomic():
+        run_id = store.start_run(db, file="late.csv", sha256="0" * 64, kind="ingest", fmt="csv")
+        extra = rows(date(2020, 9, 10), "phishing", 80, salt="late", fresh=True)
+        store.add_incidents(db, [r[:14] + (run_id, r[15]) for r in extra])
+        if status != "running":
+            db.execute("UPDATE ingest_runs SET status = ? WHERE id = ?", [status, run_id])
+    db.close()
+    return path
+
+
+def test_judging_in_memory_leaves_out_the_rows_of_a_running_ingest(spiked, tmp_path, monkeypatch):
+    """A read-only store judged in memory sees completed runs only, as every other read does: a run left
+    'running' (an ingest between two batches, or killed) gives the verdicts of the store without it."""
+    from incidents.spikes import report
+
+    monkeypatch.setattr(report, "_writable", lambda file: False)
+    args = ["--since", "2020-09-01", "--until", "2020-10-31", "--days", "--json"]
+
+    def verdicts(path: Path) -> dict:
+        result = runner.invoke(app, ["spikes", "--db", str(path), *args])
+        assert result.exit_code in (0, 3), result.output
+        data = json.loads(result.stdout)
+        assert data["verdicts"]["source"] == "memory"
+        return {k: data[k] for k in ("alarms", "episodes")}
+
+    plain = tmp_path / "plain.db"
+    plain.write_bytes(spiked.read_bytes())
+    running = _with_run(spiked, tmp_path / "running.db", "running")
+    done = _with_run(spiked, tmp_path / "done.db", "ok")
+    before = running.read_bytes()
+    assert verdicts(running) == verdicts(plain)
+    assert running.read_bytes() == before
+    # The same rows under a completed run do change the verdicts (the test above could fail).
+    assert "2020-09-10" in {a["date"] for a in verdicts(done)["alarms"]}
+
+
 def test_a_read_only_store_is_judged_in_memory_and_left_untouched(spiked, tmp_path):
     import os
     import stat

@@ -124,13 +124,20 @@ def _judge_in_store(file: Path, now, progress) -> KeptRun:
 
 
 def in_memory(conn: sqlite3.Connection, file: Path) -> sqlite3.Connection:
-    """An in-memory database that reads the store at `file` (attached read-only) and holds a copy of
-    its kept verdicts, for judging a store this process cannot write."""
+    """An in-memory database that reads the store at `file` (attached read-only, its ingest runs left
+    'running' hidden) and holds a copy of its kept verdicts, for judging a store this process cannot
+    write."""
+    from incidents.completed import running_runs, view_statements
     from incidents.migrations import _v4_spike_verdicts
     from incidents.store_open import read_uri
 
     memory = sqlite3.connect("file::memory:", uri=True)
     memory.execute("ATTACH DATABASE ? AS src", [read_uri(file)])  # creates no -wal/-shm (read_uri)
+    # The rows of ingest runs still 'running' are hidden, as from every read (completed.py): TEMP views
+    # named like the store's tables come first when the judging reads them unqualified.
+    ids = running_runs(memory, "src")
+    for sql in view_statements(memory, ids, "src") if ids else ():
+        memory.execute(sql)
 
     class _Db:  # the migration step takes a sqlite_utils-like object
         execute = memory.execute
