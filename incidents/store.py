@@ -62,6 +62,7 @@ from incidents.store_open import (
     migrate,
     open_db,
     open_read,
+    reopened,
     reporting_zone,
     resolve_path,
     schema_version,

@@ -40,6 +40,8 @@ class ReadConnection(sqlite3.Connection):
     """
 
     path: Path
+    immutable: bool = False  # read with immutable=1 (read_uri): see reopened
+    signature: tuple | None = None
 
     def query(self, sql: str, params: Sequence | dict | None = None) -> Iterator[dict]:
         """Rows of `sql` as dicts {column: value}, lazily, as sqlite_utils' Database.query gives them."""
@@ -161,13 +163,37 @@ def read_uri(file: Path) -> str:
 
 
 def _connect_ro(file: Path) -> ReadConnection:
-    conn = sqlite3.connect(read_uri(file), uri=True, timeout=busy_timeout(), factory=ReadConnection)
+    uri = read_uri(file)
+    conn = sqlite3.connect(uri, uri=True, timeout=busy_timeout(), factory=ReadConnection)
     try:
         conn.execute("SELECT 1 FROM sqlite_master LIMIT 1").fetchall()
     except sqlite3.Error:
         conn.close()
         raise
+    conn.immutable = uri.endswith("&immutable=1")
+    conn.signature = _signature(file) if conn.immutable else None
     return conn
+
+
+def _signature(file: Path) -> tuple | None:
+    """What tells that a store read as an immutable file changed: its mtime, size, and a -wal beside it."""
+    try:
+        st = file.stat()
+    except OSError:
+        return None
+    return (st.st_mtime_ns, st.st_size, Path(f"{file}-wal").exists())
+
+
+def reopened(conn: ReadConnection) -> ReadConnection:
+    """`conn`, or a new read of the same store when `conn` reads it as an immutable file (read_uri) and
+    the file has changed since, or a writer's -wal has appeared beside it: an immutable read never sees
+    a change by itself, so a long-lived reader (the TUI) asks this before each new snapshot. The old
+    connection is closed when a new one is returned. Raises what open_read raises."""
+    if not getattr(conn, "immutable", False) or _signature(conn.path) == conn.signature:
+        return conn
+    fresh = open_read(conn.path)
+    conn.close()
+    return fresh
 
 
 def open_db(

@@ -114,3 +114,33 @@ def test_root_reading_a_store_without_write_bits_leaves_no_file_for_its_owner(fo
     path.chmod(0o644)
     r = run(["ingest", str(rows(folder / "b.csv", "b")), "--db", str(path)], prefix)
     assert r.returncode == 0, r.stderr
+
+
+def test_a_long_lived_reader_of_an_immutable_store_sees_a_writer_change_it(tmp_path):
+    """A store this process cannot write is read as an immutable file (no -wal/-shm of ours), which by
+    itself never sees a change: the TUI's lanes ask store.reopened before each snapshot, so a count
+    follows an ingest made meanwhile by the store's owner (here: the file made writable, written, and
+    made read-only again, as an owner's cron job and a reader without write permission would see it)."""
+    from incidents import store
+    from incidents.ingest import ingest_file
+    from incidents.tui.lanes import _Lane
+
+    path = tmp_path / "s.db"
+    db = store.open_db(path)
+    ingest_file(db, rows(tmp_path / "a.csv", "a"))
+    db.close()
+    path.chmod(0o444)  # no write bit: not writable by us, even as root (store_open.writable_by_us)
+    lane = _Lane(path)
+    try:
+        count = lambda conn: conn.execute("SELECT count(*) FROM incidents").fetchone()[0]  # noqa: E731
+        assert lane.conn.immutable
+        assert lane.run(count) == 20
+        path.chmod(0o644)
+        db = store.open_db(path)
+        ingest_file(db, rows(tmp_path / "b.csv", "b"))
+        db.close()
+        path.chmod(0o444)
+        assert lane.run(count) == 40
+        assert not any(p.name.startswith("s.db-") for p in tmp_path.iterdir())
+    finally:
+        lane.close()

@@ -133,6 +133,12 @@ class _SpikeLane:
     def reader(self) -> sqlite3.Connection:
         if self._reader is None:
             self._reader = open_read(self.path)
+        else:  # a store read as an immutable file that changed is read again (store.reopened)
+            fresh = store.reopened(self._reader)
+            if fresh is not self._reader:
+                if self.verdicts is self._reader:
+                    self.verdicts = fresh
+                self._reader = fresh
         return self._reader
 
     def submit(self, kind: str, fn: Callable, *args) -> Future:
@@ -164,6 +170,8 @@ class _SpikeLane:
             return fn(self.verdicts or self.reader(), *args)
         except sqlite3.DatabaseError as e:
             raise TuiDataError(str(store.explain(e, self.path))) from None
+        except store.StoreError as e:  # the store read again (store.reopened) and now refused
+            raise TuiDataError(str(e)) from None
 
     def close(self) -> None:
         def close_all() -> None:

@@ -107,6 +107,7 @@ class _Lane:
                     raise Superseded()  # a newer request of the kind is queued: never started
                 self._running = seq
             try:
+                self.conn = store.reopened(self.conn)  # a store read as an immutable file that changed
                 completed.refresh(self.conn)  # a new snapshot; runs not completed stay hidden
                 return fn(self.conn, *args, **kwargs)
             except sqlite3.OperationalError as e:
@@ -118,7 +119,7 @@ class _Lane:
                 # interrupted although no newer request came after it: run it again
             except sqlite3.DatabaseError as e:
                 raise TuiDataError(str(store.explain(e, self.conn.path))) from None
-            except SearchError as e:
+            except (SearchError, store.StoreError) as e:
                 raise TuiDataError(str(e)) from None
             finally:
                 self._running = None
