@@ -132,7 +132,7 @@ def test_a_long_lived_reader_of_an_immutable_store_sees_a_writer_change_it(tmp_p
     path.chmod(0o444)  # no write bit: not writable by us, even as root (store_open.writable_by_us)
     lane = _Lane(path)
     try:
-        count = lambda conn: conn.execute("SELECT count(*) FROM incidents").fetchone()[0]  # noqa: E731
+        count = lambda conn: conn.execute("SELECT count(*) FROM incidents").fetchone()[0]
         assert lane.conn.immutable
         assert lane.run(count) == 20
         path.chmod(0o644)
