@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import subprocess
 from pathlib import Path
 
 import pytest
@@ -110,3 +111,19 @@ def add_counts(database, counts: dict[tuple[str, str], int]) -> None:
             )
     with database.atomic():
         store.add_incidents(database, rows)
+
+
+@pytest.fixture
+def small_mount(tmp_path):
+    """A 3 MB tmpfs under tmp_path (skipped where this user may not mount file systems)."""
+    point = tmp_path / "mnt"
+    point.mkdir()
+    r = subprocess.run(
+        ["mount", "-t", "tmpfs", "-o", "size=3m", "tmpfs", str(point)], check=False, capture_output=True
+    )
+    if r.returncode != 0:
+        pytest.skip(f"cannot mount a small tmpfs here ({r.stderr.decode().strip() or 'not permitted'})")
+    try:
+        yield point
+    finally:
+        subprocess.run(["umount", "-l", str(point)], check=False, capture_output=True)

@@ -158,22 +158,6 @@ def test_a_wal_much_larger_than_the_store_is_a_problem_with_its_fix(tmp_path):
 # --- the disk ---------------------------------------------------------------------------------------
 
 
-@pytest.fixture
-def small_mount(tmp_path):
-    """A 3 MB tmpfs under tmp_path (skipped where this user may not mount file systems)."""
-    point = tmp_path / "mnt"
-    point.mkdir()
-    r = subprocess.run(
-        ["mount", "-t", "tmpfs", "-o", "size=3m", "tmpfs", str(point)], check=False, capture_output=True
-    )
-    if r.returncode != 0:
-        pytest.skip(f"cannot mount a small tmpfs here ({r.stderr.decode().strip() or 'not permitted'})")
-    try:
-        yield point
-    finally:
-        subprocess.run(["umount", "-l", str(point)], check=False, capture_output=True)
-
-
 def fill(folder: Path) -> None:
     """Write a filler file until the file system holding `folder` is full."""
     fd = os.open(folder / "filler", os.O_WRONLY | os.O_CREAT)

@@ -203,22 +203,6 @@ def csv_rows(path: Path, n: int, *, prefix: str = "r", day: str = "2020-10-05") 
     return path
 
 
-@pytest.fixture
-def small_mount(tmp_path):
-    """A 3 MB tmpfs under tmp_path (skipped where this user may not mount file systems)."""
-    point = tmp_path / "mnt"
-    point.mkdir()
-    r = subprocess.run(
-        ["mount", "-t", "tmpfs", "-o", "size=3m", "tmpfs", str(point)], check=False, capture_output=True
-    )
-    if r.returncode != 0:
-        pytest.skip(f"cannot mount a small tmpfs here ({r.stderr.decode().strip() or 'not permitted'})")
-    try:
-        yield point
-    finally:
-        subprocess.run(["umount", "-l", str(point)], check=False, capture_output=True)
-
-
 def store_state(path: Path) -> tuple[str, int, list]:
     conn = sqlite3.connect(f"{path.resolve().as_uri()}?mode=ro", uri=True)
     try:
