@@ -13,12 +13,10 @@ from pathlib import Path
 
 import pytest
 
-from tests import test_store_opening as opening
 from tests.smtpd import free_port, smtp_table
 from tests.test_store_opening import csv_rows, run_cli
 
 pytestmark = pytest.mark.resources
-small_mount = opening.small_mount  # the 3 MB tmpfs fixture
 
 COMMANDS = [
     ["stats", "--month", "2020-10"],
