@@ -144,3 +144,31 @@ def test_a_long_lived_reader_of_an_immutable_store_sees_a_writer_change_it(tmp_p
         assert not any(p.name.startswith("s.db-") for p in tmp_path.iterdir())
     finally:
         lane.close()
+
+
+def test_the_tui_sees_that_a_store_read_as_an_immutable_file_changed(tmp_path):
+    """The TUI polls PRAGMA data_version, which an immutable read never changes: StoreReader.data_version
+    also counts the lane's new openings (store.reopened), so the poll sees the owner's ingest and the
+    month's figures follow (the probe saw February 2021 stay at 20 for good)."""
+    from incidents import store
+    from incidents.ingest import ingest_file
+    from incidents.tui.data import StoreReader
+
+    path = tmp_path / "s.db"
+    db = store.open_db(path)
+    ingest_file(db, rows(tmp_path / "a.csv", "a"))
+    db.close()
+    path.chmod(0o444)
+    reader = StoreReader(path)
+    try:
+        before = reader.data_version()
+        assert reader.data_version() == before  # nothing changed: no new opening
+        path.chmod(0o644)
+        db = store.open_db(path)
+        ingest_file(db, rows(tmp_path / "b.csv", "b"))
+        db.close()
+        path.chmod(0o444)
+        assert reader.data_version() != before
+        assert reader.month_report("2020-10").total.count == 40
+    finally:
+        reader.close()

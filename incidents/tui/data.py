@@ -201,9 +201,12 @@ class StoreReader:
     def _run(self, fn: Callable, *args, **kwargs):
         return self._main.run(fn, *args, **kwargs)
 
-    # change detection: PRAGMA data_version changes when another connection commits (sqlite.org/pragma)
+    # change detection: PRAGMA data_version changes when another connection commits (sqlite.org/pragma);
+    # a store read as an immutable file never commits under us: there the lane opens it again when the
+    # file changed (store.reopened), and the count of those openings tells the change.
     def data_version(self) -> int:
-        return self._run(lambda c: c.execute("PRAGMA data_version").fetchone()[0])
+        version = self._run(lambda c: c.execute("PRAGMA data_version").fetchone()[0])
+        return (self._main.generation << 32) + version
 
     # the month
     def data_span(self) -> tuple[str | None, str | None]:

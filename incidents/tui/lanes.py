@@ -82,6 +82,7 @@ class _Lane:
         self._newest = 0  # the newest superseding request
         self._running: int | None = None  # the request whose statements run now
         self._closed = False
+        self.generation = 0  # connections opened again (store.reopened): a change a new one cannot tell
 
     @property
     def busy(self) -> bool:
@@ -107,7 +108,9 @@ class _Lane:
                     raise Superseded()  # a newer request of the kind is queued: never started
                 self._running = seq
             try:
-                self.conn = store.reopened(self.conn)  # a store read as an immutable file that changed
+                fresh = store.reopened(self.conn)  # a store read as an immutable file that changed
+                if fresh is not self.conn:
+                    self.conn, self.generation = fresh, self.generation + 1
                 completed.refresh(self.conn)  # a new snapshot; runs not completed stay hidden
                 return fn(self.conn, *args, **kwargs)
             except sqlite3.OperationalError as e:
