@@ -16,6 +16,7 @@ from __future__ import annotations
 import csv
 import io
 import json
+import re
 from collections.abc import Iterable, Sequence
 
 from incidents.controls import printable_lines
@@ -56,9 +57,18 @@ def clean(data):
     return data
 
 
+# What json.dumps(ensure_ascii=False) leaves raw but a terminal obeys: DEL, the C1 controls (8-bit ESC
+# sequences such as U+009B, CSI), the bidirectional formatting characters (Trojan Source,
+# CVE-2021-42574) and the line/paragraph separators. They only occur inside JSON strings, where the
+# \uXXXX escape is the same value (RFC 8259 section 7), so the output parses to the same data.
+_TERMINAL_UNSAFE = re.compile("[\x7f-\x9f\u200e\u200f\u202a-\u202e\u2066-\u2069\u2028\u2029]")
+
+
 def to_json(data, *, indent: int | None = 2) -> str:
-    """JSON text, UTF-8-safe (see clean), non-ASCII kept as it is."""
-    return json.dumps(clean(data), ensure_ascii=False, indent=indent, default=str)
+    """JSON text, UTF-8-safe (see clean), non-ASCII kept as it is except the characters a terminal would
+    obey (C0 controls are escaped by json itself; DEL, C1 and bidi controls as \\uXXXX)."""
+    text = json.dumps(clean(data), ensure_ascii=False, indent=indent, default=str)
+    return _TERMINAL_UNSAFE.sub(lambda m: f"\\u{ord(m.group(0)):04x}", text)
 
 
 def delimited(

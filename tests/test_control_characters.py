@@ -82,3 +82,31 @@ def test_the_spikes_counts_output_shows_control_characters_as_text(tmp_path):
     text = out.read_text(encoding="utf-8")
     assert not RAW.search(text)
     assert {row["series"] for row in csv.DictReader(io.StringIO(text))} == {"\\x1b[31mS\\x07"}
+
+
+@pytest.mark.parametrize("flag", ["--json", "--nl"])
+def test_json_outputs_escape_c1_bidi_and_del_and_parse_to_the_same_text(tmp_path, flag):
+    """JSON escapes C0 itself; DEL, C1 (U+009B is CSI) and the bidi overrides are written as \\uXXXX
+    too (the probe saw list/show --json print them raw), and the JSON still reads back to the stored
+    value (RFC 8259: an escape is the same character)."""
+    import json
+
+    value = "x\u202eRLO\x9b31m\x7f\u2066y"
+    src = tmp_path / "bidi.csv"
+    src.write_text(
+        f"id,time,category,target,description\nb1,2020-10-06T10:00:00+07:00,deface,b.example.vn,{value}\n",
+        encoding="utf-8",
+    )
+    db = tmp_path / "b.db"
+    assert runner.invoke(app, ["ingest", "--db", str(db), str(src)]).exit_code == 0
+    unsafe = re.compile("[\x7f-\x9f\u202a-\u202e\u2066-\u2069]")
+    r = runner.invoke(app, ["list", "--db", str(db), "--month", "2020-10", flag])
+    assert r.exit_code == 0, r.stderr
+    assert not unsafe.search(r.stdout)
+    rows = json.loads(r.stdout) if flag == "--json" else [json.loads(line) for line in r.stdout.splitlines()]
+    rows = rows["incidents"] if isinstance(rows, dict) else rows
+    assert [row["description"] for row in rows] == [value]
+    shown = runner.invoke(app, ["show", "--db", str(db), rows[0]["id"], "--json"])
+    assert shown.exit_code == 0, shown.stderr
+    assert not unsafe.search(shown.stdout)
+    assert json.loads(shown.stdout)["description"] == value
