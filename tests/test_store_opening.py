@@ -296,3 +296,16 @@ def test_a_store_busy_past_the_timeout_gives_exit_75_and_changes_nothing(tmp_pat
         holder.kill()
         holder.wait()
     assert store_state(path)[:2] == ("ok", 10)
+
+
+def test_the_alert_job_leaves_nothing_beside_a_database_it_refuses(tmp_path):
+    """`alert --db` on another tool's database: one line, exit 1, the file untouched and no
+    `.alert-lock` (or -wal/-shm) left beside it (the probe found `places.sqlite.alert-lock`)."""
+    path = foreign_db(tmp_path / "places.sqlite")
+    before = digest(path)
+    config = tmp_path / "incidents.toml"
+    config.write_text('[smtp]\nhost = "127.0.0.1"\nport = 2525\nsender = "alerts@example.org"\n')
+    r = runner.invoke(app, ["alert", "--db", str(path), "--config", str(config)])
+    assert r.exit_code == 1 and "without the incidents schema" in r.stderr, r.stderr
+    assert digest(path) == before
+    assert sorted(p.name for p in tmp_path.iterdir()) == ["incidents.toml", "places.sqlite"]

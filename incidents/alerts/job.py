@@ -118,12 +118,16 @@ def run_alerts(
     path = store.resolve_path(db_path)
     if not path.exists():
         raise JobError(f"no database at {path} (run 'incidents ingest' or 'incidents demo' first)")
-    with RunLock(lock_path(path)):
+    lock = lock_path(path)
+    lock_existed = lock.exists()
+    with RunLock(lock):
         try:
             db = _open_store(path)
         except store.StoreBusy as e:
             raise TempFailed(f"{e}; pending alerts go out on the next run") from None
         except store.StoreError as e:
+            if not lock_existed:  # a file refused (not a store, a full disk): leave nothing beside it
+                lock.unlink(missing_ok=True)
             raise JobError(str(e)) from None
         try:
             return _run(db, config, now=now or datetime.now(UTC), dry_run=dry_run, db_hint=db_hint)
