@@ -13,7 +13,6 @@ the moment of logging in. Nothing here prints, logs or stores it.
 import os
 from pathlib import Path
 
-from incidents.files import read_text
 from incidents.config_checks import _parse, _password_file_problem, valid_email
 from incidents.config_model import (
     DEFAULT_MAX_PER_HOUR,
@@ -28,6 +27,7 @@ from incidents.config_model import (
     Recipient,
     SmtpConfig,
 )
+from incidents.files import read_text
 from incidents.taxonomy import SEVERITIES
 
 # The dataclasses (config_model.py) and the validation (config_checks.py) live in their own modules;

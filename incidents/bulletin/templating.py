@@ -191,7 +191,9 @@ def recommendations(env, context: dict) -> str:
         except NotRegularFile as e:
             raise TemplateProblem(f"recommendations template {e}") from None
         except OSError as e:
-            raise TemplateProblem(f"cannot read the recommendations template {path}: {e.strerror or e}") from None
+            raise TemplateProblem(
+                f"cannot read the recommendations template {path}: {e.strerror or e}"
+            ) from None
         except UnicodeDecodeError as e:
             raise TemplateProblem(f"cannot read the recommendations template {path}: {e}") from None
         try:
