@@ -33,7 +33,9 @@ def run(args: list, cwd: Path, *, as_nobody: bool = False) -> subprocess.Complet
     env = {**os.environ, "PYTHONPATH": str(ROOT), "NO_COLOR": "1", "COLUMNS": "200"}
     env["XDG_CACHE_HOME"] = str(cwd / ".cache")
     try:
-        return subprocess.run(command, check=False, cwd=cwd, env=env, capture_output=True, text=True, timeout=30)
+        return subprocess.run(
+            command, check=False, cwd=cwd, env=env, capture_output=True, text=True, timeout=30
+        )
     except subprocess.TimeoutExpired:
         pytest.fail(f"incidents {' '.join(map(str, args))} hung (killed after 30 s)")
 
@@ -113,14 +115,19 @@ def test_a_fifo_rule_list_or_pipeline_is_refused(folder, rules):
     os.unlink(rules / "pipeline.yml")
     os.mkfifo(rules / "pipeline.yml")
     one_error(run(["scan", "--rules", "R", "a.log", "--db", "s.db"], folder), f"pipeline.yml is {FIFO}")
-    one_error(run(["rules", "export", "--target", "splunk", "--rules", "R"], folder), f"pipeline.yml is {FIFO}")
+    one_error(
+        run(["rules", "export", "--target", "splunk", "--rules", "R"], folder), f"pipeline.yml is {FIFO}"
+    )
 
 
 def test_an_unreadable_rule_is_worded_as_rules_list_words_it(folder, rules):
     os.unlink(rules / "zz.yml")
     (rules / "zz.yml").write_text("title: x\n")
     (rules / "zz.yml").chmod(0)
-    for args in (["rules", "export", "--target", "splunk", "--rules", "R"], ["rules", "list", "--rules", "R"]):
+    for args in (
+        ["rules", "export", "--target", "splunk", "--rules", "R"],
+        ["rules", "list", "--rules", "R"],
+    ):
         result = run(args, folder, as_nobody=True)
         assert "Traceback" not in result.stderr
         about = [line for line in result.stderr.splitlines() if "zz.yml" in line]
