@@ -67,8 +67,9 @@ def folder():
         ["bulletin", "--month", "2020-10", "--config", "f", "--db", "s.db"],
         ["config", "check", "--config", "f"],
         ["published", "import", "f", "--db", "s.db"],
+        ["spikes", "--counts", "f", "--output", "o.csv"],
     ],
-    ids=["alert", "bulletin", "config-check", "published-import"],
+    ids=["alert", "bulletin", "config-check", "published-import", "spikes-counts"],
 )
 def test_a_fifo_config_or_csv_is_refused(folder, args):
     one_error(run(args, folder), f"f is {FIFO}")
