@@ -27,6 +27,7 @@ from incidents.config_model import (
     Recipient,
     SmtpConfig,
 )
+from incidents.files import read_text
 from incidents.taxonomy import SEVERITIES
 
 # The dataclasses (config_model.py) and the validation (config_checks.py) live in their own modules;
@@ -82,7 +83,10 @@ def check_config(path: str | Path | None = None) -> list[str]:
     file = resolve_config_path(path)
     if not file.exists():
         return [f"no configuration at {file} (write one with 'incidents config init')"]
-    return _parse(file).problems
+    try:
+        return _parse(file).problems
+    except ConfigError as e:  # unreadable, a folder, a FIFO: one line, as load_config gives
+        return [str(e)]
 
 
 def smtp_password(smtp: SmtpConfig) -> str | None:
@@ -99,7 +103,10 @@ def smtp_password(smtp: SmtpConfig) -> str | None:
     problem = _password_file_problem(smtp.password_file)
     if problem:
         raise ConfigError(problem)
-    text = smtp.password_file.read_text(encoding="utf-8")
+    try:
+        text = read_text(smtp.password_file)
+    except OSError as e:
+        raise ConfigError(f"smtp.password_file {smtp.password_file}: {e.strerror or e}") from None
     return text.splitlines()[0] if text else ""
 
 

@@ -21,6 +21,7 @@ from incidents.config_model import (
     Recipient,
     SmtpConfig,
 )
+from incidents.files import NotRegularFile, read_text, regular_problem
 from incidents.taxonomy import CATEGORIES, SEVERITIES
 
 
@@ -85,7 +86,9 @@ def _unknown_keys(table: dict, known: tuple[str, ...], where: str, problems: _Pr
 def _parse(file: Path) -> Config:
     problems = _Problems(file)
     try:
-        data = tomllib.loads(file.read_text(encoding="utf-8"))
+        data = tomllib.loads(read_text(file))
+    except NotRegularFile as e:
+        raise ConfigError(str(e)) from None
     except OSError as e:
         raise ConfigError(f"cannot read {file}: {e.strerror or e}") from None
     except UnicodeDecodeError:
@@ -301,7 +304,10 @@ def _bulletin(table: dict, folder: Path, problems: _Problems) -> BulletinConfig:
     raw = _str(table, "recommendations", "bulletin", problems)
     if raw:
         recommendations = _beside(raw, folder)
-        if not recommendations.is_file():
+        if not recommendations.exists():
             problems.add("bulletin.recommendations", f"no template file at {recommendations}")
+            recommendations = None
+        elif problem := regular_problem(recommendations):
+            problems.add("bulletin.recommendations", problem)
             recommendations = None
     return BulletinConfig(issuer=issuer, contact=contact, recommendations=recommendations, url=url)

@@ -14,6 +14,7 @@ from pathlib import Path
 from typing import TYPE_CHECKING
 
 from incidents import stats, store
+from incidents.files import NotRegularFile, open_regular
 
 if TYPE_CHECKING:  # sqlite_utils imports pandas (~1 s); only the type is needed here
     import sqlite_utils
@@ -125,8 +126,10 @@ def read_csv(path: str | Path) -> tuple[list[tuple[int, PublishedFigure]], list[
     Raises PublishedError when the file cannot be read, is empty, is not UTF-8 CSV or lacks the period,
     scope or total column."""
     try:
-        with open(path, encoding="utf-8-sig", newline="") as handle:
+        with open_regular(path, encoding="utf-8-sig", newline="") as handle:
             return _read_rows(csv.reader(handle), path)
+    except NotRegularFile as e:
+        raise PublishedError(str(e)) from None
     except OSError as e:
         raise PublishedError(f"cannot read {path}: {e.strerror}") from None
     except (csv.Error, UnicodeDecodeError) as e:

@@ -18,6 +18,8 @@ from dataclasses import dataclass
 from datetime import UTC, datetime
 from pathlib import Path
 
+from incidents.files import NotRegularFile, read_text
+
 EDITIONS = ("public", "internal")
 TLP_LEVELS = ("clear", "green", "amber", "amber+strict", "red")
 DEFAULT_TLP = {"public": "clear", "internal": "amber"}
@@ -137,13 +139,17 @@ def _read_bulletin_table(path: str | Path | None) -> BulletinSettings:
     import os
 
     file = Path(path or os.environ.get("INCIDENTS_CONFIG") or "incidents.toml")
-    if not file.is_file():
+    if not file.exists():
         if path is not None:
             raise EditionError(f"no configuration file at {file}")
         return BulletinSettings()
     try:
-        data = tomllib.loads(file.read_text(encoding="utf-8"))
-    except (OSError, UnicodeDecodeError) as e:
+        data = tomllib.loads(read_text(file))
+    except NotRegularFile as e:
+        raise EditionError(str(e)) from None
+    except OSError as e:
+        raise EditionError(f"cannot read {file}: {e.strerror or e}") from None
+    except UnicodeDecodeError as e:
         raise EditionError(f"cannot read {file}: {e}") from None
     except tomllib.TOMLDecodeError as e:
         raise EditionError(f"{file}: {e}") from None

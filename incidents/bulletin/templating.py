@@ -16,6 +16,7 @@ from typing import Any
 from incidents.bulletin import numfmt
 from incidents.bulletin.numbers import Bulletin, BulletinError
 from incidents.bulletin.wording import episode_text, md_escape, note_text, spike_text
+from incidents.files import NotRegularFile, read_text, regular_problem
 from incidents.taxonomy import CATEGORIES
 
 
@@ -40,7 +41,7 @@ def environment(lang: str, templates_dir: str | Path | None = None):
             os.listdir(folder)  # a folder that cannot be read would fall back to the packaged templates
         except OSError as e:
             raise TemplateProblem(f"templates folder {folder} cannot be read: {e.strerror or e}") from None
-        loaders.append(jinja2.FileSystemLoader(folder))
+        loaders.append(_regular_loader(folder))
     loaders.append(jinja2.PackageLoader("incidents.bulletin", "templates"))
     env = jinja2.Environment(
         loader=jinja2.ChoiceLoader(loaders),
@@ -109,6 +110,21 @@ def strict_filter(f):
     return checked
 
 
+def _regular_loader(folder: Path):
+    """A FileSystemLoader over the centre's folder that refuses a template that is there but is not a
+    regular file (a FIFO would block the read; jinja2 would quietly fall back to the packaged one)."""
+    import jinja2
+
+    class RegularFileLoader(jinja2.FileSystemLoader):
+        def get_source(self, environment, template):
+            path = Path(folder, *template.split("/"))
+            if os.path.lexists(path) and (problem := regular_problem(path)):
+                raise TemplateProblem(f"template {template}: {problem}")
+            return super().get_source(environment, template)
+
+    return RegularFileLoader(folder)
+
+
 def _render(env, name: str, **context: Any) -> str:
     import jinja2
 
@@ -171,8 +187,14 @@ def recommendations(env, context: dict) -> str:
     else:
         path = Path(path)
         try:
-            source = path.read_text(encoding="utf-8")
-        except (OSError, UnicodeDecodeError) as e:
+            source = read_text(path)
+        except NotRegularFile as e:
+            raise TemplateProblem(f"recommendations template {e}") from None
+        except OSError as e:
+            raise TemplateProblem(
+                f"cannot read the recommendations template {path}: {e.strerror or e}"
+            ) from None
+        except UnicodeDecodeError as e:
             raise TemplateProblem(f"cannot read the recommendations template {path}: {e}") from None
         try:
             template = env.from_string(source)

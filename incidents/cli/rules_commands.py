@@ -183,7 +183,16 @@ def rules_export(
 
     if target not in TARGETS:
         raise typer.BadParameter(f"must be one of {', '.join(TARGETS)}", param_hint="--target")
-    exported, problems = export_rules(resolve_rules_dir(rules), target)
+    from incidents.files import NotRegularFile
+    from incidents.scan.rules import RuleError
+
+    try:
+        exported, problems = export_rules(resolve_rules_dir(rules), target)
+    except RuleError as e:
+        raise fail(str(e)) from None
+    except OSError as e:  # the pipeline cannot be read (permission denied, a FIFO)
+        reason = str(e) if isinstance(e, NotRegularFile) else f"{e.filename}: cannot read: {e.strerror or e}"
+        raise fail(reason) from None
     if as_json:
         print_json([e.__dict__ for e in exported])
     else:

@@ -17,6 +17,8 @@ from dataclasses import asdict
 from importlib import metadata
 from pathlib import Path
 
+from incidents.files import read_bytes, read_text
+
 FORMAT = 1
 _KEEP = 20  # entries kept; older ones are removed when a new one is written
 
@@ -58,14 +60,14 @@ def key(folder: Path, files: list[Path], pipeline: Path, lists: list[Path]) -> s
         digest.update(source.read_bytes() + b"\0")
     for path in [pipeline, *lists, *files]:
         name = str(path.relative_to(folder)) if path.is_relative_to(folder) else str(path)
-        digest.update(name.encode() + b"\0" + path.read_bytes() + b"\0")
+        digest.update(name.encode() + b"\0" + read_bytes(path) + b"\0")
     return digest.hexdigest()
 
 
 def read(digest: str) -> dict | None:
     path = cache_dir() / f"rules-{digest}.json"
     try:
-        return json.loads(path.read_text(encoding="utf-8"))
+        return json.loads(read_text(path))
     except (OSError, ValueError):
         return None
 

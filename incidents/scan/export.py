@@ -22,6 +22,7 @@ from pathlib import Path
 
 import yaml
 
+from incidents.files import read_text
 from incidents.scan.lucene import Untranslatable, sigma_string
 from incidents.scan.lucene import regex as lucene_regex
 
@@ -63,7 +64,7 @@ def schema_mapping(folder: Path, target: str) -> dict[str, str]:
 
     columns = COLUMN_CIM if target == "splunk" else COLUMN_ECS
     mapping = {column: name for column, name in columns.items()}
-    pipeline = yaml.safe_load(pipeline_path(folder).read_text(encoding="utf-8")) or {}
+    pipeline = yaml.safe_load(read_text(pipeline_path(folder))) or {}
     for item in pipeline.get("transformations") or []:
         if item.get("type") == "field_name_mapping":
             for sigma_name, column in (item.get("mapping") or {}).items():
@@ -156,7 +157,12 @@ def export_rules(folder: Path, target: str) -> tuple[list[Exported], list[str]]:
     for path in rule_files(folder):
         name = str(path.relative_to(folder))
         try:
-            collection = SigmaCollection.from_yaml(path.read_text(encoding="utf-8"))
+            text = read_text(path)
+        except OSError as e:  # permission denied, a FIFO: the wording of rules list / rules test
+            problems.append(f"{name}: cannot read: {e.strerror or e}")
+            continue
+        try:
+            collection = SigmaCollection.from_yaml(text)
             if target == "splunk":
                 result = _splunk(name, collection, pipeline, mapping)
             else:

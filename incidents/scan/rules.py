@@ -12,6 +12,7 @@ from pathlib import Path
 
 import yaml
 
+from incidents.files import NotRegularFile, read_text
 from incidents.scan.backend import make_backend
 from incidents.scan.readers import EVENT_FIELDS
 from incidents.scan.rule_attributes import common_attributes as _common
@@ -124,7 +125,15 @@ def load_lists(folder: Path) -> dict[str, list[str]]:
     """Placeholder values: rules/lists/NAME.txt, one value a line, '#' starts a comment, becomes %NAME%."""
     values = {}
     for path in sorted((folder / LISTS_DIR).glob("*.txt")):
-        lines = (line.split("#", 1)[0].strip() for line in path.read_text(encoding="utf-8").splitlines())
+        try:
+            text = read_text(path)
+        except NotRegularFile as e:
+            raise RuleError(str(e)) from None
+        except OSError as e:
+            raise RuleError(f"{path}: cannot read: {e.strerror or e}") from None
+        except UnicodeDecodeError as e:
+            raise RuleError(f"{path}: not UTF-8 ({e.reason} at byte {e.start})") from None
+        lines = (line.split("#", 1)[0].strip() for line in text.splitlines())
         values[path.stem] = [line for line in lines if line]
     return values
 
@@ -142,7 +151,7 @@ def pipeline_path(folder: Path) -> Path:
     """The folder's own pipeline.yml, else the shipped one: a folder of SigmaHQ rules has none, and its
     rules name fields as SigmaHQ does (cs-user-agent, c-uri, query, ...), which the shipped pipeline maps."""
     own = folder / PIPELINE_FILE
-    return own if own.is_file() else shipped_rules_dir() / PIPELINE_FILE
+    return own if own.exists() else shipped_rules_dir() / PIPELINE_FILE
 
 
 def load_pipeline(folder: Path):
@@ -152,10 +161,12 @@ def load_pipeline(folder: Path):
     from sigma.processing.pipeline import ProcessingPipeline
 
     path = pipeline_path(folder)
-    if not path.is_file():
+    if not path.exists():
         raise RuleError(f"{path}: missing (it maps Sigma field names to the fields the log readers fill)")
     try:
-        pipeline = ProcessingPipeline.from_yaml(path.read_text(encoding="utf-8"))
+        pipeline = ProcessingPipeline.from_yaml(read_text(path))
+    except NotRegularFile as e:
+        raise RuleError(str(e)) from None
     except (SigmaError, yaml.YAMLError, OSError, UnicodeDecodeError) as e:
         raise RuleError(f"{path}: {e}") from None
     shipped = shipped_rules_dir()
@@ -229,7 +240,7 @@ def load_file(path: Path, pipeline) -> list[Rule]:
     from sigma.exceptions import SigmaError
 
     try:
-        text = path.read_text(encoding="utf-8")
+        text = read_text(path)
         list(yaml.safe_load_all(text))
     except OSError as e:  # permission denied: this rule is a problem, the others load
         raise RuleError(f"cannot read: {e.strerror or e}") from None

@@ -14,6 +14,7 @@ from typing import TYPE_CHECKING
 import numpy as np
 
 from incidents.delimited import neutralise
+from incidents.files import NotRegularFile, open_regular
 
 if TYPE_CHECKING:  # the detector imports scipy: only judging needs it, not reading kept notes
     from incidents.spikes.detector import Verdicts
@@ -65,7 +66,7 @@ def _read_rows(path: Path) -> tuple[list[list[str]], list[int]]:
     rows: list[list[str]] = []
     starts: list[int] = []
     try:
-        with open(path, newline="", encoding="utf-8-sig") as f:
+        with open_regular(path, newline="", encoding="utf-8-sig") as f:
             reader = csv.reader(f, skipinitialspace=True, strict=True)
             start = 1
             for row in reader:
@@ -74,6 +75,8 @@ def _read_rows(path: Path) -> tuple[list[list[str]], list[int]]:
                 start = reader.line_num + 1
     except FileNotFoundError:
         raise CountsError(f"no such file: {path}") from None
+    except NotRegularFile as e:
+        raise CountsError(str(e)) from None
     except OSError as e:  # permission denied, a folder, an I/O error: one line, not Python's repr
         raise CountsError(f"cannot read {path}: {e.strerror or e}") from None
     except UnicodeDecodeError as e:
