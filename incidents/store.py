@@ -116,6 +116,7 @@ __all__ = [
     "open_db",
     "open_read",
     "previous_run",
+    "reopened",
     "reporting_zone",
     "resolve_path",
     "schema_version",
