@@ -81,8 +81,11 @@ def daily_spikes(
         conn = store.open_read(path)
     try:
         memory = in_memory(conn, file)
-        run = judge_new_days(memory, now=now, progress=progress)
-        return _read(memory, since, until, category, run, "memory")
+        try:
+            run = judge_new_days(memory, now=now, progress=progress)
+            return _read(memory, since, until, category, run, "memory")
+        finally:
+            memory.close()  # its read-only attachment of the store too
     finally:
         conn.close()
 
