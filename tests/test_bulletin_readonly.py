@@ -81,6 +81,7 @@ def test_bulletin_judges_new_days_in_memory_and_says_what_kept_verdicts_say(tmp_
     js = runner.invoke(app, [*MONTH, "--format", "json", "--edition", "internal", "--db", str(path)])
     assert md.exit_code == 0 and js.exit_code == 0, md.output + js.output
     assert digest(path) == before and files(path.parent) == listing == ["store.db"]
+    assert kept_rows(path, "spike_feed_days") == 0 and kept_rows(path, "spike_targets") == 0
 
     kept = fresh_copy(unjudged, tmp_path / "kept")
     r = runner.invoke(app, ["spikes", "--db", str(kept), "--since", "2020-10-01"])
