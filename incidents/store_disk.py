@@ -41,9 +41,10 @@ def remember_sidecars(file: str | Path) -> None:
         _absent_before[key] = {p for p in (Path(f"{key}-wal"), Path(f"{key}-shm")) if not p.exists()}
 
 
-def remove_unused_sidecars(file: str | Path | None) -> list[Path]:
+def remove_unused_sidecars(file: str | Path | None, *, after_read: bool = False) -> list[Path]:
     """Remove the -shm and -wal this process created beside the store when no connection can be using
-    them (call it after closing this process's connections); returns what was removed.
+    them (call it after closing this process's connections); returns what was removed. `after_read`:
+    the -shm may have been mapped (a `mode=ro` read of a WAL store, which SQLite does not tidy at close).
 
     Only files absent before this process opened the store (remember_sidecars), and only when the -wal
     is absent or empty (it holds no committed page), the -shm is smaller than one wal-index region (no
@@ -61,7 +62,7 @@ def remove_unused_sidecars(file: str | Path | None) -> list[Path]:
     try:
         if wal.exists() and wal.stat().st_size > 0:
             return []
-        if not shm.exists() or shm.stat().st_size >= SHM_REGION:
+        if not shm.exists() or (shm.stat().st_size >= SHM_REGION and not after_read):
             return []
         fd = os.open(shm, os.O_RDWR)
     except OSError:

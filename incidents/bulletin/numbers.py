@@ -176,9 +176,9 @@ def month_spikes(
     """Daily alarms and episodes of the spike detector within the month (alarms, episodes, None), or
     (None, None, why) when there is no detector.
 
-    The kept verdicts of `incidents spikes` and the alerts (spikes.report.daily_spikes: days not kept
-    yet are judged first, in memory when the store cannot be written), so the bulletin tells the same
-    episodes as they do; a store held only in memory is judged from scratch (spikes.store_alarms).
+    The kept verdicts of `incidents spikes` and the alerts (spikes.report.daily_spikes), so the bulletin
+    tells the same episodes as they do; days not kept yet are judged in memory and never written (the
+    bulletin is a read command: it neither keeps verdicts nor migrates an older store); a store held only in memory is judged from scratch (spikes.store_alarms).
     """
     try:
         # Imported here: the detector pulls in scipy/scikit-learn, and it is a separate stage (issue 3).
@@ -195,7 +195,7 @@ def month_spikes(
     except ImportError:
         daily_spikes = None
     if path is not None and daily_spikes is not None:
-        found = daily_spikes(path, since=first_day, until=last_day, progress=progress)
+        found = daily_spikes(path, since=first_day, until=last_day, progress=progress, keep=False)
         alarms = [a for a in found.alarms if first_day <= a.date <= last_day]
         episodes = [
             e for e in found.episodes if e.first_day <= last_day and max(e.last_day, e.days[-1]) >= first_day

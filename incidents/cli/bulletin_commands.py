@@ -155,11 +155,28 @@ def bulletin(
         raise fail(str(e)) from None
     except store.StoreError as e:  # judging the spikes' new days met a busy or unusable store
         raise fail(str(e), EXIT_TEMPFAIL if isinstance(e, store.StoreBusy) else 1) from None
+    finally:
+        _close_read(database)
     if out is None:
         emit(text)
     else:
         for path in paths:
             print(path)
+
+
+def _close_read(database) -> None:
+    """Close the bulletin's read and remove the empty -wal and the -shm that SQLite's `mode=ro` read of a
+    WAL store left beside it, when this process created them and no other connection uses them: a read
+    command leaves the store's folder as it found it."""
+    from incidents.store_disk import remove_unused_sidecars
+
+    file = getattr(database, "path", None)
+    database.close()
+    if file is not None:
+        import gc
+
+        gc.collect()  # connections dropped without close() are closed now, before looking at their files
+        remove_unused_sidecars(file, after_read=True)
 
 
 published_app = typer.Typer(

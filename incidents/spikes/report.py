@@ -44,11 +44,13 @@ def daily_spikes(
     category: str | None = None,
     now: datetime | None = None,
     progress: Callable[[int, int], None] | None = None,
+    keep: bool = True,
 ) -> DailySpikes:
     """Kept daily verdicts of the store at `path`, judging the days not kept yet first.
 
     A store that cannot be written (read-only file or folder) is judged in memory from its kept
-    verdicts (or from scratch), and left untouched. `since` defaults to a year before `until`, which
+    verdicts (or from scratch), and left untouched; so is every store when `keep` is False (a read
+    command such as the bulletin: no verdict kept, no migration, no write lock waited for). `since` defaults to a year before `until`, which
     defaults to the last day judged. Raises store.StoreError (not a store, busy, ...).
     """
     from incidents import store
@@ -63,7 +65,7 @@ def daily_spikes(
         conn.close()
         raise store.explain(e, store.resolve_path(path)) from None
     file = store.resolve_path(path)
-    if _writable(file):
+    if keep and _writable(file):
         conn.close()
         try:
             run = _judge_in_store(file, now, progress)
@@ -79,8 +81,11 @@ def daily_spikes(
         conn = store.open_read(path)
     try:
         memory = in_memory(conn, file)
-        run = judge_new_days(memory, now=now, progress=progress)
-        return _read(memory, since, until, category, run, "memory")
+        try:
+            run = judge_new_days(memory, now=now, progress=progress)
+            return _read(memory, since, until, category, run, "memory")
+        finally:
+            memory.close()  # its read-only attachment of the store too
     finally:
         conn.close()
 
