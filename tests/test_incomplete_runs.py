@@ -64,7 +64,8 @@ def views(db: Path, corrected: str) -> dict:
     }  # fmt: skip
     for key in ("generated_at", "issued", "judged_at"):
         out["bulletin"].pop(key, None)
-    out["spikes"].get("verdicts", {}).pop("judged_at", None)  # a writer may judge again: same verdicts
+    for key in ("judged_at", "source"):  # judged now or read as kept: the same verdicts either way
+        out["spikes"].get("verdicts", {}).pop(key, None)
     reader = StoreReader(db)
     try:
         out["tui_month"] = reader.month_report("2020-10").as_dict()
