@@ -28,6 +28,9 @@ INDEXES = (
     "incidents_run",
     "incidents_category_day",
     "incidents_sector_day",
+    "incidents_feed_day",
+    "incidents_severity_day",
+    "incidents_target_day",
 )
 FULL = "store floor: + record support (write_batch)"
 TRIGGERS = ("incidents_target_ai", "day_counts_ai", "incident_count_ai")

@@ -14,6 +14,7 @@ from incidents.migrations_counts import (
     _v11_incidents_run,
     _v12_category_sector_days,
     _v13_batch_upkeep,
+    _v14_feed_severity_target_days,
 )
 
 if TYPE_CHECKING:
@@ -361,4 +362,5 @@ MIGRATIONS: list[Callable[[sqlite_utils.Database], None]] = [
     _v11_incidents_run,
     _v12_category_sector_days,
     _v13_batch_upkeep,
+    _v14_feed_severity_target_days,
 ]

@@ -1,4 +1,4 @@
-"""Schema steps that keep reads fast at national scale (steps 8, 9, 11, 12 and 13 of
+"""Schema steps that keep reads fast at national scale (steps 8, 9, 11, 12, 13 and 14 of
 incidents.migrations.MIGRATIONS): the incident count and the per-day counts kept by triggers, and the
 indexes that serve `list`, the TUI and the undoing of a run without walking every row.
 
@@ -8,6 +8,8 @@ Never edit a released step; append a new one to incidents.migrations.
 from __future__ import annotations
 
 from typing import TYPE_CHECKING
+
+from incidents.store_sql import SEVERITY_RANK
 
 if TYPE_CHECKING:
     import sqlite_utils
@@ -74,3 +76,13 @@ def _v13_batch_upkeep(db: sqlite_utils.Database) -> None:
     # (incidents.upkeep.insert_batch). The index on incidents(record_key) is read by nothing since
     # incident_records (_v10) holds each record's incident: it only cost a B-tree insert per incident.
     db.execute("DROP INDEX IF EXISTS incidents_record_key")
+
+
+def _v14_feed_severity_target_days(db: sqlite_utils.Database) -> None:
+    # The last filters and sort orders of `list` and the TUI that still walked a whole index without a
+    # day range: `--feed X`, `--severity X`, `--order feed|severity|target`. Each is now an index search
+    # in day order (ties sorted within a day), and a count one index range. Severity is indexed by its
+    # rank (store_sql.SEVERITY_RANK), which serves both the filter and the order by meaning.
+    db.execute("CREATE INDEX IF NOT EXISTS incidents_feed_day ON incidents(feed, day)")
+    db.execute(f"CREATE INDEX IF NOT EXISTS incidents_severity_day ON incidents(({SEVERITY_RANK}), day)")
+    db.execute("CREATE INDEX IF NOT EXISTS incidents_target_day ON incidents(target, day)")

@@ -7,8 +7,9 @@ table of column names. Days are local days of the store's reporting zone, 'YYYY-
 Speed (10^6-10^7 incidents): migration `_v3_search_index` keeps one covering index on
 (day, category, severity, feed, sector), so a day range with any of those filters is an index range
 scan that never reads the table, a count included; a page sorted by day walks the same index backwards
-and stops after `offset + limit` matches. A filter with no day range counts by scanning that index (not
-the table). The target substring search is `target_clause()`, kept in one function so that an FTS5
+and stops after `offset + limit` matches. Without a day range each filter and each sort order has an
+index that starts with it (category, sector: _v12; feed, severity by rank, target: _v14), so a page is
+an index search and a count one index range (linear in the matches, never in the store). The target substring search is `target_clause()`, kept in one function so that an FTS5
 trigram index can serve it.
 """
 
@@ -19,6 +20,7 @@ import sqlite3
 from dataclasses import asdict, dataclass, field
 
 from incidents.store import INCIDENT_COLUMNS
+from incidents.store_sql import SEVERITY_RANK, SEVERITY_RANKS
 
 # Columns of an IncidentRow, in table order; `raw` (the original record) only comes with get_incident.
 ROW_COLUMNS = tuple(c for c in INCIDENT_COLUMNS if c != "raw")
@@ -37,7 +39,7 @@ ORDERS = {
 }
 
 # Severity sorts by meaning, not alphabetically: low < medium < high < critical, unknown first.
-_SEVERITY_RANK = "CASE severity WHEN 'low' THEN 1 WHEN 'medium' THEN 2 WHEN 'high' THEN 3 WHEN 'critical' THEN 4 ELSE 0 END"
+_SEVERITY_RANK = SEVERITY_RANK
 
 _DAY = re.compile(r"^\d{4}-(0[1-9]|1[0-2])-(0[1-9]|[12]\d|3[01])$")
 
@@ -137,13 +139,20 @@ def where_clause(flt: IncidentFilter, *, restored: bool = False) -> tuple[str, l
     ranged = flt.since is not None or flt.until is not None
     for column in ("category", "severity", "feed", "sector"):
         value = getattr(flt, column)
-        if value is not None:
-            # With a day range, the covering (day, category, severity, feed, sector) index serves the
-            # page and the count without reading a row; unary + keeps SQLite from preferring the
-            # (category, day) / (sector, day) index, which is for no day range (_v11) and not covering.
-            unary = "+" if ranged and column in ("category", "sector") else ""
-            clauses.append(f"{unary}{column} = ?")
-            args.append(value)
+        if value is None:
+            continue
+        if column == "severity" and not ranged and value in SEVERITY_RANKS:
+            # No day range: the (rank, day) index (_v14) finds them; the rank names exactly one severity.
+            clauses.append(f"({SEVERITY_RANK}) = ?")
+            args.append(SEVERITY_RANKS[value])
+            continue
+        # With a day range, the covering (day, category, severity, feed, sector) index serves the
+        # page and the count without reading a row; unary + keeps SQLite from preferring the
+        # (category, day) / (sector, day) / (feed, day) index, which is for no day range (_v12, _v14)
+        # and not covering.
+        unary = "+" if ranged and column in ("category", "sector", "feed") else ""
+        clauses.append(f"{unary}{column} = ?")
+        args.append(value)
     if flt.run_id is not None:
         clauses.append("run_id = ?")
         args.append(int(flt.run_id))
