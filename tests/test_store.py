@@ -86,7 +86,9 @@ def test_ctrl_c_in_the_middle_of_a_file_leaves_the_store_as_it_was(tmp_path):
     big = tmp_path / "big.csv"
     with open(big, "w") as fh:
         fh.write("time,category,target\n")
-        fh.writelines(f"2020-01-01T00:00:00Z,deface,host{i}.vn\n" for i in range(400_000))
+        # Large enough that the interrupt always lands mid-file, even on a loaded CI machine (a clean
+        # run with 400,000 rows once finished before the test process was scheduled to send it).
+        fh.writelines(f"2020-01-01T00:00:00Z,deface,host{i}.vn\n" for i in range(2_000_000))
     env = {**os.environ, "INCIDENTS_DB": str(db_path)}
     cmd = [sys.executable, "-m", "incidents.cli", "ingest"]
     subprocess.run([*cmd, str(first)], env=env, check=True, capture_output=True)
@@ -98,8 +100,9 @@ def test_ctrl_c_in_the_middle_of_a_file_leaves_the_store_as_it_was(tmp_path):
     deadline = time.monotonic() + 30
     while time.monotonic() < deadline and (not wal.exists() or wal.stat().st_size < 1_000_000):
         time.sleep(0.02)
+    assert proc.poll() is None, "the ingest ended before it could be interrupted"
     proc.send_signal(signal.SIGINT)
-    _, err = proc.communicate(timeout=60)
+    _, err = proc.communicate(timeout=120)
     assert proc.returncode == 130, err
     assert err == f"Error: interrupted while reading {big}; it was rolled back, earlier files are stored\n"
     db = store.open_db(db_path)
