@@ -47,8 +47,9 @@ def explain(error: BaseException, file: str | Path | None = None) -> StoreError:
     """The StoreError (one plain sentence) for a sqlite3 error met while using the store at `file`.
 
     Classifies by SQLite's primary result code (https://www.sqlite.org/rescode.html): BUSY/LOCKED ->
-    StoreBusy, FULL (or IOERR on a disk with no room, ENOSPC) -> StoreFull, READONLY/CANTOPEN on a read-only file -> StoreReadOnly, NOTADB ->
-    NotAStore; anything else -> StoreError with SQLite's own words.
+    StoreBusy, FULL (or IOERR on a disk with no room, ENOSPC) -> StoreFull, READONLY/CANTOPEN on a
+    read-only file -> StoreReadOnly, CORRUPT -> a StoreError that says what to do, NOTADB -> NotAStore;
+    anything else -> StoreError with SQLite's own words.
     """
     if isinstance(error, StoreError):
         return error
@@ -78,6 +79,13 @@ def explain(error: BaseException, file: str | Path | None = None) -> StoreError:
         return StoreReadOnly(
             f"{where} is read-only (file, folder or mount); read commands still work, "
             "writing needs write permission on the file and its folder"
+        )
+    if primary == 11 or "malformed" in text:
+        # SQLITE_CORRUPT: pages of the file are damaged (a disk fault, a copy taken mid-write, another
+        # program writing into it). Say what to do, not only SQLite's words.
+        return StoreError(
+            f"{where} is damaged ({text}): keep a copy and stop writing to it; `incidents doctor` shows the "
+            f"damage; restore a backup, or rebuild it: `sqlite3 {file or 'STORE'} .recover | sqlite3 repaired.db`"
         )
     if primary == 26 or "not a database" in text:
         return NotAStore(f"{file or 'the file'} is not an SQLite database, so not an incidents store")

@@ -309,3 +309,33 @@ def test_the_alert_job_leaves_nothing_beside_a_database_it_refuses(tmp_path):
     assert r.exit_code == 1 and "without the incidents schema" in r.stderr, r.stderr
     assert digest(path) == before
     assert sorted(p.name for p in tmp_path.iterdir()) == ["incidents.toml", "places.sqlite"]
+
+
+@pytest.mark.resources
+def test_a_damaged_store_is_one_line_that_says_what_to_do(tmp_path):
+    """Pages overwritten in place (a disk fault, a copy taken mid-write): every command that meets the
+    damage says so in one line through the console script, names `incidents doctor` and the way back,
+    exit 1, no traceback."""
+    path = tmp_path / "store.db"
+    samples = Path(__file__).resolve().parent.parent / "sample_logs"
+    assert runner.invoke(app, ["ingest", "--db", str(path), str(samples / "ncsc-2020.csv")]).exit_code == 0
+    size = path.stat().st_size
+    with open(path, "r+b") as fh:
+        for offset in range(8192, size, 40960):  # the header page stays: SQLite opens it as a store
+            fh.seek(offset)
+            fh.write(b"\xff" * 200)
+    script = "from incidents.cli import main; main()"
+    for args in (
+        ["stats", "--month", "2020-10"],
+        ["list"],
+        ["spikes"],
+        ["bulletin", "--month", "2020-10"],
+        ["ingest", str(samples / "export-2020-12.json")],
+    ):
+        r = subprocess.run(
+            [sys.executable, "-c", script, *args, "--db", str(path)], capture_output=True, text=True, timeout=120
+        )
+        assert r.returncode == 1, (args, r.stdout, r.stderr)
+        lines = [line for line in r.stderr.splitlines() if line.startswith("Error:")]
+        assert len(lines) == 1 and "Traceback" not in r.stderr, (args, r.stderr)
+        assert "is damaged" in lines[0] and "incidents doctor" in lines[0] and ".recover" in lines[0], lines
