@@ -6,6 +6,11 @@ taxonomy/type instead, several feeds, times in four spellings, about 2% records 
 about 1% reports of an incident another feed already sent (same category, target and day), and a few
 bad rows (an impossible date, an unknown category) that ingest must quarantine.
 
+Two orders of time (`order`): "time", as a feed sends them (a pipeline's output or an export sorted by
+time: row k of n falls near start + k/n of the two years, give or take an hour; re-sent records keep
+their first time); "random", every record's time drawn over the two years on its own (an unsorted archive
+loaded at once: the worst case for every index that starts with the day).
+
 Generated in chunks of CHUNK rows with numpy's random generator (every choice of a chunk drawn as one
 array, descriptions from a pool of POOL sentences): about 4 us a row, so 10^7 rows take minutes, not the
 45 minutes of a row-by-row `random` loop.
@@ -71,9 +76,14 @@ def _ipv4(rng: np.random.Generator, n: int) -> list[str]:
     return [f"{w}.{x}.{y}.{z}" for w, x, y, z in zip(a, b, c, d)]
 
 
-def _stamps(rng: np.random.Generator, n: int) -> list[str]:
+def _stamps(rng: np.random.Generator, n: int, first: int = 0, count: int = 0, order: str = "random") -> list[str]:
     start = 1546300800  # 2019-01-01T00:00:00Z
-    t = start + rng.integers(0, 2 * 365 * 86400, n)
+    span = 2 * 365 * 86400
+    if order == "time":
+        base = start + (np.arange(first, first + n) * (span / max(count, 1))).astype(np.int64)
+        t = np.clip(base + rng.integers(-3600, 3601, n), start, start + span - 1)
+    else:
+        t = start + rng.integers(0, span, n)
     spelling = rng.random(n)
     shifted = np.where(spelling < 0.7, t, t + 7 * 3600)  # +07:00 and naive times are local
     iso = np.datetime_as_string(shifted.astype("datetime64[s]"), unit="s").tolist()
@@ -129,8 +139,11 @@ def _descriptions(rng: np.random.Generator) -> list[str]:
     return [" ".join(WORDS[w] for w in ws[:k]) for ws, k in zip(words, lengths)]
 
 
-def rows(count: int, seed: int = 7) -> Iterator[list[str]]:
-    """`count` rows in HEADER order, the same for the same seed."""
+ORDERS = ("time", "random")
+
+
+def rows(count: int, seed: int = 7, order: str = "random") -> Iterator[list[str]]:
+    """`count` rows in HEADER order, the same for the same seed and order (ORDERS: see the module)."""
     rng = np.random.default_rng(seed)
     hosts = max(1000, count // 3)
     pool = np.array(_descriptions(rng), dtype=object)
@@ -151,7 +164,7 @@ def rows(count: int, seed: int = 7) -> Iterator[list[str]]:
             list(row)
             for row in zip(
                 [f"r{first + i}" for i in range(n)],
-                _stamps(rng, n),
+                _stamps(rng, n, first, count, order),
                 labels,
                 _targets(rng, n, hosts),
                 _pick(rng, SECTORS, n),
@@ -182,14 +195,14 @@ def rows(count: int, seed: int = 7) -> Iterator[list[str]]:
         previous = chunk
 
 
-def write_csv(path: Path, count: int, seed: int = 7) -> None:
+def write_csv(path: Path, count: int, seed: int = 7, order: str = "random") -> None:
     with open(path, "w", newline="", encoding="utf-8") as fh:
         w = csv.writer(fh)
         w.writerow(HEADER)
-        w.writerows(rows(count, seed))
+        w.writerows(rows(count, seed, order))
 
 
 if __name__ == "__main__":
     import sys
 
-    write_csv(Path(sys.argv[1]), int(sys.argv[2]))
+    write_csv(Path(sys.argv[1]), int(sys.argv[2]), order=sys.argv[3] if len(sys.argv) > 3 else "random")

@@ -100,6 +100,12 @@ print(resource.getrusage(resource.RUSAGE_SELF).ru_maxrss)
 def main() -> int:
     ap = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     ap.add_argument("--rows", type=int, default=1_000_000)
+    ap.add_argument(
+        "--order",
+        choices=feedgen.ORDERS,
+        default="random",
+        help="times in a feed's order, or drawn at random over two years (the worst case; default)",
+    )
     ap.add_argument("--keep", help="keep the files in this folder")
     ap.add_argument(
         "--skip-same", action="store_true", help="skip the same-rows (per-row triggers) reference"
@@ -111,13 +117,13 @@ def main() -> int:
     args = ap.parse_args()
     folder = Path(args.keep or tempfile.mkdtemp(prefix="incidents-bench-"))
     folder.mkdir(parents=True, exist_ok=True)
-    src = folder / f"feed-{args.rows}.csv"
+    src = folder / f"feed-{args.rows}{'' if args.order == 'random' else '-' + args.order}.csv"
     if not src.exists():
         print(f"generating {args.rows:,} rows ...", flush=True)
         # In a child: Linux keeps ru_maxrss across fork+exec, so generating here would inflate the
         # ingest child's peak memory.
         subprocess.run(
-            [sys.executable, str(Path(__file__).with_name("feedgen.py")), str(src), str(args.rows)],
+            [sys.executable, str(Path(__file__).with_name("feedgen.py")), str(src), str(args.rows), args.order],
             check=True,
         )
     print(f"file: {src} ({src.stat().st_size / 1e6:.0f} MB); {load()}", flush=True)
