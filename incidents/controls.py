@@ -11,12 +11,14 @@ from __future__ import annotations
 
 import re
 
+# Unicode's Bidi_Control property (UAX #9, PropList.txt): ALM, LRM, RLM, the embeddings and overrides
+# (U+202A-U+202E) and the isolates (U+2066-U+2069). One list for every place that escapes them.
+BIDI_CONTROLS = "\u061c\u200e\u200f\u202a\u202b\u202c\u202d\u202e\u2066\u2067\u2068\u2069"
+
 # C0 controls, DEL, C1 controls, the bidirectional formatting characters and unpaired surrogates.
-_UNSAFE = re.compile("[\x00-\x1f\x7f-\x9f\u200e\u200f\u202a-\u202e\u2066-\u2069\ud800-\udfff]")
+_UNSAFE = re.compile(f"[\x00-\x1f\x7f-\x9f{BIDI_CONTROLS}\ud800-\udfff]")
 # The same without TAB, LF and CR: text whose lines are kept (a bulletin paragraph, a quoted CSV field).
-_UNSAFE_IN_LINES = re.compile(
-    "[\x00-\x08\x0b\x0c\x0e-\x1f\x7f-\x9f\u200e\u200f\u202a-\u202e\u2066-\u2069\ud800-\udfff]"
-)
+_UNSAFE_IN_LINES = re.compile(f"[\x00-\x08\x0b\x0c\x0e-\x1f\x7f-\x9f{BIDI_CONTROLS}\ud800-\udfff]")
 _NAMED = {"\n": "\\n", "\r": "\\r", "\t": "\\t"}
 
 

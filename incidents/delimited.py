@@ -19,7 +19,7 @@ import json
 import re
 from collections.abc import Iterable, Sequence
 
-from incidents.controls import printable_lines
+from incidents.controls import BIDI_CONTROLS, printable_lines
 
 FORMULA_PREFIXES = ("=", "+", "-", "@", "\t", "\r", "\n")
 
@@ -61,7 +61,7 @@ def clean(data):
 # sequences such as U+009B, CSI), the bidirectional formatting characters (Trojan Source,
 # CVE-2021-42574) and the line/paragraph separators. They only occur inside JSON strings, where the
 # \uXXXX escape is the same value (RFC 8259 section 7), so the output parses to the same data.
-_TERMINAL_UNSAFE = re.compile("[\x7f-\x9f\u200e\u200f\u202a-\u202e\u2066-\u2069\u2028\u2029]")
+_TERMINAL_UNSAFE = re.compile(f"[\x7f-\x9f{BIDI_CONTROLS}\u2028\u2029]")
 
 
 def to_json(data, *, indent: int | None = 2) -> str:

@@ -110,3 +110,35 @@ def test_json_outputs_escape_c1_bidi_and_del_and_parse_to_the_same_text(tmp_path
     assert shown.exit_code == 0, shown.stderr
     assert not unsafe.search(shown.stdout)
     assert json.loads(shown.stdout)["description"] == value
+
+
+# Unicode's Bidi_Control property, from PropList.txt (UAX #9): the probe found U+061C printed raw.
+BIDI_CONTROL = "\u061c\u200e\u200f\u202a\u202b\u202c\u202d\u202e\u2066\u2067\u2068\u2069"
+
+
+def test_every_bidi_control_is_escaped_by_every_escaper():
+    from incidents.alerts.inert import inert
+    from incidents.controls import printable, printable_lines
+    from incidents.delimited import to_json
+    from incidents.tui.fmt import escape_controls
+
+    for ch in BIDI_CONTROL:
+        want = f"\\u{ord(ch):04x}"
+        for escape in (printable, printable_lines, inert, escape_controls, to_json):
+            assert ch not in escape(f"a{ch}b") and want in escape(f"a{ch}b"), (escape.__name__, hex(ord(ch)))
+
+
+@pytest.mark.parametrize("flag", ["", "--plain", "--csv", "--tsv"])
+def test_arabic_letter_mark_and_marks_are_shown_escaped_in_list(tmp_path, flag):
+    value = "pay\u061cpal\u200eroute\u200fx"
+    src = tmp_path / "alm.csv"
+    src.write_text(
+        f"id,time,category,target,description\na1,2020-10-06T10:00:00+07:00,deface,a.example.vn,{value}\n",
+        encoding="utf-8",
+    )
+    db = tmp_path / "a.db"
+    assert runner.invoke(app, ["ingest", "--db", str(db), str(src)]).exit_code == 0
+    r = runner.invoke(app, ["list", "--db", str(db), "--month", "2020-10", *([flag] if flag else [])])
+    assert r.exit_code == 0, r.stderr
+    assert not any(ch in r.stdout for ch in BIDI_CONTROL), repr(r.stdout)
+    assert "\\u061c" in r.stdout.replace("\n", "").replace(" ", "").replace("│", "") or flag == "", r.stdout

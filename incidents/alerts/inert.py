@@ -11,9 +11,11 @@ from __future__ import annotations
 import re
 import unicodedata
 
+from incidents.controls import BIDI_CONTROLS
+
 # Bidirectional controls (Trojan Source, CVE-2021-42574) and the characters str.splitlines() and the
 # email package treat as line breaks besides CR and LF.
-_EXTRA = set("\u061c\u200e\u200f\u202a\u202b\u202c\u202d\u202e\u2066\u2067\u2068\u2069\u2028\u2029\x85")
+_EXTRA = set(BIDI_CONTROLS + "\u2028\u2029\x85")
 
 
 def _escape(ch: str) -> str:
