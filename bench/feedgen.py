@@ -76,7 +76,9 @@ def _ipv4(rng: np.random.Generator, n: int) -> list[str]:
     return [f"{w}.{x}.{y}.{z}" for w, x, y, z in zip(a, b, c, d)]
 
 
-def _stamps(rng: np.random.Generator, n: int, first: int = 0, count: int = 0, order: str = "random") -> list[str]:
+def _stamps(
+    rng: np.random.Generator, n: int, first: int = 0, count: int = 0, order: str = "random"
+) -> list[str]:
     start = 1546300800  # 2019-01-01T00:00:00Z
     span = 2 * 365 * 86400
     if order == "time":

@@ -123,7 +123,13 @@ def main() -> int:
         # In a child: Linux keeps ru_maxrss across fork+exec, so generating here would inflate the
         # ingest child's peak memory.
         subprocess.run(
-            [sys.executable, str(Path(__file__).with_name("feedgen.py")), str(src), str(args.rows), args.order],
+            [
+                sys.executable,
+                str(Path(__file__).with_name("feedgen.py")),
+                str(src),
+                str(args.rows),
+                args.order,
+            ],
             check=True,
         )
     print(f"file: {src} ({src.stat().st_size / 1e6:.0f} MB); {load()}", flush=True)

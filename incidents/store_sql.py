@@ -8,9 +8,7 @@ import sqlite3
 # expression: `list --order severity` and `--severity X` use it, and migration _v14 indexes it. SQLite
 # matches an index on an expression to the same expression in a query, so it is written in one place.
 # Never change it: the index of every store holds it.
-SEVERITY_RANK = (
-    "CASE severity WHEN 'low' THEN 1 WHEN 'medium' THEN 2 WHEN 'high' THEN 3 WHEN 'critical' THEN 4 ELSE 0 END"
-)
+SEVERITY_RANK = "CASE severity WHEN 'low' THEN 1 WHEN 'medium' THEN 2 WHEN 'high' THEN 3 WHEN 'critical' THEN 4 ELSE 0 END"
 SEVERITY_RANKS = {"low": 1, "medium": 2, "high": 3, "critical": 4}
 
 

@@ -149,3 +149,17 @@ def test_the_same_file_twice_at_once_is_ingested_once(tmp_path):
     assert conn.execute("SELECT count(*) FROM incidents").fetchone()[0] == 20_000
     notes = first.stderr.read() + second.stderr.read()
     assert "being ingested right now" in notes and "Traceback" not in notes
+
+
+@pytest.mark.parametrize("value", ["abc", "", "-5", "1e3"])
+def test_a_mistyped_commit_rows_setting_is_ignored_not_a_traceback(tmp_path, value):
+    """Probe finding: INCIDENTS_INGEST_COMMIT_ROWS=abc made every ingest die with a traceback at import."""
+    db_path = tmp_path / "t.db"
+    src = big_csv(tmp_path / "small.csv", 3)
+    proc = run_ingest(db_path, src, env={"INCIDENTS_INGEST_COMMIT_ROWS": value})
+    _, err = proc.communicate(timeout=120)
+    assert proc.returncode == 0, err
+    assert "Traceback" not in err
+    conn = sqlite3.connect(db_path)
+    assert conn.execute("SELECT count(*) FROM incidents").fetchone()[0] == 3
+    conn.close()

@@ -92,14 +92,17 @@ def test_ctrl_c_in_the_middle_of_a_file_leaves_the_store_as_it_was(tmp_path):
     subprocess.run([*cmd, str(first)], env=env, check=True, capture_output=True)
     # A command started from a terminal has SIGINT at its default; a background job of a non-interactive
     # shell (how CI may start pytest) inherits it ignored, and Python then never raises
-    # KeyboardInterrupt. Give the ingest what a user's Ctrl-C reaches.
+    # KeyboardInterrupt. Give the ingest what a user's Ctrl-C reaches: Python's own handler.
+    interruptible = (
+        "import signal, sys; signal.signal(signal.SIGINT, signal.default_int_handler); "
+        "from incidents.cli import main; sys.argv[0] = 'incidents'; main()"
+    )
     proc = subprocess.Popen(
-        [*cmd, str(big)],
+        [sys.executable, "-c", interruptible, "ingest", str(big)],
         env=env,
         stdout=subprocess.PIPE,
         stderr=subprocess.PIPE,
         text=True,
-        preexec_fn=lambda: signal.signal(signal.SIGINT, signal.SIG_DFL),
     )
     # Wait until the ingest is writing (its WAL grows), then interrupt it as a user's Ctrl-C would.
     wal = tmp_path / "s.db-wal"

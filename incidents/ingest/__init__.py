@@ -9,7 +9,6 @@ from __future__ import annotations
 
 import gc
 import hashlib
-import os
 import sqlite3
 from collections import Counter
 from collections.abc import Callable
@@ -31,7 +30,7 @@ from incidents.ingest.records import (
     normalise_target,
     to_row,
 )
-from incidents.ingest.writer import history_of, tuned, write_batch
+from incidents.ingest.writer import env_whole, history_of, tuned, write_batch
 
 __all__ = [
     "FORMATS",
@@ -45,7 +44,7 @@ __all__ = [
 
 BATCH = 5_000
 # Rows per transaction: bounds the WAL (about 25-60 MB at this size, see the README), whatever the file size.
-COMMIT_ROWS = int(os.environ.get("INCIDENTS_INGEST_COMMIT_ROWS", "50000"))
+COMMIT_ROWS = env_whole("INCIDENTS_INGEST_COMMIT_ROWS", 50_000)
 DEFAULT_INPUT_ZONE = "Asia/Ho_Chi_Minh"
 
 

@@ -42,8 +42,9 @@ _ANONYMOUS = (
 _CHUNK = 500  # bound parameters per look-up (SQLite allows 999 in old builds)
 
 
-def _env_mb(name: str, default: int) -> int:
-    """A size in MiB from the environment; `default` when unset or not a whole number >= 0."""
+def env_whole(name: str, default: int) -> int:
+    """A whole number >= 0 from the environment (a size, a row count); `default` when it is unset or is
+    not one ('abc', '', '-5', '1e3'): a setting the operator mistyped never stops a command."""
     text = os.environ.get(name, "").strip()
     return int(text) if text.isdigit() else default
 
@@ -51,11 +52,11 @@ def _env_mb(name: str, default: int) -> int:
 # SQLite's page cache for ingest's connection, in MiB (part of ingest's memory bound, see the README).
 # 64 MiB keeps a large ingest near 200 MB of memory; 512 MiB measured 11% less CPU at 10^6 rows (131
 # against 147 us/row) for about 500 MB more (README, "How costs grow"): a choice left to the operator.
-CACHE_MB = _env_mb("INCIDENTS_INGEST_CACHE_MB", 64)
+CACHE_MB = env_whole("INCIDENTS_INGEST_CACHE_MB", 64)
 # Memory-mapped reads of the store, in MiB (0: none, the default). Measured once, 2 GiB beside the 512 MiB
 # cache at 10^6 rows; the per-10^5 CPU of the cache alone (first 10^6 rows of the 10^7 run) was no worse,
 # and mapped pages add to the process's RSS (README, "How costs grow").
-MMAP_MB = _env_mb("INCIDENTS_INGEST_MMAP_MB", 0)
+MMAP_MB = env_whole("INCIDENTS_INGEST_MMAP_MB", 0)
 
 
 @contextmanager
