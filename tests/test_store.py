@@ -131,3 +131,50 @@ def test_find_incidents_filters_and_pages(db):
     assert len(page) == 2 and "raw" not in page[0]
     assert store.get_incident(db, rows[0]["id"])["raw"] == "{}"
     assert store.get_incident(db, "nope") is None
+
+
+@pytest.mark.skipif(sys.platform == "win32", reason="SIGINT semantics")
+def test_ctrl_c_pressed_again_during_the_undo_still_undoes_the_file(tmp_path):
+    """Probe finding: a second Ctrl-C while the interrupted file was being undone cut the undo short (its
+    committed batches stayed, the run left `running`) while the command said it was rolled back."""
+    db_path = tmp_path / "s.db"
+    big = tmp_path / "big.csv"
+    with open(big, "w") as fh:
+        fh.write("time,category,target\n")
+        fh.writelines(f"2020-01-01T00:00:00Z,deface,host{i}.vn\n" for i in range(400_000))
+    interruptible = (
+        "import signal, sys; signal.signal(signal.SIGINT, signal.default_int_handler); "
+        "from incidents.cli import main; sys.argv[0] = 'incidents'; main()"
+    )
+    env = {**os.environ, "INCIDENTS_DB": str(db_path), "INCIDENTS_INGEST_COMMIT_ROWS": "20000"}
+    proc = subprocess.Popen(
+        [sys.executable, "-c", interruptible, "ingest", str(big)],
+        env=env,
+        stdout=subprocess.PIPE,
+        stderr=subprocess.PIPE,
+        text=True,
+    )
+    conn = None
+    deadline = time.monotonic() + 60
+    while time.monotonic() < deadline and proc.poll() is None:  # until a batch is committed
+        if db_path.exists():
+            conn = conn or sqlite3.connect(f"file:{db_path}?mode=ro", uri=True, timeout=5)
+            try:
+                if conn.execute("SELECT count(*) FROM incidents").fetchone()[0] > 0:
+                    break
+            except sqlite3.OperationalError:
+                pass
+        time.sleep(0.02)
+    assert proc.poll() is None, "the ingest ended before it could be interrupted"
+    while proc.poll() is None:  # Ctrl-C, again and again, until it has exited
+        proc.send_signal(signal.SIGINT)
+        time.sleep(0.01)
+    _, err = proc.communicate(timeout=60)
+    assert proc.returncode == 130, err
+    assert err == f"Error: interrupted while reading {big}; it was rolled back, earlier files are stored\n"
+    check = sqlite3.connect(db_path)
+    assert check.execute("SELECT count(*) FROM incidents").fetchone()[0] == 0
+    assert check.execute("SELECT count(*) FROM ingest_runs").fetchone()[0] == 0
+    check.close()
+    if conn is not None:
+        conn.close()

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import signal
 import sys
 from enum import Enum
 from pathlib import Path
@@ -93,10 +94,19 @@ def ingest(
                     wait=wait,
                     on_wait=lambda text, file=file: print(f"Note: {file}: {text}", file=sys.stderr),
                 )
-        except KeyboardInterrupt:
-            # The file being read was undone (its committed batches too); earlier files stand.
+        except KeyboardInterrupt as e:
+            # The file being read was undone (its committed batches too); earlier files stand. The command
+            # is ending: further Ctrl-C presses are ignored, so its last line and clean-up are not cut.
+            signal.signal(signal.SIGINT, signal.SIG_IGN)
+            if getattr(e, "undone", True):
+                raise fail(
+                    f"interrupted while reading {file}; it was rolled back, earlier files are stored", 130
+                ) from None
             raise fail(
-                f"interrupted while reading {file}; it was rolled back, earlier files are stored", 130
+                f"interrupted while reading {file}; its rows could not be rolled back now (the store was "
+                "busy): readers do not count them and the next 'incidents ingest' undoes them; earlier "
+                "files are stored",
+                130,
             ) from None
         results.append(result)
         if not result.ok:

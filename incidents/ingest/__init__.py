@@ -9,9 +9,12 @@ from __future__ import annotations
 
 import gc
 import hashlib
+import signal
 import sqlite3
+import threading
 from collections import Counter
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
+from contextlib import contextmanager
 from dataclasses import dataclass, field
 from pathlib import Path
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
@@ -166,73 +169,107 @@ def ingest_file(
         )
         return result
 
-    try:
-        # Rows are short-lived and acyclic: the cyclic GC would only rescan them (a third of the time).
-        gc_was_enabled = gc.isenabled()
-        gc.disable()
+    with _interrupt_once():
         try:
-            with tuned(db.conn):
-                _load(
-                    db, path, result, strict=strict, naive_zone=naive_zone, on_progress=on_progress, lock=lock
+            # Rows are short-lived and acyclic: the cyclic GC would only rescan them (a third of the time).
+            gc_was_enabled = gc.isenabled()
+            gc.disable()
+            try:
+                with tuned(db.conn):
+                    _load(
+                        db,
+                        path,
+                        result,
+                        strict=strict,
+                        naive_zone=naive_zone,
+                        on_progress=on_progress,
+                        lock=lock,
+                    )
+            finally:
+                if gc_was_enabled:
+                    gc.enable()
+            usable = result.accepted + result.duplicate
+            if result.read == 0:
+                raise FormatError("no records in the file")
+            result.status = "ok" if usable else "failed"
+            if not usable:
+                # Keep the run and its rejects (nothing is lost), but say the file gave nothing.
+                result.message = f"no usable row: all {result.rejected} rejected (see `incidents rejects --run {result.run_id}`)"
+            with runs.write_lock(db, **lock):
+                store.finish_run(
+                    db,
+                    result.run_id,
+                    read=result.read,
+                    accepted=result.accepted,
+                    duplicate=result.duplicate,
+                    rejected=result.rejected,
+                    status=result.status,
                 )
-        finally:
-            if gc_was_enabled:
-                gc.enable()
-        usable = result.accepted + result.duplicate
-        if result.read == 0:
-            raise FormatError("no records in the file")
-        result.status = "ok" if usable else "failed"
-        if not usable:
-            # Keep the run and its rejects (nothing is lost), but say the file gave nothing.
-            result.message = f"no usable row: all {result.rejected} rejected (see `incidents rejects --run {result.run_id}`)"
-        with runs.write_lock(db, **lock):
-            store.finish_run(
-                db,
-                result.run_id,
-                read=result.read,
-                accepted=result.accepted,
-                duplicate=result.duplicate,
-                rejected=result.rejected,
-                status=result.status,
+            return result
+        except StrictRefusal as e:
+            result.status, result.message = "refused", f"{e}; --strict: nothing ingested from this file"
+        except FormatError as e:
+            result.status, result.message = "failed", str(e)
+        except UnicodeDecodeError as e:
+            result.status, result.message = "failed", f"cannot decode: {e.reason}"
+        except runs.StoreBusy as e:
+            result.status, result.message = "busy", f"{e}; nothing of this file was kept"
+        except sqlite3.DatabaseError as e:
+            # A full disk, a read-only or damaged store: say so; the run is undone if the store allows it.
+            result.status, result.message = (
+                "failed",
+                f"{store.explain(e)}; nothing of this file was kept",
             )
-        return result
-    except StrictRefusal as e:
-        result.status, result.message = "refused", f"{e}; --strict: nothing ingested from this file"
-    except FormatError as e:
-        result.status, result.message = "failed", str(e)
-    except UnicodeDecodeError as e:
-        result.status, result.message = "failed", f"cannot decode: {e.reason}"
-    except runs.StoreBusy as e:
-        result.status, result.message = "busy", f"{e}; nothing of this file was kept"
-    except sqlite3.DatabaseError as e:
-        # A full disk, a read-only or damaged store: say so; the run is undone if the store allows it.
-        result.status, result.message = (
-            "failed",
-            f"{store.explain(e)}; nothing of this file was kept",
-        )
-    except OSError as e:
-        result.status, result.message = (
-            "failed",
-            f"cannot read: {e.strerror or e}; nothing of this file was kept",
-        )
-    except BaseException:
+        except OSError as e:
+            result.status, result.message = (
+                "failed",
+                f"cannot read: {e.strerror or e}; nothing of this file was kept",
+            )
+        except BaseException as e:
+            undone = _discard(db, result.run_id, lock)  # a second Ctrl-C cannot cut it (_interrupt_once)
+            if isinstance(e, KeyboardInterrupt):
+                e.undone = (
+                    undone  # the CLI says whether the file was rolled back or is left to the next ingest
+                )
+            raise
         _discard(db, result.run_id, lock)
-        raise
-    _discard(db, result.run_id, lock)
-    result.run_id, result.accepted, result.duplicate, result.corrected = None, 0, 0, 0
-    return result
+        result.run_id, result.accepted, result.duplicate, result.corrected = None, 0, 0, 0
+        return result
 
 
-def _discard(db, run_id: int, lock: dict) -> None:
-    """Undo a run that did not finish and forget it; if the store stays busy, the next ingest will."""
+def _discard(db, run_id: int, lock: dict) -> bool:
+    """Undo a run that did not finish and forget it; False if the store stayed busy or failed, and the
+    run is left `running` (readers hide it) for the next ingest to undo once this process is gone."""
     try:
         if db.conn.in_transaction:
             db.conn.rollback()
         with runs.write_lock(db, **lock):
             runs.undo(db, run_id)
             db.conn.execute("DELETE FROM ingest_runs WHERE id = ?", (run_id,))
+        return True
     except (runs.StoreBusy, sqlite3.DatabaseError):
-        pass  # left `running`: the next ingest undoes it once this process is gone
+        return False
+
+
+@contextmanager
+def _interrupt_once() -> Iterator[None]:
+    """While a file is read and, if it stops, undone: the first Ctrl-C raises KeyboardInterrupt and turns
+    SIGINT off, so pressing it again cannot cut the undo short (that left the run's committed batches
+    while the command said the file was rolled back). The previous handler is back afterwards. Only the
+    main thread can set a signal handler; elsewhere nothing changes."""
+    if threading.current_thread() is not threading.main_thread():
+        yield
+        return
+
+    def once(signum, frame):
+        signal.signal(signal.SIGINT, signal.SIG_IGN)
+        raise KeyboardInterrupt
+
+    previous = signal.signal(signal.SIGINT, once)
+    try:
+        yield
+    finally:
+        signal.signal(signal.SIGINT, previous)
 
 
 def _load(
