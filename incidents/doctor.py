@@ -72,13 +72,45 @@ def store_checks(path: Path, *, integrity: bool = True) -> list[Check]:
     try:
         return _store_checks(conn, path, integrity, files)
     except sqlite3.DatabaseError as e:
-        return [_unopenable(path, store.explain(e, path)), *files]
+        problem = store.explain(e, path)
+        if isinstance(problem, store.StoreDamaged):
+            return [
+                Check("store", PROBLEM, f"{path} is an SQLite file, but SQLite stops reading it: {e}."),
+                _damaged(conn, path, e),
+                *files,
+            ]
+        return [_unopenable(path, problem), *files]
     finally:
         conn.close()
 
 
+def _damaged(conn: sqlite3.Connection, path: Path, error: sqlite3.DatabaseError) -> Check:
+    """The integrity line of a store whose damage stopped the checks: integrity_check's own findings, or,
+    when the damage stops integrity_check too (it lies in pages it must read first), SQLite's error."""
+    try:
+        return integrity_check(conn, path)
+    except sqlite3.DatabaseError as again:
+        return Check(
+            "integrity",
+            PROBLEM,
+            f"The store is damaged: {again} (PRAGMA integrity_check itself stops there"
+            f"{'' if str(again) == str(error) else f'; first met as {str(error)!r}'}). {_REBUILD.format(path=path)}",
+            {"first": str(again), "others": None, "limit": INTEGRITY_LIMIT},
+        )
+
+
+_REBUILD = (
+    "Stop writing to it, keep a copy, and rebuild it: `sqlite3 {path} .recover | sqlite3 repaired.db`, or "
+    "ingest the feed files again into a new store."
+)
+
+
 def _unopenable(path: Path, error: store.StoreError) -> Check:
     """The store check of a store that cannot be opened or read, with the fix for its cause."""
+    if isinstance(error, store.StoreDamaged):  # its text sends the user to doctor: say the fix here
+        return Check(
+            "store", PROBLEM, f"The store cannot be opened: it is damaged. {_REBUILD.format(path=path)}"
+        )
     if disk_full(path) and not isinstance(error, store.NotAStore) and path.exists():
         # SQLite says 'disk I/O error' when it cannot make the -shm file of a WAL store on a full disk.
         return Check(
@@ -161,8 +193,7 @@ def integrity_check(conn: sqlite3.Connection, path: Path) -> Check:
     return Check(
         "integrity",
         PROBLEM,
-        f"The store is damaged: {found[0]}{more}. Stop writing to it, keep a copy, and rebuild it: "
-        f"`sqlite3 {path} .recover | sqlite3 repaired.db`, or ingest the feed files again into a new store.",
+        f"The store is damaged: {found[0]}{more}. {_REBUILD.format(path=path)}",
         {"first": found[0], "others": others, "limit": INTEGRITY_LIMIT},
     )
 

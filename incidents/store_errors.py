@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import os
+import sqlite3
 from pathlib import Path
 
 from incidents.store_disk import disk_full
@@ -41,6 +42,21 @@ class StoreFull(StoreError):
 
 class StoreReadOnly(StoreError):
     """The store cannot be written (file or folder permissions, a read-only mount)."""
+
+
+class StoreDamaged(StoreError):
+    """Pages of the store are damaged (SQLITE_CORRUPT): a disk fault, a copy taken mid-write."""
+
+
+def store_file(conn) -> str | None:
+    """The file of a connection's main database (sqlite3 or sqlite_utils), for naming it in a message."""
+    try:
+        for _, name, file in getattr(conn, "conn", conn).execute("PRAGMA database_list").fetchall():
+            if name == "main":
+                return file or None
+    except (sqlite3.Error, AttributeError):  # a message is being written: never fail for want of a name
+        return None
+    return None
 
 
 def explain(error: BaseException, file: str | Path | None = None) -> StoreError:
@@ -83,7 +99,7 @@ def explain(error: BaseException, file: str | Path | None = None) -> StoreError:
     if primary == 11 or "malformed" in text:
         # SQLITE_CORRUPT: pages of the file are damaged (a disk fault, a copy taken mid-write, another
         # program writing into it). Say what to do, not only SQLite's words.
-        return StoreError(
+        return StoreDamaged(
             f"{where} is damaged ({text}): keep a copy and stop writing to it; `incidents doctor` shows the "
             f"damage; restore a backup, or rebuild it: `sqlite3 {file or 'STORE'} .recover | sqlite3 repaired.db`"
         )

@@ -113,6 +113,29 @@ def test_a_damaged_store_is_a_problem(healthy, tmp_path):
     assert "PROBLEM" in r.stdout and ("damaged" in r.stdout or "malformed" in r.stdout)
 
 
+@pytest.mark.parametrize("where", [0.3, 0.5, 0.7, 0.9])
+def test_damage_that_stops_sqlite_still_gets_an_integrity_line(tmp_path, where):
+    """Probe finding: 8 KB of noise in the incidents table's pages made doctor say only 'the store cannot be
+    opened: ... `incidents doctor` shows the damage' (the command just run), with no integrity line."""
+    import random
+    from pathlib import Path
+
+    path = tmp_path / "store.db"
+    sample = Path(__file__).resolve().parent.parent / "sample_logs" / "ncsc-2020.csv"
+    assert runner.invoke(app, ["ingest", "--db", str(path), str(sample)]).exit_code == 0
+    size = path.stat().st_size
+    with open(path, "r+b") as fh:
+        fh.seek(int(size * where) // 4096 * 4096)
+        fh.write(random.Random(1).randbytes(8192))
+    r = doctor("--db", str(path))
+    assert r.exit_code == 1, r.stdout
+    integrity = [line for line in r.stdout.splitlines() if line.split()[1:2] == ["integrity:"]]
+    assert len(integrity) == 1 and integrity[0].startswith("PROBLEM") and "damaged" in integrity[0], r.stdout
+    assert ".recover" in integrity[0] and "incidents doctor" not in r.stdout, r.stdout
+    checks = json.loads(doctor("--db", str(path), "--json").stdout)
+    assert any(c["name"] == "integrity" and c["level"] == "problem" for c in checks["checks"]), checks
+
+
 def test_failed_alerts_and_an_interrupted_ingest(healthy, tmp_path):
     db = store.open_db(healthy)
     db.execute(

@@ -156,7 +156,9 @@ def ingest_file(
         result.status, result.message = "busy", str(e)
         return result
     except sqlite3.DatabaseError as e:
-        result.message = str(store.explain(e))  # full disk, read-only, ...: the store's one sentence
+        result.message = str(
+            store.explain(e, store.store_file(db))
+        )  # full disk, read-only, ...: the store's one sentence
         return result
     if earlier:
         result.status, result.run_id = "skipped", earlier["id"]
@@ -218,7 +220,7 @@ def ingest_file(
             # A full disk, a read-only or damaged store: say so; the run is undone if the store allows it.
             result.status, result.message = (
                 "failed",
-                f"{store.explain(e)}; nothing of this file was kept",
+                f"{store.explain(e, store.store_file(db))}; nothing of this file was kept",
             )
         except OSError as e:
             result.status, result.message = (

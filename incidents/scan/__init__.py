@@ -310,7 +310,9 @@ def scan_file(
         result.per_rule.clear()
         result.new_per_rule.clear()
     except sqlite3.DatabaseError as e:  # the store, not the log: the transaction rolled back, stop here
-        raise ScanError(f"{path}: {store.explain(e)}; nothing of this file was written") from None
+        raise ScanError(
+            f"{path}: {store.explain(e, store.store_file(db))}; nothing of this file was written"
+        ) from None
     except (OSError, UnknownFormat) as e:
         result.error = str(e)
         result.found = result.new = 0
