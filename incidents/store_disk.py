@@ -64,7 +64,7 @@ def remove_unused_sidecars(file: str | Path | None, *, after_read: bool = False)
             return []
         if not shm.exists() or (shm.stat().st_size >= SHM_REGION and not after_read):
             return []
-        fd = os.open(shm, os.O_RDWR)
+        fd = _open_for_lock(shm)
     except OSError:
         return []
     try:
@@ -76,6 +76,23 @@ def remove_unused_sidecars(file: str | Path | None, *, after_read: bool = False)
         return _remove([p for p in (wal, shm) if p in ours])
     finally:
         os.close(fd)
+
+
+def _open_for_lock(shm: Path) -> int:
+    """The -shm opened for writing, which a write lock needs. SQLite gives it the store's mode, so beside a
+    0444 store it is 0444 too: this process made it (remember_sidecars), so it may lend itself the write
+    bit for the moment of the check (given back if the file stays). Raises OSError."""
+    try:
+        return os.open(shm, os.O_RDWR)
+    except PermissionError:
+        mode = shm.stat().st_mode & 0o7777
+        if shm.stat().st_uid != os.geteuid():
+            raise
+        os.chmod(shm, mode | 0o200)
+        try:
+            return os.open(shm, os.O_RDWR)
+        finally:
+            os.chmod(shm, mode)
 
 
 def _remove(paths: list[Path]) -> list[Path]:

@@ -172,3 +172,30 @@ def test_the_tui_sees_that_a_store_read_as_an_immutable_file_changed(tmp_path):
         assert reader.month_report("2020-10").total.count == 40
     finally:
         reader.close()
+
+
+def test_writers_refused_by_a_read_only_store_leave_nothing_beside_it(folder):
+    """Probe finding: `incidents alert` on a store it could not write left an empty -wal, a 32 KiB -shm
+    and its .alert-lock beside it (it reads the store before it tries to write)."""
+    prefix = as_nobody()
+    path = read_only_store(folder, prefix)
+    config = folder / "incidents.toml"
+    config.write_text(
+        '[smtp]\nhost = "127.0.0.1"\nport = 1\nsender = "incidents@example.org"\n\n'
+        '[[recipients]]\nemail = "soc@example.org"\nspikes = true\n'
+    )
+    config.chmod(0o644)
+    log = folder / "auth.log"
+    log.write_text("Oct  5 07:00:01 host sshd[1]: Failed password for root from 203.0.113.9 port 22 ssh2\n")
+    log.chmod(0o644)
+    for args in (
+        ["alert", "--dry-run", "--config", str(config)],
+        ["alert", "--config", str(config)],
+        ["ingest", str(rows(folder / "b.csv", "b"))],
+        ["scan", str(log), "--year", "2020"],
+    ):
+        r = run([*args, "--db", str(path)], prefix)
+        assert r.returncode == 1, (args, r.stdout, r.stderr)
+        assert "read-only" in r.stderr and "Traceback" not in r.stderr, (args, r.stderr)
+        left = sorted(p.name for p in folder.iterdir() if p.name.startswith("s.db"))
+        assert left == ["s.db"], (args, left)

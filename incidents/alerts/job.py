@@ -137,6 +137,8 @@ def run_alerts(
             problem = store.explain(e, path)
             if isinstance(problem, store.StoreBusy):
                 raise TempFailed(f"{problem}; pending alerts go out on the next run") from None
+            if not lock_existed and isinstance(problem, (store.StoreReadOnly, store.StoreFull)):
+                lock.unlink(missing_ok=True)  # a store it cannot write: leave nothing beside it
             raise JobError(str(problem)) from None
         finally:
             db.close()

@@ -372,7 +372,9 @@ def _tidy_after_failure() -> None:
     from incidents.store_open import resolve_path
 
     gc.collect()  # connections dropped without close() are closed now, before looking at their files
-    remove_unused_sidecars(resolve_path(_db_argument()))
+    # after_read: a writer that read the store before it failed to write (a read-only file) mapped the
+    # -shm; with an empty -wal and nobody holding the -shm's lock, neither is of use to anyone.
+    remove_unused_sidecars(resolve_path(_db_argument()), after_read=True)
 
 
 def _db_argument() -> str | None:
