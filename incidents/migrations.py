@@ -348,6 +348,18 @@ def _v10_incident_records(db: sqlite_utils.Database) -> None:
     )
 
 
+def _v15_sector_names(db: sqlite_utils.Database) -> None:
+    # One spelling per sector (store_sql.sector_name): 'Government' and 'government' were two sectors,
+    # so the bulletin ranked one sector twice and `list --sector government` missed half of it. Feeds
+    # write a handful of sectors, so each distinct spelling is one UPDATE through the (sector, day) index.
+    from incidents.store_sql import sector_name
+
+    for (sector,) in db.execute("SELECT DISTINCT sector FROM incidents WHERE sector IS NOT NULL").fetchall():
+        folded = sector_name(sector)
+        if folded != sector:
+            db.execute("UPDATE incidents SET sector = ? WHERE sector = ?", [folded, sector])
+
+
 MIGRATIONS: list[Callable[[sqlite_utils.Database], None]] = [
     _v1_initial,
     _v2_published,
@@ -363,4 +375,5 @@ MIGRATIONS: list[Callable[[sqlite_utils.Database], None]] = [
     _v12_category_sector_days,
     _v13_batch_upkeep,
     _v14_feed_severity_target_days,
+    _v15_sector_names,
 ]

@@ -20,7 +20,7 @@ import sqlite3
 from dataclasses import asdict, dataclass, field
 
 from incidents.store import INCIDENT_COLUMNS
-from incidents.store_sql import SEVERITY_RANK, SEVERITY_RANKS
+from incidents.store_sql import SEVERITY_RANK, SEVERITY_RANKS, sector_name
 
 # Columns of an IncidentRow, in table order; `raw` (the original record) only comes with get_incident.
 ROW_COLUMNS = tuple(c for c in INCIDENT_COLUMNS if c != "raw")
@@ -52,7 +52,8 @@ class SearchError(ValueError):
 class IncidentFilter:
     """Which incidents to show. Every field None means no restriction; all given fields must hold.
 
-    since/until: local days 'YYYY-MM-DD', inclusive. category, sector, feed, severity: exact values as
+    since/until: local days 'YYYY-MM-DD', inclusive. sector: any case (store_sql.sector_name). category,
+    feed, severity: exact values as
     stored (category a name from taxonomy.CATEGORIES, severity low|medium|high|critical).
     target: a substring of the target, case-insensitive for ASCII letters. run_id: the ingest or scan run
     that stored the incident.
@@ -141,6 +142,8 @@ def where_clause(flt: IncidentFilter, *, restored: bool = False) -> tuple[str, l
         value = getattr(flt, column)
         if value is None:
             continue
+        if column == "sector":
+            value = sector_name(value) or value  # stored folded (migration _v15): any spelling finds it
         if column == "severity" and not ranged and value in SEVERITY_RANKS:
             # No day range: the (rank, day) index (_v14) finds them; the rank names exactly one severity.
             clauses.append(f"({SEVERITY_RANK}) = ?")

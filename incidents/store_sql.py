@@ -3,6 +3,8 @@
 from __future__ import annotations
 
 import sqlite3
+import unicodedata
+from functools import lru_cache
 
 # Severity in the order of its meaning (low < medium < high < critical, anything else first), as one SQL
 # expression: `list --order severity` and `--severity X` use it, and migration _v14 indexes it. SQLite
@@ -10,6 +12,16 @@ import sqlite3
 # Never change it: the index of every store holds it.
 SEVERITY_RANK = "CASE severity WHEN 'low' THEN 1 WHEN 'medium' THEN 2 WHEN 'high' THEN 3 WHEN 'critical' THEN 4 ELSE 0 END"
 SEVERITY_RANKS = {"low": 1, "medium": 2, "high": 3, "critical": 4}
+
+
+@lru_cache(maxsize=4096)
+def sector_name(value: str | None) -> str | None:
+    """The one stored spelling of a sector: Unicode NFC, lower case, inner blanks as one space
+    ('Government', 'GOVERNMENT ', 'government' are one sector; 'Tài chính' and 'tài chính' too).
+    A feed writes a handful of sectors a million times, hence the cache. None stays None."""
+    if value is None:
+        return None
+    return " ".join(unicodedata.normalize("NFC", value).lower().split()) or None
 
 
 def where_clause(*filters: tuple[str, object], always: list[str] | tuple[str, ...] = ()) -> tuple[str, list]:

@@ -113,3 +113,61 @@ def test_notes_for_a_partial_year_and_an_unfinished_month(db):
     assert "the year to date counts from 2020-03, the first month with data" in texts
     assert "the data runs to 2020-04-10: 2020-04 may be incomplete" in texts
     assert r.total.year_to_date == 9
+
+
+def test_one_sector_whatever_its_spelling(tmp_path):
+    """Probe finding: 'government' and 'Government' were two sectors: the bulletin ranked one sector
+    twice and `list --sector government` found half of it. Ingest stores one spelling
+    (store_sql.sector_name), filters take any, and migration _v15 folds an older store's."""
+    import sqlite3
+
+    from typer.testing import CliRunner
+
+    from incidents import store
+    from incidents.cli import app
+    from incidents.migrations import MIGRATIONS
+
+    runner = CliRunner()
+    src = tmp_path / "s.csv"
+    spellings = ["government", "Government", "GOVERNMENT ", "energy", "Tài Chính", "tài  chính"]
+    src.write_text(
+        "id,time,category,target,sector\n"
+        + "".join(
+            f"r{i},2020-10-{1 + i:02d}T01:00:00Z,deface,h{i}.example.vn,{s}\n"
+            for i, s in enumerate(spellings * 2)
+        ),
+        encoding="utf-8",
+    )
+    db = tmp_path / "s.db"
+    assert runner.invoke(app, ["ingest", "--db", str(db), str(src)]).exit_code == 0
+    conn = sqlite3.connect(db)
+    got = dict(conn.execute("SELECT sector, count(*) FROM incidents GROUP BY 1").fetchall())
+    assert got == {"government": 6, "energy": 2, "tài chính": 4}
+    for spelling in ("Government", "government", " GOVERNMENT"):
+        r = runner.invoke(app, ["list", "--db", str(db), "--sector", spelling, "--json"])
+        assert r.exit_code == 0 and '"total": 6' in r.stdout, (spelling, r.stdout[:200])
+    r = runner.invoke(app, ["bulletin", "--db", str(db), "--month", "2020-10", "--format", "json"])
+    assert r.exit_code == 0, r.stderr
+    import json
+
+    def find(node):
+        if isinstance(node, dict):
+            if "top_sectors" in node:
+                return node["top_sectors"]
+            return next((f for f in map(find, node.values()) if f is not None), None)
+        return None
+
+    top = find(json.loads(r.stdout))
+    assert top["values"][0] == {"sector": "government", "count": 6}, top
+    assert [v["sector"] for v in top["values"]].count("government") == 1, top
+    # An older store (before _v15) with the spellings as sent: the next writer folds them.
+    conn.execute(
+        "UPDATE incidents SET sector = 'Government' WHERE id IN (SELECT id FROM incidents WHERE sector = 'government' LIMIT 2)"
+    )
+    conn.execute(f"PRAGMA user_version = {len(MIGRATIONS) - 1}")
+    conn.commit()
+    conn.close()
+    store.open_db(db).close()
+    conn = sqlite3.connect(db)
+    assert dict(conn.execute("SELECT sector, count(*) FROM incidents GROUP BY 1").fetchall()) == got
+    conn.close()

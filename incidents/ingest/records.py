@@ -18,6 +18,7 @@ from zoneinfo import ZoneInfo
 from incidents.ingest.hosts import BadTarget
 from incidents.ingest.hosts import normalise_target as _normalise_text
 from incidents.ingest.times import BadRecord, latest_allowed, parse_time, stamps
+from incidents.store_sql import sector_name
 from incidents.taxonomy import SEVERITIES, classify, classify_label, severity_from_label
 
 __all__ = [
@@ -365,7 +366,7 @@ def to_row(
         target,
         kind,
         source_ip,
-        t["sector"](rec),
+        sector_name(t["sector"](rec)),
         feed,
         severity,
         t["status"](rec) or "new",
