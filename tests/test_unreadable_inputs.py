@@ -210,3 +210,23 @@ def test_a_folder_that_cannot_be_used_is_one_error_line(folder, small_store, arg
     (line,) = error_lines(r.stderr)
     assert str(closed) in line and line.endswith("Permission denied"), line
     assert "Traceback" not in r.stderr
+
+
+def test_alert_names_a_folder_given_as_the_store_as_every_command_does(tmp_path):
+    """Probe finding: `alert --db FOLDER` said SQLite's 'unable to open database file'."""
+    from typer.testing import CliRunner
+
+    from incidents.cli import app
+
+    config = tmp_path / "incidents.toml"
+    config.write_text(
+        '[smtp]\nhost = "127.0.0.1"\nport = 1\nsender = "incidents@example.org"\n\n'
+        '[[recipients]]\nemail = "soc@example.org"\nspikes = true\n'
+    )
+    folder = tmp_path / "store-folder"
+    folder.mkdir()
+    for dry in (["--dry-run"], []):
+        r = CliRunner().invoke(app, ["alert", *dry, "--config", str(config), "--db", str(folder)])
+        assert r.exit_code == 1, r.output
+        assert r.stderr == f"Error: {folder} is not a regular file (a folder)\n", r.stderr
+        assert sorted(p.name for p in tmp_path.iterdir()) == ["incidents.toml", "store-folder"]

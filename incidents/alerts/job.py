@@ -28,6 +28,7 @@ from incidents.alerts import collect, outbox
 from incidents.alerts.compose import Composed, compose
 from incidents.alerts.send import Refused, Sender, SetupFailure, TempFailure
 from incidents.config import SEVERITIES, Config
+from incidents.files import NotRegularFile, check_regular
 
 # Mails per recipient and run come in these groups: each spike episode on its own (they are the news),
 # the silent feeds together, the incidents together.
@@ -118,6 +119,10 @@ def run_alerts(
     path = store.resolve_path(db_path)
     if not path.exists():
         raise JobError(f"no database at {path} (run 'incidents ingest' or 'incidents demo' first)")
+    try:
+        check_regular(path)  # a folder or a FIFO given as --db: the words every other command uses
+    except NotRegularFile as e:
+        raise JobError(str(e)) from None
     lock = lock_path(path)
     lock_existed = lock.exists()
     with RunLock(lock):
