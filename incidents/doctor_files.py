@@ -171,7 +171,21 @@ def permission_checks(path: Path) -> list[Check]:
             )
         ]
     checks = []
-    if not os.access(path, os.W_OK) or not mode & stat.S_IWUSR:
+    writable_by_mode = mode & stat.S_IWUSR and (os.geteuid() in (0, st.st_uid))
+    if writable_by_mode and not os.access(path, os.W_OK):
+        # The mode allows it and still it cannot be written: chmod is no fix (the probe saw that advice).
+        checks.append(
+            Check(
+                "files",
+                PROBLEM,
+                f"{path} (owner {owner}, mode {mode:04o}) cannot be written although its mode allows it: an "
+                f"immutable or append-only attribute (see `lsattr {path}`; `chattr -i -a {path}` as root "
+                "removes them) or a security policy (ACL, SELinux, AppArmor). Ingest, scan and alert fail with "
+                "'read-only' until then; reads work.",
+                {"file": str(path), "owner": owner, "mode": f"{mode:04o}"},
+            )
+        )
+    elif not os.access(path, os.W_OK) or not mode & stat.S_IWUSR:
         checks.append(
             Check(
                 "files",

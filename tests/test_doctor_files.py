@@ -294,3 +294,24 @@ def test_a_store_this_user_cannot_read_says_who_can(tmp_path):
     assert r.exit_code == 1
     got = line(r, "store")
     assert got.startswith("PROBLEM") and "cannot read" in got and f"chmod o+r {path}" in got
+
+
+def test_an_immutable_store_is_named_as_such_not_fixed_by_chmod(tmp_path):
+    """Probe finding: on a `chattr +i` store doctor advised `chmod u+w`, which its mode already allowed."""
+    import shutil
+
+    path = make_store(tmp_path / "store.db")
+    if (
+        not shutil.which("chattr")
+        or subprocess.run(["chattr", "+i", str(path)], capture_output=True, check=False).returncode
+    ):
+        pytest.skip("chattr +i is not possible here (not root, or the file system has no such attribute)")
+    try:
+        r = runner.invoke(app, ["doctor", "--db", str(path)])
+        files = [line for line in r.stdout.splitlines() if line.split()[1:2] == ["files:"]]
+        assert r.exit_code == 1 and any("immutable" in line and "chattr -i" in line for line in files), (
+            r.stdout
+        )
+        assert not any("chmod u+w" in line for line in files), files
+    finally:
+        subprocess.run(["chattr", "-i", str(path)], check=False)
