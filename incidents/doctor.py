@@ -151,9 +151,9 @@ def _store_checks(conn: sqlite3.Connection, path: Path, integrity: bool, files: 
             Check(
                 "schema",
                 WARNING,
-                f"Schema version {version}, older than this release's {current}: read commands work on what it "
-                "holds; the next writing command (incidents ingest, scan or alert) upgrades it after a backup "
-                "copy beside it.",
+                f"Schema version {version}, older than this release's {current}: read commands show what it "
+                "holds (one that needs a newer table, such as the bulletin on a very old store, says so); the "
+                "next writing command (incidents ingest, scan or alert) upgrades it after a backup copy beside it.",
                 {"version": version, "current": current},
             )
         )
