@@ -16,7 +16,7 @@ from incidents.cli import app
 
 runner = CliRunner()
 
-SECTOR = "\x1b[31mRED\x1b[0m"
+SECTOR = "\x1b[31mred\x1b[0m"  # in the one spelling ingest stores (lower case)
 FEED = "feed\x1b]8;;https://evil.example\x07x\x1b]8;;\x07"  # an OSC 8 hyperlink, ended by BEL
 DESCRIPTION = "desc \x1b[2J\x1b[H cleared \x07 bell \x85 c1\tand a tab\nand a line"
 RAW = re.compile("[\x00-\x08\x0b\x0c\x0e-\x1f\x7f-\x9f]")
@@ -54,7 +54,7 @@ def test_the_bulletin_shows_control_characters_as_text(hostile_store, fmt):
     )
     assert r.exit_code == 0, r.stderr
     assert not RAW.search(r.stdout), RAW.search(r.stdout)
-    assert "\\x1b" in r.stdout and "RED" in r.stdout
+    assert "\\x1b" in r.stdout and "red" in r.stdout
 
 
 @pytest.mark.parametrize("flag, delimiter", [("--csv", ","), ("--tsv", "\t")])
@@ -66,7 +66,7 @@ def test_csv_and_tsv_exports_show_control_characters_as_text(hostile_store, flag
     rows = list(csv.DictReader(io.StringIO(r.stdout, newline=""), delimiter=delimiter))
     assert len(rows) == 3
     for row in rows:
-        assert row["sector"] == "\\x1b[31mRED\\x1b[0m"
+        assert row["sector"] == "\\x1b[31mred\\x1b[0m"
         assert row["feed"] == "feed\\x1b]8;;https://evil.example\\x07x\\x1b]8;;\\x07"
         # TAB and LF are data inside the quoted field; the other controls are text.
         assert row["description"] == "desc \\x1b[2J\\x1b[H cleared \\x07 bell \\x85 c1\tand a tab\nand a line"
@@ -84,6 +84,18 @@ def test_the_spikes_counts_output_shows_control_characters_as_text(tmp_path):
     assert {row["series"] for row in csv.DictReader(io.StringIO(text))} == {"\\x1b[31mS\\x07"}
 
 
+def store_with_description(tmp_path: Path, value: str) -> Path:
+    """A store holding one incident (October 2020) whose description is `value`, ingested from CSV."""
+    src = tmp_path / "one.csv"
+    src.write_text(
+        f"id,time,category,target,description\nb1,2020-10-06T10:00:00+07:00,deface,b.example.vn,{value}\n",
+        encoding="utf-8",
+    )
+    db = tmp_path / "one.db"
+    assert runner.invoke(app, ["ingest", "--db", str(db), str(src)]).exit_code == 0
+    return db
+
+
 @pytest.mark.parametrize("flag", ["--json", "--nl"])
 def test_json_outputs_escape_c1_bidi_and_del_and_parse_to_the_same_text(tmp_path, flag):
     """JSON escapes C0 itself; DEL, C1 (U+009B is CSI) and the bidi overrides are written as \\uXXXX
@@ -92,13 +104,7 @@ def test_json_outputs_escape_c1_bidi_and_del_and_parse_to_the_same_text(tmp_path
     import json
 
     value = "x\u202eRLO\x9b31m\x7f\u2066y"
-    src = tmp_path / "bidi.csv"
-    src.write_text(
-        f"id,time,category,target,description\nb1,2020-10-06T10:00:00+07:00,deface,b.example.vn,{value}\n",
-        encoding="utf-8",
-    )
-    db = tmp_path / "b.db"
-    assert runner.invoke(app, ["ingest", "--db", str(db), str(src)]).exit_code == 0
+    db = store_with_description(tmp_path, value)
     unsafe = re.compile("[\x7f-\x9f\u202a-\u202e\u2066-\u2069]")
     r = runner.invoke(app, ["list", "--db", str(db), "--month", "2020-10", flag])
     assert r.exit_code == 0, r.stderr
@@ -130,14 +136,7 @@ def test_every_bidi_control_is_escaped_by_every_escaper():
 
 @pytest.mark.parametrize("flag", ["", "--plain", "--csv", "--tsv"])
 def test_arabic_letter_mark_and_marks_are_shown_escaped_in_list(tmp_path, flag):
-    value = "pay\u061cpal\u200eroute\u200fx"
-    src = tmp_path / "alm.csv"
-    src.write_text(
-        f"id,time,category,target,description\na1,2020-10-06T10:00:00+07:00,deface,a.example.vn,{value}\n",
-        encoding="utf-8",
-    )
-    db = tmp_path / "a.db"
-    assert runner.invoke(app, ["ingest", "--db", str(db), str(src)]).exit_code == 0
+    db = store_with_description(tmp_path, "pay\u061cpal\u200eroute\u200fx")
     r = runner.invoke(app, ["list", "--db", str(db), "--month", "2020-10", *([flag] if flag else [])])
     assert r.exit_code == 0, r.stderr
     assert not any(ch in r.stdout for ch in BIDI_CONTROL), repr(r.stdout)

@@ -78,32 +78,40 @@ def test_open_missing_store_without_create(tmp_path):
         store.open_db(tmp_path / "nope.db", create=False)
 
 
-@pytest.mark.skipif(sys.platform == "win32", reason="SIGINT semantics")
-def test_ctrl_c_in_the_middle_of_a_file_leaves_the_store_as_it_was(tmp_path):
-    db_path = tmp_path / "s.db"
-    first = tmp_path / "first.csv"
-    first.write_text("time,category,target\n2020-01-01T00:00:00Z,deface,a.vn\n")
-    big = tmp_path / "big.csv"
-    with open(big, "w") as fh:
+def big_csv(path, rows: int = 400_000):
+    with open(path, "w") as fh:
         fh.write("time,category,target\n")
-        fh.writelines(f"2020-01-01T00:00:00Z,deface,host{i}.vn\n" for i in range(400_000))
-    env = {**os.environ, "INCIDENTS_DB": str(db_path)}
-    cmd = [sys.executable, "-m", "incidents.cli", "ingest"]
-    subprocess.run([*cmd, str(first)], env=env, check=True, capture_output=True)
-    # A command started from a terminal has SIGINT at its default; a background job of a non-interactive
-    # shell (how CI may start pytest) inherits it ignored, and Python then never raises
-    # KeyboardInterrupt. Give the ingest what a user's Ctrl-C reaches: Python's own handler.
-    interruptible = (
+        fh.writelines(f"2020-01-01T00:00:00Z,deface,host{i}.vn\n" for i in range(rows))
+    return path
+
+
+def interruptible_ingest(path, env: dict) -> subprocess.Popen:
+    """`incidents ingest PATH` in a process that Ctrl-C reaches. A command started from a terminal has
+    SIGINT at its default; a background job of a non-interactive shell (how CI may start pytest) inherits
+    it ignored, and Python then never raises KeyboardInterrupt: the child installs Python's own handler."""
+    script = (
         "import signal, sys; signal.signal(signal.SIGINT, signal.default_int_handler); "
         "from incidents.cli import main; sys.argv[0] = 'incidents'; main()"
     )
-    proc = subprocess.Popen(
-        [sys.executable, "-c", interruptible, "ingest", str(big)],
+    return subprocess.Popen(
+        [sys.executable, "-c", script, "ingest", str(path)],
         env=env,
         stdout=subprocess.PIPE,
         stderr=subprocess.PIPE,
         text=True,
     )
+
+
+@pytest.mark.skipif(sys.platform == "win32", reason="SIGINT semantics")
+def test_ctrl_c_in_the_middle_of_a_file_leaves_the_store_as_it_was(tmp_path):
+    db_path = tmp_path / "s.db"
+    first = tmp_path / "first.csv"
+    first.write_text("time,category,target\n2020-01-01T00:00:00Z,deface,a.vn\n")
+    big = big_csv(tmp_path / "big.csv")
+    env = {**os.environ, "INCIDENTS_DB": str(db_path)}
+    cmd = [sys.executable, "-m", "incidents.cli", "ingest"]
+    subprocess.run([*cmd, str(first)], env=env, check=True, capture_output=True)
+    proc = interruptible_ingest(big, env)
     # Wait until the ingest is writing (its WAL grows), then interrupt it as a user's Ctrl-C would.
     wal = tmp_path / "s.db-wal"
     deadline = time.monotonic() + 30
@@ -138,22 +146,9 @@ def test_ctrl_c_pressed_again_during_the_undo_still_undoes_the_file(tmp_path):
     """Probe finding: a second Ctrl-C while the interrupted file was being undone cut the undo short (its
     committed batches stayed, the run left `running`) while the command said it was rolled back."""
     db_path = tmp_path / "s.db"
-    big = tmp_path / "big.csv"
-    with open(big, "w") as fh:
-        fh.write("time,category,target\n")
-        fh.writelines(f"2020-01-01T00:00:00Z,deface,host{i}.vn\n" for i in range(400_000))
-    interruptible = (
-        "import signal, sys; signal.signal(signal.SIGINT, signal.default_int_handler); "
-        "from incidents.cli import main; sys.argv[0] = 'incidents'; main()"
-    )
+    big = big_csv(tmp_path / "big.csv")
     env = {**os.environ, "INCIDENTS_DB": str(db_path), "INCIDENTS_INGEST_COMMIT_ROWS": "20000"}
-    proc = subprocess.Popen(
-        [sys.executable, "-c", interruptible, "ingest", str(big)],
-        env=env,
-        stdout=subprocess.PIPE,
-        stderr=subprocess.PIPE,
-        text=True,
-    )
+    proc = interruptible_ingest(big, env)
     conn = None
     deadline = time.monotonic() + 60
     while time.monotonic() < deadline and proc.poll() is None:  # until a batch is committed
