@@ -2,7 +2,7 @@
 
 Each check gives one plain sentence: what was found and, when something is wrong, how to fix it.
 Checks: the store opens as an incidents store (read-only, store.open_read; on a full disk it says so),
-`PRAGMA integrity_check` (one line), the schema version against this release, the store's files
+`PRAGMA integrity_check` (one line: doctor_integrity), the schema version against this release, the store's files
 (doctor_files: the WAL's size, the free space, who can write the store, its folder and its -wal/-shm),
 the last ingest and scan runs and their outcome, the last `incidents alert` run and the pending and
 failed alerts (outbox API), the configuration file (config.check_config; a named one that is absent is a
@@ -22,14 +22,13 @@ from pathlib import Path
 
 from incidents import store
 from incidents.doctor_files import access_fix, disk_full, file_checks, free_bytes
+from incidents.doctor_integrity import REBUILD, damaged, integrity_check
 from incidents.doctor_report import OK, PROBLEM, WARNING, Check, Report, one_line
 from incidents.migrations import MIGRATIONS
 
 __all__ = ["OK", "PROBLEM", "WARNING", "Check", "Report", "diagnose", "one_line"]
 
 SMTP_TIMEOUT_S = 10.0
-# integrity_check stops after this many messages.
-INTEGRITY_LIMIT = 100
 
 
 def diagnose(
@@ -76,7 +75,7 @@ def store_checks(path: Path, *, integrity: bool = True) -> list[Check]:
         if isinstance(problem, store.StoreDamaged):
             return [
                 Check("store", PROBLEM, f"{path} is an SQLite file, but SQLite stops reading it: {e}."),
-                _damaged(conn, path, e),
+                damaged(conn, path, e),
                 *files,
             ]
         return [_unopenable(path, problem), *files]
@@ -84,32 +83,11 @@ def store_checks(path: Path, *, integrity: bool = True) -> list[Check]:
         conn.close()
 
 
-def _damaged(conn: sqlite3.Connection, path: Path, error: sqlite3.DatabaseError) -> Check:
-    """The integrity line of a store whose damage stopped the checks: integrity_check's own findings, or,
-    when the damage stops integrity_check too (it lies in pages it must read first), SQLite's error."""
-    try:
-        return integrity_check(conn, path)
-    except sqlite3.DatabaseError as again:
-        return Check(
-            "integrity",
-            PROBLEM,
-            f"The store is damaged: {again} (PRAGMA integrity_check itself stops there"
-            f"{'' if str(again) == str(error) else f'; first met as {str(error)!r}'}). {_REBUILD.format(path=path)}",
-            {"first": str(again), "others": None, "limit": INTEGRITY_LIMIT},
-        )
-
-
-_REBUILD = (
-    "Stop writing to it, keep a copy, and rebuild it: `sqlite3 {path} .recover | sqlite3 repaired.db`, or "
-    "ingest the feed files again into a new store."
-)
-
-
 def _unopenable(path: Path, error: store.StoreError) -> Check:
     """The store check of a store that cannot be opened or read, with the fix for its cause."""
     if isinstance(error, store.StoreDamaged):  # its text sends the user to doctor: say the fix here
         return Check(
-            "store", PROBLEM, f"The store cannot be opened: it is damaged. {_REBUILD.format(path=path)}"
+            "store", PROBLEM, f"The store cannot be opened: it is damaged. {REBUILD.format(path=path)}"
         )
     if disk_full(path) and not isinstance(error, store.NotAStore) and path.exists():
         # SQLite says 'disk I/O error' when it cannot make the -shm file of a WAL store on a full disk.
@@ -171,31 +149,6 @@ def _store_checks(conn: sqlite3.Connection, path: Path, integrity: bool, files: 
     checks.extend(_run_checks(conn))
     checks.extend(_alert_checks(conn))
     return checks
-
-
-def integrity_check(conn: sqlite3.Connection, path: Path) -> Check:
-    """SQLite's `PRAGMA integrity_check`, reported on one line: the first message and how many others."""
-    # A row may hold several messages on separate lines (SQLite joins some with newlines).
-    found = [
-        m.strip()
-        for r in conn.execute(f"PRAGMA integrity_check({INTEGRITY_LIMIT})")
-        for m in r[0].splitlines()
-    ]
-    found = [m for m in found if m and not m.startswith("*** in database")]
-    if found == ["ok"]:
-        return Check("integrity", OK, "PRAGMA integrity_check found no damage.")
-    others = len(found) - 1
-    more = (
-        f" and {'at least ' if len(found) >= INTEGRITY_LIMIT else ''}{others:,} other problem(s)"
-        if others
-        else ""
-    )
-    return Check(
-        "integrity",
-        PROBLEM,
-        f"The store is damaged: {found[0]}{more}. {_REBUILD.format(path=path)}",
-        {"first": found[0], "others": others, "limit": INTEGRITY_LIMIT},
-    )
 
 
 def _run_checks(conn: sqlite3.Connection) -> list[Check]:
