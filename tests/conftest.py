@@ -127,3 +127,14 @@ def small_mount(tmp_path):
         yield point
     finally:
         subprocess.run(["umount", "-l", str(point)], check=False, capture_output=True)
+
+
+def minimal_alert_config(folder: Path) -> Path:
+    """An incidents.toml in `folder` with one recipient of spike alerts and a mail server that is not
+    there (port 1): enough for `incidents alert` to get past its configuration."""
+    config = folder / "incidents.toml"
+    config.write_text(
+        '[smtp]\nhost = "127.0.0.1"\nport = 1\nsender = "incidents@example.org"\n\n'
+        '[[recipients]]\nemail = "soc@example.org"\nspikes = true\n'
+    )
+    return config

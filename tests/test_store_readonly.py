@@ -17,6 +17,8 @@ from pathlib import Path
 
 import pytest
 
+from tests.conftest import minimal_alert_config
+
 HEADER = "id,time,category,target,sector,feed,severity,status,source_ip,description"
 NOBODY = 65534
 
@@ -179,11 +181,7 @@ def test_writers_refused_by_a_read_only_store_leave_nothing_beside_it(folder):
     and its .alert-lock beside it (it reads the store before it tries to write)."""
     prefix = as_nobody()
     path = read_only_store(folder, prefix)
-    config = folder / "incidents.toml"
-    config.write_text(
-        '[smtp]\nhost = "127.0.0.1"\nport = 1\nsender = "incidents@example.org"\n\n'
-        '[[recipients]]\nemail = "soc@example.org"\nspikes = true\n'
-    )
+    config = minimal_alert_config(folder)
     config.chmod(0o644)
     log = folder / "auth.log"
     log.write_text("Oct  5 07:00:01 host sshd[1]: Failed password for root from 203.0.113.9 port 22 ssh2\n")

@@ -19,6 +19,7 @@ from pathlib import Path
 import pytest
 
 from incidents.cli import app
+from tests.conftest import minimal_alert_config
 
 ROOT = Path(__file__).resolve().parent.parent
 GOOD_CSV = (
@@ -218,11 +219,7 @@ def test_alert_names_a_folder_given_as_the_store_as_every_command_does(tmp_path)
 
     from incidents.cli import app
 
-    config = tmp_path / "incidents.toml"
-    config.write_text(
-        '[smtp]\nhost = "127.0.0.1"\nport = 1\nsender = "incidents@example.org"\n\n'
-        '[[recipients]]\nemail = "soc@example.org"\nspikes = true\n'
-    )
+    config = minimal_alert_config(tmp_path)
     folder = tmp_path / "store-folder"
     folder.mkdir()
     for dry in (["--dry-run"], []):
@@ -230,3 +227,19 @@ def test_alert_names_a_folder_given_as_the_store_as_every_command_does(tmp_path)
         assert r.exit_code == 1, r.output
         assert r.stderr == f"Error: {folder} is not a regular file (a folder)\n", r.stderr
         assert sorted(p.name for p in tmp_path.iterdir()) == ["incidents.toml", "store-folder"]
+
+
+@pytest.mark.parametrize("moment", ["0001-01-01", "0001-01-02", "9999-12-31T23:00Z", "1969-12-31"])
+def test_alert_now_at_the_ends_of_time_is_a_usage_error(tmp_path, moment):
+    """Probe finding: `alert --now 0001-01-01` overflowed the day arithmetic: a traceback, exit 1."""
+    from typer.testing import CliRunner
+
+    from incidents.cli import app
+
+    config = minimal_alert_config(tmp_path)
+    db = tmp_path / "s.db"
+    r = CliRunner().invoke(
+        app, ["alert", "--dry-run", "--config", str(config), "--db", str(db), "--now", moment]
+    )
+    assert r.exit_code == 2, (r.output, r.exception)
+    assert "outside the years 1970-9998" in r.stderr

@@ -136,7 +136,7 @@ def alert(
 def _parse_now(value: str | None, db: Path | None):
     if value is None:
         return None
-    from datetime import datetime
+    from datetime import UTC, datetime
 
     try:
         moment = datetime.fromisoformat(value)
@@ -144,6 +144,13 @@ def _parse_now(value: str | None, db: Path | None):
         raise typer.BadParameter(f"{value!r} is not an ISO 8601 time", param_hint="--now") from None
     if moment.tzinfo is None:
         moment = moment.replace(tzinfo=_store_zone(db))
+    try:
+        year = moment.astimezone(UTC).year
+    except (OverflowError, ValueError):
+        year = 0
+    # The job counts days before and after it: at the ends of datetime's range that overflows.
+    if not 1970 <= year <= 9998:
+        raise typer.BadParameter(f"{value!r} is outside the years 1970-9998", param_hint="--now")
     return moment
 
 
