@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import math
 import os
 import sqlite3
 from pathlib import Path
@@ -13,11 +14,13 @@ BUSY_TIMEOUT_S = 30.0
 
 
 def busy_timeout() -> float:
-    """Seconds a command waits for another one's write lock: $INCIDENTS_BUSY_TIMEOUT, else BUSY_TIMEOUT_S."""
+    """Seconds a command waits for another one's write lock: $INCIDENTS_BUSY_TIMEOUT when it is a finite
+    number >= 0, else BUSY_TIMEOUT_S ('abc', '-1', 'nan' and 'inf' alike). `ingest` has its own --wait."""
     try:
-        return max(0.0, float(os.environ.get("INCIDENTS_BUSY_TIMEOUT", BUSY_TIMEOUT_S)))
+        value = float(os.environ.get("INCIDENTS_BUSY_TIMEOUT", BUSY_TIMEOUT_S))
     except ValueError:
         return BUSY_TIMEOUT_S
+    return value if math.isfinite(value) and value >= 0 else BUSY_TIMEOUT_S
 
 
 class StoreError(Exception):

@@ -144,3 +144,20 @@ def test_the_lock_is_taken_at_once_when_the_store_is_free(tmp_path):
         c.execute("CREATE TABLE t (x)")
     assert told == [] and not conn.in_transaction
     assert conn.execute("PRAGMA busy_timeout").fetchone()[0] == 5000  # the connection's own, put back
+
+
+def test_the_busy_timeout_setting_reads_one_way_and_ingest_keeps_its_wait(monkeypatch):
+    """Probe 2 finding: '-1'/'nan' meant 0 s and 'abc' 30 s for alert, while ingest refused '-1' as a usage
+    error because its --wait also read $INCIDENTS_BUSY_TIMEOUT (the README gives ingest --wait alone)."""
+    from typer.testing import CliRunner
+
+    from incidents.cli import app
+    from incidents.store_errors import BUSY_TIMEOUT_S, busy_timeout
+
+    for text, want in (("abc", BUSY_TIMEOUT_S), ("-1", BUSY_TIMEOUT_S), ("nan", BUSY_TIMEOUT_S),
+                       ("inf", BUSY_TIMEOUT_S), ("", BUSY_TIMEOUT_S), ("2.5", 2.5), ("0", 0.0)):  # fmt: skip
+        monkeypatch.setenv("INCIDENTS_BUSY_TIMEOUT", text)
+        assert busy_timeout() == want, text
+    monkeypatch.setenv("INCIDENTS_BUSY_TIMEOUT", "-1")
+    r = CliRunner().invoke(app, ["ingest", "--help"])
+    assert "INCIDENTS_BUSY_TIMEOUT" in r.stdout and "env var" not in r.stdout

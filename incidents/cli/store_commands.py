@@ -58,8 +58,8 @@ def ingest(
         typer.Option(
             "--wait",
             min=0,
-            envvar="INCIDENTS_BUSY_TIMEOUT",
-            help="Seconds to wait for another process writing to the store.",
+            help="Seconds to wait for another process writing to the store (other writers wait "
+            "$INCIDENTS_BUSY_TIMEOUT, default 30).",
         ),
     ] = 600.0,
     as_json: JsonOption = False,
