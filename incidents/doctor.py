@@ -233,6 +233,10 @@ def _alert_checks(conn: sqlite3.Connection) -> list[Check]:
                     detail,
                 )
             )
+        elif run.outcome == "running":
+            checks.append(
+                Check("alert run", OK, f"An alert run started {run.started_at} is running now.", detail)
+            )
         elif run.outcome == "interrupted":
             checks.append(
                 Check(

@@ -567,3 +567,39 @@ def test_an_ingest_killed_mid_file_never_alerts_and_holds_the_rest_until_the_nex
     assert len(env.smtp.received) == 1
     text = env.smtp.received[0].text
     assert "whole" in text and "half1" not in text and "half2" not in text
+
+
+def test_a_run_still_sending_reads_running_not_interrupted(env):
+    """Probe 2 finding: `alert --status` and doctor called a live run 'interrupted' / 'killed?'. A run
+    without an end is running while its process holds the store's .alert-lock."""
+    import subprocess
+    import sys
+    import threading
+    import time
+
+    add(env.db, [{"id": "p1", "category": "phishing"}])
+    release = threading.Event()
+    env.smtp.handler.on_data = lambda: release.wait(30)  # the server holds the mail: the run is mid-send
+    cmd = [
+        sys.executable,
+        "-m",
+        "incidents.cli",
+        "alert",
+        "--db",
+        str(env.db_path),
+        "--config",
+        str(env.config),
+    ]
+    proc = subprocess.Popen([*cmd, "--now", NOW.isoformat()], stdout=subprocess.PIPE, stderr=subprocess.PIPE)
+    try:
+        deadline = time.monotonic() + 30
+        while time.monotonic() < deadline and (last_alert_run(env.conn()) is None):
+            time.sleep(0.05)
+        assert last_alert_run(env.conn()).outcome == "running"
+        status = CliRunner().invoke(app, ["alert", "--status", "--json", "--db", str(env.db_path)])
+        assert '"outcome": "running"' in status.stdout, status.stdout
+    finally:
+        release.set()
+        env.smtp.handler.on_data = None
+    assert proc.wait(timeout=60) == 0, proc.stderr.read()
+    assert last_alert_run(env.conn()).outcome == "ok"

@@ -7,8 +7,10 @@ returns []/zeros/None on a store without the outbox tables (an older store).
 from __future__ import annotations
 
 import json
+import os
 from dataclasses import dataclass
 
+from incidents.store_errors import store_file
 from incidents.store_sql import connection, has_tables, where_clause
 
 STATUSES = ("pending", "held", "sent", "failed")
@@ -46,7 +48,7 @@ class AlertRun:
     started_at: str
     finished_at: str | None
     now: str | None
-    outcome: str  # ok, nothing, tempfail, failed; 'interrupted' for a run that never finished
+    outcome: str  # ok, nothing, tempfail, failed; 'running' now, or 'interrupted' (it never finished)
     queued: int
     sent: int
     pending: int
@@ -101,7 +103,8 @@ def alert_counts(db) -> dict[str, int]:
 
 
 def last_alert_run(db) -> AlertRun | None:
-    """The latest `incidents alert` run (a run killed before its end reads outcome 'interrupted')."""
+    """The latest `incidents alert` run: a run without an end is 'running' while an alert job holds the
+    store's `.alert-lock` (alerts.job.RunLock), else 'interrupted' (killed before its end)."""
     conn = connection(db)
     if not has_tables(conn, "alert_outbox"):
         return None
@@ -112,6 +115,27 @@ def last_alert_run(db) -> AlertRun | None:
     if row is None:
         return None
     run = AlertRun(*row)
-    if run.finished_at is None and run.outcome == "running":
+    if run.finished_at is None and run.outcome == "running" and not _job_running(conn):
         run = AlertRun(**{**run.as_dict(), "outcome": "interrupted"})
     return run
+
+
+def _job_running(conn) -> bool:
+    """Whether an `incidents alert` process holds the store's `.alert-lock` right now (the flock the job
+    takes for its whole run; released by the OS when it ends, even by kill -9). Creates nothing."""
+    import fcntl
+
+    file = store_file(conn)
+    if not file:
+        return False
+    try:
+        fd = os.open(f"{file}.alert-lock", os.O_RDONLY)
+    except OSError:
+        return False
+    try:
+        fcntl.flock(fd, fcntl.LOCK_SH | fcntl.LOCK_NB)
+    except OSError:
+        return True
+    finally:
+        os.close(fd)  # closing releases a lock this took
+    return False
