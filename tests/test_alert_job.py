@@ -306,6 +306,30 @@ def test_hostile_field_values_stay_inert(env):
     assert "attacker" not in "".join(r for rcpt in (mail.rcpt_tos,) for r in rcpt)
 
 
+def test_links_in_a_description_arrive_defanged(env):
+    """Probe 2 finding: URLs and addresses in a description reached the mail live, beside a defanged
+    target: the phishing desk could click the phishing link its own alert reported."""
+    add(
+        env.db,
+        [
+            {
+                "id": "u1",
+                "category": "phishing",
+                "target": '=HYPERLINK("http://evil.example")',
+                "description": "Kit at https://login.bank-secure.example.com/reset from user@victim.example.vn, "
+                "see www.evil.example.org",
+            }
+        ],
+    )
+    assert env.run().exit_code == 0
+    (mail,) = env.smtp.received
+    for part in (mail.text, mail.html):
+        for live in ("https://", "http://", "user@victim", "bank-secure.example", "www.evil.example"):
+            assert live not in part, (live, part)
+    assert "hxxps://login[.]bank-secure[.]example[.]com/reset" in mail.text
+    assert "user[@]victim[.]example[.]vn" in mail.text and "www[.]evil[.]example[.]org" in mail.text
+
+
 def test_dry_run_prints_the_mails_and_marks_nothing(env):
     add(env.db, [{"id": "p1", "category": "phishing", "target": HOSTILE_TARGET}])
     result = env.run("--dry-run")

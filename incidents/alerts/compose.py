@@ -17,7 +17,7 @@ from email.message import EmailMessage
 from email.utils import format_datetime, make_msgid
 
 from incidents import __version__
-from incidents.alerts.inert import defang, header_text, inert
+from incidents.alerts.inert import defang, defang_text, header_text, inert
 from incidents.config import Recipient
 
 SUBJECT_PREFIX = "[incidents]"
@@ -101,7 +101,12 @@ def _environment():
         # Every printed value passes through inert() before (HTML) escaping: attacker text stays text.
         finalize=lambda v: v if isinstance(v, int | float) else inert(v, keep_newlines=False),
     )
-    env.filters.update(defang=defang, num1=lambda x: f"{float(x):.1f}", clip=lambda s, n: inert(s, n))
+    env.filters.update(
+        defang=defang,
+        defang_text=defang_text,
+        num1=lambda x: f"{float(x):.1f}",
+        clip=lambda s, n: inert(s, n),
+    )
     return env
 
 

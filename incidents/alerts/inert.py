@@ -45,11 +45,38 @@ def header_text(value, limit: int = 150) -> str:
     return re.sub(r"\s+", " ", inert(value, limit)).strip()
 
 
-_SCHEME = re.compile(r"^(h)(tt)(ps?)(://)", re.IGNORECASE)
+_SCHEME = re.compile(r"\b(h)(tt)(ps?)(://)", re.IGNORECASE)
+# What a mail client would make a link inside free text: a URL with a scheme, an e-mail address, a
+# domain name (labels and a last label of letters: 'login.bank.example.vn', 'www.evil.example.org').
+_LINKABLE = re.compile(
+    r"\b(?:[a-z][a-z0-9+.-]*://[^\s<>\"']+"
+    r"|[\w.+-]+@[\w-]+(?:\.[\w-]+)+"
+    r"|(?:[\w-]+\.)+[a-z]{2,}\b)",
+    re.IGNORECASE,
+)
 
 
 def defang(value) -> str:
-    """A domain, URL or IP address as CSIRTs write it in mail so no client makes it a link: hxxp, [.]"""
+    """A domain, URL or IP address as CSIRTs write it in mail so no client makes it a link: hxxp, [.]
+    (every scheme in the value, not only a leading one: a target that is no URL may still hold one)."""
     text = inert(value)
     text = _SCHEME.sub(lambda m: m.group(1) + "xx" + m.group(3) + m.group(4), text)
     return text.replace(".", "[.]")
+
+
+def defang_text(value, limit: int | None = None) -> str:
+    """Free text (a description) with every URL, e-mail address and domain name in it defanged as CSIRTs
+    write them (`hxxps://login[.]bank[.]example`, `user[@]victim[.]example[.]vn`), controls escaped, cut
+    to `limit` characters: an analyst reading the alert cannot open the phishing link it reports."""
+    text = inert(value, limit)
+
+    def one(m: re.Match) -> str:
+        found = m.group(0)
+        found = _SCHEME.sub(lambda s: s.group(1) + "xx" + s.group(3) + s.group(4), found)
+        return (
+            found.replace("://", "[://]" if not found.lower().startswith("hxxp") else "://")
+            .replace("@", "[@]")
+            .replace(".", "[.]")
+        )
+
+    return _LINKABLE.sub(one, text)
