@@ -94,6 +94,21 @@ class Env:
     def conn(self):
         return sqlite3.connect(f"{self.db_path.absolute().as_uri()}?mode=ro", uri=True)
 
+    def command(self) -> list[str]:
+        """`incidents alert` on this store and configuration, as a process of its own runs it."""
+        import sys
+
+        return [
+            sys.executable,
+            "-m",
+            "incidents.cli",
+            "alert",
+            "--db",
+            str(self.db_path),
+            "--config",
+            str(self.config),
+        ]
+
 
 @pytest.fixture
 def env(tmp_path, smtp):
@@ -417,7 +432,6 @@ def test_a_kill_between_acceptance_and_the_mark_repeats_the_mail_with_the_same_m
     import os
     import signal
     import subprocess
-    import sys
 
     add(env.db, [{"id": "p1", "category": "phishing"}])
     proc = None
@@ -426,16 +440,7 @@ def test_a_kill_between_acceptance_and_the_mark_repeats_the_mail_with_the_same_m
         os.kill(proc.pid, signal.SIGKILL)
 
     env.smtp.handler.on_data = kill_client
-    cmd = [
-        sys.executable,
-        "-m",
-        "incidents.cli",
-        "alert",
-        "--db",
-        str(env.db_path),
-        "--config",
-        str(env.config),
-    ]
+    cmd = env.command()
     proc = subprocess.Popen([*cmd, "--now", NOW.isoformat()], stdout=subprocess.PIPE, stderr=subprocess.PIPE)
     proc.wait(timeout=60)
     assert proc.returncode == -signal.SIGKILL
@@ -597,23 +602,13 @@ def test_a_run_still_sending_reads_running_not_interrupted(env):
     """Probe 2 finding: `alert --status` and doctor called a live run 'interrupted' / 'killed?'. A run
     without an end is running while its process holds the store's .alert-lock."""
     import subprocess
-    import sys
     import threading
     import time
 
     add(env.db, [{"id": "p1", "category": "phishing"}])
     release = threading.Event()
     env.smtp.handler.on_data = lambda: release.wait(30)  # the server holds the mail: the run is mid-send
-    cmd = [
-        sys.executable,
-        "-m",
-        "incidents.cli",
-        "alert",
-        "--db",
-        str(env.db_path),
-        "--config",
-        str(env.config),
-    ]
+    cmd = env.command()
     proc = subprocess.Popen([*cmd, "--now", NOW.isoformat()], stdout=subprocess.PIPE, stderr=subprocess.PIPE)
     try:
         deadline = time.monotonic() + 30
