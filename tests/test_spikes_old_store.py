@@ -14,7 +14,7 @@ from typer.testing import CliRunner
 
 from incidents.cli import app
 from incidents.migrations import MIGRATIONS
-from tests.test_store_opening import release1_store
+from tests.test_store_opening import pragma, release1_store
 
 runner = CliRunner()
 # The last release before this one: its store already has the kept-verdict tables, so judging could write
@@ -23,11 +23,7 @@ PREVIOUS = len(MIGRATIONS) - 1
 
 
 def version(path: Path) -> int:
-    conn = sqlite3.connect(f"{path.resolve().as_uri()}?mode=ro", uri=True)
-    try:
-        return conn.execute("PRAGMA user_version").fetchone()[0]
-    finally:
-        conn.close()
+    return pragma(path, "user_version")
 
 
 def test_spikes_on_an_older_store_backs_it_up_then_migrates_it(tmp_path):

@@ -22,6 +22,7 @@ from incidents import store
 from incidents.cli import app
 from incidents.migrations import MIGRATIONS
 from tests.conftest import add_counts
+from tests.test_store_busy import write_lock_held
 
 runner = CliRunner()
 HEADER = "id,time,category,target,sector,feed,severity,status,source_ip,description"
@@ -68,12 +69,17 @@ def release1_store(path: Path, version: int = 1) -> Path:
     return path
 
 
-def journal_mode(path: Path) -> str:
+def pragma(path: Path, name: str):
+    """`PRAGMA name` of the SQLite file at `path`, read-only (journal_mode, user_version ...)."""
     conn = sqlite3.connect(f"{path.resolve().as_uri()}?mode=ro", uri=True)
     try:
-        return conn.execute("PRAGMA journal_mode").fetchone()[0]
+        return conn.execute(f"PRAGMA {name}").fetchone()[0]
     finally:
         conn.close()
+
+
+def journal_mode(path: Path) -> str:
+    return pragma(path, "journal_mode")
 
 
 def siblings(path: Path) -> set[str]:
@@ -260,21 +266,7 @@ def test_a_store_busy_past_the_timeout_gives_exit_75_and_changes_nothing(tmp_pat
     path = tmp_path / "s.db"
     first = csv_rows(tmp_path / "first.csv", 10, prefix="a")
     assert run_cli(["ingest", str(first), "--db", str(path)]).returncode == 0
-    holder = subprocess.Popen(
-        [
-            sys.executable,
-            "-c",
-            (
-                "import sqlite3, sys, time; c = sqlite3.connect(sys.argv[1]); c.execute('BEGIN IMMEDIATE');"
-                " print('locked', flush=True); time.sleep(30)"
-            ),
-            str(path),
-        ],
-        stdout=subprocess.PIPE,
-        text=True,
-    )
-    try:
-        assert holder.stdout.readline().strip() == "locked"
+    with write_lock_held(path):
         more = csv_rows(tmp_path / "more.csv", 10, prefix="m")
         # ingest waits (--wait, with a note) and then gives one line per file and exit 75; a writer
         # without its own wait (scan) gives up after $INCIDENTS_BUSY_TIMEOUT with one line and exit 75.
@@ -292,9 +284,6 @@ def test_a_store_busy_past_the_timeout_gives_exit_75_and_changes_nothing(tmp_pat
         # A reader is not blocked by the writer (WAL): stats still answers at once.
         r = run_cli(["stats", "--month", "2020-10", "--db", str(path), "--json"])
         assert r.returncode == 0 and '"count": 10' in r.stdout
-    finally:
-        holder.kill()
-        holder.wait()
     assert store_state(path)[:2] == ("ok", 10)
 
 
