@@ -189,7 +189,7 @@ def month_spikes(
         spikes = None
     if getattr(spikes, "store_alarms", None) is None:
         return None, None, "spike detection is not installed (incidents.spikes.store_alarms)"
-    path = _file_of(db)
+    path = store.store_file(db)
     try:
         from incidents.spikes.report import daily_spikes
     except ImportError:
@@ -217,14 +217,6 @@ def month_episodes(alarms: list[Any], first_day: str, last_day: str) -> list[Any
     except (AttributeError, TypeError):  # alarms from elsewhere, without the parts an episode needs
         return None
     return [e for e in episodes if e.first_day <= last_day and max(e.last_day, e.days[-1]) >= first_day]
-
-
-def _file_of(db) -> str | None:
-    conn = getattr(db, "conn", db)
-    for _, name, file in conn.execute("PRAGMA database_list").fetchall():
-        if name == "main":
-            return file or None
-    return None
 
 
 # --- provenance ------------------------------------------------------------------------------------

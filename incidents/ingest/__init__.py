@@ -156,9 +156,8 @@ def ingest_file(
         result.status, result.message = "busy", str(e)
         return result
     except sqlite3.DatabaseError as e:
-        result.message = str(
-            store.explain(e, store.store_file(db))
-        )  # full disk, read-only, ...: the store's one sentence
+        # A full disk, a read-only store ...: the store's one sentence.
+        result.message = str(store.explain(e, store.store_file(db)))
         return result
     if earlier:
         result.status, result.run_id = "skipped", earlier["id"]
