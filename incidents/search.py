@@ -39,7 +39,6 @@ ORDERS = {
 }
 
 # Severity sorts by meaning, not alphabetically: low < medium < high < critical, unknown first.
-_SEVERITY_RANK = SEVERITY_RANK
 
 _DAY = re.compile(r"^\d{4}-(0[1-9]|1[0-2])-(0[1-9]|[12]\d|3[01])$")
 
@@ -193,7 +192,7 @@ def find_incidents(
     order_sql = _order_by(order, descending)
     select = ", ".join(ROW_COLUMNS)
     if order == "severity":
-        select += f", {_SEVERITY_RANK} AS severity_rank"
+        select += f", {SEVERITY_RANK} AS severity_rank"
     lim = -1 if limit is None or limit < 0 else int(limit)
     sql = f"SELECT {select} FROM incidents {where} ORDER BY {order_sql} LIMIT ? OFFSET ?"
     cur = _connection(conn).execute(sql, [*args, lim, max(0, int(offset))])

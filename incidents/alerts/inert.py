@@ -59,9 +59,12 @@ _LINKABLE = re.compile(
 def defang(value) -> str:
     """A domain, URL or IP address as CSIRTs write it in mail so no client makes it a link: hxxp, [.]
     (every scheme in the value, not only a leading one: a target that is no URL may still hold one)."""
-    text = inert(value)
-    text = _SCHEME.sub(lambda m: m.group(1) + "xx" + m.group(3) + m.group(4), text)
-    return text.replace(".", "[.]")
+    return _hxxp(inert(value)).replace(".", "[.]")
+
+
+def _hxxp(text: str) -> str:
+    """Every http:// and https:// in `text` as hxxp:// and hxxps://."""
+    return _SCHEME.sub(lambda m: m.group(1) + "xx" + m.group(3) + m.group(4), text)
 
 
 def defang_text(value, limit: int | None = None) -> str:
@@ -71,8 +74,7 @@ def defang_text(value, limit: int | None = None) -> str:
     text = inert(value, limit)
 
     def one(m: re.Match) -> str:
-        found = m.group(0)
-        found = _SCHEME.sub(lambda s: s.group(1) + "xx" + s.group(3) + s.group(4), found)
+        found = _hxxp(m.group(0))
         return (
             found.replace("://", "[://]" if not found.lower().startswith("hxxp") else "://")
             .replace("@", "[@]")

@@ -124,12 +124,15 @@ def _job_running(conn) -> bool:
     """Whether an `incidents alert` process holds the store's `.alert-lock` right now (the flock the job
     takes for its whole run; released by the OS when it ends, even by kill -9). Creates nothing."""
     import fcntl
+    from pathlib import Path
+
+    from incidents.alerts.job import lock_path  # here: job imports this module
 
     file = store_file(conn)
     if not file:
         return False
     try:
-        fd = os.open(f"{file}.alert-lock", os.O_RDONLY)
+        fd = os.open(lock_path(Path(file)), os.O_RDONLY)
     except OSError:
         return False
     try:
