@@ -85,9 +85,10 @@ def _open_for_lock(shm: Path) -> int:
     try:
         return os.open(shm, os.O_RDWR)
     except PermissionError:
-        mode = shm.stat().st_mode & 0o7777
-        if shm.stat().st_uid != os.geteuid():
+        st = shm.stat()
+        if st.st_uid != os.geteuid():
             raise
+        mode = st.st_mode & 0o7777
         os.chmod(shm, mode | 0o200)
         try:
             return os.open(shm, os.O_RDWR)

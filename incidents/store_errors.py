@@ -8,6 +8,7 @@ import sqlite3
 from pathlib import Path
 
 from incidents.store_disk import disk_full
+from incidents.store_sql import connection
 
 # Long enough for a reader to wait out one ingest transaction of a large file.
 BUSY_TIMEOUT_S = 30.0
@@ -54,7 +55,7 @@ class StoreDamaged(StoreError):
 def store_file(conn) -> str | None:
     """The file of a connection's main database (sqlite3 or sqlite_utils), for naming it in a message."""
     try:
-        for _, name, file in getattr(conn, "conn", conn).execute("PRAGMA database_list").fetchall():
+        for _, name, file in connection(conn).execute("PRAGMA database_list").fetchall():
             if name == "main":
                 return file or None
     except (sqlite3.Error, AttributeError):  # a message is being written: never fail for want of a name
