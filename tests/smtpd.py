@@ -2,6 +2,8 @@
 
 `answers` maps a recipient address to the reply its RCPT gets ("550 5.1.1 no such mailbox", "451 try
 later"); every other recipient is accepted. `on_data` runs when a message's DATA arrives, before the 250.
+`accept_only` (None: no limit) accepts that many messages, then answers every later DATA with
+`TEMPFAIL_ANSWER`, as a server that starts deferring mid-run does.
 """
 
 from __future__ import annotations
@@ -12,6 +14,8 @@ import socket
 from dataclasses import dataclass
 
 from aiosmtpd.controller import Controller
+
+TEMPFAIL_ANSWER = "451 4.3.2 too busy, try again later"
 
 
 @dataclass
@@ -46,6 +50,7 @@ class Recorder:
         self.received: list[Received] = []
         self.answers: dict[str, str] = {}
         self.on_data = None
+        self.accept_only: int | None = None
 
     async def handle_RCPT(self, server, session, envelope, address, rcpt_options):
         answer = self.answers.get(address)
@@ -55,6 +60,8 @@ class Recorder:
         return "250 OK"
 
     async def handle_DATA(self, server, session, envelope):
+        if self.accept_only is not None and len(self.received) >= self.accept_only:
+            return TEMPFAIL_ANSWER
         self.received.append(
             Received(envelope.mail_from, list(envelope.rcpt_tos), bytes(envelope.original_content))
         )

@@ -185,6 +185,9 @@ def _run(db, config: Config, *, now: datetime, dry_run: bool, db_hint: str | Non
     now_s = iso(now)
     local_now = now.astimezone(store.reporting_zone(db))
     run_id = None if dry_run else outbox.start_run(db, started_at=iso(datetime.now(UTC)), now=now_s)
+    # Counted as the run goes, so that a run ending in an exception (the server deferring after some
+    # mails, exit 75) still records the alerts it queued and the mails the server took.
+    result = JobResult(outcome="ok")
     try:
         items, watermark = _news(db, config, now=now, local_now=local_now, db_hint=db_hint)
         if dry_run:
@@ -193,14 +196,16 @@ def _run(db, config: Config, *, now: datetime, dry_run: bool, db_hint: str | Non
             queued = outbox.queue(conn, items, now=now_s)
             outbox.set_state(conn, STATE_WATERMARK, str(watermark))
             _compose_all(conn, config, now=now)
-        result = _send_all(db, config, now=now)
-        result.queued = queued
+        result.queued = queued  # committed: a rolled-back queue counts nothing
+        _send_all(db, config, result, now=now)
     except Exception as e:
         _finish(
             db,
             run_id,
             outcome="tempfail" if isinstance(e, TempFailed | outbox.StoreBusy) else "failed",
-            error=str(e),
+            queued=result.queued,
+            sent=result.sent,
+            error="; ".join([*result.refused, str(e)]),
         )
         raise
     if result.outcome == "ok" and not result.sent and not result.queued:
@@ -325,11 +330,12 @@ def _store_mail(conn, config: Config, r, kind: str, batch: list[outbox.Queued], 
     return mail
 
 
-def _send_all(db, config: Config, *, now: datetime) -> JobResult:
-    result = JobResult(outcome="ok")
+def _send_all(db, config: Config, result: JobResult, *, now: datetime) -> None:
+    """Send every pending mail, counting into `result` as each is marked (`sent`, `refused`, `outcome`),
+    so the counts stand even when this raises: TempFailed (exit 75) or JobError (exit 1)."""
     mails = outbox.pending_mails(db)
     if not mails:
-        return result
+        return
     if config.smtp is None:
         raise JobError(f"{len(mails)} mails wait to be sent but the configuration has no [smtp] table")
     known = {r.email for r in config.recipients}
@@ -343,7 +349,7 @@ def _send_all(db, config: Config, *, now: datetime) -> JobResult:
             result.refused.append(f"mail to {mail.recipient} not sent: {words}")
     if not to_send:
         result.outcome = "failed"
-        return result
+        return
     try:
         with Sender(config.smtp) as sender:
             for mail in to_send:
@@ -360,12 +366,12 @@ def _send_all(db, config: Config, *, now: datetime) -> JobResult:
                 result.sent += 1
     except TempFailure as e:
         waiting = len(outbox.pending_mails(db))
-        raise TempFailed(f"{e}; {waiting} mails pending, they go out on the next run") from None
+        before = f"{result.sent} mails sent before it, " if result.sent else ""
+        raise TempFailed(f"{e}; {before}{waiting} mails pending, they go out on the next run") from None
     except SetupFailure as e:
         raise JobError(f"{e}; {len(outbox.pending_mails(db))} mails pending") from None
     if result.refused:
         result.outcome = "failed"
-    return result
 
 
 class _Rollback(Exception):

@@ -344,7 +344,8 @@ def start_run(db, *, started_at: str, now: str) -> int:
 def finish_run(
     db, run_id: int, *, finished_at: str, outcome: str, queued: int, sent: int, error: str | None
 ) -> None:
-    """Close alert run `run_id`: its outcome ('ok', 'dry-run', 'failed', 'tempfail'), items queued and sent, the
+    """Close alert run `run_id`: its outcome ('ok', 'dry-run', 'failed', 'tempfail'), the items it queued and
+    the mails the server accepted in it (also when it ended early: the mails sent before a 4xx), the
     outbox's pending/failed/held counts now, and the error (one line) if any. Raises StoreBusy as start_run."""
     counts = alert_counts(db)
     with writing(db) as conn:
