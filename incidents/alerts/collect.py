@@ -3,12 +3,15 @@
 Each function turns what the store holds into `outbox.Item`s, one per recipient whose rules want it;
 the payload of an item is everything its mail will say (frozen when queued, so a later resend says the
 same). Spike verdicts come from the kept verdicts of `incidents.spikes` (judged once, never re-judged).
+Every read is bounded by the run's `AsOf`: a run judged as of a past time (`--now`) on a store filled
+later sees the store as it was then.
 """
 
 from __future__ import annotations
 
 import shlex
 import sqlite3
+from dataclasses import dataclass
 from datetime import UTC, date, datetime, timedelta
 
 from incidents.alerts.inert import defang
@@ -23,6 +26,28 @@ FIRST_RUN_WINDOW = timedelta(hours=24)
 TOP = 5
 
 
+@dataclass(frozen=True)
+class AsOf:
+    """The moment a run is judged as of (`incidents alert --now`, else the clock), and what it may see.
+
+    Kept verdicts and per-day counts of the days up to `today`; incidents that occurred at or before
+    `utc`; outbox rows created or mails sent at or before `utc`. Without these bounds a run looking
+    back on a store filled later would tell days and records after its moment.
+    """
+
+    local: datetime  # aware, in the store's reporting zone
+
+    @property
+    def today(self) -> str:
+        """The local day of the moment in the store's zone, 'YYYY-MM-DD'."""
+        return self.local.date().isoformat()
+
+    @property
+    def utc(self) -> str:
+        """The moment in UTC, 'YYYY-MM-DDTHH:MM:SSZ' (the form of `occurred_at`, `created_at`, `sent_at`)."""
+        return self.local.astimezone(UTC).strftime("%Y-%m-%dT%H:%M:%SZ")
+
+
 def command(*args: str, db_hint: str | None = None) -> str:
     """The exact shell command to look deeper, every argument quoted for a POSIX shell."""
     parts = ["incidents", *args]
@@ -34,9 +59,9 @@ def command(*args: str, db_hint: str | None = None) -> str:
 # --- spikes ---------------------------------------------------------------------------------------------
 
 
-def _top(conn, column: str, series: str, first: str, last: str) -> list[list]:
-    where = "day BETWEEN ? AND ?"
-    args: list = [first, last]
+def _top(conn, column: str, series: str, first: str, last: str, until: str) -> list[list]:
+    where = "day BETWEEN ? AND ? AND occurred_at <= ?"
+    args: list = [first, last, until]
     if series != "total":
         where += " AND category = ?"
         args.append(series)
@@ -47,10 +72,11 @@ def _top(conn, column: str, series: str, first: str, last: str) -> list[list]:
     return [[v, n] for v, n in conn.execute(sql, args).fetchall()]
 
 
-def episode_payload(conn, ep, *, lang: str, update: bool, db_hint: str | None) -> dict:
+def episode_payload(conn, ep, *, lang: str, update: bool, as_of: AsOf, db_hint: str | None) -> dict:
     """What an alert mail says of a spike episode: a dict of its sentence in `lang` (headline), its days,
-    counts, expected and ratio, top targets, sources and feeds, and the command that shows it
-    (`incidents spikes ...`, with `--db` when `db_hint` is set); `update` marks a new peak."""
+    counts, expected and ratio, top targets, sources and feeds (of the incidents that occurred by
+    `as_of`), and the command that shows it (`incidents spikes ...`, with `--db` when `db_hint` is set);
+    `update` marks a new peak."""
     from incidents.spikes.episodes import sentence
 
     args = ["spikes", "--since", ep.first_day, "--until", ep.last_day]
@@ -69,9 +95,9 @@ def episode_payload(conn, ep, *, lang: str, update: bool, db_hint: str | None) -
         "peak_count": int(ep.peak_count),
         "provisional": bool(ep.provisional),
         "new_peak": update,
-        "top_targets": _top(conn, "target", ep.series, ep.first_day, ep.last_day),
-        "top_sources": _top(conn, "source_ip", ep.series, ep.first_day, ep.last_day),
-        "top_feeds": _top(conn, "feed", ep.series, ep.first_day, ep.last_day),
+        "top_targets": _top(conn, "target", ep.series, ep.first_day, ep.last_day, as_of.utc),
+        "top_sources": _top(conn, "source_ip", ep.series, ep.first_day, ep.last_day, as_of.utc),
+        "top_feeds": _top(conn, "feed", ep.series, ep.first_day, ep.last_day, as_of.utc),
         "command": command(*args, db_hint=db_hint),
     }
 
@@ -83,18 +109,19 @@ def _adjacent(a_first: str, a_last: str, b_first: str, b_last: str) -> bool:
     return a0 <= b1 + timedelta(days=1) and b0 <= a1 + timedelta(days=1)
 
 
-def spike_items(
-    conn, episodes, recipients: list[Recipient], *, today: date, db_hint: str | None
-) -> list[Item]:
-    """A first alert per new episode; later, an update when a later day of it sets a new peak.
+def spike_items(conn, recipients: list[Recipient], *, as_of: AsOf, db_hint: str | None) -> list[Item]:
+    """A first alert per new episode of the kept verdicts; later, an update when a later day of it sets a
+    new peak. Episodes are read up to `as_of.today`: the kept verdicts of later days (a store filled
+    past a `--now` that looks back) are not news yet, nor part of an episode's days, counts or end.
 
     A total episode explained by a category (`explained_by`) is left to that category's episode.
     """
-    horizon = (today - timedelta(days=EPISODE_HORIZON_DAYS)).isoformat()
+    from incidents.spikes.kept import kept_episodes
+
+    horizon = (date.fromisoformat(as_of.today) - timedelta(days=EPISODE_HORIZON_DAYS)).isoformat()
     items: list[Item] = []
-    for ep in episodes:
-        # Days after `today` exist only when --now looks back on a store filled later: not news yet.
-        if ep.last_day < horizon or ep.first_day > today.isoformat() or ep.explained_by:
+    for ep in kept_episodes(conn, since=horizon, until=as_of.today):
+        if ep.last_day < horizon or ep.explained_by:
             continue
         for r in recipients:
             if not r.wants_series(ep.series):
@@ -112,7 +139,9 @@ def spike_items(
                         subject_key=ep.key,
                         day=ep.peak_day,
                         recipient=r.email,
-                        payload=episode_payload(conn, ep, lang=r.lang, update=False, db_hint=db_hint),
+                        payload=episode_payload(
+                            conn, ep, lang=r.lang, update=False, as_of=as_of, db_hint=db_hint
+                        ),
                         series=ep.series,
                         episode_key=ep.key,
                         peak=int(ep.peak_count),
@@ -129,7 +158,9 @@ def spike_items(
                         subject_key=key,
                         day=ep.peak_day,
                         recipient=r.email,
-                        payload=episode_payload(conn, ep, lang=r.lang, update=True, db_hint=db_hint),
+                        payload=episode_payload(
+                            conn, ep, lang=r.lang, update=True, as_of=as_of, db_hint=db_hint
+                        ),
                         series=ep.series,
                         episode_key=key,
                         peak=int(ep.peak_count),
@@ -162,14 +193,14 @@ def first_unfinished_rowid(conn) -> int | None:
 
 
 def incident_rows(
-    conn, *, after_rowid: int | None, now: datetime, min_severity: str | None
+    conn, *, after_rowid: int | None, as_of: AsOf, min_severity: str | None
 ) -> tuple[list[dict], int]:
     """Incidents stored since the watermark (by rowid: the order they were stored), and the new watermark.
 
     Rowids only grow with each insert and SQLite has one writer at a time, so every incident committed
     after this read gets a rowid above the returned watermark: late records (an old day ingested today)
     alert too. With no watermark yet (the store's first alert run), the incidents that occurred within
-    FIRST_RUN_WINDOW before `now` (up to `now`). Only severities at or above `min_severity` (None: no rows, the
+    FIRST_RUN_WINDOW before `as_of` (up to it). Only severities at or above `min_severity` (None: no rows, the
     watermark still moves).
     """
     top = conn.execute("SELECT max(rowid) FROM incidents").fetchone()[0] or 0
@@ -181,8 +212,8 @@ def incident_rows(
     severe = list(SEVERITIES[SEVERITIES.index(min_severity) :])
     marks = ",".join("?" for _ in severe)
     if after_rowid is None:
-        since = (now - FIRST_RUN_WINDOW).astimezone(UTC).strftime("%Y-%m-%dT%H:%M:%SZ")
-        until = now.astimezone(UTC).strftime("%Y-%m-%dT%H:%M:%SZ")
+        since = (as_of.local - FIRST_RUN_WINDOW).astimezone(UTC).strftime("%Y-%m-%dT%H:%M:%SZ")
+        until = as_of.utc
         sql = (
             f"SELECT {_INCIDENT_COLUMNS} FROM incidents WHERE rowid <= ? AND occurred_at >= ? "
             f"AND occurred_at <= ? AND severity IN ({marks}) ORDER BY rowid"
@@ -245,10 +276,13 @@ def incident_payload(row: dict, *, db_hint: str | None) -> dict:
 # --- silent feeds ---------------------------------------------------------------------------------------
 
 
-def silence_items(silences, recipients: list[Recipient], *, db_hint: str | None) -> list[Item]:
-    """One alert per silence (a feed and the last time it was seen) to recipients with `feeds = true`."""
+def silence_items(conn, recipients: list[Recipient], *, as_of: AsOf, db_hint: str | None) -> list[Item]:
+    """One alert per feed silent at `as_of` (spikes.kept.feed_silences: its last record at or before it)
+    to recipients with `feeds = true`."""
+    from incidents.spikes.kept import feed_silences
+
     items = []
-    for s in silences:
+    for s in feed_silences(conn, now=as_of.local):
         hours = int(s.silent_hours)
         usual = float(s.usual_per_day)
         payload = {
@@ -279,28 +313,29 @@ def silence_items(silences, recipients: list[Recipient], *, db_hint: str | None)
 # --- the daily summary ----------------------------------------------------------------------------------
 
 
-def daily_due(r: Recipient, local_now: datetime) -> bool:
+def daily_due(r: Recipient, as_of: AsOf) -> bool:
     """True when the recipient's daily summary time (`digest_at`, 'HH:MM' in the store's zone) has come
-    on `local_now`'s day; False for a recipient without one."""
+    on `as_of`'s local day; False for a recipient without one."""
     if r.digest_at is None:
         return False
     hh, mm = (int(x) for x in r.digest_at.split(":"))
-    return (local_now.hour, local_now.minute) >= (hh, mm)
+    return (as_of.local.hour, as_of.local.minute) >= (hh, mm)
 
 
-def daily_item(conn, r: Recipient, *, local_now: datetime, now_utc: str, db_hint: str | None) -> Item:
-    """The daily summary: yesterday's incidents in the recipient's categories and its last 24 h of alerts."""
-    today = local_now.date()
+def daily_item(conn, r: Recipient, *, as_of: AsOf, db_hint: str | None) -> Item:
+    """The daily summary: yesterday's incidents in the recipient's categories, and its alerts queued in
+    the 24 h up to `as_of` (by status; none that a run judged as of a later time queued)."""
+    today = date.fromisoformat(as_of.today)
     yesterday = (today - timedelta(days=1)).isoformat()
     rows = conn.execute(
         "SELECT category, count(*) FROM incidents WHERE day = ? GROUP BY category", [yesterday]
     )
     per_category = {c: n for c, n in rows if r.wants_category(c)}
-    since = (datetime.fromisoformat(now_utc) - timedelta(hours=24)).strftime("%Y-%m-%dT%H:%M:%SZ")
+    since = (as_of.local - timedelta(hours=24)).astimezone(UTC).strftime("%Y-%m-%dT%H:%M:%SZ")
     alerts = conn.execute(
-        "SELECT status, count(*) FROM alert_outbox WHERE recipient = ? AND created_at >= ? AND kind != 'daily' "
-        "GROUP BY status",
-        [r.email, since],
+        "SELECT status, count(*) FROM alert_outbox WHERE recipient = ? AND created_at >= ? AND created_at <= ? "
+        "AND kind != 'daily' GROUP BY status",
+        [r.email, since, as_of.utc],
     ).fetchall()
     total = sum(per_category.values())
     scope = "your categories" if r.categories else "all categories"

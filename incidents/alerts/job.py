@@ -241,9 +241,13 @@ def _finish(
 
 
 def _news(db, config: Config, *, now: datetime, local_now: datetime, db_hint: str | None):
-    """Every item the recipients' rules give, and the incident watermark to store with them."""
+    """Every item the recipients' rules give, and the incident watermark to store with them.
+
+    Each reader is bounded by the run's moment (collect.AsOf): `--now` in the past on a store filled
+    later tells the store as it was then."""
     conn = outbox.connection(db)
     recipients = config.recipients
+    as_of = collect.AsOf(local_now)
     items: list[outbox.Item] = []
     if any(r.spikes or r.feeds for r in recipients):
         from incidents.spikes.kept import judge_new_days
@@ -252,25 +256,19 @@ def _news(db, config: Config, *, now: datetime, local_now: datetime, db_hint: st
         # per-feed daily counts that feed_silences reads.
         judge_new_days(db, now=now)
     if any(r.spikes for r in recipients):
-        from incidents.spikes.kept import kept_episodes
-
-        since = (local_now.date() - timedelta(days=collect.EPISODE_HORIZON_DAYS)).isoformat()
-        episodes = kept_episodes(conn, since=since)
-        items += collect.spike_items(conn, episodes, recipients, today=local_now.date(), db_hint=db_hint)
+        items += collect.spike_items(conn, recipients, as_of=as_of, db_hint=db_hint)
     if any(r.feeds for r in recipients):
-        from incidents.spikes.kept import feed_silences
-
-        items += collect.silence_items(feed_silences(conn, now=now), recipients, db_hint=db_hint)
+        items += collect.silence_items(conn, recipients, as_of=as_of, db_hint=db_hint)
     levels = [SEVERITIES.index(r.min_severity) for r in recipients if r.min_severity]
     lowest = SEVERITIES[min(levels)] if levels else None
     mark = outbox.get_state(conn, STATE_WATERMARK)
     rows, watermark = collect.incident_rows(
-        conn, after_rowid=int(mark) if mark is not None else None, now=now, min_severity=lowest
+        conn, after_rowid=int(mark) if mark is not None else None, as_of=as_of, min_severity=lowest
     )
     items += collect.incident_items(rows, recipients, db_hint=db_hint)
     for r in recipients:
-        if collect.daily_due(r, local_now):
-            items.append(collect.daily_item(conn, r, local_now=local_now, now_utc=iso(now), db_hint=db_hint))
+        if collect.daily_due(r, as_of):
+            items.append(collect.daily_item(conn, r, as_of=as_of, db_hint=db_hint))
     return items, watermark
 
 
@@ -285,7 +283,7 @@ def _compose_all(conn, config: Config, *, now: datetime) -> list[Composed]:
         waiting = outbox.unmailed(conn, r.email)
         if not waiting:
             continue
-        budget = r.max_per_hour - outbox.mails_in_window(conn, r.email, since=hour_ago)
+        budget = r.max_per_hour - outbox.mails_in_window(conn, r.email, since=hour_ago, until=iso(now))
         held = [q for q in waiting if q.status == "held"]
         fresh = [q for q in waiting if q.status == "pending"]
         groups: list[tuple[str, list[outbox.Queued]]] = []
