@@ -89,7 +89,10 @@ def alert(
         ),
     ] = None,
     status: Annotated[
-        bool, typer.Option("--status", help="List pending, held, sent and failed alerts and the last run.")
+        bool,
+        typer.Option(
+            "--status", help="List pending, held, failed, dismissed and sent alerts and the last run."
+        ),
     ] = False,
     json_out: Annotated[bool, typer.Option("--json", help="With --status: print JSON.")] = False,
     retry_failed: Annotated[
@@ -110,7 +113,7 @@ def alert(
         str | None,
         typer.Option(
             "--recipient",
-            metavar="ADDR",
+            metavar="ADDRESS",
             help="With --retry-failed or --dismiss-failed: only this recipient's alerts.",
             show_default=False,
         ),
