@@ -4,8 +4,8 @@ Each check gives one plain sentence: what was found and, when something is wrong
 Checks: the store opens as an incidents store (read-only, store.open_read; on a full disk it says so),
 `PRAGMA integrity_check` (one line: doctor_integrity), the schema version against this release, the store's files
 (doctor_files: the WAL's size, the free space, who can write the store, its folder and its -wal/-shm),
-the last ingest and scan runs and their outcome, the last `incidents alert` run and the pending and
-failed alerts (outbox API), the configuration file (config.check_config; a named one that is absent is a
+the last ingest and scan runs and their outcome, the last `incidents alert` run and the pending,
+failed and dismissed alerts (doctor_alerts, through the outbox API), the configuration file (config.check_config; a named one that is absent is a
 problem), and whether the SMTP server answers (a real connection, EHLO, STARTTLS and login as
 configured, with a timeout; no mail is sent).
 
@@ -21,6 +21,7 @@ import sqlite3
 from pathlib import Path
 
 from incidents import store
+from incidents.doctor_alerts import alert_checks
 from incidents.doctor_files import access_fix, disk_full, file_checks, free_bytes
 from incidents.doctor_integrity import REBUILD, damaged, integrity_check
 from incidents.doctor_report import OK, PROBLEM, WARNING, Check, Report, one_line
@@ -147,7 +148,7 @@ def _store_checks(conn: sqlite3.Connection, path: Path, integrity: bool, files: 
         )
     checks.extend(files)
     checks.extend(_run_checks(conn))
-    checks.extend(_alert_checks(conn))
+    checks.extend(alert_checks(conn))
     return checks
 
 
@@ -201,82 +202,6 @@ def _run_checks(conn: sqlite3.Connection) -> list[Check]:
                     detail,
                 )
             )
-    return checks
-
-
-def _alert_checks(conn: sqlite3.Connection) -> list[Check]:
-    try:
-        from incidents.alerts.outbox import alert_counts, last_alert_run
-    except ImportError:  # a release without alerts
-        return [Check("alerts", OK, "No alerts yet.")]
-    counts = alert_counts(conn)
-    run = last_alert_run(conn)
-    if run is None and not any(counts.values()):
-        return [Check("alerts", OK, "No alerts yet.", {"counts": counts})]
-    checks = []
-    detail = {"counts": counts, "last_run": run.as_dict() if run else None}
-    if run is not None:
-        when = run.finished_at or run.started_at
-        if run.outcome in ("ok", "nothing"):
-            checks.append(
-                Check(
-                    "alert run", OK, f"Last alert run {when}: {run.outcome}, {run.sent} mail(s) sent.", detail
-                )
-            )
-        elif run.outcome == "tempfail":
-            checks.append(
-                Check(
-                    "alert run",
-                    WARNING,
-                    f"Last alert run {when} could not reach the mail server ({run.error}); its mails wait in "
-                    "the outbox and go at the next `incidents alert` once the server answers.",
-                    detail,
-                )
-            )
-        elif run.outcome == "running":
-            checks.append(
-                Check("alert run", OK, f"An alert run started {run.started_at} is running now.", detail)
-            )
-        elif run.outcome == "interrupted":
-            checks.append(
-                Check(
-                    "alert run",
-                    WARNING,
-                    f"Last alert run, started {run.started_at}, never finished (killed?): the next "
-                    "`incidents alert` sends what it left pending.",
-                    detail,
-                )
-            )
-        else:
-            checks.append(
-                Check(
-                    "alert run",
-                    PROBLEM,
-                    f"Last alert run {when} failed: {run.error}. Fix the cause (often the [smtp] settings: "
-                    "`incidents config check`), then run `incidents alert`.",
-                    detail,
-                )
-            )
-    if counts.get("failed"):
-        checks.append(
-            Check(
-                "alerts",
-                PROBLEM,
-                f"{counts['failed']} alert(s) failed for good (the server refused them): "
-                "`incidents alert --status` lists them with the server's answer.",
-                detail,
-            )
-        )
-    pending = counts.get("pending", 0)
-    checks.append(
-        Check(
-            "alerts",
-            OK,
-            f"Alerts: {counts.get('sent', 0):,} sent, {pending:,} pending, {counts.get('held', 0):,} held, "
-            f"{counts.get('failed', 0):,} failed.",
-            detail,
-        )
-    )
     return checks
 
 

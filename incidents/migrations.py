@@ -8,6 +8,7 @@ from __future__ import annotations
 from collections.abc import Callable
 from typing import TYPE_CHECKING
 
+from incidents.migrations_alerts import _v16_alert_dismissal
 from incidents.migrations_counts import (
     _v8_incident_count,
     _v9_day_counts,
@@ -376,4 +377,5 @@ MIGRATIONS: list[Callable[[sqlite_utils.Database], None]] = [
     _v13_batch_upkeep,
     _v14_feed_severity_target_days,
     _v15_sector_names,
+    _v16_alert_dismissal,
 ]

@@ -213,7 +213,7 @@ def test_server_down_then_up_gets_every_alert_exactly_once(env):
     assert env.run(now=NOW + timedelta(minutes=30)).output == ""
     got = sorted(m for r in env.smtp.received for m in re.findall(r"incidents show (\S+)", r.text))
     assert got == ["m1", "p1", "p2"]
-    assert alert_counts(env.conn()) == {"pending": 0, "sent": 3, "failed": 0, "held": 0}
+    assert alert_counts(env.conn()) == {"pending": 0, "sent": 3, "failed": 0, "held": 0, "dismissed": 0}
 
 
 def test_a_4xx_is_temporary(env):
@@ -270,7 +270,7 @@ max_per_hour = 2
     digest = smtp.received[2]
     assert digest.subject.startswith("[incidents] 9 alerts held back by the hourly limit; worst:")
     assert all(f"i{i}-{k}" in digest.text for i in range(2, 5) for k in range(3))
-    assert alert_counts(e.conn()) == {"pending": 0, "sent": 15, "failed": 0, "held": 0}
+    assert alert_counts(e.conn()) == {"pending": 0, "sent": 15, "failed": 0, "held": 0, "dismissed": 0}
     e.db.close()
 
 
@@ -377,7 +377,7 @@ def test_status_lists_alerts_and_the_last_run(env):
     data = json.loads(
         env.runner.invoke(app, ["alert", "--status", "--json", "--db", str(env.db_path)]).stdout
     )
-    assert data["counts"] == {"pending": 0, "sent": 1, "failed": 1, "held": 0}
+    assert data["counts"] == {"pending": 0, "sent": 1, "failed": 1, "held": 0, "dismissed": 0}
     assert data["last_run"]["outcome"] == "failed" and data["last_run"]["sent"] == 1
     assert {a["status"] for a in data["alerts"]} == {"sent", "failed"}
 
@@ -385,7 +385,7 @@ def test_status_lists_alerts_and_the_last_run(env):
 def test_read_api_on_a_store_without_the_tables(tmp_path):
     conn = sqlite3.connect(tmp_path / "other.db")
     assert list_alerts(conn) == [] and last_alert_run(conn) is None
-    assert alert_counts(conn) == {"pending": 0, "sent": 0, "failed": 0, "held": 0}
+    assert alert_counts(conn) == {"pending": 0, "sent": 0, "failed": 0, "held": 0, "dismissed": 0}
 
 
 def test_a_missing_config_is_one_line_exit_1(tmp_path, db):
@@ -456,7 +456,7 @@ def test_a_kill_between_acceptance_and_the_mark_repeats_the_mail_with_the_same_m
     assert again.returncode == 0, again.stderr
     first, repeat = env.smtp.received
     assert first.message_id == repeat.message_id and first.raw == repeat.raw
-    assert alert_counts(env.conn()) == {"pending": 0, "sent": 1, "failed": 0, "held": 0}
+    assert alert_counts(env.conn()) == {"pending": 0, "sent": 1, "failed": 0, "held": 0, "dismissed": 0}
     third = subprocess.run(
         [*cmd, "--now", (NOW + timedelta(minutes=30)).isoformat()],
         capture_output=True,

@@ -63,7 +63,7 @@ def test_a_server_that_defers_mid_run_leaves_the_true_counts_in_the_run_record(t
     ]
     _, data = _status(env)
     assert (data["last_run"]["sent"], data["last_run"]["queued"], data["last_run"]["pending"]) == (2, 0, 0)
-    assert data["counts"] == {"pending": 0, "sent": 4, "failed": 0, "held": 0}
+    assert data["counts"] == {"pending": 0, "sent": 4, "failed": 0, "held": 0, "dismissed": 0}
     env.db.close()
 
 

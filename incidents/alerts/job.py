@@ -19,6 +19,8 @@ from __future__ import annotations
 
 import os
 import sqlite3
+from collections.abc import Iterator
+from contextlib import contextmanager
 from dataclasses import dataclass, field
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
@@ -114,6 +116,16 @@ def run_alerts(
     Raises AlreadyRunning or TempFailed (exit 75), JobError (exit 1). A mail refused for good is
     not an exception: it is marked failed and listed in `JobResult.refused`.
     """
+    with locked_store(db_path) as db:
+        return _run(db, config, now=now or datetime.now(UTC), dry_run=dry_run, db_hint=db_hint)
+
+
+@contextmanager
+def locked_store(db_path: str | Path | None) -> Iterator[sqlite3.Connection]:
+    """The store at `db_path` (default as store.resolve_path) opened for writing (migrated if older) under
+    the alert job's lock, closed at the end. Store faults inside the block become TempFailed (busy) or
+    JobError; a store refused leaves no lock file beside it. Raises AlreadyRunning when a job holds the lock.
+    """
     from incidents import store
 
     path = store.resolve_path(db_path)
@@ -135,7 +147,7 @@ def run_alerts(
                 lock.unlink(missing_ok=True)
             raise JobError(str(e)) from None
         try:
-            return _run(db, config, now=now or datetime.now(UTC), dry_run=dry_run, db_hint=db_hint)
+            yield db
         except outbox.StoreBusy as e:
             raise TempFailed(f"{e}; pending alerts go out on the next run") from None
         except sqlite3.Error as e:
@@ -206,6 +218,7 @@ def _run(db, config: Config, *, now: datetime, dry_run: bool, db_hint: str | Non
             queued=result.queued,
             sent=result.sent,
             error="; ".join([*result.refused, str(e)]),
+            refused=len(result.refused),
         )
         raise
     if result.outcome == "ok" and not result.sent and not result.queued:
@@ -217,24 +230,19 @@ def _run(db, config: Config, *, now: datetime, dry_run: bool, db_hint: str | Non
         queued=result.queued,
         sent=result.sent,
         error="; ".join(result.refused) or None,
+        refused=len(result.refused),
     )
     return result
 
 
-def _finish(
-    db, run_id: int | None, *, outcome: str, queued: int = 0, sent: int = 0, error: str | None
-) -> None:
+def _finish(db, run_id: int | None, *, outcome: str, error: str | None, **counts: int) -> None:
+    """Close the run (`counts`: queued, sent, refused, as outbox.finish_run); a dry run has no run to close."""
     if run_id is None:
         return
+    counts = {"queued": 0, "sent": 0, **counts}
     try:
         outbox.finish_run(
-            db,
-            run_id,
-            finished_at=iso(datetime.now(UTC)),
-            outcome=outcome,
-            queued=queued,
-            sent=sent,
-            error=error,
+            db, run_id, finished_at=iso(datetime.now(UTC)), outcome=outcome, error=error, **counts
         )
     except outbox.StoreBusy:
         pass  # the run row stays 'running' and reads as interrupted; the outbox itself is consistent

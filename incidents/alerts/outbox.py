@@ -5,7 +5,8 @@ Two tables (migration `_v5_alert_outbox`) and one small state table:
 - `alert_outbox`: one row per alert item and recipient, `key` UNIQUE (kind, subject, day, recipient), so
   a run that finds the same news again inserts nothing. Status: pending (not yet accepted by the mail
   server), held (past the recipient's hourly limit, waiting for a digest), sent, failed (the server
-  refused it for good; `error` holds its words).
+  refused it for good; `error` holds its words), dismissed (failed, then acknowledged by the operator;
+  `dismissed_at` says when: outbox_failed.py, which also puts failed items back in the queue).
 - `alert_mails`: the composed messages, RFC 5322 text and Message-ID, written before the first attempt.
   A mail that was not accepted (server down, a 4xx, a kill) is sent again byte for byte, with the same
   Message-ID, by the next run. The one window that can repeat a mail is a kill between the server's
@@ -26,6 +27,7 @@ from collections.abc import Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass, field
 
+from incidents.alerts.outbox_failed import Requeued, dismiss_failed, requeue_failed
 from incidents.alerts.outbox_reads import (
     STATUSES,
     AlertRun,
@@ -38,7 +40,8 @@ from incidents.store_errors import StoreBusy
 from incidents.store_lock import write_transaction
 from incidents.store_sql import connection
 
-# The read API lives in outbox_reads.py; its names stay importable from here too.
+# The read API lives in outbox_reads.py, the operator's requeue and dismissal of failed alerts in
+# outbox_failed.py; their names stay importable from here too.
 __all__ = [
     "STATUSES",
     "AlertRun",
@@ -46,11 +49,13 @@ __all__ = [
     "Mail",
     "OutboxRow",
     "Queued",
+    "Requeued",
     "StoreBusy",
     "add_mail",
     "alert_counts",
     "alerted_episodes",
     "alerted_peak",
+    "dismiss_failed",
     "fail_unknown_recipients",
     "finish_run",
     "get_state",
@@ -63,6 +68,7 @@ __all__ = [
     "note_attempt",
     "pending_mails",
     "queue",
+    "requeue_failed",
     "set_state",
     "start_run",
     "unmailed",
@@ -344,16 +350,25 @@ def start_run(db, *, started_at: str, now: str) -> int:
 
 
 def finish_run(
-    db, run_id: int, *, finished_at: str, outcome: str, queued: int, sent: int, error: str | None
+    db,
+    run_id: int,
+    *,
+    finished_at: str,
+    outcome: str,
+    queued: int,
+    sent: int,
+    error: str | None,
+    refused: int = 0,
 ) -> None:
     """Close alert run `run_id`: its outcome ('ok', 'dry-run', 'failed', 'tempfail'), the items it queued and
     the mails the server accepted in it (also when it ended early: the mails sent before a 4xx), the
-    outbox's pending/failed/held counts now, and the error (one line) if any. Raises StoreBusy as start_run."""
+    outbox's pending/failed/held counts now, the error (one line) if any, and the mails the server refused
+    for good (`refused`: when not 0, the error is their lines). Raises StoreBusy as start_run."""
     counts = alert_counts(db)
     with writing(db) as conn:
         conn.execute(
             "UPDATE alert_runs SET finished_at = ?, outcome = ?, queued = ?, sent = ?, pending = ?, failed = ?, "
-            "held = ?, error = ? WHERE id = ?",
+            "held = ?, error = ?, refused = ? WHERE id = ?",
             [
                 finished_at,
                 outcome,
@@ -363,6 +378,7 @@ def finish_run(
                 counts["failed"],
                 counts["held"],
                 error,
+                refused,
                 run_id,
             ],
         )

@@ -13,7 +13,9 @@ from dataclasses import dataclass
 from incidents.store_errors import store_file
 from incidents.store_sql import connection, has_tables, where_clause
 
-STATUSES = ("pending", "held", "sent", "failed")
+# dismissed: failed for good, then acknowledged by the operator (`incidents alert --dismiss-failed`);
+# kept as the record of what was never sent, never sent again.
+STATUSES = ("pending", "held", "sent", "failed", "dismissed")
 
 
 @dataclass(frozen=True)
@@ -36,6 +38,7 @@ class OutboxRow:
     incident_id: str | None
     feed: str | None
     headline: str  # the item's one-sentence explanation
+    dismissed_at: str | None = None  # UTC, when the operator dismissed it (status 'dismissed')
 
     def as_dict(self) -> dict:
         """The row as a plain dict (for --json)."""
@@ -55,6 +58,7 @@ class AlertRun:
     failed: int
     held: int
     error: str | None
+    refused: int = 0  # mails the server refused for good in this run (its error lists them)
 
     def as_dict(self) -> dict:
         """The run as a plain dict (for --json)."""
@@ -63,37 +67,45 @@ class AlertRun:
 
 _ROW_COLUMNS = (
     "id, key, kind, recipient, status, created_at, sent_at, error, message_id, subject, day, series, "
-    "episode_key, incident_id, feed, payload"
+    "episode_key, incident_id, feed, {dismissed_at}, payload"
 )
 
 
+def _has_column(conn, table: str, column: str) -> bool:
+    """Whether `table` has `column`: a store not yet migrated by a writer lacks the newer ones."""
+    return any(row[1] == column for row in conn.execute(f"PRAGMA table_info({table})"))
+
+
 def _outbox_row(row: tuple) -> OutboxRow:
-    *head, payload = row
+    *head, dismissed_at, payload = row
     try:
         headline = json.loads(payload).get("headline", "")
     except (TypeError, ValueError):
         headline = ""
-    return OutboxRow(*head, headline=headline)
+    return OutboxRow(*head, headline=headline, dismissed_at=dismissed_at)
 
 
 def list_alerts(
     db, *, status: str | None = None, recipient: str | None = None, limit: int = 200
 ) -> list[OutboxRow]:
-    """Alert items, newest first, at most `limit`; `status` one of pending, held, sent, failed (None: all),
-    `recipient` an address (None: all). [] on a store without the outbox; ValueError for another status."""
+    """Alert items, newest first, at most `limit`; `status` one of pending, held, sent, failed, dismissed
+    (None: all), `recipient` an address (None: all). [] on a store without the outbox; ValueError for
+    another status."""
     if status is not None and status not in STATUSES:
         raise ValueError(f"status must be one of {', '.join(STATUSES)}, not {status!r}")
     conn = connection(db)
     if not has_tables(conn, "alert_outbox"):
         return []
     where, args = where_clause(("status = ?", status), ("recipient = ?", recipient))
-    sql = f"SELECT {_ROW_COLUMNS} FROM alert_outbox {where} ORDER BY id DESC LIMIT ?"
+    dismissed_at = "dismissed_at" if _has_column(conn, "alert_outbox", "dismissed_at") else "NULL"
+    columns = _ROW_COLUMNS.format(dismissed_at=dismissed_at)
+    sql = f"SELECT {columns} FROM alert_outbox {where} ORDER BY id DESC LIMIT ?"
     return [_outbox_row(r) for r in conn.execute(sql, [*args, int(limit)]).fetchall()]
 
 
 def alert_counts(db) -> dict[str, int]:
-    """Alert items per status: {'pending': n, 'sent': n, 'failed': n, 'held': n}."""
-    counts = dict.fromkeys(("pending", "sent", "failed", "held"), 0)
+    """Alert items per status: {'pending': n, 'sent': n, 'failed': n, 'held': n, 'dismissed': n}."""
+    counts = dict.fromkeys(("pending", "sent", "failed", "held", "dismissed"), 0)
     conn = connection(db)
     if not has_tables(conn, "alert_outbox"):
         return counts
@@ -108,9 +120,10 @@ def last_alert_run(db) -> AlertRun | None:
     conn = connection(db)
     if not has_tables(conn, "alert_outbox"):
         return None
+    refused = "refused" if _has_column(conn, "alert_runs", "refused") else "0"
     row = conn.execute(
-        "SELECT id, started_at, finished_at, now, outcome, queued, sent, pending, failed, held, error "
-        "FROM alert_runs ORDER BY id DESC LIMIT 1"
+        "SELECT id, started_at, finished_at, now, outcome, queued, sent, pending, failed, held, error, "
+        f"{refused} FROM alert_runs ORDER BY id DESC LIMIT 1"
     ).fetchone()
     if row is None:
         return None

@@ -89,9 +89,35 @@ def alert(
         ),
     ] = None,
     status: Annotated[
-        bool, typer.Option("--status", help="List pending, held, sent and failed alerts and the last run.")
+        bool,
+        typer.Option(
+            "--status", help="List pending, held, failed, dismissed and sent alerts and the last run."
+        ),
     ] = False,
     json_out: Annotated[bool, typer.Option("--json", help="With --status: print JSON.")] = False,
+    retry_failed: Annotated[
+        bool,
+        typer.Option(
+            "--retry-failed",
+            help="Put the alerts that failed for good back in the queue, then run: each goes out once.",
+        ),
+    ] = False,
+    dismiss_failed: Annotated[
+        bool,
+        typer.Option(
+            "--dismiss-failed",
+            help="Acknowledge the alerts that failed for good: kept in the outbox as dismissed, never sent.",
+        ),
+    ] = False,
+    recipient: Annotated[
+        str | None,
+        typer.Option(
+            "--recipient",
+            metavar="ADDRESS",
+            help="With --retry-failed or --dismiss-failed: only this recipient's alerts.",
+            show_default=False,
+        ),
+    ] = None,
 ) -> None:
     """Send alert e-mails about what is new: spike episodes, severe incidents, silent feeds.
 
@@ -102,26 +128,38 @@ def alert(
     Example: incidents alert --db /var/lib/incidents/incidents.db --config /etc/incidents/incidents.toml
 
     Example: incidents alert --status
+
+    Once the cause of alerts that failed for good is fixed (see --status), send them again, or
+    acknowledge them:
+
+    Example: incidents alert --retry-failed --recipient phishing-desk@example.vn
+
+    Example: incidents alert --dismiss-failed
     """
+    _check_modes(
+        status=status, dry_run=dry_run, retry=retry_failed, dismiss=dismiss_failed, recipient=recipient
+    )
     if status:
         _status(db, json_out)
         return
     if json_out:
         raise typer.BadParameter("--json goes with --status", param_hint="--json")
-    from incidents.alerts.job import AlreadyRunning, JobError, TempFailed, run_alerts
+    from incidents.alerts import failed
+    from incidents.alerts.job import run_alerts
     from incidents.config import ConfigError, load_config
 
+    if dismiss_failed:
+        dismissed = _job(failed.dismiss_failed, db, recipient=recipient)
+        print(f"dismissed {dismissed} failed alerts")
+        return
     moment = _parse_now(now, db)
     try:
         conf = load_config(config)
     except ConfigError as e:
         raise fail(str(e)) from None
-    try:
-        result = run_alerts(db, conf, now=moment, dry_run=dry_run, db_hint=str(db) if db else None)
-    except (AlreadyRunning, TempFailed) as e:
-        raise fail(str(e), EXIT_TEMPFAIL) from None
-    except JobError as e:
-        raise fail(str(e)) from None
+    if retry_failed:
+        _print_requeued(_job(failed.requeue_failed, db, conf, recipient=recipient))
+    result = _job(run_alerts, db, conf, now=moment, dry_run=dry_run, db_hint=str(db) if db else None)
     if dry_run:
         _print_dry_run(result)
         return
@@ -131,6 +169,40 @@ def alert(
         print(f"Error: {line}", file=sys.stderr)
     if result.refused:
         raise typer.Exit(code=1)
+
+
+def _check_modes(*, status: bool, dry_run: bool, retry: bool, dismiss: bool, recipient: str | None) -> None:
+    """Usage errors (exit 2) for options that cannot go together; short enough for Typer's 80-column box."""
+    if retry and dismiss:
+        raise typer.BadParameter("cannot go with --dismiss-failed", param_hint="--retry-failed")
+    flag = "--retry-failed" if retry else "--dismiss-failed" if dismiss else None
+    if flag and (status or dry_run):
+        raise typer.BadParameter(f"cannot go with {'--status' if status else '--dry-run'}", param_hint=flag)
+    if recipient is not None and flag is None:
+        raise typer.BadParameter("goes with --retry-failed or --dismiss-failed", param_hint="--recipient")
+
+
+def _job(function, *args, **kwargs):
+    """Call an alert job function; its failures are one `Error:` line, exit 75 (try again) or 1."""
+    from incidents.alerts.job import AlreadyRunning, JobError, TempFailed
+
+    try:
+        return function(*args, **kwargs)
+    except (AlreadyRunning, TempFailed) as e:
+        raise fail(str(e), EXIT_TEMPFAIL) from None
+    except JobError as e:
+        raise fail(str(e)) from None
+
+
+def _print_requeued(requeued) -> None:
+    print(f"requeued {requeued.items} failed alerts")
+    if requeued.left:
+        from incidents.cli.common import note
+
+        note(
+            f"{requeued.left} failed alerts are for recipients no longer in the configuration and stay "
+            "failed; `incidents alert --dismiss-failed` acknowledges them"
+        )
 
 
 def _parse_now(value: str | None, db: Path | None):
@@ -203,7 +275,8 @@ def _status(db: Path | None, json_out: bool) -> None:
         counts = alert_counts(conn)
         run = last_alert_run(conn)
         waiting = [a for s in ("pending", "held", "failed") for a in list_alerts(conn, status=s, limit=200)]
-        recent = list_alerts(conn, status="sent", limit=20)
+        # The latest dismissed (failed, then acknowledged) and sent ones, as a record.
+        recent = [a for s in ("dismissed", "sent") for a in list_alerts(conn, status=s, limit=20)]
         conn.close()
     except store.StoreError as e:
         raise fail(str(e)) from None
@@ -223,7 +296,7 @@ def _status(db: Path | None, json_out: bool) -> None:
     # Plain lines, one per alert, whatever the terminal's width: cron mails and grep read them too.
     print(
         f"alerts: {counts['pending']} pending, {counts['held']} held, {counts['sent']} sent, "
-        f"{counts['failed']} failed"
+        f"{counts['failed']} failed, {counts['dismissed']} dismissed"
     )
     if run is None:
         print("last run: none yet")
@@ -235,10 +308,12 @@ def _status(db: Path | None, json_out: bool) -> None:
     rows = waiting + recent
     if rows:
         width = max(len(a.recipient) for a in rows)
-        print(f"{'status':<8} {'created (UTC)':<16} {'recipient':<{width}} {'kind':<12} alert")
+        print(f"{'status':<9} {'created (UTC)':<16} {'recipient':<{width}} {'kind':<12} alert")
     for a in rows:
         error = f"  [{inert(a.error, 80)}]" if a.error else ""
+        if a.dismissed_at:
+            error += f" (dismissed {a.dismissed_at[:16].replace('T', ' ')})"
         print(
-            f"{a.status:<8} {a.created_at[:16].replace('T', ' '):<16} {inert(a.recipient):<{width}} "
+            f"{a.status:<9} {a.created_at[:16].replace('T', ' '):<16} {inert(a.recipient):<{width}} "
             f"{a.kind:<12} {inert(a.headline, 140)}{error}"
         )

@@ -11,7 +11,7 @@ from incidents.tui.screens.base import StoreScreen
 
 # What was sent, held or failed and why first; the rest scrolls sideways at 80 columns.
 COLUMNS = ("created", "status", "subject", "recipient", "error", "kind", "sent")
-STATUS_STYLE = {"sent": "green", "pending": "yellow", "held": "yellow", "failed": "red"}
+STATUS_STYLE = {"sent": "green", "pending": "yellow", "held": "yellow", "failed": "red", "dismissed": "dim"}
 
 
 class AlertsScreen(StoreScreen):
@@ -63,7 +63,9 @@ class AlertsScreen(StoreScreen):
             summary.update(Text(w("alerts_absent"), style="dim"))
             return
         text = Text()
-        for status in ("sent", "pending", "held", "failed"):
+        # Dismissed (failed, then acknowledged) only once there are some: the usual line stays as it was.
+        shown = ("sent", "pending", "held", "failed") + (("dismissed",) if counts.get("dismissed") else ())
+        for status in shown:
             text.append(f"{w.status(status)} {w.num(counts.get(status, 0))}   ", style=STATUS_STYLE[status])
         if last is not None:
             text.append(
