@@ -253,6 +253,40 @@ def resolve_id(conn, text: str) -> str:
     return found[0]
 
 
+# What a table for people prints of an id: never fewer characters than this (git's short hashes do the same).
+SHORT_ID = 7
+
+
+def unique_prefixes(conn, ids, minimum: int = SHORT_ID) -> dict[str, str]:
+    """Each id's shortest prefix, at least `minimum` characters, that resolve_id takes to that id alone.
+
+    A prefix one character longer than what the id shares with its neighbours in id order (the ids
+    just below and just above it) is shared by no other id. Two index searches per id; unique now, a
+    prefix can become ambiguous as incidents arrive, so scripts print the full id."""
+    c = _connection(conn)
+    out = {}
+    for incident_id in ids:
+        shared = 0
+        for sql in (
+            "SELECT id FROM incidents WHERE id < ? ORDER BY id DESC LIMIT 1",
+            "SELECT id FROM incidents WHERE id > ? ORDER BY id LIMIT 1",
+        ):
+            row = c.execute(sql, [incident_id]).fetchone()
+            if row is not None:
+                shared = max(shared, _common_length(incident_id, row[0]))
+        out[incident_id] = incident_id[: max(minimum, shared + 1)]
+    return out
+
+
+def _common_length(a: str, b: str) -> int:
+    n = 0
+    for x, y in zip(a, b, strict=False):
+        if x != y:
+            break
+        n += 1
+    return n
+
+
 def original_record(row: IncidentRow):
     """The original record of an incident as the feed sent it: parsed JSON, or the raw text if not JSON."""
     import json

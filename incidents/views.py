@@ -154,43 +154,58 @@ def _category_table(report, title: str, caption: str, numbers: tuple[str, ...], 
     return table
 
 
-ID_WIDTH = 12  # an id prefix this long is unique in any real store; `incidents show` takes a prefix
-
-
-def incidents_table(rows, *, total: int | None = None, offset: int = 0, width: int = 80) -> Table:
+def incidents_table(
+    rows,
+    *,
+    total: int | None = None,
+    offset: int = 0,
+    width: int = 80,
+    short_ids: dict[str, str] | None = None,
+    plain_output: bool = False,
+) -> Table:
     """Incidents (search.IncidentRow) as a table; the caption says which of how many it shows.
 
-    The target is the key column: it folds onto more lines, never cut. Which other columns fit depends
-    on `width` (the terminal's, or 80 in a pipe): sector and feed from 140 columns, severity from 100.
+    The id is printed whole, never cut: the full id, or `short_ids[id]` (search.unique_prefixes: what
+    `incidents show` resolves to that incident alone) in a table for people. The target is the key
+    column after it: it folds onto more lines, never cut. Which other columns fit depends on `width` (the
+    terminal's, or 80 in a pipe): sector and feed from 140 columns, severity from 100; the description
+    takes what is left, at least 10 characters.
+    `plain_output`: the table is printed without borders (see plain), which leaves more room.
     """
     wide, medium = width >= 140, width >= 100
+    ids = [printable(short_ids.get(r.id, r.id) if short_ids else r.id) for r in rows]
+    id_width = max((len(i) for i in ids), default=2)
     table = Table(title="Incidents", title_justify="left", caption_justify="left")
-    table.add_column("id", no_wrap=True, overflow="ellipsis", max_width=ID_WIDTH if medium else 8)
+    table.add_column("id", no_wrap=True, min_width=id_width)
     table.add_column("day", no_wrap=True, min_width=10)
     table.add_column("category", no_wrap=True, min_width=8)
     if medium:
         table.add_column("severity", no_wrap=True)
-    # rich shrinks wrappable columns first when a table is too wide: the target would vanish while the
-    # description kept its length. So the widths are set here: the target gets up to its longest value
-    # (folded beyond that), the description what is left (cut with "…": --csv or `show` has it whole).
-    fixed = (ID_WIDTH if medium else 8) + 10 + 9 + (8 if medium else 0)
+    # rich shrinks wrappable columns first when a table is too wide, then every column alike (the id
+    # too): so the widths are set here to fit. The target gets up to its longest value (folded beyond
+    # that), the description what is left (cut with "…": --csv or `show` has it whole).
+    fixed = id_width + 10 + 9 + (8 if medium else 0)
     side = 0
     if wide:
         side = sum(
             min(14, max((len(printable(getattr(r, c) or "-")) for r in rows), default=4))
             for c in ("sector", "feed")
         )
-    ncols = 6 + (1 if medium else 0) + (2 if wide else 0)
-    room = max(26, width - fixed - side - (3 * ncols + 1))
+    ncols = 5 + (1 if medium else 0) + (2 if wide else 0)
+    # Between columns: a border and a space each side, or with --plain only the spaces.
+    gap = 2 if plain_output else 3
+    room = width - fixed - side - (gap * ncols + (0 if plain_output else 1))
     longest = max((len(printable(r.target or "-")) for r in rows), default=6)
     target_width = max(6, min(longest, max(16, room * 11 // 20)))
+    if room - target_width < 10:  # the full ids of --plain at 80 columns: the description keeps 10
+        target_width = max(6, min(longest, room - 10))
     table.add_column("target", overflow="fold", width=target_width)
     if wide:
         table.add_column("sector", overflow="fold", max_width=14)
         table.add_column("feed", overflow="fold", max_width=14)
     table.add_column("description", overflow="ellipsis", no_wrap=True, max_width=max(10, room - target_width))
-    for r in rows:
-        cells = [literal(r.id[:ID_WIDTH]), literal(r.day), literal(r.category)]
+    for shown_id, r in zip(ids, rows, strict=True):
+        cells = [Text(shown_id), literal(r.day), literal(r.category)]
         if medium:
             cells.append(literal(r.severity or "-"))
         cells.append(literal(r.target or "-"))

@@ -242,7 +242,12 @@ def list_incidents(
             emit(line)
     else:
         out = console(plain_output)
-        out.print(finish(incidents_table(rows, total=total, offset=offset, width=out.width), plain_output))
+        # --plain is read by scripts: the full id. A table for people: the shortest prefix `show` takes.
+        short_ids = None if plain_output else search.unique_prefixes(conn, [r.id for r in rows])
+        table = incidents_table(
+            rows, total=total, offset=offset, width=out.width, short_ids=short_ids, plain_output=plain_output
+        )
+        out.print(finish(table, plain_output))
         return
     if len(rows) < total:
         note(shown_of(len(rows), total, offset))

@@ -68,10 +68,11 @@ class AlertsScreen(StoreScreen):
         for status in shown:
             text.append(f"{w.status(status)} {w.num(counts.get(status, 0))}   ", style=STATUS_STYLE[status])
         if last is not None:
-            text.append(
-                f"{w('run_alert')}: {getattr(last, 'finished_at', None) or getattr(last, 'started_at', '')} "
-            )
-            text.append(w.status(getattr(last, "outcome", "")))
+            # A line of its own: after the counts, the outcome was cut off at 80 columns (more in Vietnamese).
+            when = _minute(getattr(last, "finished_at", None) or getattr(last, "started_at", ""))
+            text.append(f"\n{w('run_alert')}: {when} ")
+            outcome = getattr(last, "outcome", "")
+            text.append(w.status(outcome), style="green" if outcome in ("ok", "nothing") else "red")
         summary.update(text)
         for i, r in enumerate(rows):
             status = r.get("status", "")

@@ -1,19 +1,24 @@
-"""Quarantine: ingest and scan runs with read / accepted / duplicate / rejected, and the highlighted
-run's rejected rows with their line and reason."""
+"""Quarantine: ingest and scan runs with read / accepted / duplicate / rejected, the highlighted
+run's rejected rows with their line and reason, and the highlighted row's raw text whole."""
 
 from __future__ import annotations
 
 from rich.text import Text
 from textual import work
+from textual.containers import VerticalScroll
 from textual.widgets import DataTable, Footer, Header, Static
 
-from incidents.tui.fmt import literal
+from incidents.controls import clipped
+from incidents.tui.fmt import escape_controls, literal
 from incidents.tui.screens.base import StoreScreen
 
 # What an analyst looks for first (did it fail, how many rows were rejected) before what scrolls off at 80.
 RUN_COLUMNS = ("run_id", "status", "rejected", "read", "accepted", "duplicate", "started", "file", "kind")
 REJECT_COLUMNS = ("line", "reason", "raw")
 REJECTS_SHOWN = 500
+# The table's raw cell is a preview; the pane under it shows the highlighted row's raw text whole, folded
+# to the screen's width (an analyst at 80 columns over SSH must read the line that was refused).
+RAW_PREVIEW = 200
 
 
 class QuarantineScreen(StoreScreen):
@@ -22,6 +27,7 @@ class QuarantineScreen(StoreScreen):
     def __init__(self) -> None:
         super().__init__()
         self.runs = []
+        self.rejects = []
         self._timer = None
         self._rejects_of: int | None = None
 
@@ -33,6 +39,8 @@ class QuarantineScreen(StoreScreen):
         yield DataTable(id="runs", cursor_type="row", zebra_stripes=True)
         yield Static(id="rejects-title", classes="heading")
         yield DataTable(id="rejects", cursor_type="row")
+        with VerticalScroll(id="reject-pane"):
+            yield Static(id="reject-text")
         yield Footer()
 
     def on_mount(self) -> None:
@@ -74,6 +82,7 @@ class QuarantineScreen(StoreScreen):
         self.shown("runs")
         if not runs:
             self.query_one("#rejects-title", Static).update(Text(w("no_runs"), style="dim"))
+            self.show_reject(None)
             self.shown("rejects")
             return
         table.move_cursor(row=min(row, len(runs) - 1))
@@ -82,6 +91,8 @@ class QuarantineScreen(StoreScreen):
     def on_data_table_row_highlighted(self, event: DataTable.RowHighlighted) -> None:
         if event.data_table.id == "runs":
             self.show_rejects_of(event.cursor_row)
+        elif event.data_table.id == "rejects" and 0 <= event.cursor_row < len(self.rejects):
+            self.show_reject(self.rejects[event.cursor_row])
 
     def on_data_table_row_selected(self, event: DataTable.RowSelected) -> None:
         if event.data_table.id == "runs":
@@ -111,6 +122,7 @@ class QuarantineScreen(StoreScreen):
         if not rows:
             title.append("  " + w("no_rejects"), style="dim")
         self.query_one("#rejects-title", Static).update(title)
+        self.rejects = rows
         table = self.query_one("#rejects", DataTable)
         table.clear()
         for r in rows:
@@ -118,9 +130,26 @@ class QuarantineScreen(StoreScreen):
             table.add_row(
                 Text(w.num(r.line), justify="right"),
                 literal(r.reason),
-                literal(raw[:200] + ("…" if len(raw) > 200 else "")),
+                literal(raw[:RAW_PREVIEW] + ("…" if len(raw) > RAW_PREVIEW else "")),
                 key=str(r.id),
             )
+        self.show_reject(rows[0] if rows else None)
+
+    def show_reject(self, reject) -> None:
+        """The reject's line, reason and whole raw text (controls escaped, folded) in the pane."""
+        pane = self.query_one("#reject-pane", VerticalScroll)
+        pane.display = reject is not None
+        if reject is None:
+            return
+        w = self.words
+        text = Text(f"{w('line')} {w.num(reject.line)}: ", style="bold")
+        text.append_text(literal(reject.reason, "bold"))
+        text.append("\n")
+        raw = reject.raw or ""
+        hint = f"`incidents rejects --run {reject.run_id} --json` prints all"
+        text.append_text(Text(escape_controls(clipped(raw, hint=hint))) if raw else literal(raw))
+        self.query_one("#reject-text", Static).update(text)
+        pane.scroll_home(animate=False)
 
     def key_escape(self) -> None:
         self.query_one("#runs", DataTable).focus()
