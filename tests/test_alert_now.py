@@ -7,36 +7,25 @@ later run queued or sent.
 
 from __future__ import annotations
 
-from datetime import UTC, datetime, timedelta
+from datetime import datetime, timedelta
 
 from incidents import store
-from incidents.taxonomy import rsit
 from tests.test_alert_job import NOW, Env, add
-from tests.test_alert_spikes import SPIKES, add_day, local, mails, quiet_history
+from tests.test_alert_spikes import SPIKES, add_day, incident, local, mails, quiet_history
 
 
 def add_at(db, when: datetime, category: str, n: int, *, target: str, feed: str) -> None:
     """`n` incidents of `category` at `when` (aware), on its local day, all on `target` from `feed`."""
-    taxonomy, type_ = rsit(category)
     day = (when + timedelta(hours=7)).date().isoformat()  # Asia/Ho_Chi_Minh, the store's zone
     rows = [
-        (
+        incident(
             f"{feed}-{when:%Y%m%d%H%M}-{k}",
-            when.astimezone(UTC).strftime("%Y-%m-%dT%H:%M:%SZ"),
+            when,
             day,
             category,
-            taxonomy,
-            type_,
-            target,
-            "domain",
-            "198.51.100.9",
-            "government",
-            feed,
-            "medium",
-            "new",
-            None,
-            None,
-            "{}",
+            target=target,
+            source="198.51.100.9",
+            feed=feed,
         )
         for k in range(n)
     ]

@@ -22,34 +22,32 @@ def local(day: date, hour: int, minute: int = 0) -> datetime:
     return datetime(day.year, day.month, day.day, hour, minute, tzinfo=UTC) - timedelta(hours=7)
 
 
+def incident(
+    key: str, when: datetime, day: str, category: str, *, target: str, source: str, feed: str
+) -> tuple:
+    """One incident row (store.INCIDENT_COLUMNS order): medium, new, sector government, at `when` (aware)."""
+    taxonomy, type_ = rsit(category)
+    occurred = when.astimezone(UTC).strftime("%Y-%m-%dT%H:%M:%SZ")
+    return (key, occurred, day, category, taxonomy, type_, target, "domain", source, "government", feed,
+            "medium", "new", None, None, "{}")  # fmt: skip
+
+
 def add_day(
     db, day: date, category: str, n: int, *, feed: str = "feed-a", tag: str = "", hour: int = 1
 ) -> None:
     """`n` distinct incidents of `category` on local `day`, from `feed`, spread over the day from `hour`."""
-    taxonomy, type_ = rsit(category)
-    rows = []
-    for i in range(n):
-        t = local(day, hour) + timedelta(seconds=(i * 37) % max(1, (23 - hour) * 3600))
-        rows.append(
-            (
-                f"{day}-{category}-{feed}-{tag}{i}",
-                t.strftime("%Y-%m-%dT%H:%M:%SZ"),
-                day.isoformat(),
-                category,
-                taxonomy,
-                type_,
-                f"site{i % 17}.example.vn",
-                "domain",
-                f"203.0.113.{i % 5}",
-                "government",
-                feed,
-                "medium",
-                "new",
-                None,
-                None,
-                "{}",
-            )
+    rows = [
+        incident(
+            f"{day}-{category}-{feed}-{tag}{i}",
+            local(day, hour) + timedelta(seconds=(i * 37) % max(1, (23 - hour) * 3600)),
+            day.isoformat(),
+            category,
+            target=f"site{i % 17}.example.vn",
+            source=f"203.0.113.{i % 5}",
+            feed=feed,
         )
+        for i in range(n)
+    ]
     with db.atomic():
         store.add_incidents(db, rows)
 
