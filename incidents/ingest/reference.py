@@ -9,6 +9,7 @@ from __future__ import annotations
 from incidents.ingest.records import ALIASES, EMPTY_MARKERS
 from incidents.taxonomy import (
     CATEGORIES,
+    EXPANDED_NAMES,
     RSIT_VERSION,
     TYPE_ALIASES,
     classification_rows,
@@ -94,6 +95,19 @@ def markdown() -> str:
         "|---|---|",
     ]
     out += [f"| {old} | {tax}/{typ} |" for old, (tax, typ) in TYPE_ALIASES.items()]
+    out += [
+        "",
+        (
+            "RSIT's human-readable type names (as its own table, spreadsheets and ticket systems write them) "
+            "are read as the types they name: "
+            + ", ".join(
+                f"`{name}` ({value})"
+                for name, value in EXPANDED_NAMES.items()
+                if name.lower().replace(" ", "-") != value
+            )
+            + "."
+        ),
+    ]
     out += [
         "",
         "Category labels (also accepted as input, case-insensitively, accents folded to NFC):",

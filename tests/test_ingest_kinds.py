@@ -1,0 +1,118 @@
+"""Other instances of the fault kinds of ../shared/cases/ingest/: each test builds its own input in the
+shape a real tool writes it (RSIT's own wording, other defang styles, epoch times as spreadsheets mangle
+them, IntelMQ's SQL table with nested `extra`, search responses concatenated or gathered in an array)."""
+
+from __future__ import annotations
+
+import json
+
+import pytest
+
+from incidents.ingest import ingest_file
+
+
+def rows(db) -> list[dict]:
+    return list(db.query("SELECT * FROM incidents ORDER BY occurred_at, target"))
+
+
+def counts(r) -> tuple[int, int, int, int]:
+    assert r.read == r.accepted + r.duplicate + r.rejected
+    return r.read, r.accepted, r.duplicate, r.rejected
+
+
+def intelmq_event(n: int, taxonomy: str, type_: str) -> dict:
+    return {
+        "feed.name": "RT export",
+        "time.source": f"2020-10-{10 + n:02d}T05:00:00+00:00",
+        "classification.taxonomy": taxonomy,
+        "classification.type": type_,
+        "source.fqdn": f"host{n}.example.vn",
+    }
+
+
+# RSIT's table (and the ticket systems and spreadsheets that follow it) writes each type by its
+# human-readable name; each is the machine name it expands, in the right bulletin category.
+RSIT_WORDING = [
+    ("Information Gathering", "Scanning", "scanning", "information-gathering", "scanner"),
+    ("Intrusion Attempts", "Login Attempts", "intrusion", "intrusion-attempts", "brute-force"),
+    ("Intrusion Attempts", "New Attack Signature", "intrusion", "intrusion-attempts", "exploit"),
+    (
+        "Intrusion Attempts",
+        "Exploitation of Known Vulnerabilities",
+        "intrusion",
+        "intrusion-attempts",
+        "ids-alert",
+    ),
+    ("Availability", "Denial of Service", "ddos", "availability", "dos"),
+    ("Availability", "Distributed Denial of Service", "ddos", "availability", "ddos"),
+    (
+        "Information Content Security",
+        "Unauthorised Modification of Information",
+        "deface",
+        "information-content-security",
+        "unauthorised-information-modification",
+    ),
+    (
+        "Information Content Security",
+        "Unauthorized access to information",
+        "other",
+        "information-content-security",
+        "unauthorised-information-access",
+    ),
+    (
+        "Information Content Security",
+        "Leak of Confidential Information",
+        "other",
+        "information-content-security",
+        "data-leak",
+    ),
+    (
+        "Vulnerable",
+        "Potentially Unwanted Accessible Services",
+        "other",
+        "vulnerable",
+        "potentially-unwanted-accessible",
+    ),
+    ("Vulnerable", "Weak Cryptography", "other", "vulnerable", "weak-crypto"),
+    ("Abusive Content", "Child/Sexual/Violent Content", "other", "abusive-content", "violence"),
+    ("Other", "Uncategorised", "other", "other", "other"),
+]
+
+
+def test_rsit_human_readable_type_names_are_their_types(db, tmp_path):
+    f = tmp_path / "rsit-wording.jsonl"
+    events = [intelmq_event(n, tax, typ) for n, (tax, typ, *_) in enumerate(RSIT_WORDING)]
+    f.write_text("".join(json.dumps(e) + "\n" for e in events), encoding="utf-8")
+    r = ingest_file(db, f)
+    assert counts(r) == (len(RSIT_WORDING), len(RSIT_WORDING), 0, 0), r.reasons
+    got = {x["target"]: (x["category"], x["taxonomy"], x["type"]) for x in rows(db)}
+    for n, (_, _, category, taxonomy, type_) in enumerate(RSIT_WORDING):
+        assert got[f"host{n}.example.vn"] == (category, taxonomy, type_)
+
+
+# Defang styles beyond the case's `hxxp` + `[.]`, as IOC-sharing tools and analysts write them: each is
+# the live indicator, so that it dedups with the feed that sent it live.
+DEFANGED = [
+    ("hxxp://a1.example<.>vn/login", "http://a1.example.vn/login"),
+    ("hxxp://a1.example<dot>vn/login", "http://a1.example.vn/login"),
+    ("hxxp[s]://a1.example.vn/login", "https://a1.example.vn/login"),
+    ("hxxps:[//]a1.example.vn/login", "https://a1.example.vn/login"),
+    ("ttps://a1.example.vn/login", "https://a1.example.vn/login"),
+    ("ttp://a1.example[.]vn/login", "http://a1.example.vn/login"),
+    ("https://a1.example.vn/login", "https://a1.example.vn/login"),
+]
+
+
+@pytest.mark.parametrize(("sent", "live"), DEFANGED)
+def test_other_defang_styles_are_the_live_indicator(db, tmp_path, sent, live):
+    f = tmp_path / "defanged.csv"
+    f.write_text(
+        "id,time,category,target,feed\n"
+        f"P1,2020-10-20T09:00:00+07:00,phishing,{live},openphish\n"
+        f"P2,2020-10-20T10:00:00+07:00,phishing,{sent},analyst\n",
+        encoding="utf-8",
+    )
+    r = ingest_file(db, f)
+    assert counts(r) == (2, 1, 1, 0), r.reasons
+    (only,) = rows(db)
+    assert (only["target"], only["target_kind"]) == (live, "url")
