@@ -116,3 +116,37 @@ def test_other_defang_styles_are_the_live_indicator(db, tmp_path, sent, live):
     assert counts(r) == (2, 1, 1, 0), r.reasons
     (only,) = rows(db)
     assert (only["target"], only["target_kind"]) == (live, "url")
+
+
+# One instant (2019-04-12T06:40:00.008Z) as exports write it: E notation is what a spreadsheet saves for
+# a 13-digit millisecond column, a lower-case `z` is RFC 3339's; as text and as JSON numbers.
+EPOCH_TEXT = ["1.555051200008E12", "1.555051200008e+12", "1555051200.008", "2019-04-12T06:40:00.008z"]
+EPOCH_JSON = [1555051200008, 1555051200.008, 1.555051200008e12, 1555051200008000, "1555051200008"]
+
+
+@pytest.mark.parametrize("sent", EPOCH_TEXT)
+def test_epoch_and_rfc3339_spellings_in_csv(db, tmp_path, sent):
+    f = tmp_path / "epoch.csv"
+    f.write_text(f"id,time,category,target\nE1,{sent},phishing,a.example.vn\n", encoding="utf-8")
+    r = ingest_file(db, f)
+    assert counts(r) == (1, 1, 0, 0), r.reasons
+    (only,) = rows(db)
+    assert (only["occurred_at"], only["day"]) == ("2019-04-12T06:40:00Z", "2019-04-12")
+
+
+@pytest.mark.parametrize("sent", EPOCH_JSON)
+def test_epoch_numbers_in_json(db, tmp_path, sent):
+    f = tmp_path / "epoch.jsonl"
+    record = {"@timestamp": sent, "classification.taxonomy": "fraud", "classification.type": "phishing"}
+    f.write_text(json.dumps(record | {"source.url": "http://a.example.vn/x"}) + "\n", encoding="utf-8")
+    r = ingest_file(db, f)
+    assert counts(r) == (1, 1, 0, 0), r.reasons
+    assert rows(db)[0]["occurred_at"] == "2019-04-12T06:40:00Z"
+
+
+def test_a_negative_epoch_time_is_out_of_range_not_unparsable(db, tmp_path):
+    f = tmp_path / "epoch.csv"
+    f.write_text("id,time,category,target\nE1,-1555051200,phishing,a.example.vn\n", encoding="utf-8")
+    r = ingest_file(db, f)
+    assert counts(r) == (1, 0, 0, 1)
+    assert list(r.reasons) == ["timestamp out of range"]
