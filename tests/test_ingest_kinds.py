@@ -150,3 +150,33 @@ def test_a_negative_epoch_time_is_out_of_range_not_unparsable(db, tmp_path):
     r = ingest_file(db, f)
     assert counts(r) == (1, 0, 0, 1)
     assert list(r.reasons) == ["timestamp out of range"]
+
+
+def test_intelmq_sql_table_extra_with_nested_objects(db, tmp_path):
+    # IntelMQ's SQL output keeps `extra` as JSON text; a nested object there is the same field as in a
+    # JSON event (`extra.sector.name`), and its commas and quotes are CSV-quoted.
+    f = tmp_path / "events.csv"
+    f.write_text(
+        '"id","time.source","time.observation","classification.taxonomy","classification.type",'
+        '"source.fqdn","source.url","feed.name","extra","raw"\n'
+        '201,"2020-10-31 17:30:00+00","2020-10-31 18:00:02.1+00","intrusions","defacement",'
+        '"WWW.Example.Gov.VN.",,"Zone-H","{""sector"": {""name"": ""Government""}, ""notifier"": ""x, y""}",'
+        '"aHR0cDovL3d3dy5leGFtcGxlLmdvdi52bi8="\n'
+        '202,,"2020-10-30 03:10:00+00","fraud","phishing",,"hxxp://bank.example[.]vn/login","OpenPhish",'
+        '"{""industry"": {""name"": ""Finance""}, ""list"": [1, 2]}",\n',
+        encoding="utf-8",
+    )
+    r = ingest_file(db, f)
+    assert counts(r) == (2, 2, 0, 0), r.reasons
+    got = {x["record_key"].split("\x1f")[1]: x for x in rows(db)}
+    assert (got["201"]["category"], got["201"]["target"], got["201"]["sector"], got["201"]["day"]) == (
+        "deface",
+        "example.gov.vn",
+        "government",
+        "2020-11-01",
+    )
+    assert (got["202"]["category"], got["202"]["target"], got["202"]["day"]) == (
+        "phishing",
+        "http://bank.example.vn/login",
+        "2020-10-30",
+    )

@@ -37,7 +37,7 @@ LAYOUTS = (
     ),
     (
         "names",
-        'IntelMQ\'s dotted names flat (`time.source`) or nested (`{"time": {"source": ...}}`); IntelMQ\'s `extra` as a JSON object or as JSON text (its SQL table) gives `extra.*`',
+        'IntelMQ\'s dotted names flat (`time.source`) or nested (`{"time": {"source": ...}}`); IntelMQ\'s `extra` as a JSON object or as JSON text (its SQL table) gives `extra.*`, nested objects included (`extra.sector.name`)',
     ),
     (
         "refused, named",
