@@ -180,3 +180,67 @@ def test_intelmq_sql_table_extra_with_nested_objects(db, tmp_path):
         "http://bank.example.vn/login",
         "2020-10-30",
     )
+
+
+def search_page(scroll: int, hits: list[dict]) -> dict:
+    return {
+        "_scroll_id": "FGluY2x1ZGVfY29udGV4dF91dWlk",
+        "took": 1,
+        "timed_out": False,
+        "_shards": {"total": 1, "successful": 1, "skipped": 0, "failed": 0},
+        "hits": {
+            "total": {"value": 4, "relation": "eq"},
+            "max_score": 1.0,
+            "hits": [
+                {"_index": "intelmq", "_id": f"s{scroll}-{n}", "_score": 1.0, "_source": h}
+                for n, h in enumerate(hits)
+            ],
+        },
+    }
+
+
+PAGES = [
+    search_page(1, [intelmq_event(1, "fraud", "phishing"), intelmq_event(2, "intrusions", "defacement")]),
+    search_page(
+        2, [intelmq_event(3, "malicious-code", "c2-server"), intelmq_event(4, "availability", "ddos")]
+    ),
+]
+
+
+def pages_appended(indent) -> str:
+    return "".join(json.dumps(p, indent=indent) + "\n" for p in PAGES)
+
+
+@pytest.mark.parametrize(
+    ("layout", "text", "fmt"),
+    [
+        ("pretty pages appended (curl ?pretty >> file)", pages_appended(2), None),
+        ("one-line pages appended, forced json", pages_appended(None), "json"),
+        ("one-line pages appended", pages_appended(None), None),
+        ("pages gathered in an array", json.dumps(PAGES, indent=1), None),
+    ],
+)
+def test_every_page_of_a_scroll_export_is_read(db, tmp_path, layout, text, fmt):
+    f = tmp_path / "scroll.json"
+    f.write_text(text, encoding="utf-8")
+    r = ingest_file(db, f, fmt=fmt)
+    assert counts(r) == (4, 4, 0, 0), (layout, r.format, r.reasons, r.message)
+    got = {x["record_key"].split("\x1f")[1]: x["category"] for x in rows(db)}
+    assert got == {"s1-0": "phishing", "s1-1": "deface", "s2-0": "malware", "s2-1": "ddos"}
+
+
+def test_pretty_printed_records_one_after_another(db, tmp_path):
+    # `jq . events.jsonl > events.json`: IntelMQ events pretty-printed, one after another.
+    f = tmp_path / "events.json"
+    events = [intelmq_event(n, "fraud", "phishing") for n in range(3)]
+    f.write_text("".join(json.dumps(e, indent=2) + "\n" for e in events), encoding="utf-8")
+    r = ingest_file(db, f)
+    assert (r.format, *counts(r)) == ("json", 3, 3, 0, 0), r.reasons
+
+
+def test_a_page_cut_short_after_whole_pages_keeps_what_came_before(db, tmp_path):
+    text = pages_appended(2)
+    f = tmp_path / "scroll.json"
+    f.write_text(text[: text.rindex('"_index"')], encoding="utf-8")
+    r = ingest_file(db, f)
+    assert r.status == "ok" and r.accepted == 3 and r.rejected == 1, (r.reasons, r.message)

@@ -29,7 +29,7 @@ LAYOUTS = (
     ),
     (
         "JSON",
-        'an array of records or of hits (streamed); a search response `{"hits": {"hits": [...]}}` on one line or many; an msearch `{"responses": [...]}`; `{"incidents"/"events"/"records"/"data"/"results"/"items"/"rows": [...]}`',
+        'an array of records, of hits or of search responses (streamed); a search response `{"hits": {"hits": [...]}}` on one line or many, or several one after another (scroll pages appended with `curl ...?pretty >>`; values over several lines, such as `jq .` output, are read value by value, each a response or a record); an msearch `{"responses": [...]}`; `{"incidents"/"events"/"records"/"data"/"results"/"items"/"rows": [...]}`',
     ),
     (
         "hits",
