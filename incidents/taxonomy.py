@@ -67,6 +67,16 @@ def _load_rsit() -> dict[str, tuple[str, ...]]:
 
 # taxonomy -> its types, exactly as RSIT publishes them.
 RSIT: dict[str, tuple[str, ...]] = _load_rsit()
+
+
+def _load_expanded() -> dict[str, str]:
+    """RSIT's human-readable names -> its machine names, for taxonomies and types alike."""
+    data = json.loads(_RSIT_FILE.read_text(encoding="utf-8"))
+    names = {p["expanded"]: p["value"] for p in data["predicates"] if p.get("expanded")}
+    names |= {e["expanded"]: e["value"] for v in data["values"] for e in v["entry"] if e.get("expanded")}
+    return names
+
+
 RSIT_VERSION: int = json.loads(_RSIT_FILE.read_text(encoding="utf-8"))["version"]
 
 # Types IntelMQ 3 allows beyond RSIT (harmonization.ClassificationType), filed under its taxonomy.
@@ -110,6 +120,18 @@ TYPE_ALIASES: dict[str, tuple[str, str]] = {
     "unknown": ("other", "undetermined"),
 }
 TAXONOMY_ALIASES: dict[str, str] = {"intrusion": "intrusions", "malware": "malicious-code"}
+
+# RSIT's own table writes each type by its human-readable name ("Scanning", "Login Attempts", "Denial of
+# Service", "Unauthorised Modification of Information"), and so do spreadsheets and ticket systems that
+# follow it (RT's RSIT fields, analysts' exports): those names are the machine names they expand
+# (`expanded` in the machine-readable taxonomy), and the wording of RSIT's earlier versions too.
+EXPANDED_NAMES: dict[str, str] = {
+    **_load_expanded(),
+    "Child/Sexual/Violent Content": "violence",
+    "Exploiting known vulnerabilities": "ids-alert",
+    "Weak crypto": "weak-crypto",
+    "Harassment": "harmful-speech",
+}
 
 # The bulletin category of each (taxonomy, type) that truly is one; everything else is `other`.
 # deface: IntelMQ 3 renamed `defacement` to unauthorised-information-modification, whose RSIT definition
@@ -159,6 +181,15 @@ def _slug(text: str) -> str:
     return slug
 
 
+# An expanded name's slug -> the machine name (`denial-of-service` -> `dos`), for types only: the taxonomies'
+# expanded names are their machine names with blanks (`Malicious Code`), which _slug already folds.
+_EXPANDED_TYPES: dict[str, str] = {
+    slug: value
+    for name, value in EXPANDED_NAMES.items()
+    if value in _TAXONOMY_OF_TYPE and (slug := _slug(name)) != value
+}
+
+
 @lru_cache(maxsize=4096)
 def classify(taxonomy: str | None, type_: str | None) -> Classification | None:
     """The category of an RSIT (or IntelMQ 2.x) taxonomy/type, with the names it is filed under.
@@ -169,6 +200,7 @@ def classify(taxonomy: str | None, type_: str | None) -> Classification | None:
     tax = _slug(taxonomy) if taxonomy else ""
     tax = TAXONOMY_ALIASES.get(tax, tax)
     typ = _slug(type_) if type_ else ""
+    typ = _EXPANDED_TYPES.get(typ, typ) if typ not in _TAXONOMY_OF_TYPE else typ
     if typ in TYPE_ALIASES:
         tax, typ = TYPE_ALIASES[typ]
     elif typ in _TAXONOMY_OF_TYPE:

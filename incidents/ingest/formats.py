@@ -111,7 +111,10 @@ def _object_layout(path: Path, encoding: str) -> str:
         if unsupported:
             raise FormatError(unsupported)
         if text[end:].strip() or _more_text(fh):
-            return "jsonl"
+            # Values one after another: one per line is JSON Lines; a first value over several lines
+            # (pretty-printed search responses appended one after another, `jq .` output) is a stream of
+            # JSON values, which the JSON reader reads value by value.
+            return "json" if "\n" in text[:end].strip() else "jsonl"
     from incidents.ingest.json_formats import records_in
 
     # One document that wraps its records, on one line or many; else a file of one record.

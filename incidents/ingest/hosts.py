@@ -1,8 +1,9 @@
 """One normal form for the targets feeds report (domains, URLs, IP addresses), so dedup works across feeds.
 
 Which spellings are one target (documented in the README, tested in tests/test_hosts.py):
-- defanged indicators are re-fanged first: `hxxp://`, `hXXps://`, `[.]`, `(.)`, `{.}`, `[dot]`, `(dot)`,
-  ` dot `, `[:]`, `[://]`, `[/]`, `[@]`/`[at]`, with or without blanks around or inside the brackets
+- defanged indicators are re-fanged first: `hxxp://`, `hXXps://`, `hxxp[s]://`, `ttp://`, `[.]`, `(.)`,
+  `{.}`, `<.>`, `[dot]`, `(dot)`, `<dot>`, ` dot `, `[:]`, `[://]`, `:[//]`, `[/]`, `[@]`/`[at]`, with or
+  without blanks around or inside the brackets
   (`a [.] example [ . ] vn`) (the record's original text stays in `raw`);
 - domains and URL hosts: Unicode NFC, then IDNA 2008 with UTS 46 mapping (the `idna` library), stored
   as Unicode (U-labels), lower case, no trailing dot; a domain (not a URL host) also loses a leading `www.`;
@@ -37,17 +38,22 @@ class BadTarget(ValueError):
 
 
 # Brackets around a defanged character, with the blanks analysts put around them (`a [.] vn`, `a ( . ) vn`).
-_OPEN, _CLOSE = r"\s*[\[\(\{]\s*", r"\s*[\]\)\}]\s*"
+# Angle brackets too: `example<.>vn`, `example<dot>vn` (mail clients and some TI platforms write them).
+_OPEN, _CLOSE = r"\s*[\[\(\{<]\s*", r"\s*[\]\)\}>]\s*"
 _DEFANGS = (
-    (re.compile(r"^\s*(?:h[x*_]{2}p|hxp|meow)(s?)(?=\s*[\[\(\{]?\s*:)", re.IGNORECASE), r"http\1"),
-    (re.compile(r"^\s*fxp(?=\s*[\[\(\{]?\s*:)", re.IGNORECASE), "ftp"),
-    (re.compile(rf"{_OPEN}://{_CLOSE}|{_OPEN}:{_CLOSE}//\s*"), "://"),
+    # hxxp, hXXps, h**p, h__p, hxp, meow, `hxxp[s]`, and `ttp` (the h dropped) before the colon.
+    (
+        re.compile(r"^\s*(?:h[x*_]{2}p|hxp|meow|ttp)(?:(s)|\[(s)\])?(?=\s*[\[\(\{<]?\s*:)", re.IGNORECASE),
+        r"http\1\2",
+    ),
+    (re.compile(r"^\s*fxp(?=\s*[\[\(\{<]?\s*:)", re.IGNORECASE), "ftp"),
+    (re.compile(rf"{_OPEN}://{_CLOSE}|{_OPEN}:{_CLOSE}//\s*|:{_OPEN}//{_CLOSE}"), "://"),
     (re.compile(rf"{_OPEN}:{_CLOSE}"), ":"),
     (re.compile(rf"{_OPEN}(?:\.|dot){_CLOSE}|\s+dot\s+|\\\.", re.IGNORECASE), "."),
     (re.compile(rf"{_OPEN}/{_CLOSE}"), "/"),
     (re.compile(rf"{_OPEN}(?:@|at){_CLOSE}", re.IGNORECASE), "@"),
 )
-_DEFANG_HINT = re.compile(r"[\[\({\\]|^\s*(?:h[x*_]{2}p|hxp|fxp|meow)|\sdot\s", re.IGNORECASE)
+_DEFANG_HINT = re.compile(r"[\[\({<\\]|^\s*(?:h[x*_]{2}p|hxp|fxp|meow|ttps?:)|\sdot\s", re.IGNORECASE)
 _DEFAULT_PORTS = {"http": 80, "https": 443, "ftp": 21}
 # Labels of 1-63 letters, digits and inner hyphens, without IDNA's reserved "??--" (RFC 5891 4.2.3.1).
 _LDH = re.compile(

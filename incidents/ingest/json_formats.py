@@ -158,6 +158,11 @@ def read_json(path: Path) -> Iterator[Item]:
     except RecursionError:
         raise FormatError("invalid JSON: nested too deep") from None
     except ValueError as e:
+        if e.msg == "Extra data":
+            # JSON values one after another, not one per line: scroll pages appended with `curl ...?pretty
+            # >> hits.json`, or `jq . events.jsonl`. Each is a search response or a record.
+            yield from _concatenated(text)
+            return
         hits = _HITS_ARRAY.search(text)
         if hits is None:
             raise FormatError(f"invalid JSON at line {e.lineno}: {e.msg}") from None
@@ -174,6 +179,53 @@ def read_json(path: Path) -> Iterator[Item]:
         )
     for number, value in enumerate(records, start=1):
         yield _value_item(number, value)
+
+
+def _concatenated(text: str) -> Iterator[Item]:
+    """The records of JSON values written one after another: each a search response (its hits) or a record.
+
+    A value cut short or broken is quarantined with what follows it (nothing after it can be trusted):
+    a search response's hits up to the cut are read, like a truncated hits export.
+    """
+    decoder = json.JSONDecoder()
+    pos, number = 0, 0
+    while True:
+        while pos < len(text) and text[pos].isspace():
+            pos += 1
+        if pos >= len(text):
+            return
+        try:
+            value, end = decoder.raw_decode(text, pos)
+        except RecursionError:
+            yield Item(number + 1, text[pos : pos + 1000], error="invalid JSON: nested too deep")
+            return
+        except ValueError as e:
+            hits = _HITS_ARRAY.search(text, pos)
+            if hits is not None:
+                for item in _stream_array(io.StringIO(text[hits.end() :])):
+                    number += 1
+                    yield Item(number, item.text, item.record, item.error)
+                return
+            yield Item(
+                number + 1, text[pos : pos + 1000], error=f"invalid JSON: {e.msg} (a value cut short?)"
+            )
+            return
+        if pos == 0 and (unsupported := unsupported_layout(value)):
+            raise FormatError(unsupported)
+        for record in records_in(value) if is_search_response(value) else [value]:
+            number += 1
+            yield _value_item(number, record, text[pos:end] if record is value else None)
+        pos = end
+
+
+def is_search_response(value) -> bool:
+    """Whether a JSON value is a search engine's response (`hits.hits`, or msearch `responses`), not a record."""
+    if not isinstance(value, dict) or "_source" in value:
+        return False
+    hits = value.get("hits")
+    if isinstance(hits, dict) and isinstance(hits.get("hits"), list):
+        return True
+    return isinstance(value.get("responses"), list) and records_in(value) is not None
 
 
 _LIST_KEYS = ("incidents", "events", "records", "data", "results", "items", "rows")
@@ -286,8 +338,14 @@ def _stream_array(fh) -> Iterator[Item]:
                 buf, pos = buf[pos:] + more, 0
         if number == 0 and (unsupported := unsupported_layout(value)):
             raise FormatError(unsupported)
-        number += 1
-        yield _value_item(number, value)
+        if is_search_response(value):
+            # An array of search responses (scroll pages gathered in a list): each page's hits.
+            for record in records_in(value):
+                number += 1
+                yield _value_item(number, record)
+        else:
+            number += 1
+            yield _value_item(number, value)
         pos = end
         if pos > _CHUNK:
             buf, pos = buf[pos:], 0

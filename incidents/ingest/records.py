@@ -225,11 +225,23 @@ def expand_extra(rec: dict) -> dict:
         except (ValueError, RecursionError):
             return rec
         if isinstance(value, dict):
-            rec = dict(rec)
-            for key, item in value.items():
-                if not isinstance(item, (dict, list)):
-                    rec.setdefault(f"extra.{key}", item)
+            expanded = dict(rec)
+            try:
+                _add_extra(expanded, "extra.", value)
+            except RecursionError:
+                return rec
+            return expanded
     return rec
+
+
+def _add_extra(rec: dict, prefix: str, value: dict) -> None:
+    # Nested objects get IntelMQ's dotted names, as a JSON event's `extra` is flattened
+    # (`{"sector": {"name": ...}}` is `extra.sector.name`); a field the row already has wins.
+    for key, item in value.items():
+        if isinstance(item, dict):
+            _add_extra(rec, f"{prefix}{key}.", item)
+        elif not isinstance(item, list):
+            rec.setdefault(f"{prefix}{key}", item)
 
 
 def normalise_target(value) -> tuple[str | None, str | None]:

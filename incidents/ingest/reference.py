@@ -9,6 +9,7 @@ from __future__ import annotations
 from incidents.ingest.records import ALIASES, EMPTY_MARKERS
 from incidents.taxonomy import (
     CATEGORIES,
+    EXPANDED_NAMES,
     RSIT_VERSION,
     TYPE_ALIASES,
     classification_rows,
@@ -28,7 +29,7 @@ LAYOUTS = (
     ),
     (
         "JSON",
-        'an array of records or of hits (streamed); a search response `{"hits": {"hits": [...]}}` on one line or many; an msearch `{"responses": [...]}`; `{"incidents"/"events"/"records"/"data"/"results"/"items"/"rows": [...]}`',
+        'an array of records, of hits or of search responses (streamed); a search response `{"hits": {"hits": [...]}}` on one line or many, or several one after another (scroll pages appended with `curl ...?pretty >>`; values over several lines, such as `jq .` output, are read value by value, each a response or a record); an msearch `{"responses": [...]}`; `{"incidents"/"events"/"records"/"data"/"results"/"items"/"rows": [...]}`',
     ),
     (
         "hits",
@@ -36,7 +37,7 @@ LAYOUTS = (
     ),
     (
         "names",
-        'IntelMQ\'s dotted names flat (`time.source`) or nested (`{"time": {"source": ...}}`); IntelMQ\'s `extra` as a JSON object or as JSON text (its SQL table) gives `extra.*`',
+        'IntelMQ\'s dotted names flat (`time.source`) or nested (`{"time": {"source": ...}}`); IntelMQ\'s `extra` as a JSON object or as JSON text (its SQL table) gives `extra.*`, nested objects included (`extra.sector.name`)',
     ),
     (
         "refused, named",
@@ -94,6 +95,19 @@ def markdown() -> str:
         "|---|---|",
     ]
     out += [f"| {old} | {tax}/{typ} |" for old, (tax, typ) in TYPE_ALIASES.items()]
+    out += [
+        "",
+        (
+            "RSIT's human-readable type names (as its own table, spreadsheets and ticket systems write them) "
+            "are read as the types they name: "
+            + ", ".join(
+                f"`{name}` ({value})"
+                for name, value in EXPANDED_NAMES.items()
+                if name.lower().replace(" ", "-") != value
+            )
+            + "."
+        ),
+    ]
     out += [
         "",
         "Category labels (also accepted as input, case-insensitively, accents folded to NFC):",

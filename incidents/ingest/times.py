@@ -16,7 +16,9 @@ class BadRecord(ValueError):
     """A record that cannot become an incident; the message is the reason kept in `rejects`."""
 
 
-_EPOCH = re.compile(r"^[+]?\d+(?:\.\d+)?$")
+# An epoch number as text: digits with a fraction, or in E notation as a spreadsheet re-saves a 13-digit
+# millisecond time (`1.5550512E+12`); a minus sign too, so that a negative time is out of range, not unparsable.
+_EPOCH = re.compile(r"^[+-]?\d+(?:\.\d+)?(?:[eE][+-]?\d{1,2})?$")
 _DATE_LIKE = re.compile(r"^\d{4}-\d{2}-\d{2}")
 _UTC_SUFFIX = re.compile(r"\s*(?:UTC|GMT)$", re.IGNORECASE)
 _EPOCH_ZERO = datetime(1970, 1, 1, tzinfo=UTC)
@@ -78,8 +80,10 @@ def _from_epoch(number: Decimal) -> datetime:
 def _from_iso(text: str) -> datetime:
     if not text:
         raise BadRecord("missing timestamp")
+    # RFC 3339 5.6 allows a lower-case `z` (and `t`), which fromisoformat does not read.
+    iso = text[:-1] + "Z" if text[-1:] == "z" and text[-2:-1].isdigit() else text
     try:
-        return datetime.fromisoformat(text)
+        return datetime.fromisoformat(iso)
     except ValueError as e:
         zone_name = _UTC_SUFFIX.search(text)
         if zone_name:
