@@ -143,6 +143,23 @@ def test_a_fifo_template_is_refused(folder, tmp_path):
     one_error(run(args, folder), "lead.en.j2", FIFO)
 
 
+def test_a_broken_template_is_refused_before_the_figures(folder, tmp_path):
+    """The centre's templates are checked first: a month without data would otherwise answer (NoData)
+    after the month's spikes were judged, and a FIFO or a syntax error only then."""
+    from incidents.bulletin import TemplateProblem, bulletin_text
+    from incidents.store import open_db
+
+    db = open_db(seeded_store(tmp_path / "incidents.db"))
+    (folder / "T").mkdir()
+    (folder / "T" / "labels.en.j2").write_text("{% if %}\n")
+    with pytest.raises(TemplateProblem, match="template labels.en.j2 line 1"):
+        bulletin_text(db, "2031-01", lang="en", templates_dir=folder / "T")
+    os.mkfifo(folder / "T" / "lead.en.j2")
+    (folder / "T" / "labels.en.j2").unlink()
+    with pytest.raises(TemplateProblem, match="lead.en.j2"):
+        bulletin_text(db, "2031-01", lang="en", templates_dir=folder / "T")
+
+
 def test_a_fifo_recommendations_template_is_refused(folder, tmp_path):
     db = seeded_store(tmp_path / "incidents.db")
     os.mkfifo(folder / "rec.j2")

@@ -20,6 +20,7 @@ from incidents.bulletin.edition import (
 from incidents.bulletin.numbers import Bulletin, BulletinError, NoData, build
 from incidents.bulletin.numfmt import LANGS, UnknownLanguage
 from incidents.bulletin.render import FORMATS, TemplateProblem
+from incidents.bulletin.templating import check_folder
 
 if TYPE_CHECKING:  # sqlite_utils imports pandas (~1 s): the TUI reads numfmt without it
     import sqlite_utils
@@ -48,6 +49,7 @@ def bulletin_text(
     from incidents.bulletin import render
 
     progress = mail.pop("progress", None)
+    check_folder(lang, templates_dir)  # a broken template is refused before the figures are computed
     b = build(db, month, edition=edition, progress=progress)
     return render.render(b, lang, fmt, templates_dir=templates_dir, **mail)
 
@@ -67,5 +69,6 @@ def write_bulletin(
     from incidents.bulletin import render
 
     progress = mail.pop("progress", None)
+    check_folder(lang, templates_dir)  # a broken template is refused before the figures are computed
     b = build(db, month, edition=edition, progress=progress)
     return render.write(b, out_dir, lang, fmt, templates_dir=templates_dir, **mail)

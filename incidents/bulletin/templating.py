@@ -125,11 +125,25 @@ def _regular_loader(folder: Path):
     return RegularFileLoader(folder)
 
 
-def _render(env, name: str, **context: Any) -> str:
+def check_folder(lang: str, templates_dir: str | Path | None) -> None:
+    """Load every template of the centre's folder once, before any figure is computed: a template that
+    is not a regular file, cannot be read or does not parse is refused at once (TemplateProblem), not
+    after the month's spikes have been judged. Raises UnknownLanguage as `environment`."""
+    if templates_dir is None:
+        return
+    env = environment(lang, templates_dir)
+    folder = Path(templates_dir)
+    for path in sorted(folder.glob("*.j2")):
+        name = path.relative_to(folder).as_posix()
+        _render(env, name, load_only=True)
+
+
+def _render(env, name: str, *, load_only: bool = False, **context: Any) -> str:
     import jinja2
 
     try:
-        return env.get_template(name).render(**context)
+        template = env.get_template(name)
+        return "" if load_only else template.render(**context)
     except jinja2.TemplateNotFound as e:
         raise TemplateProblem(f"no template {e.name}") from None
     except jinja2.TemplateSyntaxError as e:
