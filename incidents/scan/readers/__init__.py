@@ -116,7 +116,7 @@ def detect(path: Path) -> Detection:
     lines = head_lines(path, SNIFF_LINES)
     if not lines:
         raise UnknownFormat("empty file")
-    if lines[0].lstrip().startswith("["):  # a JSON array: only eve exports come as one
+    if eve.starts_array("\n".join(lines[:3])):  # a JSON array: only eve exports come as one
         return Detection(eve.NAME, len(lines), len(lines), len(lines))
     order = (dns, eve, access, syslog)
     scores = {m.NAME: _score(m, lines) for m in order}
