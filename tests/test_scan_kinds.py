@@ -6,6 +6,8 @@ from __future__ import annotations
 import json
 from pathlib import Path
 
+import pytest
+
 from incidents.scan import scan_paths
 
 
@@ -191,3 +193,66 @@ def test_unbound_log_queries(db, tmp_path):
     report = scan_paths(db, [log])
     assert report.files[0].fmt == "dns" and report.complete
     assert [r[:3] for r in incidents(db)] == [("2024-03-01T03:15:22Z", "malware", "192.0.2.90")]
+
+
+# --- syslog headers: journalctl's other outputs, RFC 5424 without <PRI> ------------------------------
+
+
+def _failures(stamp, count=10, source="198.51.100.53"):
+    return [
+        f"{stamp(i)} deb12 sshd[{100 + i}]: Failed password for root from {source} port {4000 + i} ssh2"
+        for i in range(count)
+    ]
+
+
+@pytest.mark.parametrize(
+    "name, stamp, zone",
+    [
+        ("short-full", lambda i: f"Fri 2024-03-01 10:00:{i * 3:02d} +07", None),
+        ("short-full-utc", lambda i: f"Fri 2024-03-01 03:00:{i * 3:02d} UTC", None),
+        ("short-full-abbreviation", lambda i: f"Fri 2024-03-01 04:00:{i * 3:02d} CET", "Europe/Paris"),
+        ("short-unix", lambda i: f"{1709262000 + i * 3}.{i:06d}", None),
+        ("rfc5424-without-pri", lambda i: f"1 2024-03-01T10:00:{i * 3:02d}+07:00", None),
+    ],
+)
+def test_other_syslog_headers(db, tmp_path, name, stamp, zone):
+    lines = ["-- Logs begin at Mon 2024-02-26 09:00:01 +07, end at Fri 2024-03-01 10:20:00 +07. --"]
+    if name == "rfc5424-without-pri":  # HOST APP PROCID MSGID SD, then the message
+        lines = [
+            f"{stamp(i)} web04 sshd {100 + i} - - Failed password for root from 198.51.100.53 port 1 ssh2"
+            for i in range(10)
+        ]
+    else:
+        lines += _failures(stamp)
+    log = write(tmp_path, f"{name}.log", lines)
+    report = scan_paths(db, [log], log_zone=zone)
+    assert report.complete and report.files[0].unparsed == 0
+    assert [r[:3] for r in incidents(db)] == [("2024-03-01T03:00:00Z", "intrusion", "198.51.100.53")]
+
+
+# --- web access logs --------------------------------------------------------------------------------
+
+
+def test_apache_virtual_host_without_its_port_is_the_target_not_the_source(db, tmp_path):
+    ua = '"sqlmap/1.8#stable (https://sqlmap.org)"'
+    log = write(
+        tmp_path,
+        "access.log",
+        [
+            'www.example.vn 192.0.2.15 - - [01/Mar/2024:10:15:22 +0700] "GET / HTTP/1.1" 200 612 "-" "Mozilla/5.0"',
+            (
+                f'shop.example.vn 198.51.100.23 - - [01/Mar/2024:10:16:02 +0700] "GET /dl.php?f=../../../../etc/passwd '
+                f'HTTP/1.1" 200 2048 "-" {ua}'
+            ),
+            (
+                f'shop.example.vn 2001:db8:1::23 - - [01/Mar/2024:10:16:03 +0700] "GET /dl.php?f=../../../../etc/passwd '
+                f'HTTP/1.1" 200 2048 "-" {ua}'
+            ),
+        ],
+    )
+    report = scan_paths(db, [log])
+    assert report.complete
+    assert {(r[2], r[3]) for r in incidents(db)} == {
+        ("198.51.100.23", "shop.example.vn"),
+        ("2001:db8:1::23", "shop.example.vn"),
+    }

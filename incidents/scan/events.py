@@ -280,8 +280,12 @@ def mask_array(rules: int) -> MutableSequence[int]:
 
 
 def _is_json_array(path: Path) -> bool:
-    with open_log(path) as fh:
-        return eve.starts_array(fh.read(4096).decode("utf-8", errors="replace"))
+    try:
+        with open_log(path) as fh:
+            head = fh.read(4096)
+    except (OSError, EOFError, lzma.LZMAError):  # a broken archive: read line by line, which reports it
+        return False
+    return eve.starts_array(head.decode("utf-8", errors="replace"))
 
 
 def _load_array(conn, path: Path, reader, insert: str, result: FileRead) -> None:
