@@ -256,3 +256,31 @@ def test_apache_virtual_host_without_its_port_is_the_target_not_the_source(db, t
         ("198.51.100.23", "shop.example.vn"),
         ("2001:db8:1::23", "shop.example.vn"),
     }
+
+
+def test_deface_words_in_the_path_of_a_search_or_tag_page_are_no_defacement(db, tmp_path):
+    ua = '"Mozilla/5.0 (Windows NT 10.0; Win64; x64) Chrome/122.0"'
+    log = write(
+        tmp_path,
+        "access.log",
+        [
+            f'192.0.2.31 - - [01/Mar/2024:10:30:01 +0700] "GET /search/hacked%20by HTTP/1.1" 200 5120 "-" {ua}',
+            f'192.0.2.32 - - [01/Mar/2024:10:30:02 +0700] "GET /tag/hacked+by/ HTTP/1.1" 200 5120 "-" {ua}',
+            f'192.0.2.40 - - [01/Mar/2024:10:31:01 +0700] "GET /index_hacked.html HTTP/1.1" 200 5120 "-" {ua}',
+        ],
+    )
+    scan_paths(db, [log])
+    assert [(r[1], r[2]) for r in incidents(db)] == [("deface", "192.0.2.40")]
+
+
+def test_dns_look_ups_inside_a_file_read_as_auth_are_not_passed_over_in_silence(db, tmp_path):
+    lines = [
+        f"Mar  1 10:0{i // 6}:{i * 9 % 60:02d} router sshd[{100 + i}]: Failed password for root from 198.51.100.95 "
+        f"port {4000 + i} ssh2"
+        for i in range(12)
+    ]
+    lines.insert(3, "Mar  1 10:00:20 router dnsmasq[812]: query[A] botnet-c2.example from 192.0.2.96")
+    report = scan_paths(db, [write(tmp_path, "syslog", lines)], year=2024)
+    f = report.files[0]
+    assert f.fmt == "auth" and not report.complete
+    assert any("DNS look-ups" in n and "--format dns" in n for n in f.notes)
