@@ -271,6 +271,8 @@ def scan_file(
         result.skipped = dict(read.skipped)
         if guess is not None and guess.doubtful and read.unparsed == 0:
             result.notes.append(guess.doubtful)
+        if guess is not None and guess.mixed:
+            result.notes.append(guess.mixed)
         _note_problems(result, read)
         if read.unaccounted > 0:  # every line is an event, a skip with its reason, or a reject
             result.notes.append(

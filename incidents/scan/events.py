@@ -19,7 +19,7 @@ import re2
 from incidents.scan import fastread
 from incidents.scan.readers import EVENT_FIELDS, READERS, eve
 from incidents.scan.readers.clock import SyslogYears
-from incidents.scan.readers.lines import LineReader, Rejected
+from incidents.scan.readers.lines import LineReader, Rejected, open_log
 
 BATCH = 20_000
 _RE2_OPTIONS = re2.Options()
@@ -280,8 +280,12 @@ def mask_array(rules: int) -> MutableSequence[int]:
 
 
 def _is_json_array(path: Path) -> bool:
-    with path.open("rb") as fh:
-        return fh.read(4096).lstrip().startswith(b"[")
+    try:
+        with open_log(path) as fh:
+            head = fh.read(4096)
+    except (OSError, EOFError, lzma.LZMAError):  # a broken archive: read line by line, which reports it
+        return False
+    return eve.starts_array(head.decode("utf-8", errors="replace"))
 
 
 def _load_array(conn, path: Path, reader, insert: str, result: FileRead) -> None:

@@ -79,6 +79,18 @@ class Detection:
     parsed: int  # sniffed lines the reader could read (events or known non-event lines)
     events: int  # sniffed lines that were events
     lines: int  # sniffed (non-empty) lines
+    dns_events: int = 0  # sniffed lines the DNS reader reads as look-ups (a syslog holding dnsmasq's lines)
+
+    @property
+    def mixed(self) -> str | None:
+        """A sentence when a file read as auth also holds DNS look-ups (dnsmasq or named logging to the
+        same syslog file): the auth reader keeps them as plain syslog lines, which no DNS rule reads."""
+        if self.fmt != syslog.NAME or not self.dns_events:
+            return None
+        return (
+            f"{self.dns_events} of the first {self.lines} lines are DNS look-ups (dnsmasq, named) that the "
+            "DNS rules do not read in an auth log: scan this file again with --format dns"
+        )
 
     @property
     def doubtful(self) -> str | None:
@@ -116,7 +128,7 @@ def detect(path: Path) -> Detection:
     lines = head_lines(path, SNIFF_LINES)
     if not lines:
         raise UnknownFormat("empty file")
-    if lines[0].lstrip().startswith("["):  # a JSON array: only eve exports come as one
+    if eve.starts_array("\n".join(lines[:3])):  # a JSON array: only eve exports come as one
         return Detection(eve.NAME, len(lines), len(lines), len(lines))
     order = (dns, eve, access, syslog)
     scores = {m.NAME: _score(m, lines) for m in order}
@@ -126,7 +138,7 @@ def detect(path: Path) -> Detection:
         raise UnknownFormat(
             f"line 1 fits none of the formats scan reads ({', '.join(FORMATS)}): {lines[0][:80]!r}"
         )
-    return Detection(best.NAME, parsed, events, len(lines))
+    return Detection(best.NAME, parsed, events, len(lines), scores[dns.NAME][0])
 
 
 def detect_format(path: Path) -> str:

@@ -4,7 +4,7 @@
   `combined`); any fields after the user agent are allowed and ignored (nginx's default `main` format
   adds `"$http_x_forwarded_for"`; many sites append request times, upstream addresses, ...);
 - Apache `vhost_combined` (Debian's other_vhosts_access.log): `%v:%p` before the client — the virtual
-  host becomes `http_hostname` (the attacked site), never the source;
+  host becomes `http_hostname` (the attacked site), never the source; also `%v` without its port;
 - each line wrapped in one more pair of double quotes (some exports).
 Timestamps carry their own offset (`[10/Oct/2000:13:55:36 -0700]`): `--zone` does not apply.
 """
@@ -46,8 +46,14 @@ _FAST_LINE = (
 
 _QUOTED = r'"([^"\\]*(?:\\.[^"\\]*)*)"'  # a quoted field, \" and \\ escaped (unrolled: no per-character alternation)
 # Apache escapes a double quote inside a quoted field as \" (mod_log_config, "Security considerations").
+# The virtual host comes as `%v:%p` (vhost_combined) or `%v` alone (Apache's "%v %h %l %u %t ..." of its
+# virtual-host examples): a name that is no IPv4 address, before a client that is an IP address.
+_VHOST = (
+    r"(?:([^\s:]+:\d{1,5}|(?!\d{1,3}(?:\.\d{1,3}){3} )[^\s:]+(?= (?:\d{1,3}(?:\.\d{1,3}){3}|[0-9A-Fa-f]*:[0-9A-Fa-f:.]+) "
+    r"\S+ \S+ \[)) (?=\S+ \S+ \S+ \[))?"
+)
 COMBINED = re.compile(
-    r"(?:([^\s:]+:\d{1,5}) (?=\S+ \S+ \S+ \[))?(\S+) (\S+) (.+?) \[(\d\d)/(\w{3})/(\d{4}):(\d\d):(\d\d):(\d\d) "
+    _VHOST + r"(\S+) (\S+) (.+?) \[(\d\d)/(\w{3})/(\d{4}):(\d\d):(\d\d):(\d\d) "
     r"([+-]\d{4})\] " + _QUOTED + r" (\d{3}|-) (\d+|-)(?: " + _QUOTED + " " + _QUOTED + r"(?:\s.*)?)?"
 )
 

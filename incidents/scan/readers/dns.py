@@ -1,5 +1,6 @@
-"""DNS query logs: Zeek dns.log (tab-separated, with its #fields header), the BIND query log, and the
-dnsmasq / Pi-hole query log (`dnsmasq[812]: query[A] NAME from CLIENT`, pihole.log).
+"""DNS query logs: Zeek dns.log (tab-separated, with its #fields header), the BIND query log, the
+dnsmasq / Pi-hole query log (`dnsmasq[812]: query[A] NAME from CLIENT`, pihole.log; also as OpenWrt's
+logread writes it) and unbound's log-queries lines.
 
 Zeek's `ts` is Unix time (UTC). BIND and dnsmasq write local wall-clock times without a zone: they are
 read in the log's clock zone (`--zone`, else the store's reporting zone); syslog-style dates take their
@@ -40,8 +41,23 @@ SYSLOG_TIME = re.compile(r"([A-Z][a-z]{2}) ([ \d]\d) (\d\d):(\d\d):(\d\d) ")
 # dnsmasq (log-queries): "query[A] name from client"; its other lines (forwarded, reply, cached, config,
 # DHCP) are read and skipped. Pi-hole's FTL writes the same lines to pihole.log.
 DNSMASQ = re.compile(r"(?:dnsmasq|pihole-FTL)(?:-dhcp)?(?:\[\d+\])?: (?:\d+ [0-9a-fA-F.:]+/\d+ )?(.*)$")
-DNSMASQ_QUERY = re.compile(r"query\[(\w+)\] (.+) from (\S+)$")
+# The type is a name (A, AAAA, HTTPS) or, for one dnsmasq has no name for, `type=65`.
+DNSMASQ_QUERY = re.compile(r"query\[([^\]\s]+)\] (.+) from (\S+)$")
 ISO_TIME = re.compile(r"(\d{4}-\d\d-\d\dT[\d:.]+(?:Z|[+-]\d\d:?\d\d)?) ")
+# BusyBox syslogd / OpenWrt logread, where most dnsmasq instances log: `Fri Mar  1 10:15:22 2024 daemon.info ...`.
+LOGREAD_TIME = re.compile(
+    r"(?:Mon|Tue|Wed|Thu|Fri|Sat|Sun) ([A-Z][a-z]{2}) ([ \d]\d) (\d\d):(\d\d):(\d\d) (\d{4}) "
+)
+# unbound's log-queries / log-replies (unbound.conf(5)): `[1709262922] unbound[812:0] info: CLIENT NAME. TYPE CLASS`,
+# a reply adds `RCODE TIME CACHED SIZE`; through syslog `unbound: [812:0] info: ...`.
+UNBOUND = re.compile(
+    r"unbound(?:\[\d+:\d+\])?:? (?:\[\d+:\d+\] )?info: ([0-9A-Fa-f.:]+) (\S+) (\S+) (?:IN|CH|HS|ANY)(?: ([A-Z]+) [\d.]+ \d+ \d+)?$"
+)
+UNIX_TIME = re.compile(r"\[(\d{9,10})\] ")
+# Other lines named or unbound write (zone loads, lame servers, query errors, notices): read, no look-up.
+SERVER_OTHER = re.compile(
+    r"\d\d-\w{3}-\d{4} \d\d:\d\d:\d\d|.{15} \S+ (?:named\[\d+\]|unbound(?:\[\d+\])?): |\[\d+\] unbound\[\d+:\d+\] "
+)
 
 
 def sniff(line: str) -> bool:
@@ -50,6 +66,7 @@ def sniff(line: str) -> bool:
         or "query: " in line
         and BIND_QUERY.search(line) is not None
         or DNSMASQ.search(line) is not None
+        or UNBOUND.search(line) is not None
     )
 
 
@@ -127,7 +144,7 @@ class Reader:
     def _dnsmasq(self, number: int, text: str):
         m = DNSMASQ.search(text)
         if m is None:
-            return None
+            return self._unbound(number, text)
         q = DNSMASQ_QUERY.match(m.group(1))
         if q is None:
             return "dnsmasq line that is not a query (forwarded, reply, cached, ...)"
@@ -136,6 +153,16 @@ class Reader:
             return None
         qtype, name, client = q.groups()
         return number, epoch, text, client, None, None, name.rstrip("."), qtype, None
+
+    def _unbound(self, number: int, text: str):
+        m = UNBOUND.search(text)
+        if m is None:
+            return "DNS server line that is not a query" if SERVER_OTHER.match(text) else None
+        epoch = self._time(text)
+        if epoch is None:
+            return None
+        client, name, qtype, rcode = m.groups()
+        return number, epoch, text, client, None, None, name.rstrip("."), qtype, rcode
 
     def _time(self, text: str) -> float | None:
         try:
@@ -154,6 +181,14 @@ class Reader:
                 return self.hours.epoch(year, month, int(dd), int(hh)) + int(mi) * 60 + int(ss)
             if t := ISO_TIME.match(text):
                 return iso_epoch(t.group(1), self.zone)
+            if t := LOGREAD_TIME.match(text):
+                mon, dd, hh, mi, ss, yyyy = t.groups()
+                month = MONTHS.get(mon)
+                if month is None:
+                    return None
+                return self.hours.epoch(int(yyyy), month, int(dd), int(hh)) + int(mi) * 60 + int(ss)
+            if t := UNIX_TIME.match(text):
+                return check_epoch(float(t.group(1)))
         except (ValueError, OverflowError):
             return None
         return None

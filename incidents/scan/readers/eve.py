@@ -3,7 +3,8 @@
 Times carry their own offset (`+0700`); a record without one is read in the log's clock zone
 (`--zone`, else UTC as Suricata's own default). DNS records of every eve version are read: v1/v2
 (`dns.rrname`, `dns.type` query/answer) and v3, Suricata 8's (`dns.queries[].rrname`, `dns.type`
-request/response); an alert carrying a `dns` object gives its look-up too. In a response the record's
+request/response); an alert carrying a `dns` object gives its look-up too (v2: `dns.query[]`, or
+`dns.answer` for an alert on the reply). In a response the record's
 `src_ip` is the resolver, so the client (the look-up's source) is its `dest_ip`.
 
 Every field is attacker-reachable (a sensor copies packet data), so types are checked: a record whose
@@ -32,7 +33,20 @@ _INT64 = 1 << 63
 
 def sniff(line: str) -> bool:
     text = line.lstrip()
-    return text.startswith("{") and '"event_type"' in text or text == "[" or text.startswith("[{")
+    return text.startswith("{") and '"event_type"' in text or starts_array(text)
+
+
+def starts_array(head: str) -> bool:
+    """Whether text starts a JSON array of records: `[` then `{` (or `]`, or nothing yet), blanks aside.
+
+    Many logs open their lines with a bracket that is no JSON: Apache's error log (`[Fri Mar 01 ...]`),
+    journalctl -o short-monotonic (`[  123.456789]`), unbound (`[1709262922] unbound[812:0]: ...`).
+    """
+    text = head.lstrip()
+    if text[:1] != "[":
+        return False
+    rest = text[1:].lstrip()
+    return rest[:1] in ("{", "]", "")
 
 
 def is_event(row) -> bool:
@@ -117,8 +131,8 @@ class Reader:
         client = flow.get("src_ip") if isinstance(flow.get("src_ip"), str) else None
         if client is None:
             client = dest if record.get("direction") == "to_client" else src
-        queries, rcode = _dns_queries(dns)
-        if dns and str(dns.get("type")) in ("answer", "response"):
+        queries, rcode, response = _dns_queries(dns)
+        if response:
             # A response goes from the resolver to the client: the look-up's source is the client.
             src, dest, sport, dport, client = dest, src, dport, sport, dest
         base = (
@@ -132,19 +146,28 @@ class Reader:
         return rows[0] if len(rows) == 1 else rows
 
 
-def _dns_queries(dns: dict) -> tuple[list[tuple[str, str | None]], str | None]:
-    """[(name, type)] of a dns object: v3 `queries[]`, else v1/v2 `rrname`; and its rcode."""
+def _dns_queries(dns: dict) -> tuple[list[tuple[str, str | None]], str | None, bool]:
+    """[(name, type)] of a dns object, its rcode, and whether it is a response (from the resolver).
+
+    v3 `queries[]`; an alert's v2 `query[]` or `answer` (Suricata 5-7 put the look-up or the reply that
+    fired an alert there); else v1/v2 `rrname` with `type` query/answer."""
     if not dns:
-        return [], None
+        return [], None, False
     found = []
+    response = str(dns.get("type")) in ("answer", "response")
     queries = dns.get("queries")
+    if not isinstance(queries, list):
+        queries = dns.get("query")
+    if not isinstance(queries, list) and isinstance(dns.get("answer"), dict) and "rrname" not in dns:
+        dns = dns["answer"]
+        response = True
     if isinstance(queries, list):
         for q in queries[:100]:
             if isinstance(q, dict) and isinstance(q.get("rrname"), str):
                 found.append((q["rrname"].rstrip("."), _text(q.get("rrtype"))))
     elif isinstance(dns.get("rrname"), str):
         found.append((dns["rrname"].rstrip("."), _text(dns.get("rrtype"))))
-    return found, _text(dns.get("rcode"))
+    return found, _text(dns.get("rcode")), response
 
 
 def iter_array(text: str):

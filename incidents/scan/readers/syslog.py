@@ -6,7 +6,10 @@ Headers read (each with or without an RFC 3164 `<PRI>` prefix, as a central coll
   the year comes from SyslogYears, the zone is the log's clock zone (`--zone`, else the store's).
 - RFC 3339 timestamps (rsyslog's RSYSLOG_FileFormat, journalctl `short-iso`):
   `2020-10-05T06:55:46.123456+07:00 host prog[pid]: msg`; an offset is kept, none means the log's zone.
-- RFC 5424: `<PRI>1 TIMESTAMP HOST APP PROCID MSGID STRUCTURED-DATA MSG` ("-" is a nil value).
+- RFC 5424: `<PRI>1 TIMESTAMP HOST APP PROCID MSGID STRUCTURED-DATA MSG` ("-" is a nil value), also
+  without the `<PRI>` (a collector's file template may leave it out).
+- journalctl `short-full` (`Fri 2024-03-01 10:00:00 +07 host ...`: a numeric zone or UTC is kept, an
+  abbreviation such as CET means the log's zone) and `short-unix` (Unix seconds).
 journalctl's own lines (`-- Journal begins at ...`, `-- Boot <id> --`, `-- No entries --`) are read and
 skipped, never rejected.
 
@@ -18,7 +21,7 @@ from __future__ import annotations
 
 import re
 
-from incidents.scan.readers.clock import MONTHS, LocalHours, SyslogYears, iso_epoch
+from incidents.scan.readers.clock import MONTHS, LocalHours, SyslogYears, check_epoch, iso_epoch
 
 NAME = "auth"
 COLUMNS = ("line", "epoch", "host", "program", "pid", "message", "event", "user", "source_ip", "source_port")
@@ -46,6 +49,14 @@ ISO = re.compile(
     r"(\d{4}-\d\d-\d\d[T ]\d\d:\d\d:\d\d(?:\.\d+)?(?:Z|[+-]\d\d:?\d\d)?) (\S+) ([^\s\[:(]+(?:\([^)\s]*\))?)"
     r"(?:\[(\d+)\])?: ?(.*)"
 )
+# journalctl -o short-full (`Fri 2024-03-01 10:00:00 +07 host prog[pid]: msg`: the zone as the machine
+# names it, a numeric offset or an abbreviation) and -o short-unix (`1709262000.123456 host prog[pid]: msg`).
+SHORT_FULL = re.compile(
+    r"(?:Mon|Tue|Wed|Thu|Fri|Sat|Sun) (\d{4}-\d\d-\d\d \d\d:\d\d:\d\d(?:\.\d+)?) ([+-]\d\d(?::?\d\d)?|[A-Z]{1,5}) "
+    + TAIL.pattern
+)
+SHORT_UNIX = re.compile(r"(\d{9,10}(?:\.\d{1,9})?) " + TAIL.pattern)
+_UTC_NAMES = frozenset({"UTC", "GMT", "Z", "UT"})
 RFC5424 = re.compile(r"1 (\S+) (\S+) (\S+) (\S+) (\S+) (-|(?:\[(?:[^\]\\]|\\.)*\])+)(?: \ufeff?(.*))?")
 _JOURNAL = re.compile(r"-- (?:Journal begins at|Logs begin at|Boot [0-9a-f]+ --|Reboot --|No entries --)")
 
@@ -94,7 +105,13 @@ _EVENT_LINE = re.compile(
 
 def sniff(line: str) -> bool:
     line = _strip_pri(line)
-    return bool(BSD.match(line) or ISO.match(line) or RFC5424.match(line))
+    return bool(
+        BSD.match(line)
+        or ISO.match(line)
+        or RFC5424.match(line)
+        or SHORT_FULL.match(line)
+        or SHORT_UNIX.match(line)
+    )
 
 
 def _strip_pri(text: str) -> str:
@@ -103,6 +120,17 @@ def _strip_pri(text: str) -> str:
         if m is not None:
             return text[m.end() :]
     return text
+
+
+def _offset(zone: str) -> str:
+    """An ISO 8601 offset for the zone journalctl printed; "" (the log's clock zone) for an abbreviation
+    such as CET or EST, which names no offset by itself."""
+    if zone in _UTC_NAMES:
+        return "+00:00"
+    if zone[0] in "+-":
+        digits = zone[1:].replace(":", "")
+        return f"{zone[0]}{digits[:2]}:{digits[2:4] or '00'}"
+    return ""
 
 
 def _port(text: str | None) -> int | None:
@@ -189,12 +217,23 @@ class Reader:
         else:
             if text[:3] == "-- " and _JOURNAL.match(text):
                 return "journalctl separator line"
+            if text[:2] == "1 ":  # RFC 5424 as a collector writes it to a file without the <PRI>
+                row = self._rfc5424(number, text)
+                if row is not None:
+                    return row
             m = ISO.match(text)
-            if m is None:
-                return None
-            stamp, host, program, pid, message = m.groups()
             try:
-                epoch = iso_epoch(stamp, self.zone)
+                if m is not None:
+                    stamp, host, program, pid, message = m.groups()
+                    epoch = iso_epoch(stamp, self.zone)
+                elif (m := SHORT_FULL.match(text)) is not None:
+                    stamp, zone, host, program, pid, message = m.groups()
+                    epoch = iso_epoch(stamp + _offset(zone), self.zone)
+                elif (m := SHORT_UNIX.match(text)) is not None:
+                    stamp, host, program, pid, message = m.groups()
+                    epoch = check_epoch(float(stamp))
+                else:
+                    return None
             except (ValueError, OverflowError):
                 return None
         return self._row(number, epoch, host, program, pid, message)
