@@ -165,6 +165,13 @@ def alert(
         return
     if result.sent:
         print(f"sent {result.sent} mails ({result.queued} new alerts)")
+    if retry_failed and result.waiting:
+        from incidents.cli.common import note
+
+        note(
+            f"{result.waiting} requeued mails wait for their recipient's hourly limit (max_per_hour); "
+            "the next runs send them as it allows"
+        )
     for line in result.refused:
         print(f"Error: {line}", file=sys.stderr)
     if result.refused:
