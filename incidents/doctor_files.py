@@ -16,6 +16,7 @@ from __future__ import annotations
 
 import os
 import pwd
+import re
 import stat
 from pathlib import Path
 
@@ -34,11 +35,30 @@ def _folder(path: Path) -> Path:
 
 
 def _mount(path: Path) -> Path:
-    """The mount point of the file system holding `path` (for the messages)."""
+    """The mount point of the file system holding `path` (for the messages): the longest mount point over
+    it in the kernel's mount table, which also knows a bind mount (os.path.ismount cannot: a bind mount of
+    a folder of the same file system has its device), else the first folder up that is a mount point."""
     here = _folder(path).resolve()
+    best = None
+    for point in _mount_points():
+        if (here == point or point in here.parents) and (best is None or len(point.parts) > len(best.parts)):
+            best = point
+    if best is not None:
+        return best
     while not os.path.ismount(here) and here != here.parent:
         here = here.parent
     return here
+
+
+def _mount_points() -> list[Path]:
+    """Mount points from /proc/self/mounts (octal escapes such as '\\040' for a blank undone); [] elsewhere."""
+    try:
+        with open("/proc/self/mounts", encoding="utf-8", errors="replace") as f:
+            fields = [line.split() for line in f]
+    except OSError:
+        return []
+    unescape = lambda s: re.sub(r"\\([0-7]{3})", lambda m: chr(int(m.group(1), 8)), s)
+    return [Path(unescape(f[1])) for f in fields if len(f) > 1]
 
 
 def free_bytes(path: Path) -> int | None:

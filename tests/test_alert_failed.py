@@ -258,8 +258,13 @@ def test_an_older_store_is_read_as_it_is_and_migrated_by_the_first_dismissal(tmp
     assert status.exit_code == 0, status.output
     data = json.loads(status.stdout)
     assert data["counts"]["failed"] == 2 and data["counts"]["dismissed"] == 0
-    assert data["last_run"]["refused"] == 0 and all(a["dismissed_at"] is None for a in data["alerts"])
-    assert runner.invoke(app, ["doctor", "--db", str(path)]).exit_code == 1
+    # Read as it is, the old run's refusals are recovered from its error, as the migration does: doctor
+    # tells a run that only saw refusals (a warning; the failed alerts are the problem) as on a new store.
+    assert data["last_run"]["refused"] == 2 and all(a["dismissed_at"] is None for a in data["alerts"])
+    r = runner.invoke(app, ["doctor", "--db", str(path), "--json"])
+    assert r.exit_code == 1
+    levels = {(c["name"], c["level"]) for c in json.loads(r.stdout)["checks"]}
+    assert ("alert run", "warning") in levels and ("alerts", "problem") in levels
     assert pragma(path, "user_version") == previous  # readers leave it as it was
 
     result = runner.invoke(app, ["alert", "--dismiss-failed", "--db", str(path)])
@@ -275,3 +280,29 @@ def test_an_older_store_is_read_as_it_is_and_migrated_by_the_first_dismissal(tmp
     assert r.exit_code == 0, r.stdout
     levels = {(c["name"], c["level"]) for c in json.loads(r.stdout)["checks"]}
     assert ("alert run", "ok") in levels and ("alerts", "problem") not in levels
+
+
+@pytest.mark.parametrize("spelling", ["PHISHING-DESK@example.vn", f" {PHISHING}", "phishing-desk"])
+def test_a_recipient_that_matches_no_failed_alert_is_named_with_those_that_do(env, spelling):
+    """A typo or another spelling than the configuration's changes nothing: the "0" comes with a note
+    naming the recipients whose alerts failed, instead of reading as "none left"."""
+    refused_run(env, PHISHING)
+    for option in ("--dismiss-failed", "--retry-failed"):
+        result = env.run(option, "--recipient", spelling, now=LATER)
+        assert result.exit_code == 0, result.output
+        assert result.stdout.startswith(("dismissed 0 failed alerts\n", "requeued 0 failed alerts\n"))
+        assert result.stderr == (
+            f"Note: no failed alerts for {spelling!r}; the failed alerts are for {PHISHING} "
+            "(give --recipient as written there)\n"
+        )
+    assert alert_counts(env.conn())["failed"] == 1 and env.smtp.handler.to(PHISHING) == []
+    # Nothing failed left: "0" is the whole truth, no note.
+    assert env.run("--dismiss-failed", "--recipient", PHISHING).stdout == "dismissed 1 failed alerts\n"
+    quiet = env.run("--dismiss-failed", "--recipient", spelling)
+    assert quiet.stdout == "dismissed 0 failed alerts\n" and quiet.stderr == ""
+
+
+@pytest.mark.parametrize("blank", ["", "  "])
+def test_a_blank_recipient_is_a_usage_error(env, blank):
+    result = env.run("--dismiss-failed", "--recipient", blank)
+    assert result.exit_code == 2 and "Invalid value for --recipient: needs an address" in result.stderr

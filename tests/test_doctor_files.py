@@ -315,3 +315,28 @@ def test_an_immutable_store_is_named_as_such_not_fixed_by_chmod(tmp_path):
         assert not any("chmod u+w" in line for line in files), files
     finally:
         subprocess.run(["chattr", "-i", str(path)], check=False)
+
+
+@pytest.mark.resources
+def test_a_read_only_bind_mount_is_named_by_its_own_mount_point(tmp_path):
+    """A bind mount has the device of the file system it comes from, so os.path.ismount cannot see it: the
+    message must name the bind mount's point, never tell the operator to remount '/' read-write."""
+    source, point = tmp_path / "source", tmp_path / "ro"
+    source.mkdir()
+    point.mkdir()
+    path = make_store(source / "s.db")
+    r = subprocess.run(["mount", "--bind", str(source), str(point)], check=False, capture_output=True)
+    if r.returncode != 0:
+        pytest.skip(f"cannot bind-mount here ({r.stderr.decode().strip()})")
+    try:
+        r = subprocess.run(["mount", "-o", "remount,bind,ro", str(point)], check=False, capture_output=True)
+        if r.returncode != 0:
+            pytest.skip(f"cannot remount the bind mount read-only here ({r.stderr.decode().strip()})")
+        r = doctor("--db", str(point / path.name), "--json")
+        assert r.exit_code == 1
+        files = checks(r)["files"]
+        assert files["level"] == "problem", files
+        assert f"read-only mount ({point.resolve()})" in files["message"]
+        assert f"`mount -o remount,rw {point.resolve()}`" in files["message"]
+    finally:
+        subprocess.run(["umount", str(point)], check=False, capture_output=True)

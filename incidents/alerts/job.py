@@ -59,6 +59,9 @@ class JobResult:
     refused: list[str] = field(default_factory=list)  # one line per mail refused for good
     mails: list[Composed] = field(default_factory=list)  # dry-run: what would be sent (new mails)
     pending_mails: list[outbox.Mail] = field(default_factory=list)  # dry-run: mails waiting from before
+    # Composed mails left pending because their recipient's hourly limit is reached (requeued failed
+    # mails past it): they go out in the next runs, as the limit allows.
+    waiting: int = 0
 
 
 def lock_path(db_path: Path) -> Path:
@@ -356,6 +359,7 @@ def _send_all(db, config: Config, result: JobResult, *, now: datetime) -> None:
     if not to_send:
         result.outcome = "failed"
         return
+    to_send, result.waiting = _within_limits(db, config, to_send, now=now)
     try:
         with Sender(config.smtp) as sender:
             for mail in to_send:
@@ -378,6 +382,30 @@ def _send_all(db, config: Config, result: JobResult, *, now: datetime) -> None:
         raise JobError(f"{e}; {len(outbox.pending_mails(db))} mails pending") from None
     if result.refused:
         result.outcome = "failed"
+
+
+def _within_limits(db, config: Config, mails: list[outbox.Mail], *, now: datetime) -> tuple[list, int]:
+    """The mails each recipient's `max_per_hour` lets go now (mails sent in the hour up to `now`; the daily
+    summary always goes), in order, and how many wait for a later run. Composing keeps new mails within
+    the limit; this holds back the composed mails that `--retry-failed` put back in the queue, which
+    would otherwise all go at once: never a flood."""
+    limits = {r.email: r.max_per_hour for r in config.recipients}
+    since, until = iso(now - timedelta(hours=1)), iso(now)
+    budget: dict[str, int] = {}
+    go, waiting = [], 0
+    for mail in mails:
+        if mail.kind == "daily":
+            go.append(mail)
+            continue
+        if mail.recipient not in budget:
+            sent = outbox.mails_in_window(db, mail.recipient, since=since, until=until, waiting=False)
+            budget[mail.recipient] = limits[mail.recipient] - sent
+        if budget[mail.recipient] > 0:
+            go.append(mail)
+            budget[mail.recipient] -= 1
+        else:
+            waiting += 1
+    return go, waiting
 
 
 class _Rollback(Exception):

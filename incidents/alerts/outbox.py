@@ -206,15 +206,16 @@ def hold(db, item_ids: list[int]) -> None:
     )
 
 
-def mails_in_window(db, recipient: str, *, since: str, until: str) -> int:
+def mails_in_window(db, recipient: str, *, since: str, until: str, waiting: bool = True) -> int:
     """Mails to a recipient sent from `since` to `until` (UTC ISO 8601, inclusive; a run judged as of a
     past time does not count the mails of runs judged later), or composed and still waiting (they will
-    be sent)."""
+    be sent; not counted with `waiting=False`)."""
+    pending = " OR status = 'pending'" if waiting else ""
     row = (
         connection(db)
         .execute(
             "SELECT count(*) FROM alert_mails WHERE recipient = ? AND kind != 'daily' "
-            "AND ((status = 'sent' AND sent_at >= ? AND sent_at <= ?) OR status = 'pending')",
+            f"AND ((status = 'sent' AND sent_at >= ? AND sent_at <= ?){pending})",
             [recipient, since, until],
         )
         .fetchone()

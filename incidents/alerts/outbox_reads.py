@@ -65,6 +65,14 @@ class AlertRun:
         return dict(self.__dict__)
 
 
+# A store not yet migrated to step 16 has no alert_runs.refused: its count is recovered from the error such
+# a run wrote (its refusal lines, each starting "mail to ", joined by "; "), as the migration does, so that
+# doctor reads an old store's run that only saw refusals as it reads the migrated store's.
+RECOVERED_REFUSED = (
+    "(CASE WHEN outcome = 'failed' AND error LIKE 'mail to %' THEN 1 + (length(error) - "
+    "length(replace(error, '; mail to ', ''))) / length('; mail to ') ELSE 0 END)"
+)
+
 _ROW_COLUMNS = (
     "id, key, kind, recipient, status, created_at, sent_at, error, message_id, subject, day, series, "
     "episode_key, incident_id, feed, {dismissed_at}, payload"
@@ -120,7 +128,7 @@ def last_alert_run(db) -> AlertRun | None:
     conn = connection(db)
     if not has_tables(conn, "alert_outbox"):
         return None
-    refused = "refused" if _has_column(conn, "alert_runs", "refused") else "0"
+    refused = "refused" if _has_column(conn, "alert_runs", "refused") else RECOVERED_REFUSED
     row = conn.execute(
         "SELECT id, started_at, finished_at, now, outcome, queued, sent, pending, failed, held, error, "
         f"{refused} FROM alert_runs ORDER BY id DESC LIMIT 1"

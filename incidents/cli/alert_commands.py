@@ -151,6 +151,8 @@ def alert(
     if dismiss_failed:
         dismissed = _job(failed.dismiss_failed, db, recipient=recipient)
         print(f"dismissed {dismissed} failed alerts")
+        if not dismissed:
+            _note_unknown_recipient(db, recipient)
         return
     moment = _parse_now(now, db)
     try:
@@ -158,13 +160,23 @@ def alert(
     except ConfigError as e:
         raise fail(str(e)) from None
     if retry_failed:
-        _print_requeued(_job(failed.requeue_failed, db, conf, recipient=recipient))
+        requeued = _job(failed.requeue_failed, db, conf, recipient=recipient)
+        _print_requeued(requeued)
+        if not requeued.items and not requeued.left:
+            _note_unknown_recipient(db, recipient)
     result = _job(run_alerts, db, conf, now=moment, dry_run=dry_run, db_hint=str(db) if db else None)
     if dry_run:
         _print_dry_run(result)
         return
     if result.sent:
         print(f"sent {result.sent} mails ({result.queued} new alerts)")
+    if retry_failed and result.waiting:
+        from incidents.cli.common import note
+
+        note(
+            f"{result.waiting} requeued mails wait for their recipient's hourly limit (max_per_hour); "
+            "the next runs send them as it allows"
+        )
     for line in result.refused:
         print(f"Error: {line}", file=sys.stderr)
     if result.refused:
@@ -180,6 +192,36 @@ def _check_modes(*, status: bool, dry_run: bool, retry: bool, dismiss: bool, rec
         raise typer.BadParameter(f"cannot go with {'--status' if status else '--dry-run'}", param_hint=flag)
     if recipient is not None and flag is None:
         raise typer.BadParameter("goes with --retry-failed or --dismiss-failed", param_hint="--recipient")
+    if recipient is not None and not recipient.strip():
+        raise typer.BadParameter("needs an address", param_hint="--recipient")
+
+
+def _note_unknown_recipient(db: Path | None, recipient: str | None) -> None:
+    """After --retry-failed / --dismiss-failed --recipient changed nothing: when other recipients do have
+    failed alerts, say which (a typo, another spelling than the configuration's), so that "0" is not
+    taken for "none left"."""
+    if recipient is None:
+        return
+    import sqlite3
+
+    from incidents import store
+    from incidents.alerts.outbox import list_alerts
+
+    try:
+        conn = store.open_read(db)
+        try:
+            others = sorted({a.recipient for a in list_alerts(conn, status="failed", limit=1_000_000)})
+        finally:
+            conn.close()
+    except (store.StoreError, sqlite3.Error):
+        return
+    if others and recipient not in others:
+        from incidents.cli.common import note
+
+        note(
+            f"no failed alerts for {recipient!r}; the failed alerts are for {', '.join(others)} "
+            "(give --recipient as written there)"
+        )
 
 
 def _job(function, *args, **kwargs):
