@@ -19,7 +19,7 @@ if TYPE_CHECKING:
 from incidents import store
 from incidents.taxonomy import CATEGORIES
 
-_MONTH = re.compile(r"^(\d{4})-(0[1-9]|1[0-2])\Z")
+_MONTH = re.compile(r"^(\d{4})-(0[1-9]|1[0-2])\Z", re.ASCII)  # ASCII digits only: not "２０２０-10"
 
 
 class StatsError(Exception):

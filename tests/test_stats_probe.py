@@ -1,0 +1,71 @@
+"""Findings of a bulletin writer's probe of `incidents stats` and `incidents bulletin` (branch
+bulletin-probe), each on a real store file."""
+
+from __future__ import annotations
+
+import pytest
+from typer.testing import CliRunner
+
+from incidents import stats, store
+from incidents.cli import app
+from tests.conftest import add_counts
+
+runner = CliRunner()
+
+
+def invoke(*args):
+    return runner.invoke(app, [str(a) for a in args])
+
+
+@pytest.fixture
+def october(tmp_path):
+    """A store file with September and October 2020 (4 and 8 deface incidents)."""
+    path = tmp_path / "incidents.db"
+    db = store.open_db(path)
+    add_counts(db, {("2020-09-10", "deface"): 4, ("2020-10-10", "deface"): 8})
+    db.close()
+    return path
+
+
+@pytest.mark.parametrize(
+    "option, value",
+    [
+        ("--month", "２０２０-10"),  # fullwidth digits
+        ("--month", "٢٠٢٠-10"),  # Arabic-Indic digits
+        ("--month", "2020-１0"),
+        ("--period", "２０２０"),
+        ("--period", "２０２０-Q4"),
+        ("--period", "２０２０-09..2020-10"),
+    ],
+)
+def test_months_in_other_scripts_digits_are_usage_errors(october, option, value):
+    """Probe finding: `\\d` took any script's digits, and int() reads them, so `stats --month
+    ２０２０-10` exited 0 with a count of 0, -100.00% against September and a "year to date" of every
+    incident after 2020-01 (the month string compared with the stored ASCII days)."""
+    r = invoke("stats", "--db", october, option, value, "--json")
+    assert r.exit_code == 2, r.output
+    assert "Invalid value" in r.output
+    with pytest.raises(stats.BadMonth):
+        stats.parse_month("２０２０-10")
+
+
+def test_bulletin_refuses_other_scripts_digits(october):
+    r = invoke("bulletin", "--db", october, "--month", "２０２０-10")
+    assert r.exit_code == 2, r.output
+
+
+def test_published_import_refuses_other_scripts_digits(october, tmp_path):
+    """The published figures' periods: such a row was stored, and `published check` then compared it
+    with nothing (now stats refuses the month, it would raise)."""
+    src = tmp_path / "published.csv"
+    src.write_text(
+        "period,scope,total,phishing,deface,malware,status,published_change,source,note\n"
+        "２０２０-10,month,8,,,,published,,x,\n"
+        "2020-10,month,8,,,,published,,x,\n",
+        encoding="utf-8",
+    )
+    r = invoke("published", "import", src, "--db", october)
+    assert r.exit_code == 0, r.output
+    assert "stored 1, rejected 1" in r.output
+    r = invoke("published", "check", "--db", october, "--json")
+    assert r.exit_code == 0, r.output
