@@ -53,7 +53,8 @@ def pct_change(current: int | None, baseline: int | None) -> float | None:
     if current is None or not baseline:
         return None
     raw = (Decimal(current) - Decimal(baseline)) * 100 / Decimal(baseline)
-    return float(raw.quantize(Decimal("0.01"), rounding=ROUND_HALF_UP))
+    # + 0.0: a fall smaller than 0.005% rounds to -0.00, printed "-0.00%" and "-0.0" in JSON.
+    return float(raw.quantize(Decimal("0.01"), rounding=ROUND_HALF_UP)) + 0.0
 
 
 @dataclass

@@ -3,6 +3,8 @@ bulletin-probe), each on a real store file."""
 
 from __future__ import annotations
 
+import json
+
 import pytest
 from typer.testing import CliRunner
 
@@ -69,3 +71,20 @@ def test_published_import_refuses_other_scripts_digits(october, tmp_path):
     assert "stored 1, rejected 1" in r.output
     r = invoke("published", "check", "--db", october, "--json")
     assert r.exit_code == 0, r.output
+
+
+def test_a_fall_too_small_to_show_is_zero_not_minus_zero():
+    """Probe finding: 200,000 incidents after 200,001 gave -0.0: `stats` printed "-0.00%" and its
+    JSON "-0.0"."""
+    import math
+
+    from incidents.views import pct
+
+    value = stats.pct_change(200_000, 200_001)
+    assert value == 0 and math.copysign(1, value) == 1
+    assert pct(value) == "+0.00%"
+    assert json.dumps(value) == "0.0"
+    assert stats.pct_change(19_999, 20_000) == -0.01  # exactly -0.005: away from zero
+    # half away from zero, not to even, on both sides
+    assert stats.pct_change(33, 32) == 3.13 and stats.pct_change(31, 32) == -3.13
+    assert stats.pct_share(1, 32) == 3.13
