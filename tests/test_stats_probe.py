@@ -88,3 +88,19 @@ def test_a_fall_too_small_to_show_is_zero_not_minus_zero():
     # half away from zero, not to even, on both sides
     assert stats.pct_change(33, 32) == 3.13 and stats.pct_change(31, 32) == -3.13
     assert stats.pct_share(1, 32) == 3.13
+
+
+def test_english_lead_says_one_incident(tmp_path):
+    """Probe finding: "guided the response to 1 cyber-attack incidents" and "it recorded 1 incidents"."""
+    path = tmp_path / "incidents.db"
+    db = store.open_db(path)
+    add_counts(db, {("2019-12-15", "deface"): 2, ("2020-02-10", "phishing"): 1})
+    db.close()
+    r = invoke("bulletin", "--db", path, "--month", "2020-02", "--lang", "en", "--issued", "2020-03-02")
+    assert r.exit_code == 0, r.output
+    assert "guided the response to 1 cyber-attack incident on" in r.stdout
+    assert "including 1 phishing incident." in r.stdout
+    assert "In the first two months of 2020, it recorded 1 incident," in r.stdout
+    assert "1 incidents" not in r.stdout and "1 cyber-attack incidents" not in r.stdout
+    r = invoke("bulletin", "--db", path, "--month", "2019-12", "--lang", "en", "--issued", "2020-01-02")
+    assert "to 2 cyber-attack incidents on" in r.stdout
