@@ -4,6 +4,7 @@ bulletin-probe), each on a real store file."""
 from __future__ import annotations
 
 import json
+from pathlib import Path
 
 import pytest
 from typer.testing import CliRunner
@@ -104,3 +105,36 @@ def test_english_lead_says_one_incident(tmp_path):
     assert "1 incidents" not in r.stdout and "1 cyber-attack incidents" not in r.stdout
     r = invoke("bulletin", "--db", path, "--month", "2019-12", "--lang", "en", "--issued", "2020-01-02")
     assert "to 2 cyber-attack incidents on" in r.stdout
+
+
+def test_incidents_without_a_sector_are_named_in_the_bulletins_language(tmp_path):
+    """Probe finding: the sector ranking printed the placeholder "unknown" (English, lower case) in
+    the Vietnamese edition for incidents whose record names no sector."""
+    path = tmp_path / "incidents.db"
+    db = store.open_db(path)
+    add_counts(db, {("2020-10-10", "deface"): 3})
+    db.execute("UPDATE incidents SET sector = NULL WHERE id LIKE '%-0' OR id LIKE '%-1'")
+    db.conn.commit()
+    db.close()
+    vi = invoke("bulletin", "--db", path, "--month", "2020-10", "--lang", "vi")
+    assert vi.exit_code == 0, vi.output
+    assert "| Không rõ | 2 |" in vi.stdout and "unknown" not in vi.stdout
+    en = invoke("bulletin", "--db", path, "--month", "2020-10", "--lang", "en", "--format", "html")
+    assert en.exit_code == 0, en.output
+    assert ">Unknown<" in en.stdout and ">unknown<" not in en.stdout
+
+
+def test_a_labels_template_that_does_not_parse_is_one_line(tmp_path, october):
+    """Probe finding: a syntax error in a --templates labels.<lang>.j2 ended in a Python traceback
+    (the README promises one line naming the template and its line)."""
+    from incidents.bulletin import templating
+
+    folder = tmp_path / "tpl"
+    folder.mkdir()
+    source = Path(templating.__file__).parent / "templates" / "labels.en.j2"
+    text = source.read_text(encoding="utf-8").replace('"Other",', '"Other",  # a Python comment', 1)
+    (folder / "labels.en.j2").write_text(text, encoding="utf-8")
+    r = invoke("bulletin", "--db", october, "--month", "2020-10", "--lang", "en", "--templates", folder)
+    assert r.exit_code == 1, r.output
+    assert r.exception is None or isinstance(r.exception, SystemExit)
+    assert "Error: template labels.en.j2 line " in r.stderr and "Traceback" not in r.output
