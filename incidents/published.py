@@ -35,7 +35,8 @@ COLUMNS = (
 SPLITS = ("phishing", "deface", "malware")
 
 _MONTH = r"\d{4}-(?:0[1-9]|1[0-2])"
-_PERIOD = re.compile(rf"^(?:(?P<year>\d{{4}})|(?P<first>{_MONTH})(?:\.\.(?P<last>{_MONTH}))?)$")
+# re.ASCII: ASCII digits only ("２０２０-10" is refused on import, as stats refuses it).
+_PERIOD = re.compile(rf"^(?:(?P<year>\d{{4}})|(?P<first>{_MONTH})(?:\.\.(?P<last>{_MONTH}))?)\Z", re.ASCII)
 # One published change: "+11.07% MoM", "-51.4% vs same period 2019", "-45.9% vs H1 2018", "-0.15% vs 2019".
 _CHANGE = re.compile(r"^(?P<value>[+\-−]?\d+(?:\.(?P<decimals>\d+))?)%\s*(?P<basis>.*)$")
 

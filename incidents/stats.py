@@ -19,7 +19,7 @@ if TYPE_CHECKING:
 from incidents import store
 from incidents.taxonomy import CATEGORIES
 
-_MONTH = re.compile(r"^(\d{4})-(0[1-9]|1[0-2])\Z")
+_MONTH = re.compile(r"^(\d{4})-(0[1-9]|1[0-2])\Z", re.ASCII)  # ASCII digits only: not "２０２０-10"
 
 
 class StatsError(Exception):
@@ -53,7 +53,8 @@ def pct_change(current: int | None, baseline: int | None) -> float | None:
     if current is None or not baseline:
         return None
     raw = (Decimal(current) - Decimal(baseline)) * 100 / Decimal(baseline)
-    return float(raw.quantize(Decimal("0.01"), rounding=ROUND_HALF_UP))
+    # + 0.0: a fall smaller than 0.005% rounds to -0.00, printed "-0.00%" and "-0.0" in JSON.
+    return float(raw.quantize(Decimal("0.01"), rounding=ROUND_HALF_UP)) + 0.0
 
 
 @dataclass

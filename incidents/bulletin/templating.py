@@ -238,12 +238,22 @@ def labels(lang: str, templates_dir: str | Path | None = None) -> dict:
 def _labels(env, lang: str) -> dict:
     import jinja2
 
+    name = f"labels.{lang}.j2"
     try:
-        return env.get_template(f"labels.{lang}.j2").module.labels
+        return env.get_template(name).module.labels
     except jinja2.TemplateNotFound as e:
         raise TemplateProblem(f"no template {e.name}") from None
+    except jinja2.TemplateSyntaxError as e:
+        # As _render does for the other templates: one line, never a traceback.
+        raise TemplateProblem(
+            f"template {_short(e.filename or e.name)} line {e.lineno}: {e.message}"
+        ) from None
     except AttributeError:
-        raise TemplateProblem(f"template labels.{lang}.j2 does not set `labels`") from None
+        raise TemplateProblem(f"template {name} does not set `labels`") from None
+    except BulletinError:
+        raise
+    except Exception as e:  # noqa: BLE001 - any error the labels' own expressions cause
+        raise TemplateProblem(template_error(e, name)) from None
 
 
 def lead(b: Bulletin, lang: str, templates_dir: str | Path | None = None) -> list[str]:

@@ -64,8 +64,10 @@ PlainOption = Annotated[
 MONTH_METAVAR = "YYYY-MM"
 DAY_METAVAR = "YYYY-MM-DD"
 PERIOD_METAVAR = "YYYY|YYYY-H1|YYYY-Q3|YYYY-MM"
-_MONTH_RE = re.compile(r"(\d{4})-(0[1-9]|1[0-2])")
-_DAY_RE = re.compile(r"\d{4}-\d{2}-\d{2}")
+# re.ASCII: \d would also take other scripts' digits ("２０２０-10"), which int() reads but the store's
+# day strings never match.
+_MONTH_RE = re.compile(r"(\d{4})-(0[1-9]|1[0-2])", re.ASCII)
+_DAY_RE = re.compile(r"\d{4}-\d{2}-\d{2}", re.ASCII)
 # Years a store can hold: far enough from the calendar's ends that a year or a month either side exists.
 MIN_YEAR, MAX_YEAR = 1900, 9998
 
@@ -115,7 +117,7 @@ class Period:
         return out
 
 
-_PERIOD_RE = re.compile(r"(\d{4})(?:-(?:(H[12])|(Q[1-4])|(0[1-9]|1[0-2])))?")
+_PERIOD_RE = re.compile(r"(\d{4})(?:-(?:(H[12])|(Q[1-4])|(0[1-9]|1[0-2])))?", re.ASCII)
 
 
 def parse_period(value: str) -> Period:
