@@ -11,7 +11,7 @@ import pytest
 
 from incidents import store
 from incidents.alerts import alert_counts, last_alert_run, list_alerts
-from incidents.alerts.job import RunLock, lock_path
+from incidents.alerts.joblock import RunLock, lock_path
 from incidents.cli import app
 from incidents.migrations import MIGRATIONS
 from tests.test_alert_job import DESKS, NOW, Env, add, config_text

@@ -13,7 +13,7 @@ from typer.testing import CliRunner
 
 from incidents import store
 from incidents.alerts import alert_counts, last_alert_run, list_alerts
-from incidents.alerts.job import RunLock, lock_path
+from incidents.alerts.joblock import RunLock, lock_path
 from incidents.cli import app
 from incidents.taxonomy import rsit
 from tests.smtpd import SmtpServer, smtp_table

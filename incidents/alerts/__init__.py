@@ -2,7 +2,7 @@
 
 The steps a mail goes through, one module each: `collect` (the news: spike episodes, severe incidents,
 silent feeds, daily summaries), `outbox` (the store's tables and their state changes), `compose`
-(plain text and HTML from one view, Jinja2), `send` (smtplib), `job` (one cron run, under a lock), and
+(plain text and HTML from one view, Jinja2), `send` (smtplib), `job` (one cron run, under `joblock`'s lock), and
 `failed` (the operator's requeue or dismissal of alerts the server refused for good).
 The read API for the TUI and `incidents doctor` is `list_alerts`, `alert_counts`, `last_alert_run`.
 """

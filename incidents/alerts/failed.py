@@ -10,7 +10,8 @@ from datetime import UTC, datetime
 from pathlib import Path
 
 from incidents.alerts import outbox
-from incidents.alerts.job import iso, locked_store
+from incidents.alerts.job import iso
+from incidents.alerts.joblock import locked_store
 from incidents.config import Config
 
 

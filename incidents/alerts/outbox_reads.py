@@ -124,7 +124,7 @@ def alert_counts(db) -> dict[str, int]:
 
 def last_alert_run(db) -> AlertRun | None:
     """The latest `incidents alert` run: a run without an end is 'running' while an alert job holds the
-    store's `.alert-lock` (alerts.job.RunLock), else 'interrupted' (killed before its end)."""
+    store's `.alert-lock` (alerts.joblock.RunLock), else 'interrupted' (killed before its end)."""
     conn = connection(db)
     if not has_tables(conn, "alert_outbox"):
         return None
@@ -147,7 +147,7 @@ def _job_running(conn) -> bool:
     import fcntl
     from pathlib import Path
 
-    from incidents.alerts.job import lock_path  # here: job imports this module
+    from incidents.alerts.joblock import lock_path  # here: joblock imports outbox, which imports this module
 
     file = store_file(conn)
     if not file:

@@ -226,7 +226,7 @@ def _note_unknown_recipient(db: Path | None, recipient: str | None) -> None:
 
 def _job(function, *args, **kwargs):
     """Call an alert job function; its failures are one `Error:` line, exit 75 (try again) or 1."""
-    from incidents.alerts.job import AlreadyRunning, JobError, TempFailed
+    from incidents.alerts.joblock import AlreadyRunning, JobError, TempFailed
 
     try:
         return function(*args, **kwargs)
