@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import re
 from dataclasses import replace
+from datetime import date
 from typing import ClassVar
 
 from rich.text import Text
@@ -24,6 +25,17 @@ TEXT_FILTERS = ("since", "until", "sector", "feed", "target")
 COLUMNS = ("day", "category", "severity", "target", "sector", "feed")
 _PAGE = Binding.Group("page", compact=True)
 _SORT = Binding.Group("sort", compact=True)
+
+
+def _is_day(value: str) -> bool:
+    """YYYY-MM-DD and a day of the calendar (2020-13-45 and 2021-02-30 are not)."""
+    if not _DAY.match(value):
+        return False
+    try:
+        date.fromisoformat(value)
+    except ValueError:
+        return False
+    return True
 
 
 class IncidentsScreen(StoreScreen):
@@ -98,9 +110,12 @@ class IncidentsScreen(StoreScreen):
         values = {}
         for name in TEXT_FILTERS:
             value = self.query_one(f"#f-{name}", Input).value.strip()
-            if name in ("since", "until") and value and not _DAY.match(value):
+            if name in ("since", "until") and value and not _is_day(value):
                 return self.words("bad_day", value=value)
             values[name] = value or None
+        if values["since"] and values["until"] and values["since"] > values["until"]:
+            # as `incidents list`: a range that ends before it starts is a mistake, not "no incident"
+            return self.words("days_reversed", since=values["since"], until=values["until"])
         for name in ("category", "severity"):
             value = self.query_one(f"#f-{name}", Select).value
             values[name] = None if value is Select.NULL else value
@@ -207,6 +222,10 @@ class IncidentsScreen(StoreScreen):
     def show_error(self, message: str) -> None:
         self.shown("page")
         self.shown("count")
+        # The rows of the previous filter are not what this one asks for: never leave them under the error.
+        self.rows = []
+        self.total = None
+        self.query_one("#incidents", DataTable).clear()
         self.query_one("#status", Static).update(Text(self.words("store_error", error=message), style="red"))
 
     def show_page(self, flt: IncidentFilter, offset: int, rows: list[dict]) -> None:

@@ -181,7 +181,7 @@ class OverviewScreen(StoreScreen):
         source = spikes_source(app.spikes, w)
         text.append(source + "\n", style="dim")
         if not alarms:
-            text.append(w("no_spikes"), style="dim")
+            text.append(w("no_spikes", days=SPIKE_DAYS, until=until), style="dim")
         for a in alarms[:SPIKES_SHOWN]:
             text.append(f"{a.day} ", style="bold red")
             text.append_text(literal(a.explanation))

@@ -11,6 +11,7 @@ from textual.widgets import DataTable, Footer, Header, Static
 from incidents.controls import clipped
 from incidents.tui.fmt import escape_controls, literal
 from incidents.tui.screens.base import StoreScreen
+from incidents.tui.widgets.cursor_table import CursorTable
 
 # What an analyst looks for first (did it fail, how many rows were rejected) before what scrolls off at 80.
 RUN_COLUMNS = ("run_id", "status", "rejected", "read", "accepted", "duplicate", "started", "file", "kind")
@@ -36,9 +37,9 @@ class QuarantineScreen(StoreScreen):
 
     def compose(self):
         yield Header()
-        yield DataTable(id="runs", cursor_type="row", zebra_stripes=True)
+        yield CursorTable(id="runs", cursor_type="row", zebra_stripes=True)
         yield Static(id="rejects-title", classes="heading")
-        yield DataTable(id="rejects", cursor_type="row")
+        yield CursorTable(id="rejects", cursor_type="row")
         with VerticalScroll(id="reject-pane"):
             yield Static(id="reject-text")
         yield Footer()
