@@ -113,7 +113,11 @@ def test_a_broken_config_is_one_line(store_file, tmp_path):
         ("lead.en.j2", "{% include 'nothere.j2' %}\n", "nothere.j2"),
         ("bulletin.md.j2", "# x\n{{ lead[0] }}\n{{ labels.nosuch.deeper }}\n", "bulletin.md.j2 line 3"),
         ("recommendations.en.j2", "- a\n- {{ b.nosuch | num }}\n", "recommendations.en.j2 line 2"),
-        ("labels.en.j2", "{% set labels = {'title': 'x'} %}\n", "template"),
+        (
+            "labels.en.j2",
+            "{% set labels = 5 %}\n",
+            "template labels.en.j2",
+        ),  # a partial one: packaged words fill it
     ],
 )
 def test_template_errors_of_every_kind_are_one_line(store_file, tmp_path, name, source, where):

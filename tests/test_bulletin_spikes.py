@@ -43,3 +43,42 @@ def test_the_month_s_spike_is_in_the_bulletin(spiked):
     assert f"- {render.episode_text(episode, {}, 'en')}\n" in md and "phishing" in md
     data = json.loads(render.render(b, "en", "json"))
     assert "2020-10-14" in {a["date"] for a in data["spikes"]["values"]}
+
+
+def test_a_month_the_detector_could_not_judge_says_so_not_that_no_spike_was_seen(spiked, tmp_path):
+    """Probe finding: a month before the detector's first verdict (too little history) was published as
+    "No spike was detected this month"; a month judged from its middle on claimed the whole month."""
+    from incidents.spikes.report import daily_spikes
+
+    judged = daily_spikes(store.store_file(spiked), keep=False).first_judged
+    assert judged is not None and "2019-02-01" < judged <= "2019-03-31", judged  # 8 weeks after 2019-01-01
+    early = numbers.build(spiked, "2019-01")
+    assert early.spikes == [] and early.spikes_judged_from is None
+    for lang, words in (("en", "Too little history before this month"), ("vi", "Chưa đủ dữ liệu lịch sử")):
+        for text in (render.markdown(early, lang), render.render(early, lang, "html")):
+            assert words in text and "No spike was detected" not in text
+            assert "Không phát hiện đột biến" not in text
+    assert json.loads(render.render(early, "en", "json"))["spikes"]["judged_from"] is None
+    month = judged[:7]
+    partial = numbers.build(spiked, month)
+    assert partial.spikes_judged_from == judged
+    if not partial.top_spikes and judged > f"{month}-01":
+        md = render.markdown(partial, "en")
+        assert "No spike was detected from " in md and "this month" not in md.split("## Spikes")[1][:200]
+    assert numbers.build(spiked, "2020-10").spikes_judged_from == "2020-10-01"
+
+
+def test_a_centre_s_labels_copy_from_before_a_label_was_added_still_renders(spiked, tmp_path):
+    """A labels.<lang>.j2 copied into --templates before a release added labels: the new ones come from
+    the packaged file, the centre's own words stay."""
+    from importlib.resources import files
+
+    packaged = files("incidents.bulletin").joinpath("templates/labels.en.j2").read_text(encoding="utf-8")
+    old = "".join(
+        line
+        for line in packaged.splitlines(keepends=True)
+        if '"spikes_unjudged"' not in line and '"no_spikes_from"' not in line
+    ).replace("Spikes of the month", "Unusual days")
+    (tmp_path / "labels.en.j2").write_text(old, encoding="utf-8")
+    md = render.markdown(numbers.build(spiked, "2019-01"), "en", templates_dir=tmp_path)
+    assert "## Unusual days" in md and "Too little history before this month" in md

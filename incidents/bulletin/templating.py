@@ -72,6 +72,7 @@ def environment(lang: str, templates_dir: str | Path | None = None):
         env.filters[name] = strict_filter(env.filters[name])
     env.globals.update(
         lang=lang,
+        centre_folder=templates_dir is not None,  # labels fall back to the packaged ones (_labels)
         months_of_year=lambda n: numfmt.months_of_year(n, lang),
         category_label=lambda c: CATEGORIES[c].label_vi if lang == "vi" else CATEGORIES[c].label_en,
     )
@@ -236,6 +237,24 @@ def labels(lang: str, templates_dir: str | Path | None = None) -> dict:
 
 
 def _labels(env, lang: str) -> dict:
+    """The labels of `env` (the centre's labels.<lang>.j2 when its folder has one) over the packaged ones:
+    a copy made before a release added a label still renders, with the new label in the packaged words."""
+    own = _module_labels(env, lang)
+    if not isinstance(own, dict):
+        raise TemplateProblem(
+            f"template labels.{lang}.j2 sets `labels` to a {type(own).__name__}, not a mapping"
+        )
+    if not env.globals.get("centre_folder"):
+        return own
+    packaged = _module_labels(environment(lang), lang)
+    merged = {**packaged, **own}
+    for key, value in packaged.items():  # one level down too (note_texts, sector names)
+        if isinstance(value, dict) and isinstance(own.get(key), dict):
+            merged[key] = {**value, **own[key]}
+    return merged
+
+
+def _module_labels(env, lang: str) -> dict:
     import jinja2
 
     name = f"labels.{lang}.j2"

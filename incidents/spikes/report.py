@@ -34,6 +34,9 @@ class DailySpikes:
     source: str  # 'kept' (read as kept), 'judged' (kept after judging new days), 'memory' (read-only store)
     judged_at: str | None = None
     extra: dict = field(default_factory=dict)
+    # The first day the detector judged for the total series (the days before it had too little history
+    # to have an upper bound); None when it has judged no day yet.
+    first_judged: str | None = None
 
 
 def daily_spikes(
@@ -171,9 +174,13 @@ def _read(conn, since, until, category, run: KeptRun | None, source: str) -> Dai
     notes = [
         n for n in kept_notes(conn) if (category is None or n.series == category) and _within(n, since, last)
     ]
+    first_judged = conn.execute(
+        "SELECT min(day) FROM spike_days WHERE series = 'total' AND expected IS NOT NULL"
+    ).fetchone()[0]
     return DailySpikes(
-        since, last, episodes, alarms, mix, notes, run, source, status.judged_at if status else None
-    )
+        since, last, episodes, alarms, mix, notes, run, source, status.judged_at if status else None,
+        first_judged=first_judged,
+    )  # fmt: skip
 
 
 def _within(note, since: str, until: str) -> bool:
