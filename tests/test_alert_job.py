@@ -203,7 +203,7 @@ def test_server_down_then_up_gets_every_alert_exactly_once(env):
     assert down.exit_code == 75
     lines = down.stderr.strip().splitlines()
     assert len(lines) == 1 and lines[0].startswith("Error: mail server 127.0.0.1:")
-    assert "2 mails pending, they go out on the next run" in lines[0]
+    assert "2 mails (2 alerts) pending, they go out on the next run" in lines[0]
     assert alert_counts(env.conn())["pending"] == 2
     assert last_alert_run(env.conn()).outcome == "tempfail"
     env.smtp.start()

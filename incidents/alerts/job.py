@@ -250,13 +250,18 @@ def _send_all(db, config: Config, result: JobResult, *, now: datetime) -> None:
                 outbox.mark_sent(db, mail.message_id, now=iso(now))
                 result.sent += 1
     except TempFailure as e:
-        waiting = len(outbox.pending_mails(db))
         before = f"{result.sent} mails sent before it, " if result.sent else ""
-        raise TempFailed(f"{e}; {before}{waiting} mails pending, they go out on the next run") from None
+        raise TempFailed(f"{e}; {before}{_pending(db)} pending, they go out on the next run") from None
     except SetupFailure as e:
-        raise JobError(f"{e}; {len(outbox.pending_mails(db))} mails pending") from None
+        raise JobError(f"{e}; {_pending(db)} pending") from None
     if result.refused:
         result.outcome = "failed"
+
+
+def _pending(db) -> str:
+    """'2 mails (5 alerts)': the mails waiting and the alert items in them (what `--status` counts)."""
+    mails = outbox.pending_mails(db)
+    return f"{len(mails)} mails ({sum(m.items for m in mails)} alerts)"
 
 
 def _within_limits(db, config: Config, mails: list[outbox.Mail], *, now: datetime) -> tuple[list, int]:
