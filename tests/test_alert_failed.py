@@ -195,12 +195,23 @@ def test_an_alert_failed_before_it_was_composed_is_composed_when_retried(env):
         (["--retry-failed", "--dry-run"], "--retry-failed: cannot go with --dry-run"),
         (["--dismiss-failed", "--status"], "--dismiss-failed: cannot go with --status"),
         (["--recipient", PHISHING], "--recipient: goes with --retry-failed or --dismiss-failed"),
+        # Probe finding: these were silently ignored (env.run gives --now, except with --dismiss-failed).
+        (["--status", "--dry-run"], "--dry-run: cannot go with --status"),
+        (["--status"], "--now: goes with a run, not with --status"),
     ],
 )
 def test_options_that_do_not_go_together_are_a_usage_error(env, args, words):
     result = env.run(*args)
     assert result.exit_code == 2 and f"Invalid value for {words}" in result.stderr, result.output
     assert "Traceback" not in result.output and env.smtp.received == []
+
+
+def test_a_dismissal_takes_no_now(env):
+    """Probe finding: `--dismiss-failed --now T` read as "dismiss what failed before T" but dismissed all."""
+    args = ["alert", "--db", str(env.db_path), "--dismiss-failed", "--now", NOW.isoformat()]
+    result = env.runner.invoke(app, args)
+    assert result.exit_code == 2, result.output
+    assert "Invalid value for --now: goes with a run, not with --dismiss-failed" in result.stderr
 
 
 def test_no_store_and_a_running_job_are_one_line(env, tmp_path):

@@ -139,6 +139,10 @@ def alert(
     _check_modes(
         status=status, dry_run=dry_run, retry=retry_failed, dismiss=dismiss_failed, recipient=recipient
     )
+    if now is not None and (status or dismiss_failed):  # neither judges anything: --now would be ignored
+        raise typer.BadParameter(
+            f"goes with a run, not with {'--status' if status else '--dismiss-failed'}", param_hint="--now"
+        )
     if status:
         _status(db, json_out)
         return
@@ -187,6 +191,8 @@ def _check_modes(*, status: bool, dry_run: bool, retry: bool, dismiss: bool, rec
     """Usage errors (exit 2) for options that cannot go together; short enough for Typer's 80-column box."""
     if retry and dismiss:
         raise typer.BadParameter("cannot go with --dismiss-failed", param_hint="--retry-failed")
+    if status and dry_run:
+        raise typer.BadParameter("cannot go with --status", param_hint="--dry-run")
     flag = "--retry-failed" if retry else "--dismiss-failed" if dismiss else None
     if flag and (status or dry_run):
         raise typer.BadParameter(f"cannot go with {'--status' if status else '--dry-run'}", param_hint=flag)
