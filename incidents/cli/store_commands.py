@@ -242,8 +242,10 @@ def list_incidents(
             emit(line)
     else:
         out = console(plain_output)
-        # --plain is read by scripts: the full id. A table for people: the shortest prefix `show` takes.
-        short_ids = None if plain_output else search.unique_prefixes(conn, [r.id for r in rows])
+        # A table for people, boxed or --plain (cron mail, files): the shortest prefix `show` takes; the
+        # whole id is in --tsv, --csv and --json, for scripts (a whole 40-character id left the target 5
+        # columns at 80).
+        short_ids = search.unique_prefixes(conn, [r.id for r in rows])
         table = incidents_table(
             rows, total=total, offset=offset, width=out.width, short_ids=short_ids, plain_output=plain_output
         )
