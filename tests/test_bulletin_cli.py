@@ -228,3 +228,26 @@ def test_eml_is_an_email_whose_html_shows_its_inline_charts(store_file, tmp_path
         assert str(image["Content-Disposition"]).startswith("inline")
         assert png_size(image.get_payload(decode=True)) == (800, 450)
     assert "data:image" not in html  # Gmail and Outlook do not show data: URIs in mail
+
+
+def test_the_public_edition_of_a_month_cut_short_warns_its_writer(tmp_path):
+    """Probe finding: the public edition (no data-freshness note, issue 13) of a month whose data stops
+    early read as a fall; the writer now hears it on stderr, the text stays as published."""
+    from incidents import store
+    from tests.test_bulletin import seed
+
+    db = store.open_db(tmp_path / "cut.db")
+    seed(db, {"2020-10": 300, "2020-11": 300})
+    db.execute("DELETE FROM incidents WHERE day > '2020-11-10'")
+    db.close()
+    public = invoke("bulletin", "--month", "2020-11", "--lang", "en", "--db", tmp_path / "cut.db")
+    assert public.exit_code == 0, public.output
+    note = "Note: the data runs to 2020-11-10: 2020-11 may be incomplete; the public edition does not say so"
+    assert public.stderr.splitlines() == [note + " (the internal one does)"]
+    assert "may be incomplete" not in public.stdout
+    internal = invoke("bulletin", "--month", "2020-11", "--lang", "en", "--edition", "internal", "--db",
+                      tmp_path / "cut.db")  # fmt: skip
+    assert internal.exit_code == 0 and "November 2020 may be incomplete" in internal.stdout
+    assert "Note:" not in internal.stderr
+    whole = invoke("bulletin", "--month", "2020-10", "--lang", "en", "--db", tmp_path / "cut.db")
+    assert whole.exit_code == 0 and "Note:" not in whole.stderr

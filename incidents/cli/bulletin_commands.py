@@ -151,6 +151,8 @@ def bulletin(
                 paths = bulletin_lib.write_bulletin(
                     database, month, out, lang=lang, fmt=fmt, templates_dir=templates, edition=chosen, **mail
                 )
+        if chosen.public:
+            _note_incomplete(database, month)
     except (bulletin_lib.BulletinError, StatsError) as e:
         raise fail(str(e)) from None
     except store.StoreError as e:  # judging the spikes' new days met a busy or unusable store
@@ -162,6 +164,17 @@ def bulletin(
     else:
         for path in paths:
             print(path)
+
+
+def _note_incomplete(database, month: str) -> None:
+    """The public edition carries no data-freshness note (issue 13): the writer hears on stderr when the
+    month's data stops before its end, so a partial month is not published as a fall in silence."""
+    from incidents import stats
+    from incidents.cli.common import note
+
+    for n in stats.month_report(database, month).notes:
+        if n.code == "incomplete":
+            note(f"{n.text}; the public edition does not say so (the internal one does)")
 
 
 def _close_read(database) -> None:
