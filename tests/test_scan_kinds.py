@@ -284,3 +284,31 @@ def test_dns_look_ups_inside_a_file_read_as_auth_are_not_passed_over_in_silence(
     f = report.files[0]
     assert f.fmt == "auth" and not report.complete
     assert any("DNS look-ups" in n and "--format dns" in n for n in f.notes)
+
+
+# --- FreeBSD / macOS sshd with OpenPAM ------------------------------------------------------------------
+
+
+@pytest.mark.parametrize("named", ["scanner.example.net", "198.51.100.20"], ids=["UseDNS yes", "UseDNS no"])
+def test_openpam_naming_the_client_by_dns_name_still_counts_each_attempt_once(db, tmp_path, named):
+    """sshd with `UseDNS yes` on FreeBSD: OpenPAM's line names the client by DNS name, the Failed line
+    that follows names its address. Each attempt was counted twice, under two sources: a second brute
+    force from a source that is no address."""
+    lines = []
+    for k in range(12):
+        pam = f"error: PAM: Authentication error for root from {named}"
+        failed = f"Failed keyboard-interactive/pam for root from 198.51.100.20 port {61000 + k} ssh2"
+        lines += [f"Mar  4 02:10:{k * 4:02d} fw1 sshd[{700 + k}]: {pam}",
+                  f"Mar  4 02:10:{k * 4 + 1:02d} fw1 sshd[{700 + k}]: {failed}"]  # fmt: skip
+    report = scan_paths(db, [write(tmp_path, "auth.log", lines)], year=2024)
+    assert report.complete
+    found = incidents(db)
+    assert [(when, source, rule) for when, _, source, _, rule in found] == [
+        (
+            "2024-03-03T19:10:00Z" if named[0].isdigit() else "2024-03-03T19:10:01Z",
+            "198.51.100.20",
+            "SSH brute force",
+        )
+    ], found
+    raw = json.loads(next(db.query("SELECT raw FROM incidents"))["raw"])
+    assert raw["events"] == 12, raw  # one per attempt, never two

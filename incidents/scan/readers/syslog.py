@@ -19,6 +19,7 @@ to the end of the message, so the source is the LAST `from IP port N`, the one s
 
 from __future__ import annotations
 
+import ipaddress
 import re
 
 from incidents.scan.readers.clock import MONTHS, LocalHours, SyslogYears, check_epoch, iso_epoch
@@ -138,6 +139,18 @@ def _port(text: str | None) -> int | None:
         return None
     port = int(text)
     return port if port <= 65535 else None
+
+
+_BY_NAME = object()  # an OpenPAM line of this sshd pid named its client by DNS name (see Reader._row)
+
+
+def _is_address(text: str) -> bool:
+    """True for an IPv4 or IPv6 address literal (a DNS name is not one)."""
+    try:
+        ipaddress.ip_address(text.strip("[]"))
+    except ValueError:
+        return False
+    return True
 
 
 def is_event(row) -> bool:
@@ -263,7 +276,14 @@ class Reader:
             # OpenPAM logs one failed attempt twice: "error: PAM: Authentication error for U from IP",
             # then "Failed keyboard-interactive/pam for U from IP port N". Count it once.
             if event == "pam_auth_error":
-                self._openpam[pid] = source
+                if source is not None and not _is_address(source):
+                    # sshd with UseDNS yes: OpenPAM names the client by its DNS name, and sshd's Failed
+                    # line that follows names its address. That line counts the attempt (grouped by the
+                    # address, as every other); this one stays a row, under an event no rule counts.
+                    event = "pam_auth_error_by_name"
+                    self._openpam[pid] = _BY_NAME
+                else:
+                    self._openpam[pid] = source
             elif event == "failed_keyboard_interactive" and self._openpam.pop(pid, None) == source:
                 event = "failure_logged_twice"
         row = (number, epoch, host, program, pid, message, event, user, source, port)
@@ -292,7 +312,8 @@ def classify(message: str) -> tuple:
 
     Events: failed_password, failed_<method> (failed_keyboard_interactive, failed_publickey, failed_none),
     invalid_user, accepted, pam_auth_error (OpenPAM on FreeBSD/macOS), auth_failure (pam_unix),
-    break_in_attempt; `failure_logged_twice` marks the second line OpenPAM writes for one attempt.
+    break_in_attempt; `failure_logged_twice` marks the second line OpenPAM writes for one attempt, and
+    `pam_auth_error_by_name` the first one when it names the client by DNS name (Reader._row).
     sshd's "error: maximum authentication attempts exceeded for U from IP port N ssh2 [preauth]" (the
     attempt that hit MaxAuthTries) is read as failed_password, the failed login the rules count.
     """
