@@ -72,6 +72,14 @@ def smtp():
 
 
 @pytest.fixture(scope="module")
+def tui_store(tmp_path_factory) -> Path:
+    """The TUI tests' store (tests.tui_helpers.build_store: months, spikes, runs), one per module."""
+    from tests.tui_helpers import shared_store  # textual: imported by the TUI tests only
+
+    return shared_store(tmp_path_factory)
+
+
+@pytest.fixture(scope="module")
 def small_store(tmp_path_factory) -> Path:
     """A store file with five incidents (3 deface on 2020-10-05, 2 phishing on 2020-09-05), per module."""
     path = tmp_path_factory.mktemp("small") / "s.db"

@@ -4,31 +4,19 @@ from __future__ import annotations
 
 import sqlite3
 
-import pytest
 from textual.widgets import DataTable, Input, Select
 
 from incidents import stats, store
 from incidents.tui.app import IncidentsApp
-from incidents.tui.data import IncidentFilter, StoreReader
+from incidents.tui.data import IncidentFilter
 from incidents.tui.screens.detail import DetailScreen
 from incidents.tui.screens.incidents import IncidentsScreen
-from tests.tui_helpers import HOSTILE_TARGET, SPIKE_DAY, screen_text, settle, shared_store
+from tests.tui_helpers import HOSTILE_TARGET, SPIKE_DAY, make_app, screen_text, settle
 
 
 def sql(path, query, *args):
     with sqlite3.connect(path) as conn:
         return conn.execute(query, args).fetchall()
-
-
-@pytest.fixture(scope="module")
-def tui_store(tmp_path_factory):
-    return shared_store(tmp_path_factory)
-
-
-def make_app(path, **kwargs) -> IncidentsApp:
-    kwargs.setdefault("month", "2020-10")
-    kwargs.setdefault("poll", 0)
-    return IncidentsApp(StoreReader(path), **kwargs)
 
 
 def run(coro):

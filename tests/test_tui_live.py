@@ -19,14 +19,9 @@ from incidents.tui.app import IncidentsApp
 from incidents.tui.data import StoreReader, TuiDataError
 from incidents.tui.fmt import escape_controls, literal
 from tests.conftest import add_counts
-from tests.tui_helpers import screen_text, settle, shared_store
+from tests.tui_helpers import screen_text, settle
 
 SNAPSHOTS = Path(__file__).parent / "snapshots"
-
-
-@pytest.fixture(scope="module")
-def tui_store(tmp_path_factory):
-    return shared_store(tmp_path_factory)
 
 
 @pytest.fixture

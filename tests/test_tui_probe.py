@@ -5,28 +5,15 @@ and the overview's "no spike" line naming the wrong window."""
 from __future__ import annotations
 
 import asyncio
-import sqlite3
 from dataclasses import replace
 
 import pytest
 from textual.widgets import DataTable, Input
 
 from incidents import store
-from incidents.tui.app import IncidentsApp
-from incidents.tui.data import StoreReader
 from incidents.tui.screens.incidents import IncidentsScreen
-from tests.tui_helpers import screen_text, settle, shared_store
-
-
-@pytest.fixture(scope="module")
-def tui_store(tmp_path_factory):
-    return shared_store(tmp_path_factory)
-
-
-def make_app(path, **kwargs) -> IncidentsApp:
-    kwargs.setdefault("month", "2020-10")
-    kwargs.setdefault("poll", 0)
-    return IncidentsApp(StoreReader(path), **kwargs)
+from tests.test_store_opening import release1_store
+from tests.tui_helpers import make_app, screen_text, settle
 
 
 async def set_filter(app, pilot, **values) -> None:
@@ -66,30 +53,8 @@ def test_a_range_that_ends_before_it_starts_is_said_as_incidents_list_says_it(tu
     asyncio.run(go())
 
 
-def older_store(path):
-    """A store as release 5 made it (no target search index), one incident."""
-    import sqlite_utils
-
-    from incidents.migrations import MIGRATIONS
-
-    conn = sqlite3.connect(path)
-    old = sqlite_utils.Database(conn)
-    for number, step in enumerate(MIGRATIONS[:5], start=1):
-        with old.atomic():
-            step(old)
-            old.execute(f"PRAGMA user_version = {number}")
-    old.execute("INSERT INTO meta(key, value) VALUES ('reporting_zone', 'Asia/Ho_Chi_Minh')")
-    old.execute(
-        "INSERT INTO incidents(id, occurred_at, day, category, taxonomy, type) "
-        "VALUES ('x', '2020-10-05T00:00:00Z', '2020-10-05', 'deface', 'a', 'b')"
-    )
-    conn.commit()
-    conn.close()
-    return path
-
-
 def test_a_store_error_is_read_whole_at_80_columns_and_no_row_of_the_last_filter_stays(tmp_path):
-    path = older_store(tmp_path / "old.db")
+    path = release1_store(tmp_path / "old.db", 5)  # as release 5 made it: no target search index
 
     async def go():
         app = make_app(path)

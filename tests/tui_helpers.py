@@ -123,3 +123,13 @@ async def settle(app, pilot, timeout: float = 60.0) -> None:
             )
     await pilot.wait_for_scheduled_animations()
     await pilot.pause()
+
+
+def make_app(path, **kwargs):
+    """The TUI on the store at `path`: October 2020, no polling, unless `kwargs` say otherwise."""
+    from incidents.tui.app import IncidentsApp
+    from incidents.tui.data import StoreReader
+
+    kwargs.setdefault("month", "2020-10")
+    kwargs.setdefault("poll", 0)
+    return IncidentsApp(StoreReader(path), **kwargs)
