@@ -107,6 +107,12 @@ def test_stats_month_without_data_says_so(db, db_path):
     r = runner.invoke(app, ["stats", "--month", "2019-05", "--db", str(db_path)])
     assert r.exit_code == 1
     assert "Note: 2019-05 is before the first data (2020-01)" in r.stderr
+    # Probe finding: a table of zeros with "-100.00%" came with it; the note is the answer.
+    after = runner.invoke(app, ["stats", "--month", "2020-03", "--db", str(db_path)])
+    assert after.exit_code == 1 and after.stdout == ""
+    assert "Note: 2020-03 is after the last data (2020-01)" in after.stderr
+    as_json = runner.invoke(app, ["stats", "--month", "2020-03", "--json", "--db", str(db_path)])
+    assert as_json.exit_code == 1 and '"has_data": false' in as_json.stdout
 
 
 def test_db_from_environment(tmp_path, monkeypatch, db, db_path):

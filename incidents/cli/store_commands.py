@@ -343,8 +343,8 @@ def stats(
     for n in report.notes:
         note(str(n))
     if as_json:
-        print_json(report.as_dict())
-    else:
+        print_json(report.as_dict())  # `has_data: false` says it to a script
+    elif report.has_data:  # no table of zeros and "-100.00%" for a month the store holds nothing of
         table = period_table(report) if period is not None else month_table(report)
         console(plain_output).print(finish(table, plain_output))
     if not report.has_data:
