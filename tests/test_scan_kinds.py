@@ -312,3 +312,52 @@ def test_openpam_naming_the_client_by_dns_name_still_counts_each_attempt_once(db
     ], found
     raw = json.loads(next(db.query("SELECT raw FROM incidents"))["raw"])
     assert raw["events"] == 12, raw  # one per attempt, never two
+
+
+# --- correlations across the files of a rules folder -----------------------------------------------------
+
+CROSS_BASE = """title: Failed Logon On A Targeted Account
+id: 2b1f1c3e-0000-4a8b-9c1d-000000000001
+name: failed_logon_targeted
+level: informational
+logsource: {product: linux, service: sshd}
+detection:
+    keywords: ['failed password']
+    accounts:
+        user_name|contains: ['root', 'admin']
+    condition: keywords and accounts
+"""
+CROSS_CORRELATION = """title: Brute Force On A Targeted Account
+id: 2b1f1c3e-0000-4a8b-9c1d-000000000002
+level: medium
+correlation:
+    type: event_count
+    rules: [{ref}]{generate}
+    group-by: [client_ip]
+    timespan: 15m
+    condition: {{gte: 5}}
+"""
+
+
+@pytest.mark.parametrize("ref", ["failed_logon_targeted", "2b1f1c3e-0000-4a8b-9c1d-000000000001"])
+@pytest.mark.parametrize("generate", [False, True])
+def test_a_correlation_may_refer_to_a_rule_of_another_file_of_the_folder(db, tmp_path, ref, generate):
+    """The Sigma correlation specification lets a correlation name any rule of its collection (a rules
+    folder), by name or id. It was refused ("Rule ... not found in rule collection"): each file was
+    converted alone. The base rule feeds the correlation and makes no incident of its own unless the
+    correlation says `generate: true`."""
+    rules = tmp_path / "rules"
+    rules.mkdir()
+    (rules / "a_failed_logon.yml").write_text(CROSS_BASE)
+    (rules / "b_brute_force.yml").write_text(
+        CROSS_CORRELATION.format(ref=ref, generate="\n    generate: true" if generate else "")
+    )
+    log = write(tmp_path, "auth.log", [
+        f"Mar  4 02:10:{k * 5:02d} web1 sshd[{900 + k}]: Failed password for root from 198.51.100.9 port {40000 + k} ssh2"
+        for k in range(8)
+    ])  # fmt: skip
+    report = scan_paths(db, [log], rules_dir=rules, year=2024)
+    assert report.complete and report.rule_problems == [], report.rule_problems
+    found = {r["rule"]: r["incidents"] for r in report.per_rule()}
+    assert found.get("Brute Force On A Targeted Account") == 1, found
+    assert found.get("Failed Logon On A Targeted Account", 0) == (1 if generate else 0), found  # one episode

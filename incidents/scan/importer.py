@@ -63,10 +63,11 @@ def check_collection(folder: Path, *, into: Path | None = None) -> list[Checked]
     except OSError as e:  # the folder or its pipeline cannot be read (permission denied)
         raise RuleError(f"{e.filename or folder}: cannot read: {e.strerror or e}") from None
     results = []
-    for path in rule_files(folder):
+    paths = rule_files(folder)
+    for path in paths:
         name = str(path.relative_to(folder))
-        try:
-            rules = load_file(path, pipeline)
+        try:  # a correlation may refer to a rule of another file (scan.references): that file is copied too
+            rules = load_file(path, pipeline, [p for p in paths if p != path])
         except RuleError as e:
             message = str(e)
             results.append(Checked(name, None, False, (), None, _reason(message), message))

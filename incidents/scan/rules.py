@@ -7,12 +7,14 @@ Sigma correlation specification); correlation rules reference rules of their own
 from __future__ import annotations
 
 import re
+from collections.abc import Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
 
 import yaml
 
 from incidents.files import NotRegularFile, read_text
+from incidents.scan import references
 from incidents.scan.backend import make_backend
 from incidents.scan.readers import EVENT_FIELDS
 from incidents.scan.rule_attributes import common_attributes as _common
@@ -217,14 +219,19 @@ def _convert_all(folder: Path) -> RuleSet:
     rules: list[Rule] = []
     problems: list[Problem] = []
     seen: dict[str, Path] = {}
-    for path in rule_files(folder):
+    paths = rule_files(folder)
+    # Rules a correlation of another file refers to feed it and make no incident of their own.
+    quiet = references.silenced(paths)
+    for path in paths:
         name = str(path.relative_to(folder))
         try:
-            loaded = load_file(path, pipeline)
+            loaded = load_file(path, pipeline, [p for p in paths if p != path])
         except RuleError as e:
             problems.append(Problem(name, str(e)))
             continue
         for rule in loaded:
+            if rule.kind == "event" and rule.id in quiet.get(path, ()):
+                continue
             if rule.id in seen:
                 problems.append(Problem(name, f"rule id {rule.id} is already used by {seen[rule.id].name}"))
                 continue
@@ -233,9 +240,9 @@ def _convert_all(folder: Path) -> RuleSet:
     return RuleSet(folder=folder, rules=rules, problems=problems)
 
 
-def load_file(path: Path, pipeline) -> list[Rule]:
-    """The incident-producing rules of one file, converted to SQL over the events table."""
-    from sigma.collection import SigmaCollection
+def load_file(path: Path, pipeline, others: Sequence[Path] = ()) -> list[Rule]:
+    """The incident-producing rules of one file, converted to SQL over the events table. A correlation
+    may refer to rules of the files `others` (the rest of its folder: references.resolved)."""
     from sigma.correlations import SigmaCorrelationRule
     from sigma.exceptions import SigmaError
 
@@ -251,7 +258,7 @@ def load_file(path: Path, pipeline) -> list[Rule]:
         where = f"line {mark.line + 1}: " if mark is not None else ""
         raise RuleError(f"{where}YAML error: {getattr(e, 'problem', None) or e}") from None
     try:
-        collection = SigmaCollection.from_yaml(text)
+        collection, own = _collection(text, others)
         backend = make_backend(pipeline, TABLE)
         backend.convert(collection)
     except SigmaError as e:
@@ -260,12 +267,28 @@ def load_file(path: Path, pipeline) -> list[Rule]:
         raise RuleError(f"Sigma: {type(e).__name__}: {e}") from None
     rules = []
     for sigma_rule in collection.rules:
+        if own is not None and str(sigma_rule.id) not in own:
+            continue  # a rule of another file that a correlation here refers to: loaded with its file
         title = sigma_rule.title or "(untitled)"
         if isinstance(sigma_rule, SigmaCorrelationRule):
             rules.append(_correlation(path, sigma_rule, title, backend))
         elif sigma_rule._output:
             rules.append(_plain(path, sigma_rule, title, backend))
     return rules
+
+
+def _collection(text: str, others: Sequence[Path]):
+    """(SigmaCollection, None) of one file; (collection, its own rule ids) when a correlation of it
+    refers to a rule of another file of the folder. Raises SigmaError."""
+    from sigma.collection import SigmaCollection
+    from sigma.exceptions import SigmaRuleNotFoundError
+
+    try:
+        return SigmaCollection.from_yaml(text), None
+    except SigmaRuleNotFoundError:
+        if not others:
+            raise
+    return references.resolved(text, others)
 
 
 _REGEXP = re.compile(r"REGEXP '((?:[^']|'')*)'")
