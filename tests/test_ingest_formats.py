@@ -129,7 +129,7 @@ def test_a_fifo_is_refused_at_once(db, tmp_path):
     fifo = tmp_path / "pipe.csv"
     os.mkfifo(fifo)
     r = ingest_file(db, fifo)
-    assert r.status == "failed" and "not a regular file" in r.message
+    assert r.status == "failed" and r.message == "not a regular file (a FIFO)"  # README: names the kind
 
 
 @pytest.mark.parametrize(

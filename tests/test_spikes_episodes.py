@@ -63,6 +63,24 @@ def test_consecutive_alarm_days_and_the_totals_after_them_are_one_episode():
         sentence(first, "fr")
 
 
+def test_a_later_total_that_reaches_back_into_an_earlier_episode_joins_it():
+    # The demo store's DDoS series in January 2021: a spike on the 4th, a lone day on the 14th, then
+    # 12-, 13- and 14-day totals whose days reach back to the 4th. README: alarms whose days touch or
+    # overlap (a total's alarm covers its n days) are one episode, never two rows telling one spike.
+    days = verdicts("ddos", "2021-01-01", [0, 0, 0, 4] + [0] * 9 + [3, 0, 2, 0], 0.02)
+    alarms = [
+        alarm("ddos", "2021-01-04", 4, 0.02),
+        alarm("ddos", "2021-01-14", 3, 0.02),
+        alarm("ddos", "2021-01-15", 0, 0.18, span=12, total=8),
+        alarm("ddos", "2021-01-16", 2, 0.2, span=13, total=10),
+        alarm("ddos", "2021-01-17", 0, 0.21, span=14, total=10),
+    ]
+    (ep,) = group_episodes(alarms, days)
+    assert ep.key == "ddos:2021-01-04"
+    assert ep.days == ("2021-01-04", "2021-01-14", "2021-01-15", "2021-01-16", "2021-01-17")
+    assert ep.first_day == "2021-01-04" and ep.incidents >= 4
+
+
 def test_a_total_that_one_category_explains_is_folded_into_it():
     days = verdicts("phishing", "2020-11-10", [42, 69], 9.0) + verdicts("malware", "2020-11-10", [5, 4], 4.0)
     days += verdicts("total", "2020-11-10", [47, 73], 13.0)

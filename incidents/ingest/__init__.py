@@ -21,7 +21,7 @@ from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
 import sqlite_utils
 
-from incidents import store
+from incidents import files, store
 from incidents.ingest import runs
 from incidents.ingest.formats import FORMATS, FormatError, detect_format, read_items
 from incidents.ingest.records import (
@@ -134,7 +134,7 @@ def ingest_file(
         if path.is_dir():
             raise FormatError("is a folder, not a file")
         if path.exists() and not path.is_file():
-            raise FormatError("not a regular file (a FIFO, socket or device)")
+            raise FormatError(f"not a regular file ({files.kind_of(path)})")
         sha = sha256_of(path)
         result.format = fmt or detect_format(path)
     except FormatError as e:

@@ -92,19 +92,25 @@ def group_episodes(alarms: list, days: Iterable | None = None, *, fold: bool = T
         by_series.setdefault(a.series, []).append(a)
     episodes: list[Episode] = []
     for series, items in by_series.items():
+        # Merged as intervals (first covered day, alarm day) in order of their first day: a later
+        # total whose n days reach back into an earlier run joins it, as a later single day does.
         run: list = []
         end: date | None = None
-        for a in items:
-            start = _d(a.date) - timedelta(days=max(1, a.span or 1) - 1)
-            if run and start > end + timedelta(days=1):
-                episodes.append(_episode(series, run, table))
+        for a in sorted(items, key=lambda a: (_start(a), a.date)):
+            if run and _start(a) > end + timedelta(days=1):
+                episodes.append(_episode(series, sorted(run, key=lambda a: a.date), table))
                 run = []
             run.append(a)
-            end = _d(a.date)  # alarms come in date order
+            end = _d(a.date) if len(run) == 1 else max(end, _d(a.date))
         if run:
-            episodes.append(_episode(series, run, table))
+            episodes.append(_episode(series, sorted(run, key=lambda a: a.date), table))
     episodes.sort(key=lambda e: (e.first_day, e.series != "total", e.series))
     return _fold(episodes, table) if fold else _mark(episodes, table)
+
+
+def _start(a) -> date:
+    """The first day an alarm covers: its own day, or the first of the n days of its total."""
+    return _d(a.date) - timedelta(days=max(1, a.span or 1) - 1)
 
 
 def _episode(series: str, run: list, table: dict) -> Episode:

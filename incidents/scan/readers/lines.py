@@ -12,6 +12,8 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import BinaryIO
 
+from incidents import files
+
 # A log line longer than this is not a log line (a 10 MB "line" is a core dump or a binary blob);
 # it is skipped with a message instead of being parsed, and never held in memory whole.
 MAX_LINE_BYTES = 1 << 20
@@ -73,7 +75,7 @@ def check_text_file(path: Path) -> None:
     if path.is_dir():
         raise ReadError("is a folder, not a log file")
     if not path.is_file():
-        raise ReadError("not a regular file (a FIFO, socket or device), not read")
+        raise ReadError(f"not a regular file ({files.kind_of(path)}), not read")
     try:
         with open_log(path) as fh:
             head = fh.read(SNIFF_BYTES)
