@@ -118,7 +118,7 @@ def _detect(counts, observed, starts, settings: Settings, resume=None, checkpoin
     span_d = np.full((len(spans), S, T), np.nan)
     g_shift = tails.chi2_isf(s.shift_alpha / (s.shift_max - s.shift_min + 1), 1)
     g_half = tails.chi2_isf(0.01, 1)
-    runs = outage.Runs(S, s.collapse or 0.0, s.outage_alpha)
+    runs = outage.Runs(S, s.collapse or 0.0, s.outage_alpha, s.outage_max)
     done = 0  # periods before this one have been through the outage check
     begin = 0
     if resume is not None:

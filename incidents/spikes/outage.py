@@ -12,6 +12,9 @@ most `alpha`: a run that the baseline's own noise would produce once in 1/alpha 
 periods (from the run's first) count as not observed for every later fit, level-shift test and running
 total. The check runs on periods already judged, at each refit: prospective, like everything else.
 A partial fall (to 60% of the level, say) is not a collapse; it becomes the new level as before.
+A collapse that lasts longer than `longest` periods is no outage but the new level (a feed that
+reports less for good, a source that stopped for good): its periods count again from then on, so the
+level-shift test takes the fall as the new normal instead of judging later periods by the old level.
 """
 
 from __future__ import annotations
@@ -22,15 +25,20 @@ import numpy as np
 
 from incidents.spikes import tails
 
+ACCEPTED = -2  # Runs.start of a collapse that lasted too long to be an outage
+
 
 class Runs:
     """The collapsed run each series is in, carried from one refit block to the next."""
 
-    def __init__(self, series: int, collapse: float, alpha: float):
-        self.start = np.full(series, -1)  # first period of the current collapsed run; -1: none
+    def __init__(self, series: int, collapse: float, alpha: float, longest: int | None = None):
+        # first period of the current collapsed run; -1: none; ACCEPTED: a run that lasted too long to
+        # be an outage, the new level until it ends
+        self.start = np.full(series, -1)
         self.logp = np.zeros(series)  # its log probability under the baseline
         self.collapse = collapse
         self.log_alpha = math.log(alpha)
+        self.longest = longest
 
     def scan(
         self,
@@ -58,10 +66,15 @@ class Runs:
             ends = ~low[:, k] & ~gap[:, k]
             self.start[ends] = -1
             self.logp[ends] = 0.0
-            grow = low[:, k]
+            grow = low[:, k] & (self.start != ACCEPTED)
             fresh = grow & (self.start < 0)
             self.start[fresh] = t
             self.logp[fresh] = 0.0
             self.logp[grow] += logp[grow, k]
             for s in np.flatnonzero(grow & (self.logp <= self.log_alpha)):
-                use[s, self.start[s] : t + 1] = 0.0
+                first = self.start[s]
+                if self.longest is not None and t - first + 1 > self.longest:
+                    use[s, first : t + 1] = seen[s, first : t + 1] > 0  # the new level: data again
+                    self.start[s] = ACCEPTED
+                else:
+                    use[s, first : t + 1] = 0.0
