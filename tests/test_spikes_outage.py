@@ -79,3 +79,24 @@ def test_a_partial_fall_still_becomes_the_new_level():
     y[500:] = np.random.default_rng(8).poisson(mu[500:] * 0.5)
     v = run([y])
     assert v.shifts[0] and 490 <= v.shifts[0][-1][0] <= 510 and v.shifts[0][-1][1] < 0.75
+
+
+@pytest.mark.parametrize("seed", [11, 12, 13])
+def test_a_collapse_that_lasts_is_the_new_level_and_a_spike_over_it_is_seen(seed):
+    """NAB finding: an outage had no length limit, so counts that fell to a twentieth for good stayed
+    'missing' for ever and every later day was judged by the old level: a spike to eight times the new
+    level, still under the old one, went unseen. Past SETTINGS["day"].outage_max days it is the level."""
+    from dataclasses import replace
+
+    assert SETTINGS["day"].outage_max == 30
+    mu, y = series(seed, 50.0, 1.0, 760)
+    rng = np.random.default_rng(seed + 100)
+    y[500:] = rng.poisson(mu[500:] * 0.05)  # for good: 260 days at a twentieth
+    day = 700 + (2 - (700 + 0) % 7) % 7  # a Wednesday 200 days after the fall
+    y[day] = 8 * max(1.0, mu[day] * 0.05)  # eight times the new level, under the old one
+    v = run([y])
+    assert v.alarm[0, day] and v.expected[0, day] < 5, (y[day], v.expected[0, day])
+    assert not v.alarm[0, 500 + 31 : day].any()  # the fall itself alarms nothing
+    unlimited = replace(SETTINGS["day"], outage_max=None)
+    old = detect(y[None, :], np.ones((1, y.size)), START + np.arange(y.size), unlimited)
+    assert not old.alarm[0, day] and old.expected[0, day] > 25  # before the limit: the old level
