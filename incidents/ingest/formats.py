@@ -17,6 +17,7 @@ from pathlib import Path
 
 from incidents.ingest.records import ALIASES
 from incidents.ingest.sniff import legacy_encoding_hint, sniff_encoding, unsupported_layout
+from incidents.jsontext import raw_decode
 
 FORMATS = ("csv", "jsonl", "json")
 _SNIFF_BYTES = 64 * 1024
@@ -87,13 +88,12 @@ def _object_layout(path: Path, encoding: str) -> str:
     after it is `json`; values one after another are `jsonl`. A first value beyond the limit falls back to the sample: `jsonl`
     when a line of the sample starts another object.
     """
-    decoder = json.JSONDecoder()
     with open(path, encoding=encoding, errors="replace") as fh:
         text = fh.read(_SNIFF_BYTES).lstrip("\ufeff \t\r\n")
         sample = text
         while True:
             try:
-                value, end = decoder.raw_decode(text)
+                value, end = raw_decode(text)
                 break
             except RecursionError:
                 return "jsonl"
