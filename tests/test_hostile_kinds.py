@@ -90,3 +90,62 @@ def test_an_eve_file_with_a_huge_integer_is_scanned_around_it(tmp_path):
     assert result.exception is None or isinstance(result.exception, SystemExit), result.exception
     files = json.loads(result.stdout)["files"]
     assert files[0]["events"] == 3, files
+
+
+# --- NUL bytes in a text file, UTF-16 logs -------------------------------------------------------------
+
+AUTH = "Jan  4 00:{m:02d}:00 mail01 sshd[{pid}]: Failed password for root from 198.51.100.{n} port 22 ssh2\n"
+
+
+def auth_lines(count: int) -> list[bytes]:
+    return [AUTH.format(m=i % 60, pid=1000 + i, n=i % 5 + 1).encode() for i in range(count)]
+
+
+@pytest.mark.parametrize(
+    "hole",
+    [b"\x00" * 3000, b"\x00"],  # blocks never written before a power cut; one stray NUL in a line
+)
+def test_nul_bytes_early_in_a_log_refuse_their_line_not_the_file(tmp_path, hole):
+    lines = auth_lines(40)
+    f = tmp_path / "auth.log"
+    f.write_bytes(b"".join(lines[:5]) + lines[5][:10] + hole + lines[5][10:] + b"".join(lines[6:]))
+    result = runner.invoke(app, ["scan", "--db", str(tmp_path / "t.db"), "--year", "2021", "--json", str(f)])
+    (report,) = json.loads(result.stdout)["files"]
+    assert report["error"] is None, report
+    assert (report["fmt"], report["lines"], report["events"]) == ("auth", 40, 39)
+    assert result.exit_code == 1 and result.stderr.startswith(f"Error: {f}: line 6: fits no auth line")
+
+
+def test_binary_data_is_still_refused_whole(tmp_path):
+    f = tmp_path / "core"
+    f.write_bytes(b"\x7fELF\x02\x01\x01\x00" + bytes(range(256)) * 40)
+    result = runner.invoke(app, ["scan", "--db", str(tmp_path / "t.db"), str(f)])
+    assert result.stderr == f"Error: {f}: binary data (NUL bytes), not a text log\n"
+    g = tmp_path / "dump.csv"
+    g.write_bytes(b"SQLite format 3\x00" + bytes(range(256)) * 40)
+    result = runner.invoke(app, ["ingest", "--db", str(tmp_path / "t.db"), str(g)])
+    assert result.stderr == f"Error: {g}: binary file (NUL bytes), not a feed export\n"
+
+
+@pytest.mark.parametrize("encoding", ["utf-16", "utf-16-le"])
+def test_a_utf16_log_is_refused_naming_utf16(tmp_path, encoding):
+    f = tmp_path / "auth.log"
+    f.write_text(b"".join(auth_lines(5)).decode(), encoding=encoding)
+    result = runner.invoke(app, ["scan", "--db", str(tmp_path / "t.db"), str(f)])
+    assert result.exit_code == 1
+    assert result.stderr.startswith(f"Error: {f}: UTF-16 text, not UTF-8: convert it with `iconv")
+
+
+def test_a_nul_byte_in_a_csv_field_quarantines_its_row_only(db, tmp_path):
+    f = tmp_path / "feed.csv"
+    f.write_bytes(
+        b"id,time,category,target\n"
+        b"g1,2020-10-01T10:00:00+07:00,phishing,good1.example.vn\n"
+        b"b1,2020-10-01T10:00:00+07:00,phishing,http://bad.example.vn/\x00x\n"
+        b"g2,2020-10-02T10:00:00+07:00,phishing,good2.example.vn\n"
+    )
+    r = ingest_file(db, f)
+    assert counts(r) == (3, 2, 0, 1), r.reasons
+    (reject,) = db.query("SELECT line, reason, raw FROM rejects")
+    assert reject["reason"] == "a NUL byte in a field (a corrupted row)"
+    assert reject["line"] == 3 and "\x00" in reject["raw"]

@@ -15,6 +15,7 @@ from collections.abc import Iterator
 from dataclasses import dataclass
 from pathlib import Path
 
+from incidents.files import looks_binary
 from incidents.ingest.records import ALIASES
 from incidents.ingest.sniff import legacy_encoding_hint, sniff_encoding, unsupported_layout
 from incidents.jsontext import raw_decode
@@ -67,7 +68,7 @@ def detect_format(path: Path) -> str:
     encoding = sniff_encoding(head)
     if not head.strip(b" \t\r\n\x00\xef\xbb\xbf\xff\xfe"):
         raise FormatError("empty file")
-    if encoding == "utf-8-sig" and b"\x00" in head:
+    if encoding == "utf-8-sig" and looks_binary(head):
         raise FormatError("binary file (NUL bytes), not a feed export")
     text = head.decode(encoding, errors="replace").lstrip("\ufeff \t\r\n")
     if text.startswith("["):
@@ -206,6 +207,17 @@ def _read_csv(path: Path) -> Iterator[Item]:
                 )
                 continue
             joined = "".join(row)
+            if "\x00" in joined:
+                # A NUL byte is in no text a feed writes: the row was corrupted (a disk block never
+                # written, a C buffer copied whole). Its fields cannot be trusted, nor stored as text.
+                yield Item(
+                    start,
+                    None,
+                    error="a NUL byte in a field (a corrupted row)",
+                    fields=row,
+                    delimiter=delimiter,
+                )
+                continue
             if not joined.isascii() and _SURROGATE.search(joined):
                 data = _join(row, delimiter).encode("utf-8", "surrogateescape")
                 yield Item(start, data.decode("utf-8", "replace"), error=legacy_encoding_hint(data))

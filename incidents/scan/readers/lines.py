@@ -12,10 +12,12 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import BinaryIO
 
+from incidents.files import looks_binary, looks_utf16
+
 # A log line longer than this is not a log line (a 10 MB "line" is a core dump or a binary blob);
 # it is skipped with a message instead of being parsed, and never held in memory whole.
 MAX_LINE_BYTES = 1 << 20
-# Bytes sniffed for NUL: text logs never contain NUL, binary files almost always do early on.
+# Bytes sniffed for binary data: binary files hold NUL and other control bytes early on.
 SNIFF_BYTES = 8192
 # Magic numbers of the compressions logrotate can use (gzip: RFC 1952; bzip2; xz).
 _COMPRESSED = (
@@ -81,7 +83,9 @@ def check_text_file(path: Path) -> None:
         kind = compression(path)
         what = f"broken {kind} file" if kind else (getattr(e, "strerror", None) or str(e))
         raise ReadError(f"{what}: {e}" if kind else what) from None
-    if b"\x00" in head:
+    if looks_utf16(head):
+        raise ReadError("UTF-16 text, not UTF-8: convert it with `iconv -f UTF-16 -t UTF-8 FILE > FILE.utf8`")
+    if looks_binary(head):
         raise ReadError("binary data (NUL bytes), not a text log")
 
 
