@@ -11,6 +11,7 @@ decoder is only used after the fast one failed, so ordinary records pay nothing.
 from __future__ import annotations
 
 import json
+import re
 
 
 def _big_int(text: str) -> int | float:
@@ -47,3 +48,22 @@ def raw_decode(text: str, pos: int = 0):
 def error_text(e: ValueError) -> str:
     """What a JSON decoding error says, without its position (any ValueError, not only JSONDecodeError)."""
     return getattr(e, "msg", None) or str(e)
+
+
+_TOKEN = re.compile(r'"(?:[^"\\]|\\.)*"|[\[\]{}]')
+
+
+def value_end(text: str, pos: int) -> int | None:
+    """The end of the JSON array or object starting at `pos`, found by counting its brackets outside
+    strings (linear, no recursion: for a value nested too deep to decode, so that what follows it can
+    be read); None when it does not end within `text`."""
+    depth = 0
+    for token in _TOKEN.finditer(text, pos):
+        c = token.group()[0]
+        if c in "[{":
+            depth += 1
+        elif c in "]}":
+            depth -= 1
+            if depth == 0:
+                return token.end()
+    return None

@@ -149,3 +149,45 @@ def test_a_nul_byte_in_a_csv_field_quarantines_its_row_only(db, tmp_path):
     (reject,) = db.query("SELECT line, reason, raw FROM rejects")
     assert reject["reason"] == "a NUL byte in a field (a corrupted row)"
     assert reject["line"] == 3 and "\x00" in reject["raw"]
+
+
+# --- one record nested too deep among good ones ---------------------------------------------------------
+
+DEEP_ARRAY = "[" * 100_000 + "]" * 100_000
+DEEP_OBJECT = '{"a":' * 100_000 + "1" + "}" * 100_000
+
+
+def good_record(n: int) -> str:
+    return json.dumps(GOOD | {"target": f"good{n}.example.vn", "time": f"2020-10-0{n + 1}T10:00:00+07:00"})
+
+
+@pytest.mark.parametrize("deep", [DEEP_ARRAY, DEEP_OBJECT])
+@pytest.mark.parametrize("layout", ["array", "hits", "hits-first"])
+def test_a_record_nested_too_deep_is_refused_alone_in_an_array_or_hits_export(db, tmp_path, deep, layout):
+    bad = '{"time": "2020-10-01T10:00:00+07:00", "category": "malware", "x": %s}' % deep  # noqa: UP031
+    records = [good_record(0), bad, good_record(1), good_record(2)]
+    if layout == "hits-first":
+        records = records[1:]
+    if layout == "array":
+        text = "[" + ",\n".join(records) + "]"
+    else:
+        text = '{"took": 3, "hits": {"total": 4, "hits": [' + ",".join(f'{{"_source": {r}}}' for r in records)
+        text += "]}}"
+    f = tmp_path / "export.json"
+    f.write_text(text, encoding="utf-8")
+    r = ingest_file(db, f)
+    good = len(records) - 1
+    assert counts(r) == (good + 1, good, 0, 1), r.reasons
+    (reason,) = db.query("SELECT reason FROM rejects")
+    assert reason["reason"] == "invalid JSON: nested too deep"
+
+
+def test_an_eve_array_scans_the_records_after_one_nested_too_deep(tmp_path):
+    records = [json.dumps(eve_record(src_ip=f"198.51.100.{n}")) for n in range(4)]
+    deep = '{"timestamp": "2021-01-04T19:48:53+0700", "x": %s}' % DEEP_ARRAY  # noqa: UP031
+    f = tmp_path / "alerts.json"
+    f.write_text("[" + ",\n".join(records[:2] + [deep] + records[2:]) + "]", encoding="utf-8")
+    result = runner.invoke(app, ["scan", "--db", str(tmp_path / "t.db"), "--json", str(f)])
+    (report,) = json.loads(result.stdout)["files"]
+    assert (report["lines"], report["events"]) == (5, 4), report
+    assert result.stderr == f"Error: {f}: line 3: JSON nested too deep\n"

@@ -29,6 +29,8 @@ FIELD_LIMIT = 16 * 1024 * 1024
 # A whole record (a JSON array's element) may hold a few fields at the limit; past this, the text is no JSON.
 _MAX_RECORD = 4 * FIELD_LIMIT
 _SURROGATE = re.compile("[\udc80-\udcff]")
+# A search engine's hits array ({"hits": {"hits": [...]}}), where a hits export's records start.
+_HITS_ARRAY = re.compile(r'"hits"\s*:\s*\[')
 csv.field_size_limit(FIELD_LIMIT)
 
 
@@ -97,7 +99,10 @@ def _object_layout(path: Path, encoding: str) -> str:
                 value, end = raw_decode(text)
                 break
             except RecursionError:
-                return "jsonl"
+                # A value nested too deep to decode: a search export whose hits hold it is `json` (its
+                # other records are read one by one), a first line nested too deep is a JSON Lines record.
+                hits = _HITS_ARRAY.search(sample, 0, 4096)
+                return "json" if hits and "\n{" not in sample else "jsonl"
             except json.JSONDecodeError as e:
                 # Cut by the end of what was read (the error is in the last token, at most a surrogate
                 # pair's 12-character escape, or in a string not closed) means read on; an error inside

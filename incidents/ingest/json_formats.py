@@ -12,6 +12,7 @@ from pathlib import Path
 
 from incidents.ingest.formats import (
     _CHUNK,
+    _HITS_ARRAY,
     _MAX_RECORD,
     _SURROGATE,
     FIELD_LIMIT,
@@ -21,7 +22,7 @@ from incidents.ingest.formats import (
     flatten,
 )
 from incidents.ingest.sniff import legacy_encoding_hint, unsupported_layout
-from incidents.jsontext import error_text, loads, raw_decode
+from incidents.jsontext import error_text, loads, raw_decode, value_end
 
 # --- JSON Lines --------------------------------------------------------------------------------------
 
@@ -139,8 +140,6 @@ def _json_items(number: int, text: str) -> Iterator[Item]:
 
 # --- JSON --------------------------------------------------------------------------------------------
 
-_HITS_ARRAY = re.compile(r'"hits"\s*:\s*\[')
-
 
 def read_json(path: Path) -> Iterator[Item]:
     encoding = _encoding_of(path)
@@ -157,7 +156,12 @@ def read_json(path: Path) -> Iterator[Item]:
     try:
         doc = loads(text)
     except RecursionError:
-        raise FormatError("invalid JSON: nested too deep") from None
+        hits = _HITS_ARRAY.search(text)
+        if hits is None:
+            raise FormatError("invalid JSON: nested too deep") from None
+        # One record nested too deep in a hits export: its records are read one by one, that one refused.
+        yield from _stream_array(io.StringIO(text[hits.end() :]))
+        return
     except ValueError as e:
         if error_text(e) == "Extra data":
             # JSON values one after another, not one per line: scroll pages appended with `curl ...?pretty
@@ -321,12 +325,26 @@ def _stream_array(fh) -> Iterator[Item]:
             raise FormatError(f"JSON array not closed (after record {number}): truncated file?")
         if buf[pos] == "]":
             return
+        deep = False
         while True:
             try:
                 value, end = raw_decode(buf, pos)
                 break
             except RecursionError:
-                raise FormatError(f"invalid JSON in record {number + 1}: nested too deep") from None
+                # A record nested too deep is refused alone and the records after it are read, when its
+                # end is found within a few chunks (each try counts its brackets again from its start).
+                end = value_end(buf, pos)
+                for _ in range(4):
+                    if end is not None or eof:
+                        break
+                    more = fh.read(_CHUNK)
+                    eof = not more
+                    buf, pos = buf[pos:] + more, 0
+                    end = value_end(buf, pos)
+                if end is None:
+                    raise FormatError(f"invalid JSON in record {number + 1}: nested too deep") from None
+                deep = True
+                break
             except ValueError as e:
                 more = "" if eof else fh.read(_CHUNK)
                 # An element larger than any real record means the text is not JSON: stop reading.
@@ -337,9 +355,12 @@ def _stream_array(fh) -> Iterator[Item]:
                         f"invalid JSON in record {number + 1}: {error_text(e)} near {tail[:60]!r}"
                     ) from None
                 buf, pos = buf[pos:] + more, 0
-        if number == 0 and (unsupported := unsupported_layout(value)):
+        if deep:
+            number += 1
+            yield Item(number, buf[pos : pos + 1000], error="invalid JSON: nested too deep")
+        elif number == 0 and (unsupported := unsupported_layout(value)):
             raise FormatError(unsupported)
-        if is_search_response(value):
+        elif is_search_response(value):
             # An array of search responses (scroll pages gathered in a list): each page's hits.
             for record in records_in(value):
                 number += 1

@@ -17,7 +17,7 @@ from __future__ import annotations
 import json
 from datetime import UTC
 
-from incidents.jsontext import error_text, loads, raw_decode
+from incidents.jsontext import error_text, loads, raw_decode, value_end
 from incidents.scan.readers.clock import TimestampOutOfRange, iso_epoch
 from incidents.scan.readers.lines import Rejected
 
@@ -178,7 +178,8 @@ def iter_array(text: str):
     """Yield (record number, line, record or None, raw) from a JSON array, surviving a truncated tail.
 
     Decodes element by element (json.JSONDecoder.raw_decode), so records before a broken one go through;
-    the broken one is yielded with record None and the rest of the array is not readable.
+    the broken one is yielded with record None and the rest of the array is not readable (a record nested
+    too deep is skipped by its brackets, and the records after it are read).
     """
     pos = text.find("[") + 1
     number, line, counted = 0, 1, 0
@@ -198,7 +199,11 @@ def iter_array(text: str):
             record, end = raw_decode(text, pos)
         except RecursionError:
             yield number, line, None, "JSON nested too deep"
-            return
+            end = value_end(text, pos) if text[pos] in "[{" else None
+            if end is None:
+                return
+            pos = end  # the records after it are read
+            continue
         except ValueError as e:
             yield number, line, None, f"invalid JSON: {error_text(e)}"
             return
