@@ -191,3 +191,34 @@ def test_an_eve_array_scans_the_records_after_one_nested_too_deep(tmp_path):
     (report,) = json.loads(result.stdout)["files"]
     assert (report["lines"], report["events"]) == (5, 4), report
     assert result.stderr == f"Error: {f}: line 3: JSON nested too deep\n"
+
+
+# --- lines ended by CR alone inside a LF or CRLF file ---------------------------------------------------
+
+
+def web_lines(count: int) -> list[str]:
+    return [
+        f'198.51.100.{i % 5 + 1} - - [05/Oct/2020:01:00:{i:02d} +0700] "GET /index.php?id=1%27%20UNION%20SELECT'
+        f'%201,2-- HTTP/1.1" 200 5 "-" "sqlmap/1.4"'
+        for i in range(count)
+    ]
+
+
+@pytest.mark.parametrize("last", ["\n", "\r", ""])
+def test_cr_only_lines_among_lf_and_crlf_lines_are_each_a_line(tmp_path, last):
+    lines = web_lines(30)
+    f = tmp_path / "access.log"
+    text = "\r\n".join(lines[:10]) + "\r\n" + "\r".join(lines[10:20]) + "\r" + "\n".join(lines[20:]) + last
+    f.write_bytes(text.encode())
+    result = runner.invoke(app, ["scan", "--db", str(tmp_path / "t.db"), "--json", str(f)])
+    (report,) = json.loads(result.stdout)["files"]
+    assert (report["fmt"], report["lines"], report["events"], report["complete"]) == ("web", 30, 30, True)
+
+
+def test_mixed_line_ends_split_the_same_without_the_fast_path(tmp_path):
+    from incidents.scan.readers.lines import LineReader
+
+    f = tmp_path / "auth.log"
+    f.write_bytes(b"a\rb\r\nc\nd\re")
+    assert [t for _, t in LineReader(f)] == ["a", "b", "c", "d", "e"]
+    assert [n for n, _ in LineReader(f)] == [1, 2, 3, 4, 5]

@@ -7,6 +7,7 @@ import bz2
 import gzip
 import hashlib
 import lzma
+import re
 from collections.abc import Iterator
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -46,6 +47,7 @@ class LineProblems:
     bad_utf8: list[int] = field(default_factory=list)  # lines decoded with U+FFFD replacements
     no_final_newline: bool = False
     cr_only: bool = False  # the file ends its lines with CR alone (classic Mac OS): split on CR
+    mixed_cr: bool = False  # some lines of a LF or CRLF file end with CR alone: split there too
 
 
 def compression(path: Path) -> str | None:
@@ -106,6 +108,20 @@ def sha256_of(path: Path) -> str:
         while block := fh.read(1 << 20):
             digest.update(block)
     return digest.hexdigest()
+
+
+_LONE_CR = re.compile(rb"\r(?!\n)")
+
+
+def _lone_cr_to_lf(block: bytes, problems: LineProblems) -> bytes:
+    """`block` with each CR that ends a line alone (not before LF) made a LF: files pasted together from
+    several systems mix CR-only lines into LF or CRLF ones, and each such line is a line, not a part of
+    the line before it (which the reader would read alone, the others lost in silence)."""
+    crs = block.count(b"\r")
+    if crs and crs != block.count(b"\r\n"):
+        problems.mixed_cr = True
+        return _LONE_CR.sub(b"\n", block)
+    return block
 
 
 def _has_line_over(block: bytes, limit: int) -> bool:
@@ -188,7 +204,7 @@ class LineReader:
                             self.problems.too_long.append((number, length))
                             pending = b""
                     else:
-                        block, pending = buf[: cut + 1], buf[cut + 1 :]
+                        block, pending = _lone_cr_to_lf(buf[: cut + 1], self.problems), buf[cut + 1 :]
                         if len(block) > limit and _has_line_over(block, limit):
                             yield from self._long_lines(number, block)
                         else:
@@ -198,8 +214,17 @@ class LineReader:
                         raise error
                 if pending:
                     self.problems.no_final_newline = True
-                    yield number, pending
-                    number += 1
+                    pending = _lone_cr_to_lf(pending, self.problems)
+                    if b"\n" in pending.rstrip(b"\n"):  # lines ended by CR alone, the last without one
+                        block, pending = (
+                            pending[: pending.rindex(b"\n") + 1],
+                            pending[pending.rindex(b"\n") + 1 :],
+                        )
+                        yield number, block
+                        number += block.count(b"\n")
+                    if pending:
+                        yield number, pending
+                        number += 1
                 if digest is not None and not self.problems.too_long:
                     self.sha256 = digest.hexdigest()
         finally:
@@ -251,7 +276,14 @@ class LineReader:
                 except UnicodeDecodeError:
                     bad_utf8.append(number)
                     text = raw.decode("utf-8", errors="replace")
-                yield number, text.rstrip("\r")
+                text = text.rstrip("\r")
+                if "\r" in text:  # lines ended by CR alone inside a file of LF or CRLF lines
+                    self.problems.mixed_cr = True
+                    *parts, text = text.split("\r")
+                    for part in parts:
+                        yield number, part
+                        number += 1
+                yield number, text
         finally:
             self.lines = number
 
@@ -264,6 +296,8 @@ class LineReader:
                 pending = parts.pop()
                 for raw in parts:
                     number += 1
+                    if raw[:1] == b"\n":  # CRLF in a file whose first lines end with CR alone
+                        raw = raw[1:]
                     if skipping or len(raw) > self.limit:
                         self.problems.too_long.append((number, skipping + len(raw)))
                         skipping = 0
