@@ -4,7 +4,9 @@ tool or attacker writes it: integers past Python's 4,300-digit limit in JSON, im
 from __future__ import annotations
 
 import json
+import shutil
 from datetime import UTC
+from pathlib import Path
 
 import pytest
 from typer.testing import CliRunner
@@ -15,6 +17,7 @@ from incidents.scan.readers import eve
 from incidents.scan.readers.lines import Rejected
 
 runner = CliRunner()
+SHIPPED_RULES = Path(__file__).resolve().parent.parent / "rules"
 GOOD = {"time": "2020-10-01T10:00:00+07:00", "category": "malware"}
 HUGE = "9" * 5000  # past sys.get_int_max_str_digits() (4,300): json raises a bare ValueError on it
 
@@ -222,3 +225,60 @@ def test_mixed_line_ends_split_the_same_without_the_fast_path(tmp_path):
     f.write_bytes(b"a\rb\r\nc\nd\re")
     assert [t for _, t in LineReader(f)] == ["a", "b", "c", "d", "e"]
     assert [n for n, _ in LineReader(f)] == [1, 2, 3, 4, 5]
+
+
+# --- hostile YAML in a custom rule ----------------------------------------------------------------------
+
+RULE_HEAD = "title: Probe\nid: 44444444-4444-4444-4444-444444444444\nlogsource:\n  category: webserver\n"
+RULE_TAIL = "  condition: sel\nlevel: high\nincident: {category: intrusion}\n"
+
+
+@pytest.mark.parametrize(
+    ("text", "said"),
+    [
+        ("- a\n- b\n", "a rule is a YAML mapping (title:, detection:, ...), not a list"),
+        ("just text\n", "a rule is a YAML mapping (title:, detection:, ...), not a single value"),
+        (
+            RULE_HEAD + "detection:\n  sel:\n    c-uri|contains: " + "9" * 5000 + "\n" + RULE_TAIL,
+            "YAML error: a value that cannot be read (Exceeds the limit (4300 digits)",
+        ),
+        (
+            RULE_HEAD
+            + "detection:\n  sel:\n    c-uri|contains: "
+            + "[" * 50_000
+            + "]" * 50_000
+            + "\n"
+            + RULE_TAIL,
+            "YAML error: nested too deep",
+        ),
+        (
+            RULE_HEAD
+            + "detection:\n  sel:\n    c-uri|contains: x\n  sel:\n    c-uri|contains: y\n"
+            + RULE_TAIL,
+            "line 8: YAML error: the key 'sel' is written twice",
+        ),
+        (
+            RULE_HEAD + "detection:\n  sel:\n    c-uri|contains: 2021-02-30\n" + RULE_TAIL,
+            "YAML error: a value that cannot be read (day is out of range for month)",
+        ),
+    ],
+    ids=["list", "scalar", "huge-int", "deep", "duplicate-key", "impossible-date"],
+)
+def test_a_hostile_rule_file_is_one_error_line_and_the_other_rules_load(tmp_path, text, said):
+    rules = tmp_path / "rules"
+    rules.mkdir()
+    shutil.copy(SHIPPED_RULES / "pipeline.yml", rules / "pipeline.yml")
+    shutil.copytree(SHIPPED_RULES / "lists", rules / "lists")
+    (rules / "bad.yml").write_text(text, encoding="utf-8")
+    (rules / "good.yml").write_text(
+        RULE_HEAD.replace("4444", "5555") + "detection:\n  sel:\n    c-uri|contains: '/admin'\n" + RULE_TAIL,
+        encoding="utf-8",
+    )
+    log = tmp_path / "access.log"
+    log.write_text('198.51.100.7 - - [05/Oct/2020:01:00:00 +0700] "GET /admin HTTP/1.1" 200 5 "-" "curl"\n')
+    result = runner.invoke(app, ["scan", "--db", str(tmp_path / "t.db"), "--rules", str(rules), str(log)])
+    assert result.exception is None or isinstance(result.exception, SystemExit), result.exception
+    assert result.exit_code == 1
+    assert result.stderr.startswith(f"Error: rule bad.yml: {said}"), result.stderr
+    assert len(result.stderr.splitlines()) == 1
+    assert "Probe" in result.stdout  # the good rule ran
