@@ -85,3 +85,38 @@ def regular_problem(path: str | Path) -> str | None:
         return str(e)
     except OSError as e:
         return f"cannot read {path}: {e.strerror or e}"
+
+
+# Control bytes that text does not hold (tab, LF, VT, FF, CR and ESC, for a log's ANSI colours, aside).
+_BINARY_CONTROLS = bytes([*range(1, 9), *range(14, 27), *range(28, 32), 127])
+
+
+def looks_binary(head: bytes) -> bool:
+    """Whether the first bytes of a file are binary data, not text that holds a few NUL bytes.
+
+    Text can hold NUL bytes: a syslog file after a power cut has runs of them where blocks were allocated
+    but never written (ext4's delayed allocation), a field copied from a C buffer ends in one. Refusing
+    the whole file for them loses every good line; the lines that hold them are refused one by one.
+    Binary data (an executable, an image, a database page) holds other control bytes too: it is binary
+    when more than 1 in 100 of the bytes left once the NULs are taken out are such bytes, or when
+    nothing but NULs and blanks is left.
+    """
+    if b"\x00" not in head:
+        return False
+    rest = head.replace(b"\x00", b"")
+    if not rest.strip():
+        return True
+    controls = len(rest) - len(rest.translate(None, _BINARY_CONTROLS))
+    return controls * 100 > len(rest)
+
+
+def looks_utf16(head: bytes) -> bool:
+    """Whether the first bytes of a file are UTF-16 text (a byte-order mark, or ASCII text with every
+    other byte NUL, as Windows' "Unicode" and PowerShell's `>` write it)."""
+    if head.startswith((b"\xff\xfe", b"\xfe\xff")):
+        return True
+    even, odd = head[0::2], head[1::2]
+    if len(odd) < 2:
+        return False
+    nul_even, nul_odd = even.count(0) / len(even), odd.count(0) / len(odd)
+    return max(nul_even, nul_odd) >= 0.9 and min(nul_even, nul_odd) <= 0.1

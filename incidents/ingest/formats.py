@@ -15,8 +15,10 @@ from collections.abc import Iterator
 from dataclasses import dataclass
 from pathlib import Path
 
+from incidents.files import looks_binary
 from incidents.ingest.records import ALIASES
 from incidents.ingest.sniff import legacy_encoding_hint, sniff_encoding, unsupported_layout
+from incidents.jsontext import raw_decode
 
 FORMATS = ("csv", "jsonl", "json")
 _SNIFF_BYTES = 64 * 1024
@@ -27,6 +29,8 @@ FIELD_LIMIT = 16 * 1024 * 1024
 # A whole record (a JSON array's element) may hold a few fields at the limit; past this, the text is no JSON.
 _MAX_RECORD = 4 * FIELD_LIMIT
 _SURROGATE = re.compile("[\udc80-\udcff]")
+# A search engine's hits array ({"hits": {"hits": [...]}}), where a hits export's records start.
+_HITS_ARRAY = re.compile(r'"hits"\s*:\s*\[')
 csv.field_size_limit(FIELD_LIMIT)
 
 
@@ -66,7 +70,7 @@ def detect_format(path: Path) -> str:
     encoding = sniff_encoding(head)
     if not head.strip(b" \t\r\n\x00\xef\xbb\xbf\xff\xfe"):
         raise FormatError("empty file")
-    if encoding == "utf-8-sig" and b"\x00" in head:
+    if encoding == "utf-8-sig" and looks_binary(head):
         raise FormatError("binary file (NUL bytes), not a feed export")
     text = head.decode(encoding, errors="replace").lstrip("\ufeff \t\r\n")
     if text.startswith("["):
@@ -87,16 +91,18 @@ def _object_layout(path: Path, encoding: str) -> str:
     after it is `json`; values one after another are `jsonl`. A first value beyond the limit falls back to the sample: `jsonl`
     when a line of the sample starts another object.
     """
-    decoder = json.JSONDecoder()
     with open(path, encoding=encoding, errors="replace") as fh:
         text = fh.read(_SNIFF_BYTES).lstrip("\ufeff \t\r\n")
         sample = text
         while True:
             try:
-                value, end = decoder.raw_decode(text)
+                value, end = raw_decode(text)
                 break
             except RecursionError:
-                return "jsonl"
+                # A value nested too deep to decode: a search export whose hits hold it is `json` (its
+                # other records are read one by one), a first line nested too deep is a JSON Lines record.
+                hits = _HITS_ARRAY.search(sample, 0, 4096)
+                return "json" if hits and "\n{" not in sample else "jsonl"
             except json.JSONDecodeError as e:
                 # Cut by the end of what was read (the error is in the last token, at most a surrogate
                 # pair's 12-character escape, or in a string not closed) means read on; an error inside
@@ -206,6 +212,17 @@ def _read_csv(path: Path) -> Iterator[Item]:
                 )
                 continue
             joined = "".join(row)
+            if "\x00" in joined:
+                # A NUL byte is in no text a feed writes: the row was corrupted (a disk block never
+                # written, a C buffer copied whole). Its fields cannot be trusted, nor stored as text.
+                yield Item(
+                    start,
+                    None,
+                    error="a NUL byte in a field (a corrupted row)",
+                    fields=row,
+                    delimiter=delimiter,
+                )
+                continue
             if not joined.isascii() and _SURROGATE.search(joined):
                 data = _join(row, delimiter).encode("utf-8", "surrogateescape")
                 yield Item(start, data.decode("utf-8", "replace"), error=legacy_encoding_hint(data))

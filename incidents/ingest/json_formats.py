@@ -12,6 +12,7 @@ from pathlib import Path
 
 from incidents.ingest.formats import (
     _CHUNK,
+    _HITS_ARRAY,
     _MAX_RECORD,
     _SURROGATE,
     FIELD_LIMIT,
@@ -21,6 +22,7 @@ from incidents.ingest.formats import (
     flatten,
 )
 from incidents.ingest.sniff import legacy_encoding_hint, unsupported_layout
+from incidents.jsontext import error_text, loads, raw_decode, value_end
 
 # --- JSON Lines --------------------------------------------------------------------------------------
 
@@ -62,7 +64,7 @@ def read_jsonl(path: Path) -> Iterator[Item]:
 def _bulk_action(text: str) -> tuple[str, dict] | None:
     """(kind, metadata) for a `_bulk` action line, else None (a record that happens to look like one)."""
     try:
-        value = json.loads(text)
+        value = loads(text)
     except (ValueError, RecursionError):
         return None
     if not (isinstance(value, dict) and len(value) == 1):
@@ -94,9 +96,9 @@ _BULK_META = {
 def _bulk_document(number: int, text: str, kind: str, meta: dict) -> Item:
     """The document line after a `_bulk` index/create/update action, with the action's `_id` as its id."""
     try:
-        value = json.loads(text)
+        value = loads(text)
     except ValueError as e:
-        return Item(number, text, error=f"invalid JSON: {e.msg}")
+        return Item(number, text, error=f"invalid JSON: {error_text(e)}")
     except RecursionError:
         return Item(number, text[:1000], error="invalid JSON: nested too deep")
     if kind == "update":
@@ -117,9 +119,9 @@ def _json_items(number: int, text: str) -> Iterator[Item]:
         yield Item(number, data.decode("utf-8", "replace"), error=legacy_encoding_hint(data))
         return
     try:
-        value = json.loads(text)
+        value = loads(text)
     except ValueError as e:
-        yield Item(number, text, error=f"invalid JSON: {e.msg}")
+        yield Item(number, text, error=f"invalid JSON: {error_text(e)}")
         return
     except RecursionError:
         yield Item(number, text[:1000], error="invalid JSON: nested too deep")
@@ -138,8 +140,6 @@ def _json_items(number: int, text: str) -> Iterator[Item]:
 
 # --- JSON --------------------------------------------------------------------------------------------
 
-_HITS_ARRAY = re.compile(r'"hits"\s*:\s*\[')
-
 
 def read_json(path: Path) -> Iterator[Item]:
     encoding = _encoding_of(path)
@@ -154,18 +154,23 @@ def read_json(path: Path) -> Iterator[Item]:
         # {"incidents": [...]}. These are bounded by the engine's page size, so reading whole is fine.
         text = head + fh.read()
     try:
-        doc = json.loads(text)
+        doc = loads(text)
     except RecursionError:
-        raise FormatError("invalid JSON: nested too deep") from None
+        hits = _HITS_ARRAY.search(text)
+        if hits is None:
+            raise FormatError("invalid JSON: nested too deep") from None
+        # One record nested too deep in a hits export: its records are read one by one, that one refused.
+        yield from _stream_array(io.StringIO(text[hits.end() :]))
+        return
     except ValueError as e:
-        if e.msg == "Extra data":
+        if error_text(e) == "Extra data":
             # JSON values one after another, not one per line: scroll pages appended with `curl ...?pretty
             # >> hits.json`, or `jq . events.jsonl`. Each is a search response or a record.
             yield from _concatenated(text)
             return
         hits = _HITS_ARRAY.search(text)
         if hits is None:
-            raise FormatError(f"invalid JSON at line {e.lineno}: {e.msg}") from None
+            raise FormatError(f"invalid JSON at line {getattr(e, 'lineno', '?')}: {error_text(e)}") from None
         # A hits export cut short: read its records one by one up to the cut, like a truncated array.
         yield from _stream_array(io.StringIO(text[hits.end() :]))
         return
@@ -187,7 +192,6 @@ def _concatenated(text: str) -> Iterator[Item]:
     A value cut short or broken is quarantined with what follows it (nothing after it can be trusted):
     a search response's hits up to the cut are read, like a truncated hits export.
     """
-    decoder = json.JSONDecoder()
     pos, number = 0, 0
     while True:
         while pos < len(text) and text[pos].isspace():
@@ -195,7 +199,7 @@ def _concatenated(text: str) -> Iterator[Item]:
         if pos >= len(text):
             return
         try:
-            value, end = decoder.raw_decode(text, pos)
+            value, end = raw_decode(text, pos)
         except RecursionError:
             yield Item(number + 1, text[pos : pos + 1000], error="invalid JSON: nested too deep")
             return
@@ -207,7 +211,9 @@ def _concatenated(text: str) -> Iterator[Item]:
                     yield Item(number, item.text, item.record, item.error)
                 return
             yield Item(
-                number + 1, text[pos : pos + 1000], error=f"invalid JSON: {e.msg} (a value cut short?)"
+                number + 1,
+                text[pos : pos + 1000],
+                error=f"invalid JSON: {error_text(e)} (a value cut short?)",
             )
             return
         if pos == 0 and (unsupported := unsupported_layout(value)):
@@ -304,7 +310,6 @@ def _oversized(record: dict) -> str | None:
 
 def _stream_array(fh) -> Iterator[Item]:
     """Decode the elements of a top-level JSON array one at a time, in constant memory."""
-    decoder = json.JSONDecoder()
     buf, pos, number = "", 0, 0
     eof = False
     while True:
@@ -320,12 +325,26 @@ def _stream_array(fh) -> Iterator[Item]:
             raise FormatError(f"JSON array not closed (after record {number}): truncated file?")
         if buf[pos] == "]":
             return
+        deep = False
         while True:
             try:
-                value, end = decoder.raw_decode(buf, pos)
+                value, end = raw_decode(buf, pos)
                 break
             except RecursionError:
-                raise FormatError(f"invalid JSON in record {number + 1}: nested too deep") from None
+                # A record nested too deep is refused alone and the records after it are read, when its
+                # end is found within a few chunks (each try counts its brackets again from its start).
+                end = value_end(buf, pos)
+                for _ in range(4):
+                    if end is not None or eof:
+                        break
+                    more = fh.read(_CHUNK)
+                    eof = not more
+                    buf, pos = buf[pos:] + more, 0
+                    end = value_end(buf, pos)
+                if end is None:
+                    raise FormatError(f"invalid JSON in record {number + 1}: nested too deep") from None
+                deep = True
+                break
             except ValueError as e:
                 more = "" if eof else fh.read(_CHUNK)
                 # An element larger than any real record means the text is not JSON: stop reading.
@@ -333,12 +352,15 @@ def _stream_array(fh) -> Iterator[Item]:
                     eof = True
                     tail = buf[pos : pos + 200]
                     raise FormatError(
-                        f"invalid JSON in record {number + 1}: {e.msg} near {tail[:60]!r}"
+                        f"invalid JSON in record {number + 1}: {error_text(e)} near {tail[:60]!r}"
                     ) from None
                 buf, pos = buf[pos:] + more, 0
-        if number == 0 and (unsupported := unsupported_layout(value)):
+        if deep:
+            number += 1
+            yield Item(number, buf[pos : pos + 1000], error="invalid JSON: nested too deep")
+        elif number == 0 and (unsupported := unsupported_layout(value)):
             raise FormatError(unsupported)
-        if is_search_response(value):
+        elif is_search_response(value):
             # An array of search responses (scroll pages gathered in a list): each page's hits.
             for record in records_in(value):
                 number += 1

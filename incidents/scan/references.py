@@ -50,7 +50,7 @@ def silenced(paths: Sequence[Path]) -> dict[Path, set[str]]:
     for path in paths:
         try:
             docs += [(path, d) for d in yaml.safe_load_all(read_text(path)) if isinstance(d, dict)]
-        except (OSError, UnicodeDecodeError, yaml.YAMLError, RecursionError):
+        except (OSError, UnicodeDecodeError, yaml.YAMLError, RecursionError, ValueError):
             continue
     where: dict[str, tuple[Path, str]] = {}  # id or name -> (file, id)
     for path, doc in docs:

@@ -17,7 +17,8 @@ from __future__ import annotations
 import json
 from datetime import UTC
 
-from incidents.scan.readers.clock import iso_epoch
+from incidents.jsontext import error_text, loads, raw_decode, value_end
+from incidents.scan.readers.clock import TimestampOutOfRange, iso_epoch
 from incidents.scan.readers.lines import Rejected
 
 NAME = "suricata"
@@ -93,28 +94,31 @@ class Reader:
         if not text.strip():
             return None
         try:
-            record = json.loads(text)
+            record = loads(text)
         except RecursionError:
             return Rejected("JSON nested too deep")
         except ValueError as e:
-            return Rejected(f"invalid JSON: {getattr(e, 'msg', e)}")
+            return Rejected(f"invalid JSON: {error_text(e)}")
         return self.row(number, record, text)
 
     def row(self, number: int, record, text: str):
         """The row(s) of one decoded eve record, or Rejected(reason)."""
         if not isinstance(record, dict) or "timestamp" not in record:
             return Rejected("not an eve record (an object with a timestamp)")
+        stamp = str(record["timestamp"])
         try:
-            epoch = iso_epoch(str(record["timestamp"]), self.zone)
-        except ValueError as e:
-            reason = (
-                str(e)
-                if "out of range" in str(e)
-                else f"unparsable timestamp {str(record['timestamp'])[:40]!r}"
-            )
-            return Rejected(reason)
+            epoch = iso_epoch(stamp, self.zone)
+        except TimestampOutOfRange:
+            return Rejected(f"timestamp out of range {stamp[:40]!r}")
         except OverflowError:
-            return Rejected("timestamp out of range")
+            return Rejected(f"timestamp out of range {stamp[:40]!r}")
+        except ValueError as e:
+            # datetime's own words for a field past its calendar range ("day is out of range for month",
+            # "second must be in 0..59" for a leap second, "hour must be in 0..23" for 24:00): a date
+            # that does not exist, named with its value as ingest names it.
+            impossible = "out of range" in str(e) or "must be in" in str(e)
+            what = "impossible date" if impossible else "unparsable timestamp"
+            return Rejected(f"{what} {stamp[:40]!r}")
         try:
             src, dest = _address(record, "src_ip"), _address(record, "dest_ip")
             sport = _int(record, "src_port", "src_port", 0, 65535)
@@ -174,9 +178,9 @@ def iter_array(text: str):
     """Yield (record number, line, record or None, raw) from a JSON array, surviving a truncated tail.
 
     Decodes element by element (json.JSONDecoder.raw_decode), so records before a broken one go through;
-    the broken one is yielded with record None and the rest of the array is not readable.
+    the broken one is yielded with record None and the rest of the array is not readable (a record nested
+    too deep is skipped by its brackets, and the records after it are read).
     """
-    decoder = json.JSONDecoder()
     pos = text.find("[") + 1
     number, line, counted = 0, 1, 0
     size = len(text)
@@ -192,12 +196,16 @@ def iter_array(text: str):
             return
         number += 1
         try:
-            record, end = decoder.raw_decode(text, pos)
+            record, end = raw_decode(text, pos)
         except RecursionError:
             yield number, line, None, "JSON nested too deep"
-            return
+            end = value_end(text, pos) if text[pos] in "[{" else None
+            if end is None:
+                return
+            pos = end  # the records after it are read
+            continue
         except ValueError as e:
-            yield number, line, None, f"invalid JSON: {e.msg}"
+            yield number, line, None, f"invalid JSON: {error_text(e)}"
             return
         yield number, line, record, text[pos:end]
         pos = end

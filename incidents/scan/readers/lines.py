@@ -7,17 +7,19 @@ import bz2
 import gzip
 import hashlib
 import lzma
+import re
 from collections.abc import Iterator
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import BinaryIO
 
 from incidents import files
+from incidents.files import looks_binary, looks_utf16
 
 # A log line longer than this is not a log line (a 10 MB "line" is a core dump or a binary blob);
 # it is skipped with a message instead of being parsed, and never held in memory whole.
 MAX_LINE_BYTES = 1 << 20
-# Bytes sniffed for NUL: text logs never contain NUL, binary files almost always do early on.
+# Bytes sniffed for binary data: binary files hold NUL and other control bytes early on.
 SNIFF_BYTES = 8192
 # Magic numbers of the compressions logrotate can use (gzip: RFC 1952; bzip2; xz).
 _COMPRESSED = (
@@ -46,6 +48,7 @@ class LineProblems:
     bad_utf8: list[int] = field(default_factory=list)  # lines decoded with U+FFFD replacements
     no_final_newline: bool = False
     cr_only: bool = False  # the file ends its lines with CR alone (classic Mac OS): split on CR
+    mixed_cr: bool = False  # some lines of a LF or CRLF file end with CR alone: split there too
 
 
 def compression(path: Path) -> str | None:
@@ -83,7 +86,9 @@ def check_text_file(path: Path) -> None:
         kind = compression(path)
         what = f"broken {kind} file" if kind else (getattr(e, "strerror", None) or str(e))
         raise ReadError(f"{what}: {e}" if kind else what) from None
-    if b"\x00" in head:
+    if looks_utf16(head):
+        raise ReadError("UTF-16 text, not UTF-8: convert it with `iconv -f UTF-16 -t UTF-8 FILE > FILE.utf8`")
+    if looks_binary(head):
         raise ReadError("binary data (NUL bytes), not a text log")
 
 
@@ -104,6 +109,20 @@ def sha256_of(path: Path) -> str:
         while block := fh.read(1 << 20):
             digest.update(block)
     return digest.hexdigest()
+
+
+_LONE_CR = re.compile(rb"\r(?!\n)")
+
+
+def _lone_cr_to_lf(block: bytes, problems: LineProblems) -> bytes:
+    """`block` with each CR that ends a line alone (not before LF) made a LF: files pasted together from
+    several systems mix CR-only lines into LF or CRLF ones, and each such line is a line, not a part of
+    the line before it (which the reader would read alone, the others lost in silence)."""
+    crs = block.count(b"\r")
+    if crs and crs != block.count(b"\r\n"):
+        problems.mixed_cr = True
+        return _LONE_CR.sub(b"\n", block)
+    return block
 
 
 def _has_line_over(block: bytes, limit: int) -> bool:
@@ -186,7 +205,7 @@ class LineReader:
                             self.problems.too_long.append((number, length))
                             pending = b""
                     else:
-                        block, pending = buf[: cut + 1], buf[cut + 1 :]
+                        block, pending = _lone_cr_to_lf(buf[: cut + 1], self.problems), buf[cut + 1 :]
                         if len(block) > limit and _has_line_over(block, limit):
                             yield from self._long_lines(number, block)
                         else:
@@ -196,8 +215,17 @@ class LineReader:
                         raise error
                 if pending:
                     self.problems.no_final_newline = True
-                    yield number, pending
-                    number += 1
+                    pending = _lone_cr_to_lf(pending, self.problems)
+                    if b"\n" in pending.rstrip(b"\n"):  # lines ended by CR alone, the last without one
+                        block, pending = (
+                            pending[: pending.rindex(b"\n") + 1],
+                            pending[pending.rindex(b"\n") + 1 :],
+                        )
+                        yield number, block
+                        number += block.count(b"\n")
+                    if pending:
+                        yield number, pending
+                        number += 1
                 if digest is not None and not self.problems.too_long:
                     self.sha256 = digest.hexdigest()
         finally:
@@ -249,7 +277,14 @@ class LineReader:
                 except UnicodeDecodeError:
                     bad_utf8.append(number)
                     text = raw.decode("utf-8", errors="replace")
-                yield number, text.rstrip("\r")
+                text = text.rstrip("\r")
+                if "\r" in text:  # lines ended by CR alone inside a file of LF or CRLF lines
+                    self.problems.mixed_cr = True
+                    *parts, text = text.split("\r")
+                    for part in parts:
+                        yield number, part
+                        number += 1
+                yield number, text
         finally:
             self.lines = number
 
@@ -262,6 +297,8 @@ class LineReader:
                 pending = parts.pop()
                 for raw in parts:
                     number += 1
+                    if raw[:1] == b"\n":  # CRLF in a file whose first lines end with CR alone
+                        raw = raw[1:]
                     if skipping or len(raw) > self.limit:
                         self.problems.too_long.append((number, skipping + len(raw)))
                         skipping = 0
