@@ -18,6 +18,7 @@ from incidents.scan import references
 from incidents.scan.backend import make_backend
 from incidents.scan.readers import EVENT_FIELDS
 from incidents.scan.rule_attributes import common_attributes as _common
+from incidents.scan.rule_yaml import yaml_problem
 
 PIPELINE_FILE = "pipeline.yml"
 LISTS_DIR = "lists"
@@ -244,46 +245,6 @@ def _convert_all(folder: Path) -> RuleSet:
     return RuleSet(folder=folder, rules=rules, problems=problems)
 
 
-class _StrictLoader(yaml.SafeLoader):
-    """PyYAML's safe loader that refuses a key written twice in one mapping: YAML forbids it, and PyYAML
-    keeps the last one in silence (a second `sel:` would drop the first selection from the rule)."""
-
-    def construct_mapping(self, node, deep=False):
-        if isinstance(node, yaml.MappingNode):
-            seen = set()
-            for key_node, _ in node.value:
-                key = key_node.value if isinstance(key_node, yaml.ScalarNode) else None
-                if key is not None and key != "<<":
-                    if key in seen:
-                        raise yaml.constructor.ConstructorError(
-                            None, None, f"the key {key!r} is written twice", key_node.start_mark
-                        )
-                    seen.add(key)
-        return super().construct_mapping(node, deep=deep)
-
-
-def check_yaml(text: str) -> None:
-    """RuleError, one line, unless `text` is YAML documents that are each a mapping (or empty).
-
-    Besides YAML's own errors: a key written twice, a document nested too deep for the parser (a
-    RecursionError), a value YAML cannot build (an integer past Python's 4,300 digits, 2021-02-30).
-    """
-    try:
-        documents = list(yaml.load_all(text, Loader=_StrictLoader))
-    except yaml.YAMLError as e:
-        mark = getattr(e, "problem_mark", None)
-        where = f"line {mark.line + 1}: " if mark is not None else ""
-        raise RuleError(f"{where}YAML error: {getattr(e, 'problem', None) or e}") from None
-    except RecursionError:
-        raise RuleError("YAML error: nested too deep") from None
-    except ValueError as e:  # int() past its digit limit, a date that does not exist
-        raise RuleError(f"YAML error: a value that cannot be read ({str(e).split(';')[0]})") from None
-    for document in documents:
-        if document is not None and not isinstance(document, dict):
-            kind = "list" if isinstance(document, list) else "single value"
-            raise RuleError(f"a rule is a YAML mapping (title:, detection:, ...), not a {kind}")
-
-
 def load_file(path: Path, pipeline, others: Sequence[Path] = ()) -> list[Rule]:
     """The incident-producing rules of one file, converted to SQL over the events table. A correlation
     may refer to rules of the files `others` (the rest of its folder: references.resolved)."""
@@ -296,7 +257,8 @@ def load_file(path: Path, pipeline, others: Sequence[Path] = ()) -> list[Rule]:
         raise RuleError(f"cannot read: {e.strerror or e}") from None
     except UnicodeDecodeError as e:
         raise RuleError(f"not UTF-8 ({e.reason} at byte {e.start})") from None
-    check_yaml(text)
+    if (problem := yaml_problem(text)) is not None:
+        raise RuleError(problem)
     try:
         collection, own = _collection(text, others)
         backend = make_backend(pipeline, TABLE)
