@@ -82,3 +82,26 @@ def test_a_centre_s_labels_copy_from_before_a_label_was_added_still_renders(spik
     (tmp_path / "labels.en.j2").write_text(old, encoding="utf-8")
     md = render.markdown(numbers.build(spiked, "2019-01"), "en", templates_dir=tmp_path)
     assert "## Unusual days" in md and "Too little history before this month" in md
+
+
+def test_a_labels_file_that_is_no_mapping_is_refused_before_any_figure_is_computed(
+    spiked, tmp_path, monkeypatch
+):
+    """Probe finding: check_folder only parsed the centre's templates, so a labels.<lang>.j2 setting
+    `labels` to a list (or failing when evaluated) was refused only after the month's figures and
+    spikes had been computed."""
+    from incidents import bulletin
+    from incidents.bulletin.templating import TemplateProblem
+
+    def no_figures(*args, **kwargs):
+        raise AssertionError("figures computed before the templates were checked")
+
+    monkeypatch.setattr(bulletin, "build", no_figures)
+    for text, words in (
+        ('{% set labels = ["a"] %}\n', "sets `labels` to a list, not a mapping"),
+        ('{% set labels = {"org": (1 / 0)} %}\n', "division by zero"),
+    ):
+        (tmp_path / "labels.en.j2").write_text(text, encoding="utf-8")
+        with pytest.raises(TemplateProblem, match="labels.en.j2") as refused:
+            bulletin.bulletin_text(spiked, "2020-10", lang="en", templates_dir=tmp_path)
+        assert words in str(refused.value)

@@ -137,6 +137,10 @@ def check_folder(lang: str, templates_dir: str | Path | None) -> None:
     for path in sorted(folder.glob("*.j2")):
         name = path.relative_to(folder).as_posix()
         _render(env, name, load_only=True)
+    if (folder / f"labels.{lang}.j2").exists():
+        _labels(
+            env, lang
+        )  # a labels file that sets `labels` to a list, or fails to evaluate, is refused now too
 
 
 def _render(env, name: str, *, load_only: bool = False, **context: Any) -> str:
