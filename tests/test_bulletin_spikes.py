@@ -105,3 +105,22 @@ def test_a_labels_file_that_is_no_mapping_is_refused_before_any_figure_is_comput
         with pytest.raises(TemplateProblem, match="labels.en.j2") as refused:
             bulletin.bulletin_text(spiked, "2020-10", lang="en", templates_dir=tmp_path)
         assert words in str(refused.value)
+
+
+def test_a_month_whose_data_stops_early_claims_only_the_days_judged(tmp_path):
+    """Probe finding: data to 10 July printed "No spike was detected this month" for all of July."""
+    pytest.importorskip("incidents.spikes")
+    db = store.open_db(tmp_path / "cut.db")
+    seed(db, {f"2019-{m:02d}": 900 for m in range(1, 6)})
+    db.execute("DELETE FROM incidents WHERE day > '2019-05-10'")
+    b = numbers.build(db, "2019-05")
+    assert (b.spikes_judged_from, b.spikes_judged_to) == ("2019-05-01", "2019-05-10")
+    if not b.top_spikes:
+        md = render.markdown(b, "en")
+        assert "No spike was detected in the days judged, 1 May 2019 to 10 May 2019" in md
+        assert "No spike was detected this month" not in md
+    data = json.loads(render.render(b, "en", "json"))["spikes"]
+    assert (data["judged_from"], data["judged_to"]) == ("2019-05-01", "2019-05-10")
+    whole = numbers.build(db, "2019-04")
+    assert (whole.spikes_judged_from, whole.spikes_judged_to) == ("2019-04-01", "2019-04-30")
+    db.close()

@@ -8,7 +8,7 @@ from pathlib import Path
 
 import pytest
 
-from incidents.scan import scan_paths
+from incidents.scan import load_ruleset, scan_paths
 
 
 def incidents(db) -> list[tuple]:
@@ -361,3 +361,16 @@ def test_a_correlation_may_refer_to_a_rule_of_another_file_of_the_folder(db, tmp
     found = {r["rule"]: r["incidents"] for r in report.per_rule()}
     assert found.get("Brute Force On A Targeted Account") == 1, found
     assert found.get("Failed Logon On A Targeted Account", 0) == (1 if generate else 0), found  # one episode
+
+
+def test_a_correlation_whose_base_file_does_not_load_names_that_file(db, tmp_path):
+    rules = tmp_path / "rules"
+    rules.mkdir()
+    (rules / "a_failed_logon.yml").write_text(CROSS_BASE + "    broken: [unclosed\n")
+    (rules / "b_brute_force.yml").write_text(
+        CROSS_CORRELATION.format(ref="failed_logon_targeted", generate="")
+    )
+    _, ruleset = load_ruleset(rules)
+    problems = {p.file: p.message for p in ruleset.problems}
+    assert "YAML error" in problems["a_failed_logon.yml"], problems
+    assert problems["b_brute_force.yml"].endswith("; it may be in a_failed_logon.yml, which did not load")

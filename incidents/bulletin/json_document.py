@@ -44,6 +44,7 @@ def as_json(b: Bulletin, lang: str, *, templates_dir=None) -> dict:
             "sentences": None if b.episodes is None else [episode_text(e, {}, lang) for e in b.episodes],
             "note": b.spikes_note,
             "judged_from": b.spikes_judged_from,
+            "judged_to": b.spikes_judged_to,
             "provenance": p["spikes"],
         },
         "published": [c.as_dict() for c in b.published],

@@ -60,14 +60,21 @@ class Bulletin:
     provenance: dict = field(default_factory=dict)
     edition: Edition = field(default_factory=Edition)  # public or internal, TLP, issue date, issuer
     episodes: list[Any] | None = None  # spikes.episodes.Episode reaching into the month, oldest first
-    # The month's first day the detector judged (the month's first day when it judged them all); None
-    # when it judged none of them (too little history before the month to know what is usual).
+    # The month's first and last days the detector judged (the month's own first and last when it judged
+    # them all); from None when it judged none of them (too little history before the month), to before
+    # the month's end when the data stops early.
     spikes_judged_from: str | None = None
+    spikes_judged_to: str | None = None
 
     @property
     def year(self) -> int:
         """The bulletin's year (2020 for '2020-10')."""
         return int(self.month[:4])
+
+    @property
+    def month_last_day(self) -> str:
+        """The bulletin's month's last day, 'YYYY-MM-DD'."""
+        return stats.month_days(self.month)[1]
 
     @property
     def month_number(self) -> int:
@@ -142,11 +149,13 @@ def build(
     categories = [c for c in ordered if c in present]
 
     first, last = stats.month_days(month)
-    judged_from: str | None = first
+    judged_from, judged_to = first, last
     if alarms is not None:
         spikes, spikes_note, episodes = alarms, None, month_episodes(alarms, first, last)
     else:
-        spikes, episodes, spikes_note, judged_from = month_spikes(db, first, last, progress=progress)
+        spikes, episodes, spikes_note, (judged_from, judged_to) = month_spikes(
+            db, first, last, progress=progress
+        )
 
     # stats' notes say when the year to date starts late or the month may be incomplete; the
     # templates word them in the bulletin's language (labels.note_texts).
@@ -156,6 +165,7 @@ def build(
         report=report, categories=categories, ytd_from=ytd_from,
         chart_months=list(monthly), monthly=monthly, ytd_this_year=ytd_this, ytd_last_year=ytd_last,
         spikes=spikes, spikes_note=spikes_note, episodes=episodes, spikes_judged_from=judged_from,
+        spikes_judged_to=judged_to,
         top_sectors=stats.top_values(db, month, "sector", TOP_LIMIT),
         top_targets=stats.top_values(db, month, "target", TOP_LIMIT),
         published=published.for_month(db, month), notes=notes,
@@ -176,10 +186,11 @@ def _cumulative(table: dict[str, dict[str, int]]) -> list[int]:
 
 def month_spikes(
     db: sqlite_utils.Database, first_day: str, last_day: str, *, progress: Any = None
-) -> tuple[list[Any] | None, list[Any] | None, str | None, str | None]:
-    """Daily alarms and episodes of the spike detector within the month (alarms, episodes, None, judged
-    from), or (None, None, why, None) when there is no detector. `judged from`: the month's first day the
-    detector judged (`first_day` when it judged every day; None when none: too little history).
+) -> tuple[list[Any] | None, list[Any] | None, str | None, tuple[str | None, str | None]]:
+    """Daily alarms and episodes of the spike detector within the month (alarms, episodes, None, (judged
+    from, judged to)), or (None, None, why, (None, None)) when there is no detector. Judged from / to: the
+    month's first and last days the detector judged (`first_day`, `last_day` when it judged every day;
+    from None when none: too little history; to before `last_day` when the data stops early).
 
     The kept verdicts of `incidents spikes` and the alerts (spikes.report.daily_spikes), so the bulletin
     tells the same episodes as they do; days not kept yet are judged in memory and never written (the
@@ -193,7 +204,7 @@ def month_spikes(
             raise
         spikes = None
     if getattr(spikes, "store_alarms", None) is None:
-        return None, None, "spike detection is not installed (incidents.spikes.store_alarms)", None
+        return None, None, "spike detection is not installed (incidents.spikes.store_alarms)", (None, None)
     path = store.store_file(db)
     try:
         from incidents.spikes.report import daily_spikes
@@ -205,12 +216,13 @@ def month_spikes(
         episodes = [
             e for e in found.episodes if e.first_day <= last_day and max(e.last_day, e.days[-1]) >= first_day
         ]
-        judged = found.first_judged
+        judged, until = found.first_judged, found.last_judged
         judged_from = None if judged is None or judged > last_day else max(judged, first_day)
-        return alarms, episodes, None, judged_from
+        judged_to = None if judged_from is None else min(until or last_day, last_day)
+        return alarms, episodes, None, (judged_from, judged_to)
     alarms = [a for a in spikes.store_alarms(db, freq="day", since=first_day, until=last_day)
               if first_day <= a.date <= last_day]  # fmt: skip
-    return alarms, month_episodes(alarms, first_day, last_day), None, first_day
+    return alarms, month_episodes(alarms, first_day, last_day), None, (first_day, last_day)
 
 
 def month_episodes(alarms: list[Any], first_day: str, last_day: str) -> list[Any] | None:

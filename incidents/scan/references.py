@@ -26,15 +26,24 @@ def resolved(text: str, others: Sequence[Path]):
     (SigmaRuleNotFoundError when no file of the folder has a rule referred to)."""
     from sigma.collection import SigmaCollection
     from sigma.correlations import SigmaCorrelationRule
+    from sigma.exceptions import SigmaRuleNotFoundError
 
     own = SigmaCollection.from_yaml(text, resolve_references=False)
-    pool = []
+    pool, broken = [], []
     for path in others:
         try:
             pool.append(SigmaCollection.from_yaml(read_text(path), resolve_references=False))
-        except Exception:  # noqa: BLE001, S112 - a file that does not load is reported as its own problem
-            continue
-    SigmaCollection.merge([own, *pool])  # resolves every reference: raises for a rule found nowhere
+        except Exception:  # noqa: BLE001 - a file that does not load is reported as its own problem
+            broken.append(path.name)
+    try:
+        SigmaCollection.merge([own, *pool])  # resolves every reference: raises for a rule found nowhere
+    except SigmaRuleNotFoundError as e:
+        if not broken:
+            raise
+        # The rule may be in a file that did not load: say so, that file's own line says why.
+        raise SigmaRuleNotFoundError(
+            f"{e}; it may be in {', '.join(sorted(broken))}, which did not load"
+        ) from None
     needed = list(own.rules)
     for rule in own.rules:
         if isinstance(rule, SigmaCorrelationRule):

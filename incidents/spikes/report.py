@@ -37,6 +37,7 @@ class DailySpikes:
     # The first day the detector judged for the total series (the days before it had too little history
     # to have an upper bound); None when it has judged no day yet.
     first_judged: str | None = None
+    last_judged: str | None = None  # the last day judged (the data's last day, or before it)
 
 
 def daily_spikes(
@@ -174,12 +175,12 @@ def _read(conn, since, until, category, run: KeptRun | None, source: str) -> Dai
     notes = [
         n for n in kept_notes(conn) if (category is None or n.series == category) and _within(n, since, last)
     ]
-    first_judged = conn.execute(
-        "SELECT min(day) FROM spike_days WHERE series = 'total' AND expected IS NOT NULL"
-    ).fetchone()[0]
+    first_judged, last_judged = conn.execute(
+        "SELECT min(day), max(day) FROM spike_days WHERE series = 'total' AND expected IS NOT NULL"
+    ).fetchone()
     return DailySpikes(
         since, last, episodes, alarms, mix, notes, run, source, status.judged_at if status else None,
-        first_judged=first_judged,
+        first_judged=first_judged, last_judged=last_judged,
     )  # fmt: skip
 
 
