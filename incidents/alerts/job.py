@@ -66,7 +66,12 @@ def run_alerts(
     not an exception: it is marked failed and listed in `JobResult.refused`.
     """
     with locked_store(db_path) as db:
-        return _run(db, config, now=now or datetime.now(UTC), dry_run=dry_run, db_hint=db_hint)
+        return run_locked(db, config, now=now, dry_run=dry_run, db_hint=db_hint)
+
+
+def run_locked(db, config: Config, *, now: datetime | None, dry_run: bool, db_hint: str | None) -> JobResult:
+    """One run on a store the caller opened under the job's lock (joblock.locked_store), as run_alerts."""
+    return _run(db, config, now=now or datetime.now(UTC), dry_run=dry_run, db_hint=db_hint)
 
 
 def _run(db, config: Config, *, now: datetime, dry_run: bool, db_hint: str | None) -> JobResult:

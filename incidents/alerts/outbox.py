@@ -27,7 +27,7 @@ from collections.abc import Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass, field
 
-from incidents.alerts.outbox_failed import Requeued, dismiss_failed, requeue_failed
+from incidents.alerts.outbox_failed import Requeued, dismiss_failed, failed_by_recipient, requeue_failed
 from incidents.alerts.outbox_reads import (
     STATUSES,
     AlertRun,
@@ -57,6 +57,7 @@ __all__ = [
     "alerted_peak",
     "dismiss_failed",
     "fail_unknown_recipients",
+    "failed_by_recipient",
     "finish_run",
     "get_state",
     "hold",

@@ -26,7 +26,7 @@ class Requeued:
     left: int
 
 
-def _failed_by_recipient(conn, recipient: str | None) -> list[tuple[str, int, int]]:
+def failed_by_recipient(conn, recipient: str | None = None) -> list[tuple[str, int, int]]:
     """(recipient, failed items, distinct composed mails among them), for one recipient or all."""
     where = "status = 'failed'" + (" AND recipient = ?" if recipient is not None else "")
     return conn.execute(
@@ -48,7 +48,7 @@ def requeue_failed(
     """
     items = mails = left = 0
     with write_transaction(connection(db), wait=wait) as conn:
-        for address, n_items, n_mails in _failed_by_recipient(conn, recipient):
+        for address, n_items, n_mails in failed_by_recipient(conn, recipient):
             if address not in known:
                 left += n_items
                 continue

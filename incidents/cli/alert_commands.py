@@ -163,12 +163,19 @@ def alert(
         conf = load_config(config)
     except ConfigError as e:
         raise fail(str(e)) from None
+    hint = str(db) if db else None
     if retry_failed:
-        requeued = _job(failed.requeue_failed, db, conf, recipient=recipient)
-        _print_requeued(requeued)
-        if not requeued.items and not requeued.left:
-            _note_unknown_recipient(db, recipient)
-    result = _job(run_alerts, db, conf, now=moment, dry_run=dry_run, db_hint=str(db) if db else None)
+
+        def told(requeued) -> None:
+            _print_requeued(requeued)
+            if not requeued.items and not requeued.left:
+                _note_unknown_recipient(db, recipient)
+
+        result = _job(
+            failed.retry_failed, db, conf, recipient=recipient, now=moment, db_hint=hint, on_requeued=told
+        )
+    else:
+        result = _job(run_alerts, db, conf, now=moment, dry_run=dry_run, db_hint=hint)
     if dry_run:
         _print_dry_run(result)
         return
@@ -211,12 +218,12 @@ def _note_unknown_recipient(db: Path | None, recipient: str | None) -> None:
     import sqlite3
 
     from incidents import store
-    from incidents.alerts.outbox import list_alerts
+    from incidents.alerts.outbox import failed_by_recipient
 
     try:
         conn = store.open_read(db)
         try:
-            others = sorted({a.recipient for a in list_alerts(conn, status="failed", limit=1_000_000)})
+            others = [address for address, _, _ in failed_by_recipient(conn)]
         finally:
             conn.close()
     except (store.StoreError, sqlite3.Error):
