@@ -33,11 +33,6 @@ def _kind(mode: int) -> str:
     return next((name for test, name in _KINDS if test(mode)), "not a file")
 
 
-def kind_of(path: str | Path) -> str:
-    """What `path` is when it is not a regular file: "a FIFO", "a folder", "a socket", "a device"."""
-    return _kind(os.stat(path).st_mode)
-
-
 def check_regular(path: str | Path) -> None:
     """Raise NotRegularFile unless `path` (symlinks followed) is a regular file; OSError when it cannot
     be looked at (missing, permission denied on its folder)."""

@@ -133,8 +133,11 @@ def ingest_file(
     try:
         if path.is_dir():
             raise FormatError("is a folder, not a file")
-        if path.exists() and not path.is_file():
-            raise FormatError(f"not a regular file ({files.kind_of(path)})")
+        if path.exists():
+            try:
+                files.check_regular(path)
+            except files.NotRegularFile as e:
+                raise FormatError(f"not a regular file ({e.kind})") from None
         sha = sha256_of(path)
         result.format = fmt or detect_format(path)
     except FormatError as e:

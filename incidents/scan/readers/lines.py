@@ -77,8 +77,10 @@ def check_text_file(path: Path) -> None:
         raise ReadError("no such file")
     if path.is_dir():
         raise ReadError("is a folder, not a log file")
-    if not path.is_file():
-        raise ReadError(f"not a regular file ({files.kind_of(path)}), not read")
+    try:
+        files.check_regular(path)
+    except files.NotRegularFile as e:
+        raise ReadError(f"not a regular file ({e.kind}), not read") from None
     try:
         with open_log(path) as fh:
             head = fh.read(SNIFF_BYTES)
