@@ -38,8 +38,6 @@ ORDERS = {
     "id": ("id",),
 }
 
-# Severity sorts by meaning, not alphabetically: low < medium < high < critical, unknown first.
-
 _DAY = re.compile(r"^\d{4}-(0[1-9]|1[0-2])-(0[1-9]|[12]\d|3[01])$")
 
 

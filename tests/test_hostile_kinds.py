@@ -227,6 +227,24 @@ def test_mixed_line_ends_split_the_same_without_the_fast_path(tmp_path):
     assert [n for n, _ in LineReader(f)] == [1, 2, 3, 4, 5]
 
 
+@pytest.mark.parametrize(
+    ("data", "lines"),
+    [
+        (b"\r\r\n", [""]),  # stray CRs before a LF end that line, as rstrip takes them (hypothesis found it)
+        (b"x\r\r\ny\n", ["x", "y"]),
+        (b"a\r\rb\nc\n", ["a", "b", "c"]),  # a run of CRs inside a line is one line end
+    ],
+)
+def test_runs_of_cr_split_the_same_in_blocks_and_line_by_line(tmp_path, data, lines):
+    from incidents.scan.readers.lines import LineReader
+
+    f = tmp_path / "web.log"
+    f.write_bytes(data)
+    assert [t for _, t in LineReader(f)] == lines
+    blocks = LineReader(f).blocks()
+    assert [t.rstrip("\r") for _, b in blocks for t in b.decode().split("\n")[:-1]] == lines
+
+
 # --- hostile YAML in a custom rule ----------------------------------------------------------------------
 
 RULE_HEAD = "title: Probe\nid: 44444444-4444-4444-4444-444444444444\nlogsource:\n  category: webserver\n"

@@ -164,29 +164,28 @@ class Reader:
         client, name, qtype, rcode = m.groups()
         return number, epoch, text, client, None, None, name.rstrip("."), qtype, rcode
 
+    def _local(self, yyyy: str | None, mon: str, dd: str, hh: str, mi: str, ss: str) -> float | None:
+        """Unix time of a local time written with a month name (None: not a month); no year: SyslogYears's.
+        Raises ValueError or OverflowError for a date that does not exist."""
+        month = MONTHS.get(mon)
+        if month is None:
+            return None
+        year = int(yyyy) if yyyy is not None else self.years.year(month, int(dd))
+        return self.hours.epoch(year, month, int(dd), int(hh)) + int(mi) * 60 + int(ss)
+
     def _time(self, text: str) -> float | None:
         try:
             if t := BIND_TIME.match(text):
                 dd, mon, yyyy, hh, mi, ss = t.groups()
-                month = MONTHS.get(mon)
-                if month is None:
-                    return None
-                return self.hours.epoch(int(yyyy), month, int(dd), int(hh)) + int(mi) * 60 + int(ss)
+                return self._local(yyyy, mon, dd, hh, mi, ss)
             if t := SYSLOG_TIME.match(text):
                 mon, dd, hh, mi, ss = t.groups()
-                month = MONTHS.get(mon)
-                if month is None:
-                    return None
-                year = self.years.year(month, int(dd))
-                return self.hours.epoch(year, month, int(dd), int(hh)) + int(mi) * 60 + int(ss)
+                return self._local(None, mon, dd, hh, mi, ss)
             if t := ISO_TIME.match(text):
                 return iso_epoch(t.group(1), self.zone)
             if t := LOGREAD_TIME.match(text):
                 mon, dd, hh, mi, ss, yyyy = t.groups()
-                month = MONTHS.get(mon)
-                if month is None:
-                    return None
-                return self.hours.epoch(int(yyyy), month, int(dd), int(hh)) + int(mi) * 60 + int(ss)
+                return self._local(yyyy, mon, dd, hh, mi, ss)
             if t := UNIX_TIME.match(text):
                 return check_epoch(float(t.group(1)))
         except (ValueError, OverflowError):

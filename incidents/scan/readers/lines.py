@@ -113,7 +113,10 @@ def sha256_of(path: Path) -> str:
     return digest.hexdigest()
 
 
-_LONE_CR = re.compile(rb"\r(?!\n)")
+# A run of CRs that ends a line alone: followed by neither LF nor another CR (a run before LF is a CRLF
+# ending with stray CRs, which every line's rstrip("\r") removes).
+_LONE_CR = re.compile(rb"\r+(?![\r\n])")
+_LONE_CR_TEXT = re.compile("\r+")
 
 
 def _lone_cr_to_lf(block: bytes, problems: LineProblems) -> bytes:
@@ -122,8 +125,8 @@ def _lone_cr_to_lf(block: bytes, problems: LineProblems) -> bytes:
     the line before it (which the reader would read alone, the others lost in silence)."""
     crs = block.count(b"\r")
     if crs and crs != block.count(b"\r\n"):
-        problems.mixed_cr = True
-        return _LONE_CR.sub(b"\n", block)
+        block, changed = _LONE_CR.subn(b"\n", block)
+        problems.mixed_cr = problems.mixed_cr or bool(changed)
     return block
 
 
@@ -282,7 +285,7 @@ class LineReader:
                 text = text.rstrip("\r")
                 if "\r" in text:  # lines ended by CR alone inside a file of LF or CRLF lines
                     self.problems.mixed_cr = True
-                    *parts, text = text.split("\r")
+                    *parts, text = _LONE_CR_TEXT.split(text)  # as _LONE_CR splits a block
                     for part in parts:
                         yield number, part
                         number += 1
