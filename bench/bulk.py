@@ -68,3 +68,9 @@ def bulk_load(path: Path, batches: Iterable[list[tuple]]) -> int:
     db.execute("PRAGMA wal_checkpoint(TRUNCATE)")
     db.close()
     return n
+
+
+if __name__ == "__main__":
+    sys.exit(
+        f"{Path(__file__).name} is a module of the benchmarks, not one itself: run bench/ingest.py, bench/reports.py or bench/spikes_store.py (see the README's Benchmarks)"
+    )

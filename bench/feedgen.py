@@ -205,6 +205,16 @@ def write_csv(path: Path, count: int, seed: int = 7, order: str = "random") -> N
 
 
 if __name__ == "__main__":
-    import sys
+    import argparse
 
-    write_csv(Path(sys.argv[1]), int(sys.argv[2]), order=sys.argv[3] if len(sys.argv) > 3 else "random")
+    parser = argparse.ArgumentParser(
+        description="Write N realistic feed rows (fixed seed) as CSV: uv run python bench/feedgen.py OUT.csv N [random|time]"
+    )
+    parser.add_argument("out", type=Path, help="the CSV file to write")
+    parser.add_argument("count", type=int, help="number of rows")
+    parser.add_argument(
+        "order", nargs="?", default="random", choices=("random", "time"), help="order of the times"
+    )
+    parser.add_argument("--seed", type=int, default=7)
+    args = parser.parse_args()
+    write_csv(args.out, args.count, seed=args.seed, order=args.order)

@@ -201,3 +201,9 @@ def measure(
         v.close()
         out[v.name] = v.cpu
     return out
+
+
+if __name__ == "__main__":
+    sys.exit(
+        f"{Path(__file__).name} is a module of the benchmarks, not one itself: run bench/ingest.py, bench/reports.py or bench/spikes_store.py (see the README's Benchmarks)"
+    )

@@ -78,6 +78,7 @@ def main() -> int:
         print(f"{name:40s}  {cpu:6.3f} s CPU   {extra:+.3f} s vs --help, target < +0.150  "
               f"{'ok' if extra < 0.15 else 'OVER'}")  # fmt: skip
     print(f"incidents --help without .pyc files       {cold:6.3f} s CPU   (sources compiled at every start)")
+    print(f"load average: {os.getloadavg()[0]:.2f} (2 cores shared)")
     return 0
 
 
